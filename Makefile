@@ -1,0 +1,11 @@
+# The two commands of the README. Ports, paths and versions live in local/env.sh.
+.PHONY: run test install
+
+run:      ## start the local stack in the foreground (Ctrl-C stops it)
+	@bash local/stack.sh run
+
+test:     ## start the local stack, run every test, stop the stack
+	@bash local/stack.sh test
+
+install:  ## only install the local tools into .tools/ (make run and make test do it too)
+	@bash local/install.sh

@@ -1,0 +1,8 @@
+//! `DeleteEmailVerification` as a Lambda function: the action lives in `shared::actions`.
+
+use shared::actions::DeleteEmailVerification;
+
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::run::<DeleteEmailVerification>().await
+}

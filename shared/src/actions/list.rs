@@ -1,0 +1,72 @@
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{json, Value};
+
+use crate::app::{Action, App, Reply, Request};
+use crate::error::ApiError;
+use crate::mail::Mailer;
+use crate::store::{ListFilter, Store};
+
+/// The caller's records, newest first, filtered by address, status and creation time, one page at a time.
+pub struct ListEmailVerification;
+
+pub const MAX_PAGE_SIZE: i64 = 500;
+pub const DEFAULT_PAGE_SIZE: i64 = 20;
+/// Epoch milliseconds accepted for the time filters (up to the year 9999).
+const MAX_EPOCH_MS: i64 = 253_402_300_799_999;
+
+impl Action for ListEmailVerification {
+    const NAME: &'static str = "ListEmailVerification";
+
+    #[tracing::instrument(name = "list", skip_all)]
+    async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {
+        let caller = req.caller()?;
+        let p = &req.params;
+        let email = p.get("Email").map(|_| p.email()).transpose()?;
+        let status = p
+            .get("VerificationStatus")
+            .map(|v| v.parse().map_err(|_| ApiError::invalid("VerificationStatus", "0 or 1")))
+            .transpose()?;
+        let time = |name: &'static str| -> Result<Option<DateTime<Utc>>, ApiError> {
+            let ms = p.int(name, 0..=MAX_EPOCH_MS, "epoch milliseconds", None)?;
+            Ok(ms.and_then(|ms| Utc.timestamp_millis_opt(ms).single()))
+        };
+        let filter = ListFilter { status, created_from: time("BeginCreateTime")?, created_to: time("EndCreateTime")? };
+        let page_num = p.int("PageNum", 1..=i64::from(u32::MAX), "an integer of at least 1", Some(1))?.unwrap_or(1);
+        let page_size = p
+            .int("PageSize", 1..=MAX_PAGE_SIZE, "an integer from 1 to 500", Some(DEFAULT_PAGE_SIZE))?
+            .unwrap_or(DEFAULT_PAGE_SIZE);
+
+        let internal = |e: crate::error::BackendError| {
+            tracing::error!(error = %e, "store failed");
+            ApiError::Internal
+        };
+        let mut records = match &email {
+            // An exact address is one key: read it rather than walk the caller's index.
+            Some(email) => app.store.get_record(caller, email).await.map_err(internal)?.into_iter().filter(|r| filter.matches(r)).collect(),
+            None => app.store.list_records(caller, &filter).await.map_err(internal)?,
+        };
+        records.reverse();
+        let total = records.len() as i64;
+        let total_pages = (total + page_size - 1) / page_size;
+        let start = ((page_num - 1).saturating_mul(page_size)).min(total) as usize;
+        let data: Vec<Value> = records
+            .iter()
+            .skip(start)
+            .take(page_size as usize)
+            .map(|r| Value::Object(super::record_fields(r)))
+            .collect();
+        let body = json!({
+            "Data": data,
+            "CurrentPageNum": page_num,
+            "PageSize": page_size,
+            "TotalPageNum": total_pages,
+            "TotalItemNum": total,
+            "NextPage": page_num < total_pages,
+            "PrePage": page_num > 1,
+        });
+        Ok(Reply::Api(match body {
+            Value::Object(map) => map,
+            _ => Default::default(),
+        }))
+    }
+}

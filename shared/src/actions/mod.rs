@@ -1,0 +1,52 @@
+//! The six Alibaba-style actions. Each file holds one, as a unit type implementing [`crate::app::Action`];
+//! `send` holds what Submit and Resend share.
+
+mod delete;
+mod list;
+mod query;
+mod resend;
+mod send;
+mod submit;
+mod verify;
+
+pub use delete::DeleteEmailVerification;
+pub use list::ListEmailVerification;
+pub use query::QueryEmailVerification;
+pub use resend::ResendEmailVerification;
+pub use submit::SubmitEmailVerification;
+pub use verify::{page, VerifyEmail};
+
+use serde_json::{json, Value};
+
+use crate::error::ItemCode;
+use crate::i18n::Msg;
+use crate::model::{format_time, Lang, VerificationRecord};
+
+/// One address's outcome: `{"Email", "Code", "Message"}`, plus `RetryAfterSeconds` when the quota refused it.
+pub fn outcome_item(email: &str, code: ItemCode, msg: &Msg, lang: Lang) -> Value {
+    let mut item = json!({"Email": email, "Code": code.as_str(), "Message": msg.text(lang)});
+    if let (Msg::QuotaExceeded { retry_after_seconds }, Some(map)) = (msg, item.as_object_mut()) {
+        map.insert("RetryAfterSeconds".into(), json!(retry_after_seconds));
+    }
+    item
+}
+
+/// A record as Query and List show it. Times are UTC, `YYYY-MM-DD HH:MM:SS`; absent ones are empty.
+pub fn record_fields(r: &VerificationRecord) -> serde_json::Map<String, Value> {
+    let body = json!({
+        "ConfirmIp": r.confirm_ip.clone().unwrap_or_default(),
+        "Email": r.email.as_str(),
+        "EmailVerificationNo": r.verification_no,
+        "GmtCreate": format_time(r.created),
+        "GmtModified": format_time(r.modified),
+        "SendIp": r.send_ip,
+        "TokenSendTime": format_time(r.token_sent),
+        "UserId": r.caller.as_str(),
+        "VerificationStatus": r.status.code(),
+        "VerificationTime": r.verified_at.map(format_time).unwrap_or_default(),
+    });
+    match body {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
+}

@@ -1,0 +1,23 @@
+use crate::app::{Action, App, Reply, Request};
+use crate::error::ApiError;
+use crate::mail::Mailer;
+use crate::store::Store;
+
+/// One address's verification record (404 `EmailVerificationNotExist` when the caller has none).
+pub struct QueryEmailVerification;
+
+impl Action for QueryEmailVerification {
+    const NAME: &'static str = "QueryEmailVerification";
+
+    #[tracing::instrument(name = "query", skip_all)]
+    async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {
+        let caller = req.caller()?;
+        let email = req.params.email()?;
+        let record = app.store.get_record(caller, &email).await.map_err(|e| {
+            tracing::error!(error = %e, "store failed");
+            ApiError::Internal
+        })?;
+        let record = record.ok_or(ApiError::EmailVerificationNotExist)?;
+        Ok(Reply::Api(super::record_fields(&record)))
+    }
+}

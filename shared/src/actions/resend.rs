@@ -1,0 +1,19 @@
+use super::send::{send_all, SendMode};
+use crate::app::{Action, App, Reply, Request};
+use crate::error::ApiError;
+use crate::mail::Mailer;
+use crate::store::Store;
+
+/// Sends a new link to each pending address; the old link stops working.
+pub struct ResendEmailVerification;
+
+impl Action for ResendEmailVerification {
+    const NAME: &'static str = "ResendEmailVerification";
+
+    #[tracing::instrument(name = "resend", skip_all)]
+    async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {
+        req.caller()?;
+        let list = req.params.email_list()?;
+        Ok(Reply::Api(send_all(app, req, list, SendMode::Resend).await?))
+    }
+}

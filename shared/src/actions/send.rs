@@ -1,0 +1,193 @@
+//! Sending a link, shared by Submit and Resend: decide from the record, spend the quota, write the new
+//! token, then hand the mail to the mailer. The write names the versions it read, so of many concurrent
+//! requests for one address one wins and the others read again and see the spent quota.
+
+use futures_util::stream::{self, StreamExt};
+use serde_json::{json, Value};
+
+use crate::app::{App, Request};
+use crate::error::{ApiError, BackendError, ItemCode};
+use crate::i18n::Msg;
+use crate::mail::{verification_link, verification_mail, Mailer};
+use crate::model::{
+    new_verification_no, CallerId, EmailAddress, Token, TokenRecord, VerificationRecord, VerificationStatus,
+};
+use crate::params::EmailList;
+use crate::render::Body;
+use crate::store::{SendWrite, Store, WriteError};
+
+/// Which action sends, and so what an existing record means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendMode {
+    Submit { send_if_exist: bool },
+    Resend,
+}
+
+/// Where an address ends up in the answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Exist(ItemCode, Msg),
+    Fail(ItemCode, Msg),
+}
+
+/// A write that keeps losing races is given up after this many reads.
+const MAX_ATTEMPTS: usize = 8;
+
+#[tracing::instrument(skip_all, fields(email = %email.masked(), mode = ?mode))]
+pub async fn send_one<S: Store, M: Mailer>(
+    app: &App<S, M>,
+    caller: &CallerId,
+    email: &EmailAddress,
+    mode: SendMode,
+    req: &Request,
+) -> Outcome {
+    match try_send(app, caller, email, mode, req).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            tracing::error!(error = %e, "send failed");
+            match e {
+                BackendError::Mail(_) => Outcome::Fail(ItemCode::NetworkIOError, Msg::NetworkIo),
+                _ => Outcome::Fail(ItemCode::InternalError, Msg::Internal),
+            }
+        }
+    }
+}
+
+async fn try_send<S: Store, M: Mailer>(
+    app: &App<S, M>,
+    caller: &CallerId,
+    email: &EmailAddress,
+    mode: SendMode,
+    req: &Request,
+) -> Result<Outcome, BackendError> {
+    for attempt in 0..MAX_ATTEMPTS {
+        let state = app.store.load_send_state(caller, email).await?;
+        let existing = match (&state.record, mode) {
+            (Some(r), _) if r.status == VerificationStatus::Verified => {
+                return Ok(match mode {
+                    SendMode::Submit { .. } => Outcome::Exist(ItemCode::EmailVerified, Msg::EmailVerified),
+                    SendMode::Resend => Outcome::Fail(ItemCode::EmailVerified, Msg::EmailVerified),
+                });
+            }
+            (Some(_), SendMode::Submit { send_if_exist: false }) => {
+                return Ok(Outcome::Exist(ItemCode::EmailVerificationExist, Msg::EmailVerificationExist));
+            }
+            (None, SendMode::Resend) => {
+                return Ok(Outcome::Fail(ItemCode::EmailVerificationNotExist, Msg::EmailVerificationNotExist));
+            }
+            (record, _) => record.clone(),
+        };
+        let now = app.now();
+        let quota = match state.quota.spend(now, &app.config.quota) {
+            Ok(q) => q,
+            Err(e) => {
+                return Ok(Outcome::Fail(
+                    ItemCode::SendTokenQuotaExceeded,
+                    Msg::QuotaExceeded { retry_after_seconds: e.retry_after_seconds },
+                ));
+            }
+        };
+        let token = Token::generate()?;
+        let hash = token.hash();
+        let record = match &existing {
+            Some(old) => VerificationRecord {
+                modified: now,
+                token_sent: now,
+                send_ip: req.client_ip.clone(),
+                current_token: hash.clone(),
+                lang: req.lang,
+                version: old.version + 1,
+                ..old.clone()
+            },
+            None => VerificationRecord {
+                caller: caller.clone(),
+                email: email.clone(),
+                status: VerificationStatus::Pending,
+                verification_no: new_verification_no(),
+                created: now,
+                modified: now,
+                token_sent: now,
+                send_ip: req.client_ip.clone(),
+                confirm_ip: None,
+                verified_at: None,
+                current_token: hash.clone(),
+                lang: req.lang,
+                version: 1,
+            },
+        };
+        let write = SendWrite {
+            expected_record_version: existing.as_ref().map(|r| r.version),
+            quota_expires_at: quota.expires_at(&app.config.quota).unwrap_or(now),
+            quota,
+            token: TokenRecord {
+                hash: hash.clone(),
+                caller: caller.clone(),
+                email: email.clone(),
+                lang: req.lang,
+                expires_at: now + app.config.link_lifetime,
+            },
+            replaced_token: existing.as_ref().map(|r| r.current_token.clone()),
+            record,
+        };
+        match app.store.save_send(&write).await {
+            Ok(()) => {}
+            Err(WriteError::Conflict) => {
+                tracing::debug!(attempt, "lost a race; reading again");
+                // A short, growing pause spreads out the retries of many concurrent requests.
+                tokio::time::sleep(std::time::Duration::from_millis(5 * (attempt as u64 + 1))).await;
+                continue;
+            }
+            Err(WriteError::Backend(e)) => return Err(e),
+        }
+        let link = verification_link(&req.link_base, &token);
+        let mail = verification_mail(email, req.lang, &link)?;
+        if let Err(e) = app.mailer.send(&mail).await {
+            if existing.is_none() {
+                // Leave no pending record behind whose link nobody received; the quota stays spent.
+                app.store.discard_new(caller, email, &hash).await?;
+            }
+            return Err(e);
+        }
+        tracing::info!(token = hash.short(), "verification mail sent");
+        return Ok(Outcome::Success);
+    }
+    Err(BackendError::Store(format!("gave up after {MAX_ATTEMPTS} conflicting writes")))
+}
+
+/// Serves every address of a Submit or Resend, a bounded number at once, and builds the lists.
+pub async fn send_all<S: Store, M: Mailer>(
+    app: &App<S, M>,
+    req: &Request,
+    list: EmailList,
+    mode: SendMode,
+) -> Result<Body, ApiError> {
+    let caller = req.caller()?;
+    let outcomes: Vec<(EmailAddress, Outcome)> = stream::iter(list.valid)
+        .map(|email| async move {
+            let outcome = send_one(app, caller, &email, mode, req).await;
+            (email, outcome)
+        })
+        .buffered(app.config.send_concurrency)
+        .collect()
+        .await;
+    let (mut success, mut fail, mut exist) = (Vec::new(), Vec::new(), Vec::new());
+    for raw in &list.invalid {
+        fail.push(super::outcome_item(raw, ItemCode::ParameterIllegal, &Msg::InvalidEmail, req.lang));
+    }
+    for (email, outcome) in outcomes {
+        let email = email.as_str();
+        match outcome {
+            Outcome::Success => success.push(super::outcome_item(email, ItemCode::Success, &Msg::Success, req.lang)),
+            Outcome::Exist(code, msg) => exist.push(super::outcome_item(email, code, &msg, req.lang)),
+            Outcome::Fail(code, msg) => fail.push(super::outcome_item(email, code, &msg, req.lang)),
+        }
+    }
+    let mut body = Body::new();
+    body.insert("SuccessList".into(), Value::Array(success));
+    body.insert("FailList".into(), Value::Array(fail));
+    if matches!(mode, SendMode::Submit { .. }) {
+        body.insert("ExistList".into(), json!(exist));
+    }
+    Ok(body)
+}

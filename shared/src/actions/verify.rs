@@ -1,0 +1,99 @@
+use askama::Template;
+
+use crate::app::{Action, App, Reply, Request};
+use crate::error::ApiError;
+use crate::i18n::{words, Msg, Words};
+use crate::mail::Mailer;
+use crate::model::{Lang, TokenRecord};
+use crate::render::Body;
+use crate::store::{Store, VerifyOutcome};
+
+/// Confirms an address with the token from its mail. Serves the API (`POST /VerifyEmail`, the caller must
+/// own the record) and the public link page (`GET /verify-email?Token=...`, an HTML page). A valid link
+/// opened again is a success that changes nothing, so mail scanners that open links first do no harm.
+pub struct VerifyEmail;
+
+impl Action for VerifyEmail {
+    const NAME: &'static str = "VerifyEmail";
+
+    #[tracing::instrument(name = "verify", skip_all, fields(public_link = req.public_link))]
+    async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {
+        if !req.public_link {
+            let caller = req.caller()?;
+            verify(app, req, Some(caller)).await?;
+            return Ok(Reply::Api(Body::new()));
+        }
+        // The page speaks the mail's language unless the link says otherwise.
+        let result = verify(app, req, None).await;
+        let lang = match (&result, req.params.get("Lang")) {
+            (_, Some(_)) => req.lang,
+            (Ok(token), None) => token.lang,
+            (Err(_), None) => req.lang,
+        };
+        Ok(page(lang, result.as_ref().map(|_| ()).map_err(Clone::clone)))
+    }
+}
+
+/// Checks the token and marks its record verified; returns the token's record.
+async fn verify<S: Store, M: Mailer>(
+    app: &App<S, M>,
+    req: &Request,
+    caller: Option<&crate::model::CallerId>,
+) -> Result<TokenRecord, ApiError> {
+    let token = req.params.token()?;
+    let hash = token.hash();
+    let found = app.store.get_token(&hash).await.map_err(internal)?;
+    // Another caller's token is answered as unknown: its existence is not revealed.
+    let Some(found) = found.filter(|t| caller.is_none_or(|c| c == &t.caller)) else {
+        tracing::info!(token = hash.short(), "unknown token");
+        return Err(ApiError::TokenInvalid);
+    };
+    let now = app.now();
+    if found.is_expired(now) {
+        tracing::info!(token = hash.short(), "expired token");
+        return Err(ApiError::TokenExpired);
+    }
+    match app.store.mark_verified(&found, now, &req.client_ip).await.map_err(internal)? {
+        VerifyOutcome::Verified => {
+            tracing::info!(token = hash.short(), email = %found.email.masked(), "address verified");
+            Ok(found)
+        }
+        VerifyOutcome::AlreadyVerified => {
+            tracing::info!(token = hash.short(), "link opened again; nothing changed");
+            Ok(found)
+        }
+        VerifyOutcome::Superseded => {
+            tracing::info!(token = hash.short(), "replaced token");
+            Err(ApiError::TokenInvalid)
+        }
+    }
+}
+
+fn internal(e: crate::error::BackendError) -> ApiError {
+    tracing::error!(error = %e, "store failed");
+    ApiError::Internal
+}
+
+#[derive(Template)]
+#[template(path = "page.html")]
+struct Page<'a> {
+    w: &'a Words,
+    lang: &'a str,
+    verified: bool,
+    code: &'a str,
+    reason: String,
+}
+
+/// The link page: 200 when verified; otherwise the reason and what to do, with a matching status.
+pub fn page(lang: Lang, result: Result<(), ApiError>) -> Reply {
+    let (status, code, reason) = match &result {
+        Ok(()) => (200, "Success", String::new()),
+        Err(ApiError::TokenExpired) => (410, "TokenExpired", Msg::TokenExpired.text(lang)),
+        Err(e @ ApiError::TokenInvalid) => (404, e.code(), e.msg().text(lang)),
+        Err(e) => (e.status(), e.code(), e.msg().text(lang)),
+    };
+    let html = Page { w: words(lang), lang: lang.as_str(), verified: result.is_ok(), code, reason }
+        .render()
+        .unwrap_or_else(|_| code.to_string());
+    Reply::Page { status, html }
+}

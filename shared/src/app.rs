@@ -1,0 +1,136 @@
+//! The application, free of Lambda: configuration, the clients it was built with, the clock, and the
+//! shape every action shares (a parsed request in, a reply or an error out).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::error::ApiError;
+use crate::mail::Mailer;
+use crate::model::{CallerId, Lang};
+use crate::params::Params;
+use crate::quota::QuotaPolicy;
+use crate::render::Body;
+use crate::store::Store;
+
+/// How long a link works after it was sent.
+pub const LINK_LIFETIME_HOURS: i64 = 72;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub table_name: String,
+    pub sender: String,
+    /// Where the mail links point: `<public_base_url>/verify-email?Token=...`. Empty: the API's own
+    /// address, taken from each request (`https://<domain name>`).
+    pub public_base_url: String,
+    pub quota: QuotaPolicy,
+    pub link_lifetime: Duration,
+    /// How many addresses of one call are served at once.
+    pub send_concurrency: usize,
+    /// Local stack only: take the caller from `X-User-Id` when no IAM identity came with the request.
+    pub local_caller_header: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let var = |name: &str| std::env::var(name).map_err(|_| ConfigError(format!("{name} is not set")));
+        let num = |name: &str, default: i64| -> Result<i64, ConfigError> {
+            match std::env::var(name) {
+                Err(_) => Ok(default),
+                Ok(v) => v.trim().parse().map_err(|_| ConfigError(format!("{name} is not a number: {v:?}"))),
+            }
+        };
+        let defaults = QuotaPolicy::default();
+        Ok(Self {
+            table_name: var("TABLE_NAME")?,
+            sender: var("SENDER_ADDRESS")?,
+            public_base_url: std::env::var("PUBLIC_BASE_URL").unwrap_or_default().trim_end_matches('/').to_string(),
+            quota: QuotaPolicy {
+                min_interval: Duration::seconds(num("QUOTA_MIN_INTERVAL_SECONDS", defaults.min_interval.num_seconds())?),
+                max_per_window: num("QUOTA_MAX_PER_DAY", defaults.max_per_window as i64)?.max(1) as usize,
+                window: defaults.window,
+            },
+            link_lifetime: Duration::hours(LINK_LIFETIME_HOURS),
+            send_concurrency: num("SEND_CONCURRENCY", 16)?.clamp(1, 100) as usize,
+            local_caller_header: std::env::var("LOCAL_CALLER_HEADER").is_ok_and(|v| v == "1"),
+        })
+    }
+}
+
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+/// What an action works with: a store, a mailer, the configuration and a clock (tests move time).
+pub struct App<S, M> {
+    pub store: S,
+    pub mailer: M,
+    pub config: Config,
+    pub clock: Clock,
+}
+
+impl<S, M> App<S, M> {
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+}
+
+/// A request as every action sees it, whatever carried it.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub params: Params,
+    pub lang: Lang,
+    /// `None` when the request carries no identity (the public link page).
+    pub caller: Option<CallerId>,
+    /// `UserClientIp` when given, else the connection's source address.
+    pub client_ip: String,
+    /// The public link page (`GET /verify-email`) rather than the API.
+    pub public_link: bool,
+    /// Where this request's mail links point (see [`Config::public_base_url`]).
+    pub link_base: String,
+}
+
+impl Request {
+    /// Builds a request from parameters, reading `Lang` and `UserClientIp` the same way for every action.
+    pub fn new(params: Params, caller: Option<CallerId>, source_ip: &str, public_link: bool) -> Result<Self, ApiError> {
+        let lang = params.lang()?;
+        let client_ip = params.get("UserClientIp").unwrap_or(source_ip).to_string();
+        Ok(Self { params, lang, caller, client_ip, public_link, link_base: String::new() })
+    }
+
+    pub fn with_link_base(mut self, base: impl Into<String>) -> Self {
+        self.link_base = base.into();
+        self
+    }
+
+    pub fn caller(&self) -> Result<&CallerId, ApiError> {
+        self.caller.as_ref().ok_or(ApiError::Forbidden)
+    }
+}
+
+/// What an action answers.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reply {
+    /// An API answer, rendered as JSON or XML with the request id added.
+    Api(Body),
+    /// An HTML page (the public link).
+    Page { status: u16, html: String },
+}
+
+/// One API action: its name and what it does.
+pub trait Action: Send + Sync + 'static {
+    /// The action's name, as in the vendor's API (`SubmitEmailVerification`).
+    const NAME: &'static str;
+
+    fn handle<S: Store, M: Mailer>(
+        app: &App<S, M>,
+        req: &Request,
+    ) -> impl Future<Output = Result<Reply, ApiError>> + Send;
+}

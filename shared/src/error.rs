@@ -1,0 +1,100 @@
+//! Outcome codes: the ones an address gets inside a list, and the ones that fail a whole request.
+
+use crate::i18n::{Msg, ParamProblem};
+
+/// The `Code` of one address in SuccessList, FailList or ExistList.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemCode {
+    Success,
+    ParameterIllegal,
+    SendTokenQuotaExceeded,
+    EmailVerificationExist,
+    EmailVerified,
+    EmailVerificationNotExist,
+    NetworkIOError,
+    InternalError,
+}
+
+impl ItemCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "Success",
+            Self::ParameterIllegal => "ParameterIllegal",
+            Self::SendTokenQuotaExceeded => "SendTokenQuotaExceeded",
+            Self::EmailVerificationExist => "EmailVerificationExist",
+            Self::EmailVerified => "EmailVerified",
+            Self::EmailVerificationNotExist => "EmailVerificationNotExist",
+            Self::NetworkIOError => "NetworkIOError",
+            Self::InternalError => "InternalError",
+        }
+    }
+}
+
+/// An error that fails the whole request. Nothing was written when one is returned.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error("ParameterIllegal: {0:?}")]
+    ParameterIllegal(ParamProblem),
+    #[error("Forbidden")]
+    Forbidden,
+    #[error("EmailVerificationNotExist")]
+    EmailVerificationNotExist,
+    #[error("TokenInvalid")]
+    TokenInvalid,
+    #[error("TokenExpired")]
+    TokenExpired,
+    #[error("InternalError")]
+    Internal,
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::ParameterIllegal(_) => "ParameterIllegal",
+            Self::Forbidden => "Forbidden",
+            Self::EmailVerificationNotExist => "EmailVerificationNotExist",
+            Self::TokenInvalid => "TokenInvalid",
+            Self::TokenExpired => "TokenExpired",
+            Self::Internal => "InternalError",
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::ParameterIllegal(_) | Self::TokenInvalid | Self::TokenExpired => 400,
+            Self::Forbidden => 403,
+            Self::EmailVerificationNotExist => 404,
+            Self::Internal => 500,
+        }
+    }
+
+    pub fn msg(&self) -> Msg {
+        match self {
+            Self::ParameterIllegal(p) => Msg::Param(p.clone()),
+            Self::Forbidden => Msg::Forbidden,
+            Self::EmailVerificationNotExist => Msg::EmailVerificationNotExist,
+            Self::TokenInvalid => Msg::TokenInvalid,
+            Self::TokenExpired => Msg::TokenExpired,
+            Self::Internal => Msg::Internal,
+        }
+    }
+
+    pub fn missing(name: &'static str) -> Self {
+        Self::ParameterIllegal(ParamProblem::Missing(name))
+    }
+
+    pub fn invalid(name: &'static str, expected: &'static str) -> Self {
+        Self::ParameterIllegal(ParamProblem::Invalid { name, expected })
+    }
+}
+
+/// A failure of the store or the mailer. Logged in full, answered as `InternalError` or `NetworkIOError`.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("store: {0}")]
+    Store(String),
+    #[error("mail: {0}")]
+    Mail(String),
+    #[error("random source: {0}")]
+    Random(#[from] crate::model::RandomSourceFailed),
+}

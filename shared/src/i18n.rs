@@ -1,0 +1,184 @@
+//! Every sentence the service says, in English and Chinese. Codes stay as the vendors spell them;
+//! only messages are translated.
+
+use crate::model::Lang;
+
+/// What a parameter error is about; the message names the parameter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParamProblem {
+    Missing(&'static str),
+    /// The value is not one of the allowed ones; `expected` says which are allowed (the same in both languages).
+    Invalid { name: &'static str, expected: &'static str },
+    TooManyEmails { max: usize },
+    MalformedJson,
+    MalformedToken,
+}
+
+/// A sentence of the service, ready to be put in a language.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Msg {
+    Success,
+    Param(ParamProblem),
+    InvalidEmail,
+    QuotaExceeded { retry_after_seconds: i64 },
+    EmailVerificationExist,
+    EmailVerified,
+    EmailVerificationNotExist,
+    NetworkIo,
+    TokenInvalid,
+    TokenExpired,
+    Forbidden,
+    Internal,
+}
+
+impl Msg {
+    pub fn text(&self, lang: Lang) -> String {
+        match lang {
+            Lang::En => self.en(),
+            Lang::Zh => self.zh(),
+        }
+    }
+
+    fn en(&self) -> String {
+        match self {
+            Msg::Success => "Success".into(),
+            Msg::Param(p) => match p {
+                ParamProblem::Missing(name) => format!("The parameter {name} is required."),
+                ParamProblem::Invalid { name, expected } => {
+                    format!("The parameter {name} is invalid: expected {expected}.")
+                }
+                ParamProblem::TooManyEmails { max } => {
+                    format!("The parameter Email holds more than {max} addresses.")
+                }
+                ParamProblem::MalformedJson => "The request body is not valid JSON.".into(),
+                ParamProblem::MalformedToken => {
+                    "The parameter Token is invalid: expected 64 hexadecimal characters.".into()
+                }
+            },
+            Msg::InvalidEmail => "The email address is not valid.".into(),
+            Msg::QuotaExceeded { retry_after_seconds } => format!(
+                "The maximum number of attempts allowed to send the email verification link is exceeded. Try again in {retry_after_seconds} seconds."
+            ),
+            Msg::EmailVerificationExist => {
+                "A verification mail for this address is already pending.".into()
+            }
+            Msg::EmailVerified => "The email address has already been verified.".into(),
+            Msg::EmailVerificationNotExist => "No verification exists for this email address.".into(),
+            Msg::NetworkIo => "Network IO Error: the mail could not be sent.".into(),
+            Msg::TokenInvalid => "The verification link is not valid or has been replaced by a newer one.".into(),
+            Msg::TokenExpired => "The verification link has expired.".into(),
+            Msg::Forbidden => "The request is not authenticated.".into(),
+            Msg::Internal => "An internal error occurred. Try again later.".into(),
+        }
+    }
+
+    fn zh(&self) -> String {
+        match self {
+            Msg::Success => "成功".into(),
+            Msg::Param(p) => match p {
+                ParamProblem::Missing(name) => format!("缺少必填参数 {name}。"),
+                ParamProblem::Invalid { name, expected } => {
+                    format!("参数 {name} 的取值无效，应为 {expected}。")
+                }
+                ParamProblem::TooManyEmails { max } => format!("参数 Email 中的邮箱超过 {max} 个。"),
+                ParamProblem::MalformedJson => "请求体不是合法的 JSON。".into(),
+                ParamProblem::MalformedToken => "参数 Token 无效，应为 64 位十六进制字符。".into(),
+            },
+            Msg::InvalidEmail => "邮箱地址格式不正确。".into(),
+            Msg::QuotaExceeded { retry_after_seconds } => {
+                format!("发送验证邮件的次数已超过上限，请在 {retry_after_seconds} 秒后重试。")
+            }
+            Msg::EmailVerificationExist => "该邮箱已有待验证的验证邮件。".into(),
+            Msg::EmailVerified => "该邮箱已完成验证。".into(),
+            Msg::EmailVerificationNotExist => "该邮箱的验证记录不存在。".into(),
+            Msg::NetworkIo => "网络I/O异常，邮件未能发送。".into(),
+            Msg::TokenInvalid => "验证链接无效，或已被新的链接取代。".into(),
+            Msg::TokenExpired => "验证链接已过期。".into(),
+            Msg::Forbidden => "请求未通过身份认证。".into(),
+            Msg::Internal => "服务内部错误，请稍后重试。".into(),
+        }
+    }
+}
+
+/// The words of the verification mail and of the link page.
+pub struct Words {
+    pub mail_subject: &'static str,
+    pub mail_greeting: &'static str,
+    pub mail_instruction: &'static str,
+    pub mail_button: &'static str,
+    pub mail_expiry: &'static str,
+    pub mail_ignore: &'static str,
+    pub page_title: &'static str,
+    pub page_verified: &'static str,
+    pub page_verified_detail: &'static str,
+    pub page_failed: &'static str,
+    pub page_what_next: &'static str,
+}
+
+pub fn words(lang: Lang) -> &'static Words {
+    match lang {
+        Lang::En => &EN,
+        Lang::Zh => &ZH,
+    }
+}
+
+static EN: Words = Words {
+    mail_subject: "Verify your email address",
+    mail_greeting: "Hello,",
+    mail_instruction: "Please confirm that this email address belongs to you by opening the link below:",
+    mail_button: "Verify email address",
+    mail_expiry: "The link is valid for 3 days.",
+    mail_ignore: "If you did not ask for this, you can ignore this mail.",
+    page_title: "Email verification",
+    page_verified: "Your email address is verified.",
+    page_verified_detail: "Thank you. You can close this page.",
+    page_failed: "Your email address could not be verified.",
+    page_what_next: "Ask the service that sent you the mail for a new verification link.",
+};
+
+static ZH: Words = Words {
+    mail_subject: "请验证您的邮箱地址",
+    mail_greeting: "您好：",
+    mail_instruction: "请打开下面的链接，确认此邮箱地址属于您：",
+    mail_button: "验证邮箱地址",
+    mail_expiry: "链接在 3 天内有效。",
+    mail_ignore: "如果这不是您本人的操作，请忽略此邮件。",
+    page_title: "邮箱验证",
+    page_verified: "您的邮箱地址已验证成功。",
+    page_verified_detail: "谢谢。您可以关闭此页面。",
+    page_failed: "您的邮箱地址未能验证。",
+    page_what_next: "请联系向您发送邮件的服务，重新获取验证链接。",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_message_exists_in_both_languages_and_differs() {
+        let all = [
+            Msg::Success,
+            Msg::Param(ParamProblem::Missing("Email")),
+            Msg::Param(ParamProblem::Invalid { name: "Lang", expected: "en or zh" }),
+            Msg::Param(ParamProblem::TooManyEmails { max: 100 }),
+            Msg::Param(ParamProblem::MalformedJson),
+            Msg::Param(ParamProblem::MalformedToken),
+            Msg::InvalidEmail,
+            Msg::QuotaExceeded { retry_after_seconds: 42 },
+            Msg::EmailVerificationExist,
+            Msg::EmailVerified,
+            Msg::EmailVerificationNotExist,
+            Msg::NetworkIo,
+            Msg::TokenInvalid,
+            Msg::TokenExpired,
+            Msg::Forbidden,
+            Msg::Internal,
+        ];
+        for m in all {
+            let (en, zh) = (m.text(Lang::En), m.text(Lang::Zh));
+            assert!(!en.is_empty() && !zh.is_empty());
+            assert_ne!(en, zh, "{m:?} is not translated");
+        }
+        assert!(Msg::QuotaExceeded { retry_after_seconds: 42 }.text(Lang::Zh).contains("42"));
+    }
+}

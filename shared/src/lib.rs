@@ -1,0 +1,26 @@
+//! The crate every function is built from. One module per idea:
+//!
+//! - [`model`]: domain types that cannot hold an invalid address, token, caller or status;
+//! - [`params`]: request parameters (query string, form or JSON body) and their typed readers;
+//! - [`quota`]: the send quota (interval and daily cap);
+//! - [`store`]: storage behind a trait, DynamoDB and in-memory;
+//! - [`mail`]: the verification mail (text + HTML, en/zh) and SES v2 behind a trait;
+//! - [`i18n`]: every message in English and Chinese;
+//! - [`error`]: outcome and error codes;
+//! - [`render`]: answers as JSON or XML;
+//! - [`app`] and [`actions`]: the six actions, free of Lambda;
+//! - [`lambda`]: the entry point every function's `main` calls;
+//! - [`telemetry`]: JSON log lines with the RequestId, nothing secret in clear.
+
+pub mod actions;
+pub mod app;
+pub mod error;
+pub mod i18n;
+pub mod lambda;
+pub mod mail;
+pub mod model;
+pub mod params;
+pub mod quota;
+pub mod render;
+pub mod store;
+pub mod telemetry;

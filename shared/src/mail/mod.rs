@@ -1,0 +1,80 @@
+//! Outgoing mail: the verification mail's text and HTML (en, zh), and the mailer behind a trait.
+
+mod ses;
+
+use std::future::Future;
+
+use askama::Template;
+
+pub use ses::SesMailer;
+
+use crate::error::BackendError;
+use crate::i18n::{words, Words};
+use crate::model::{EmailAddress, Lang, Token};
+
+/// A mail ready to be handed over: multipart text + HTML.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutgoingMail {
+    pub to: EmailAddress,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+pub trait Mailer: Send + Sync + 'static {
+    fn send(&self, mail: &OutgoingMail) -> impl Future<Output = Result<(), BackendError>> + Send;
+}
+
+#[derive(Template)]
+#[template(path = "mail.txt", escape = "none")]
+struct MailText<'a> {
+    w: &'a Words,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail.html")]
+struct MailHtml<'a> {
+    w: &'a Words,
+    link: &'a str,
+    lang: &'a str,
+}
+
+/// The link a mail carries: `<base>/verify-email?Token=<token>`.
+pub fn verification_link(public_base_url: &str, token: &Token) -> String {
+    format!("{}/verify-email?Token={}", public_base_url.trim_end_matches('/'), token.as_str())
+}
+
+/// The verification mail for `to`, in `lang`, holding `link` in both parts.
+pub fn verification_mail(to: &EmailAddress, lang: Lang, link: &str) -> Result<OutgoingMail, BackendError> {
+    let w = words(lang);
+    let render = |e: askama::Error| BackendError::Mail(format!("template: {e}"));
+    Ok(OutgoingMail {
+        to: to.clone(),
+        subject: w.mail_subject.to_string(),
+        text: MailText { w, link }.render().map_err(render)?,
+        html: MailHtml { w, link, lang: lang.as_str() }.render().map_err(render)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_link_is_in_both_parts_and_the_language_is_right() {
+        let token = Token::generate().unwrap();
+        let link = verification_link("https://api.example.com/", &token);
+        assert_eq!(link, format!("https://api.example.com/verify-email?Token={}", token.as_str()));
+        let to = EmailAddress::parse("a+b@example.com").unwrap();
+        let en = verification_mail(&to, Lang::En, &link).unwrap();
+        let zh = verification_mail(&to, Lang::Zh, &link).unwrap();
+        for m in [&en, &zh] {
+            assert!(m.text.contains(&link));
+            assert!(m.html.contains(&format!("href=\"{link}\"")));
+        }
+        assert_eq!(en.subject, "Verify your email address");
+        assert!(zh.text.contains("请打开下面的链接"));
+        assert!(zh.html.contains("lang=\"zh\""));
+    }
+}

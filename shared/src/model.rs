@@ -1,0 +1,337 @@
+//! Domain types. Each one is parsed once at the edge, so an invalid address, token, caller or status
+//! cannot exist inside the service ("parse, don't validate").
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+/// An e-mail address, trimmed and lower-cased: two spellings of one mailbox are one record.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EmailAddress(String);
+
+/// Why an address was refused (the API answers `ParameterIllegal`).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("not a valid e-mail address")]
+pub struct InvalidEmail;
+
+impl EmailAddress {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidEmail> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.len() > Self::MAX_LEN {
+            return Err(InvalidEmail);
+        }
+        let options = email_address::Options::default()
+            .without_display_text()
+            .without_domain_literal()
+            .with_required_tld();
+        let parsed = email_address::EmailAddress::parse_with_options(trimmed, options)
+            .map_err(|_| InvalidEmail)?;
+        // Store keys use '#' as a separator before the caller, never inside it, so the address may hold one;
+        // control characters and spaces are refused by the parser already.
+        Ok(Self(parsed.as_str().to_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The address as logs may show it: first character of the local part and the domain's last label.
+    pub fn masked(&self) -> String {
+        mask_email(&self.0)
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Masks any address-like string for logs: `j***@e***.com`.
+pub fn mask_email(raw: &str) -> String {
+    let (local, domain) = raw.rsplit_once('@').unwrap_or((raw, ""));
+    let first = local.chars().next().map(String::from).unwrap_or_default();
+    let tld = domain.rsplit_once('.').map(|(_, t)| t).unwrap_or("");
+    let domain_first = domain.chars().next().map(String::from).unwrap_or_default();
+    format!("{first}***@{domain_first}***.{tld}")
+}
+
+/// The caller that owns records: the IAM principal in a deployed stack, the `X-User-Id` header locally.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CallerId(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("not a valid caller id")]
+pub struct InvalidCaller;
+
+impl CallerId {
+    pub fn parse(raw: &str) -> Result<Self, InvalidCaller> {
+        let ok = !raw.is_empty()
+            && raw.len() <= 512
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.:@/+=,".contains(&b));
+        if ok {
+            Ok(Self(raw.to_string()))
+        } else {
+            Err(InvalidCaller)
+        }
+    }
+
+    /// The stable identity of an IAM principal: an assumed role's session name changes with every
+    /// session, so `arn:aws:sts::123:assumed-role/Role/session` becomes `arn:aws:sts::123:assumed-role/Role`.
+    pub fn from_iam_arn(arn: &str) -> Result<Self, InvalidCaller> {
+        if let Some(at) = arn.find(":assumed-role/") {
+            let rest = &arn[at + ":assumed-role/".len()..];
+            let role = rest.split('/').next().unwrap_or(rest);
+            return Self::parse(&format!("{}:assumed-role/{role}", &arn[..at]));
+        }
+        Self::parse(arn)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CallerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A verification token as it travels in the mail link: 32 bytes from the OS random source, 64 hex chars.
+/// It is never stored; only its [`TokenHash`] is.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("a token is {} hexadecimal characters", Token::LEN)]
+pub struct MalformedToken;
+
+#[derive(Debug, thiserror::Error)]
+#[error("the operating system's random source failed: {0}")]
+pub struct RandomSourceFailed(getrandom::Error);
+
+impl Token {
+    pub const BYTES: usize = 32;
+    pub const LEN: usize = Self::BYTES * 2;
+
+    pub fn generate() -> Result<Self, RandomSourceFailed> {
+        let mut bytes = [0u8; Self::BYTES];
+        getrandom::fill(&mut bytes).map_err(RandomSourceFailed)?;
+        Ok(Self(hex::encode(bytes)))
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, MalformedToken> {
+        let raw = raw.trim();
+        if raw.len() == Self::LEN && raw.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(Self(raw.to_ascii_lowercase()))
+        } else {
+            Err(MalformedToken)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn hash(&self) -> TokenHash {
+        TokenHash(hex::encode(Sha256::digest(self.0.as_bytes())))
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+/// SHA-256 of a token, hex. A token carries 256 random bits, so its plain hash cannot be reversed.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    pub fn from_stored(hex: String) -> Self {
+        Self(hex)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// Enough of the hash to correlate log lines, not enough to look the token up.
+    pub fn short(&self) -> &str {
+        &self.0[..8.min(self.0.len())]
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerificationStatus {
+    Pending = 0,
+    Verified = 1,
+}
+
+impl VerificationStatus {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("VerificationStatus is 0 or 1")]
+pub struct InvalidStatus;
+
+impl FromStr for VerificationStatus {
+    type Err = InvalidStatus;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "0" => Ok(Self::Pending),
+            "1" => Ok(Self::Verified),
+            _ => Err(InvalidStatus),
+        }
+    }
+}
+
+/// Language of messages, mails and pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    Zh,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("Lang is en or zh")]
+pub struct InvalidLang;
+
+impl FromStr for Lang {
+    type Err = InvalidLang;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "en" => Ok(Self::En),
+            "zh" => Ok(Self::Zh),
+            _ => Err(InvalidLang),
+        }
+    }
+}
+
+impl Lang {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::Zh => "zh",
+        }
+    }
+}
+
+/// One caller's verification of one address: what Query and List show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerificationRecord {
+    pub caller: CallerId,
+    pub email: EmailAddress,
+    pub status: VerificationStatus,
+    /// 32 hex characters, fixed when the record is created.
+    pub verification_no: String,
+    pub created: DateTime<Utc>,
+    pub modified: DateTime<Utc>,
+    pub token_sent: DateTime<Utc>,
+    pub send_ip: String,
+    pub confirm_ip: Option<String>,
+    pub verified_at: Option<DateTime<Utc>>,
+    /// Hash of the one token that can verify this record now; earlier links stop working.
+    pub current_token: TokenHash,
+    pub lang: Lang,
+    /// Optimistic-concurrency version: every write names the version it read.
+    pub version: u64,
+}
+
+/// A link token as stored: found by its hash, it names the record it verifies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub hash: TokenHash,
+    pub caller: CallerId,
+    pub email: EmailAddress,
+    pub lang: Lang,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl TokenRecord {
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        now >= self.expires_at
+    }
+}
+
+/// A new record's number: 32 hex characters, as in the vendor's examples.
+pub fn new_verification_no() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// `YYYY-MM-DD HH:MM:SS`, UTC: how every time appears in answers.
+pub fn format_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_trimmed_and_lower_cased() {
+        let a = EmailAddress::parse("  Alice+Tag@Example.COM ").unwrap();
+        assert_eq!(a.as_str(), "alice+tag@example.com");
+        assert_eq!(a, EmailAddress::parse("alice+tag@example.com").unwrap());
+    }
+
+    #[test]
+    fn malformed_addresses_are_refused() {
+        for bad in ["", "   ", "plain", "a@", "@b.com", "a@b", "Alice <a@b.com>", "a b@c.com", "a@[1.2.3.4]", "a@@b.com"] {
+            assert_eq!(EmailAddress::parse(bad), Err(InvalidEmail), "{bad:?} was accepted");
+        }
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert_eq!(EmailAddress::parse(&long), Err(InvalidEmail));
+    }
+
+    #[test]
+    fn masking_hides_the_address() {
+        let masked = EmailAddress::parse("someone.secret@private-domain.org").unwrap().masked();
+        assert_eq!(masked, "s***@p***.org");
+        assert!(!masked.contains("secret"));
+    }
+
+    #[test]
+    fn tokens_are_random_hex_and_hash_stably() {
+        let a = Token::generate().unwrap();
+        let b = Token::generate().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.as_str().len(), Token::LEN);
+        assert_eq!(Token::parse(&a.as_str().to_uppercase()).unwrap().hash(), a.hash());
+        assert_ne!(a.hash(), b.hash());
+        assert_eq!(format!("{a:?}"), "Token(***)");
+    }
+
+    #[test]
+    fn tokens_of_the_wrong_shape_are_refused() {
+        assert_eq!(Token::parse("abc"), Err(MalformedToken));
+        assert_eq!(Token::parse(&"g".repeat(64)), Err(MalformedToken));
+        assert_eq!(Token::parse(&"a".repeat(65)), Err(MalformedToken));
+        assert!(Token::parse(&"a".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn assumed_role_sessions_are_one_caller() {
+        let a = CallerId::from_iam_arn("arn:aws:sts::123456789012:assumed-role/Registrar/session-1").unwrap();
+        let b = CallerId::from_iam_arn("arn:aws:sts::123456789012:assumed-role/Registrar/session-2").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.as_str(), "arn:aws:sts::123456789012:assumed-role/Registrar");
+        let user = CallerId::from_iam_arn("arn:aws:iam::123456789012:user/alice").unwrap();
+        assert_ne!(user, a);
+    }
+
+    #[test]
+    fn callers_cannot_hold_key_separators() {
+        assert!(CallerId::parse("tenant#1").is_err());
+        assert!(CallerId::parse("").is_err());
+        assert!(CallerId::parse("tenant-1").is_ok());
+    }
+}

@@ -1,0 +1,163 @@
+//! Rendering of answers: JSON (default) or XML (`Format=XML`), in the vendors' shapes.
+
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::Writer;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+use crate::model::Lang;
+
+/// An answer's fields, in order (PascalCase names).
+pub type Body = Map<String, Value>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Json,
+    Xml,
+}
+
+impl Format {
+    pub fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
+        match raw.map(str::to_ascii_uppercase).as_deref() {
+            None | Some("JSON") => Ok(Self::Json),
+            Some("XML") => Ok(Self::Xml),
+            Some(_) => Err(ApiError::invalid("Format", "JSON or XML")),
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Json => "application/json;charset=utf-8",
+            Self::Xml => "application/xml;charset=utf-8",
+        }
+    }
+}
+
+/// An upper-case UUID, as the vendors write request ids.
+pub fn request_id_from(lambda_request_id: &str) -> String {
+    match uuid::Uuid::parse_str(lambda_request_id) {
+        Ok(id) => id.hyphenated().to_string().to_uppercase(),
+        Err(_) => uuid::Uuid::new_v4().hyphenated().to_string().to_uppercase(),
+    }
+}
+
+/// A success: `RequestId` first, then the action's fields.
+pub fn success(action: &str, request_id: &str, body: Body, format: Format) -> String {
+    let mut all = Map::new();
+    all.insert("RequestId".into(), Value::String(request_id.into()));
+    all.extend(body);
+    render(&format!("{action}Response"), &all, format)
+}
+
+/// A whole-request error: `{"RequestId", "Code", "Message"}` (XML root `Error`).
+pub fn error(request_id: &str, err: &ApiError, lang: Lang, format: Format) -> String {
+    let mut all = Map::new();
+    all.insert("RequestId".into(), Value::String(request_id.into()));
+    all.insert("Code".into(), Value::String(err.code().into()));
+    all.insert("Message".into(), Value::String(err.msg().text(lang)));
+    render("Error", &all, format)
+}
+
+fn render(root: &str, body: &Body, format: Format) -> String {
+    match format {
+        Format::Json => Value::Object(body.clone()).to_string(),
+        Format::Xml => xml(root, body),
+    }
+}
+
+/// The element name of one entry of a list field, as in the vendor's XML examples.
+fn item_name(list: &str) -> &'static str {
+    match list {
+        "Data" => "EmailVerification",
+        _ => "SendResult",
+    }
+}
+
+fn xml(root: &str, body: &Body) -> String {
+    let mut w = Writer::new(Vec::new());
+    // Writing into a Vec cannot fail; a failed write would only shorten the document.
+    let _ = w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
+    write_element(&mut w, root, &Value::Object(body.clone()), root);
+    String::from_utf8(w.into_inner()).unwrap_or_default()
+}
+
+fn write_element(w: &mut Writer<Vec<u8>>, name: &str, value: &Value, field: &str) {
+    let _ = w.write_event(Event::Start(BytesStart::new(name)));
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                write_element(w, k, v, k);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                write_element(w, item_name(field), item, field);
+            }
+        }
+        Value::String(s) => {
+            let _ = w.write_event(Event::Text(BytesText::new(s)));
+        }
+        Value::Null => {}
+        other => {
+            let _ = w.write_event(Event::Text(BytesText::new(&other.to_string())));
+        }
+    }
+    let _ = w.write_event(Event::End(BytesEnd::new(name)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn body(v: Value) -> Body {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!("test bodies are objects"),
+        }
+    }
+
+    #[test]
+    fn json_puts_the_request_id_first_and_keeps_order() {
+        let out = success("X", "ID-1", body(json!({"SuccessList": [], "FailList": []})), Format::Json);
+        assert_eq!(out, r#"{"RequestId":"ID-1","SuccessList":[],"FailList":[]}"#);
+    }
+
+    #[test]
+    fn xml_has_the_vendor_shape_and_escapes() {
+        let b = body(json!({"FailList": [{"Email": "a<b>@x.com", "Code": "ParameterIllegal"}], "SuccessList": []}));
+        let out = success("ResendEmailVerification", "ID-1", b, Format::Xml);
+        assert_eq!(
+            out,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ResendEmailVerificationResponse><RequestId>ID-1</RequestId>\
+<FailList><SendResult><Email>a&lt;b&gt;@x.com</Email><Code>ParameterIllegal</Code></SendResult></FailList>\
+<SuccessList></SuccessList></ResendEmailVerificationResponse>"
+        );
+    }
+
+    #[test]
+    fn errors_are_localised() {
+        let err = ApiError::missing("Email");
+        let zh = error("ID", &err, Lang::Zh, Format::Json);
+        let v: Value = serde_json::from_str(&zh).unwrap();
+        assert_eq!(v["Code"], "ParameterIllegal");
+        assert_eq!(v["Message"], "缺少必填参数 Email。");
+        assert!(error("ID", &err, Lang::En, Format::Xml).starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><RequestId>ID</RequestId><Code>ParameterIllegal</Code>"));
+    }
+
+    #[test]
+    fn request_ids_are_upper_case_uuids() {
+        assert_eq!(request_id_from("0ea54e99-db48-4ce3-a099-6ed8e451b8ac"), "0EA54E99-DB48-4CE3-A099-6ED8E451B8AC");
+        let made = request_id_from("not-a-uuid");
+        assert_eq!(made.len(), 36);
+        assert_eq!(made, made.to_uppercase());
+    }
+
+    #[test]
+    fn format_is_json_or_xml() {
+        assert_eq!(Format::parse(None).unwrap(), Format::Json);
+        assert_eq!(Format::parse(Some("xml")).unwrap(), Format::Xml);
+        assert_eq!(Format::parse(Some("yaml")).unwrap_err().code(), "ParameterIllegal");
+    }
+}

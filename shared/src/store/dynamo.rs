@@ -1,0 +1,459 @@
+//! The DynamoDB store. One table, keyed so that no caller's writes share a partition key:
+//!
+//! | item   | `pk`                          | other keys                                   | TTL (`ttl`)        |
+//! |--------|-------------------------------|----------------------------------------------|--------------------|
+//! | record | `EMAIL#<caller>#<address>`    | `gsi1pk` = caller, `gsi1sk` = `<created ms>#<address>` | none     |
+//! | token  | `TOKEN#<sha256 of token>`     |                                              | link expiry        |
+//! | quota  | `QUOTA#<caller>#<address>`    |                                              | window after last send |
+//!
+//! A caller id never holds `#`, so the keys cannot collide. The index `gsi1` serves List only.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+};
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::{ListFilter, SendState, SendWrite, Store, VerifyOutcome, WriteError};
+use crate::error::BackendError;
+use crate::model::{CallerId, EmailAddress, Lang, TokenHash, TokenRecord, VerificationRecord, VerificationStatus};
+use crate::quota::QuotaState;
+
+type Item = HashMap<String, AttributeValue>;
+
+pub const TTL_ATTRIBUTE: &str = "ttl";
+pub const LIST_INDEX: &str = "gsi1";
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    /// Creates the table as `template.yaml` defines it (used by the local stack; a test compares the two).
+    pub async fn create_table(client: &Client, table: &str) -> Result<(), BackendError> {
+        let attr = |name: &str| {
+            AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build()
+        };
+        let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
+        let index = GlobalSecondaryIndex::builder()
+            .index_name(LIST_INDEX)
+            .key_schema(key("gsi1pk", KeyType::Hash).map_err(store_err)?)
+            .key_schema(key("gsi1sk", KeyType::Range).map_err(store_err)?)
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .build()
+            .map_err(store_err)?;
+        client
+            .create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("pk").map_err(store_err)?)
+            .attribute_definitions(attr("gsi1pk").map_err(store_err)?)
+            .attribute_definitions(attr("gsi1sk").map_err(store_err)?)
+            .key_schema(key("pk", KeyType::Hash).map_err(store_err)?)
+            .global_secondary_indexes(index)
+            .send()
+            .await
+            .map_err(store_err)?;
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder().attribute_name(TTL_ATTRIBUTE).enabled(true).build().map_err(store_err)?,
+            )
+            .send()
+            .await
+            .map_err(store_err)?;
+        Ok(())
+    }
+
+    fn put(&self, item: Item, condition: &str, values: Item) -> Result<TransactWriteItem, BackendError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .build()
+            .map_err(store_err)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn delete(&self, pk: String, condition: Option<&str>, values: Item) -> Result<TransactWriteItem, BackendError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .set_condition_expression(condition.map(str::to_string))
+            .set_expression_attribute_names(condition.filter(|c| c.contains("#s")).map(|_| status_name()))
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .build()
+            .map_err(store_err)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    async fn get(&self, pk: String) -> Result<Option<Item>, BackendError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_err)?;
+        Ok(out.item)
+    }
+}
+
+fn record_pk(caller: &CallerId, email: &EmailAddress) -> String {
+    format!("EMAIL#{caller}#{email}")
+}
+fn quota_pk(caller: &CallerId, email: &EmailAddress) -> String {
+    format!("QUOTA#{caller}#{email}")
+}
+fn token_pk(hash: &TokenHash) -> String {
+    format!("TOKEN#{}", hash.as_str())
+}
+/// Sort key of the list index: creation time first, zero-padded so that text order is time order.
+fn list_sk(created: DateTime<Utc>, email: &str) -> String {
+    format!("{:015}#{email}", created.timestamp_millis())
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+fn ms(t: DateTime<Utc>) -> AttributeValue {
+    n(t.timestamp_millis())
+}
+fn values<const N: usize>(pairs: [(&str, AttributeValue); N]) -> Item {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// `status` is a reserved word in DynamoDB expressions; they say `#s`.
+fn status_name() -> HashMap<String, String> {
+    HashMap::from([("#s".to_string(), "status".to_string())])
+}
+
+fn store_err(e: impl std::fmt::Display) -> BackendError {
+    BackendError::Store(e.to_string())
+}
+
+fn malformed(what: &str) -> BackendError {
+    BackendError::Store(format!("malformed item: {what}"))
+}
+
+fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, BackendError> {
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str).ok_or_else(|| malformed(name))
+}
+fn get_n(item: &Item, name: &str) -> Result<i64, BackendError> {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).ok_or_else(|| malformed(name))
+}
+fn get_time(item: &Item, name: &str) -> Result<DateTime<Utc>, BackendError> {
+    Utc.timestamp_millis_opt(get_n(item, name)?).single().ok_or_else(|| malformed(name))
+}
+fn get_opt_time(item: &Item, name: &str) -> Result<Option<DateTime<Utc>>, BackendError> {
+    item.contains_key(name).then(|| get_time(item, name)).transpose()
+}
+
+fn record_to_item(r: &VerificationRecord) -> Item {
+    let mut item = values([
+        ("pk", s(record_pk(&r.caller, &r.email))),
+        ("kind", s("record")),
+        ("caller", s(r.caller.as_str())),
+        ("email", s(r.email.as_str())),
+        ("status", n(i64::from(r.status.code()))),
+        ("vno", s(&r.verification_no)),
+        ("created", ms(r.created)),
+        ("modified", ms(r.modified)),
+        ("token_sent", ms(r.token_sent)),
+        ("send_ip", s(&r.send_ip)),
+        ("current_token", s(r.current_token.as_str())),
+        ("lang", s(r.lang.as_str())),
+        ("version", n(r.version as i64)),
+        ("gsi1pk", s(r.caller.as_str())),
+        ("gsi1sk", s(list_sk(r.created, r.email.as_str()))),
+    ]);
+    if let Some(ip) = &r.confirm_ip {
+        item.insert("confirm_ip".into(), s(ip));
+    }
+    if let Some(t) = r.verified_at {
+        item.insert("verified_at".into(), ms(t));
+    }
+    item
+}
+
+fn item_to_record(item: &Item) -> Result<VerificationRecord, BackendError> {
+    let status = match get_n(item, "status")? {
+        0 => VerificationStatus::Pending,
+        1 => VerificationStatus::Verified,
+        _ => return Err(malformed("status")),
+    };
+    Ok(VerificationRecord {
+        caller: CallerId::parse(get_s(item, "caller")?).map_err(|_| malformed("caller"))?,
+        email: EmailAddress::parse(get_s(item, "email")?).map_err(|_| malformed("email"))?,
+        status,
+        verification_no: get_s(item, "vno")?.to_string(),
+        created: get_time(item, "created")?,
+        modified: get_time(item, "modified")?,
+        token_sent: get_time(item, "token_sent")?,
+        send_ip: get_s(item, "send_ip")?.to_string(),
+        confirm_ip: item.get("confirm_ip").and_then(|v| v.as_s().ok()).cloned(),
+        verified_at: get_opt_time(item, "verified_at")?,
+        current_token: TokenHash::from_stored(get_s(item, "current_token")?.to_string()),
+        lang: get_s(item, "lang")?.parse().unwrap_or(Lang::En),
+        version: get_n(item, "version")? as u64,
+    })
+}
+
+fn token_to_item(t: &TokenRecord) -> Item {
+    values([
+        ("pk", s(token_pk(&t.hash))),
+        ("kind", s("token")),
+        ("caller", s(t.caller.as_str())),
+        ("email", s(t.email.as_str())),
+        ("lang", s(t.lang.as_str())),
+        ("expires_at", ms(t.expires_at)),
+        (TTL_ATTRIBUTE, n(t.expires_at.timestamp())),
+    ])
+}
+
+fn item_to_token(hash: &TokenHash, item: &Item) -> Result<TokenRecord, BackendError> {
+    Ok(TokenRecord {
+        hash: hash.clone(),
+        caller: CallerId::parse(get_s(item, "caller")?).map_err(|_| malformed("caller"))?,
+        email: EmailAddress::parse(get_s(item, "email")?).map_err(|_| malformed("email"))?,
+        lang: get_s(item, "lang")?.parse().unwrap_or(Lang::En),
+        expires_at: get_time(item, "expires_at")?,
+    })
+}
+
+fn item_to_quota(item: &Item) -> Result<QuotaState, BackendError> {
+    let sends = item
+        .get("sends")
+        .and_then(|v| v.as_l().ok())
+        .ok_or_else(|| malformed("sends"))?
+        .iter()
+        .map(|v| {
+            v.as_n()
+                .ok()
+                .and_then(|n| n.parse::<i64>().ok())
+                .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+                .ok_or_else(|| malformed("sends"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(QuotaState { sends, version: get_n(item, "version")? as u64 })
+}
+
+/// Whether a cancelled transaction lost a race (read again) rather than failed.
+fn is_conflict(err: &aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    match err {
+        E::TransactionCanceledException(e) => e
+            .cancellation_reasons()
+            .iter()
+            .any(|r| matches!(r.code(), Some("ConditionalCheckFailed") | Some("TransactionConflict"))),
+        _ => false,
+    }
+}
+
+impl Store for DynamoStore {
+    #[tracing::instrument(skip_all, fields(email = %email.masked()))]
+    async fn load_send_state(&self, caller: &CallerId, email: &EmailAddress) -> Result<SendState, BackendError> {
+        let (rpk, qpk) = (record_pk(caller, email), quota_pk(caller, email));
+        let keys = KeysAndAttributes::builder()
+            .keys(values([("pk", s(&rpk))]))
+            .keys(values([("pk", s(&qpk))]))
+            .consistent_read(true)
+            .build()
+            .map_err(store_err)?;
+        let mut request = HashMap::from([(self.table.clone(), keys)]);
+        let mut state = SendState::default();
+        // BatchGetItem may leave keys unprocessed under load; ask again for those.
+        for _ in 0..5 {
+            let out = self.client.batch_get_item().set_request_items(Some(request)).send().await.map_err(store_err)?;
+            for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+                match get_s(&item, "pk")? {
+                    pk if pk == rpk => state.record = Some(item_to_record(&item)?),
+                    pk if pk == qpk => state.quota = item_to_quota(&item)?,
+                    _ => {}
+                }
+            }
+            request = out.unprocessed_keys.unwrap_or_default();
+            if request.is_empty() {
+                return Ok(state);
+            }
+        }
+        Err(BackendError::Store("BatchGetItem left keys unprocessed".into()))
+    }
+
+    #[tracing::instrument(skip_all, fields(email = %w.record.email.masked(), token = w.token.hash.short()))]
+    async fn save_send(&self, w: &SendWrite) -> Result<(), WriteError> {
+        let record = match w.expected_record_version {
+            None => self.put(record_to_item(&w.record), "attribute_not_exists(pk)", Item::new())?,
+            Some(v) => self.put(record_to_item(&w.record), "version = :v", values([(":v", n(v as i64))]))?,
+        };
+        let mut quota_item = values([
+            ("pk", s(quota_pk(&w.record.caller, &w.record.email))),
+            ("kind", s("quota")),
+            ("sends", AttributeValue::L(w.quota.sends.iter().map(|t| ms(*t)).collect())),
+            ("version", n(w.quota.version as i64)),
+        ]);
+        quota_item.insert(TTL_ATTRIBUTE.into(), n(w.quota_expires_at.timestamp()));
+        let quota = match w.quota.version.saturating_sub(1) {
+            0 => self.put(quota_item, "attribute_not_exists(pk)", Item::new())?,
+            v => self.put(quota_item, "version = :v", values([(":v", n(v as i64))]))?,
+        };
+        let token = self.put(token_to_item(&w.token), "attribute_not_exists(pk)", Item::new())?;
+        let mut items = vec![record, quota, token];
+        if let Some(old) = &w.replaced_token {
+            items.push(self.delete(token_pk(old), None, Item::new())?);
+        }
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => match e.into_service_error() {
+                e if is_conflict(&e) => Err(WriteError::Conflict),
+                e => Err(WriteError::Backend(store_err(e))),
+            },
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(email = %email.masked(), token = token.short()))]
+    async fn discard_new(&self, caller: &CallerId, email: &EmailAddress, token: &TokenHash) -> Result<(), BackendError> {
+        let record = self.delete(
+            record_pk(caller, email),
+            Some("current_token = :t AND #s = :pending"),
+            values([(":t", s(token.as_str())), (":pending", n(0))]),
+        )?;
+        let token_item = self.delete(token_pk(token), None, Item::new())?;
+        match self.client.transact_write_items().transact_items(record).transact_items(token_item).send().await {
+            Ok(_) => Ok(()),
+            // The record moved on (verified, replaced, deleted): nothing of this send is left to undo.
+            Err(e) => match e.into_service_error() {
+                e if is_conflict(&e) => Ok(()),
+                e => Err(store_err(e)),
+            },
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(email = %email.masked()))]
+    async fn get_record(&self, caller: &CallerId, email: &EmailAddress) -> Result<Option<VerificationRecord>, BackendError> {
+        self.get(record_pk(caller, email)).await?.as_ref().map(item_to_record).transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(token = hash.short()))]
+    async fn get_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, BackendError> {
+        self.get(token_pk(hash)).await?.as_ref().map(|item| item_to_token(hash, item)).transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(email = %token.email.masked(), token = token.hash.short()))]
+    async fn mark_verified(&self, token: &TokenRecord, at: DateTime<Utc>, confirm_ip: &str) -> Result<VerifyOutcome, BackendError> {
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(record_pk(&token.caller, &token.email)))
+            .update_expression("SET #s = :verified, verified_at = :at, modified = :at, confirm_ip = :ip ADD version :one")
+            .condition_expression("current_token = :t AND #s = :pending")
+            .expression_attribute_names("#s", "status")
+            .set_expression_attribute_values(Some(values([
+                (":verified", n(1)),
+                (":pending", n(0)),
+                (":at", ms(at)),
+                (":ip", s(confirm_ip)),
+                (":one", n(1)),
+                (":t", s(token.hash.as_str())),
+            ])))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let old = match result {
+            Ok(_) => return Ok(VerifyOutcome::Verified),
+            Err(e) => match e.into_service_error() {
+                UpdateItemError::ConditionalCheckFailedException(e) => match e.item {
+                    Some(item) => Some(item),
+                    // Older emulators do not return the item: read it.
+                    None => self.get(record_pk(&token.caller, &token.email)).await?,
+                },
+                e => return Err(store_err(e)),
+            },
+        };
+        let Some(old) = old else { return Ok(VerifyOutcome::Superseded) };
+        let record = item_to_record(&old)?;
+        Ok(match (record.current_token == token.hash, record.status) {
+            (true, VerificationStatus::Verified) => VerifyOutcome::AlreadyVerified,
+            _ => VerifyOutcome::Superseded,
+        })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_records(&self, caller: &CallerId, filter: &ListFilter) -> Result<Vec<VerificationRecord>, BackendError> {
+        let lo = filter.created_from.map_or_else(|| "0".to_string(), |t| format!("{:015}", t.timestamp_millis()));
+        let hi = filter.created_to.map_or_else(|| "~".to_string(), |t| format!("{:015}~", t.timestamp_millis()));
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(LIST_INDEX)
+                .key_condition_expression("gsi1pk = :c AND gsi1sk BETWEEN :lo AND :hi")
+                .expression_attribute_values(":c", s(caller.as_str()))
+                .expression_attribute_values(":lo", s(lo.clone()))
+                .expression_attribute_values(":hi", s(hi.clone()))
+                .set_exclusive_start_key(start.take());
+            if let Some(status) = filter.status {
+                q = q
+                    .filter_expression("#s = :s")
+                    .expression_attribute_names("#s", "status")
+                    .expression_attribute_values(":s", n(i64::from(status.code())));
+            }
+            let page = q.send().await.map_err(store_err)?;
+            for item in page.items() {
+                let record = item_to_record(item)?;
+                if filter.matches(&record) {
+                    out.push(record);
+                }
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(email = %email.masked()))]
+    async fn delete_record(&self, caller: &CallerId, email: &EmailAddress) -> Result<bool, BackendError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(record_pk(caller, email)))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(store_err)?;
+        let Some(old) = out.attributes else { return Ok(false) };
+        let token = get_s(&old, "current_token")?;
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("TOKEN#{token}")))
+            .send()
+            .await
+            .map_err(store_err)?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,129 @@
+//! An in-memory store for fast unit tests of the actions. One lock makes every write atomic, and the same
+//! version checks as DynamoDB's conditions make lost races conflicts.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+
+use super::{ListFilter, SendState, SendWrite, Store, VerifyOutcome, WriteError};
+use crate::error::BackendError;
+use crate::model::{CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord, VerificationStatus};
+use crate::quota::QuotaState;
+
+type Key = (CallerId, EmailAddress);
+
+#[derive(Default)]
+struct Tables {
+    records: HashMap<Key, VerificationRecord>,
+    quotas: HashMap<Key, QuotaState>,
+    tokens: HashMap<TokenHash, TokenRecord>,
+}
+
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    tables: Arc<Mutex<Tables>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Tables>, BackendError> {
+        self.tables.lock().map_err(|_| BackendError::Store("memory store lock poisoned".into()))
+    }
+
+    /// How many token items are stored (tests check that replaced tokens are removed).
+    pub fn token_count(&self) -> usize {
+        self.tables.lock().map(|t| t.tokens.len()).unwrap_or(0)
+    }
+}
+
+fn key(caller: &CallerId, email: &EmailAddress) -> Key {
+    (caller.clone(), email.clone())
+}
+
+impl Store for MemoryStore {
+    async fn load_send_state(&self, caller: &CallerId, email: &EmailAddress) -> Result<SendState, BackendError> {
+        let t = self.lock()?;
+        let k = key(caller, email);
+        Ok(SendState { record: t.records.get(&k).cloned(), quota: t.quotas.get(&k).cloned().unwrap_or_default() })
+    }
+
+    async fn save_send(&self, w: &SendWrite) -> Result<(), WriteError> {
+        let mut t = self.lock()?;
+        let k = key(&w.record.caller, &w.record.email);
+        let record_version = t.records.get(&k).map(|r| r.version);
+        let quota_version = t.quotas.get(&k).map_or(0, |q| q.version);
+        if record_version != w.expected_record_version
+            || quota_version + 1 != w.quota.version
+            || t.tokens.contains_key(&w.token.hash)
+        {
+            return Err(WriteError::Conflict);
+        }
+        if let Some(old) = &w.replaced_token {
+            t.tokens.remove(old);
+        }
+        t.records.insert(k.clone(), w.record.clone());
+        t.quotas.insert(k, w.quota.clone());
+        t.tokens.insert(w.token.hash.clone(), w.token.clone());
+        Ok(())
+    }
+
+    async fn discard_new(&self, caller: &CallerId, email: &EmailAddress, token: &TokenHash) -> Result<(), BackendError> {
+        let mut t = self.lock()?;
+        let k = key(caller, email);
+        if t.records.get(&k).is_some_and(|r| &r.current_token == token && r.status == VerificationStatus::Pending) {
+            t.records.remove(&k);
+            t.tokens.remove(token);
+        }
+        Ok(())
+    }
+
+    async fn get_record(&self, caller: &CallerId, email: &EmailAddress) -> Result<Option<VerificationRecord>, BackendError> {
+        Ok(self.lock()?.records.get(&key(caller, email)).cloned())
+    }
+
+    async fn get_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, BackendError> {
+        Ok(self.lock()?.tokens.get(hash).cloned())
+    }
+
+    async fn mark_verified(&self, token: &TokenRecord, at: DateTime<Utc>, confirm_ip: &str) -> Result<VerifyOutcome, BackendError> {
+        let mut t = self.lock()?;
+        let Some(r) = t.records.get_mut(&key(&token.caller, &token.email)) else {
+            return Ok(VerifyOutcome::Superseded);
+        };
+        if r.current_token != token.hash {
+            return Ok(VerifyOutcome::Superseded);
+        }
+        if r.status == VerificationStatus::Verified {
+            return Ok(VerifyOutcome::AlreadyVerified);
+        }
+        r.status = VerificationStatus::Verified;
+        r.verified_at = Some(at);
+        r.confirm_ip = Some(confirm_ip.to_string());
+        r.modified = at;
+        r.version += 1;
+        Ok(VerifyOutcome::Verified)
+    }
+
+    async fn list_records(&self, caller: &CallerId, filter: &ListFilter) -> Result<Vec<VerificationRecord>, BackendError> {
+        let t = self.lock()?;
+        let mut out: Vec<VerificationRecord> =
+            t.records.values().filter(|r| &r.caller == caller && filter.matches(r)).cloned().collect();
+        out.sort_by(|a, b| (a.created, &a.email).cmp(&(b.created, &b.email)));
+        Ok(out)
+    }
+
+    async fn delete_record(&self, caller: &CallerId, email: &EmailAddress) -> Result<bool, BackendError> {
+        let mut t = self.lock()?;
+        match t.records.remove(&key(caller, email)) {
+            Some(r) => {
+                t.tokens.remove(&r.current_token);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}

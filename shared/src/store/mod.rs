@@ -1,0 +1,123 @@
+//! Storage behind a trait: DynamoDB in the service, memory in fast unit tests. Both implement the same
+//! conditional writes, so a lost race is a [`WriteError::Conflict`] in either.
+
+mod dynamo;
+mod memory;
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+pub use dynamo::DynamoStore;
+pub use memory::MemoryStore;
+
+use crate::error::BackendError;
+use crate::model::{CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord, VerificationStatus};
+use crate::quota::QuotaState;
+
+/// What a send needs to know: the record (if any) and the quota of this caller and address.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SendState {
+    pub record: Option<VerificationRecord>,
+    pub quota: QuotaState,
+}
+
+/// Everything one send writes, at once or not at all: the record with its new token, the token item, the
+/// spent quota, and the removal of the token it replaces.
+#[derive(Clone, Debug)]
+pub struct SendWrite {
+    /// The record to write; `record.version` is the new version.
+    pub record: VerificationRecord,
+    /// The version the record was read at; `None`: it must not exist yet.
+    pub expected_record_version: Option<u64>,
+    /// The quota to write; `quota.version` is the new version. It must still be at `quota.version - 1`.
+    pub quota: QuotaState,
+    pub quota_expires_at: DateTime<Utc>,
+    pub token: TokenRecord,
+    pub replaced_token: Option<TokenHash>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// Another request changed the record or the quota since it was read: read again and decide again.
+    #[error("conflicting concurrent write")]
+    Conflict,
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+}
+
+/// What a verification did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerifyOutcome {
+    /// The record went from pending to verified now.
+    Verified,
+    /// The record was verified by this token before: nothing changed.
+    AlreadyVerified,
+    /// The token is not the record's current one (replaced), or the record is gone.
+    Superseded,
+}
+
+/// Which records List returns, before paging.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    pub status: Option<VerificationStatus>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+}
+
+impl ListFilter {
+    pub fn matches(&self, r: &VerificationRecord) -> bool {
+        self.status.is_none_or(|s| s == r.status)
+            && self.created_from.is_none_or(|t| r.created >= t)
+            && self.created_to.is_none_or(|t| r.created <= t)
+    }
+}
+
+pub trait Store: Send + Sync + 'static {
+    fn load_send_state(
+        &self,
+        caller: &CallerId,
+        email: &EmailAddress,
+    ) -> impl Future<Output = Result<SendState, BackendError>> + Send;
+
+    fn save_send(&self, write: &SendWrite) -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    /// Undoes a send whose mail could not be handed over, if the record was created by it and still holds
+    /// its token. The quota stays spent.
+    fn discard_new(
+        &self,
+        caller: &CallerId,
+        email: &EmailAddress,
+        token: &TokenHash,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    fn get_record(
+        &self,
+        caller: &CallerId,
+        email: &EmailAddress,
+    ) -> impl Future<Output = Result<Option<VerificationRecord>, BackendError>> + Send;
+
+    fn get_token(&self, hash: &TokenHash) -> impl Future<Output = Result<Option<TokenRecord>, BackendError>> + Send;
+
+    /// Marks the token's record verified if the token is still its current one.
+    fn mark_verified(
+        &self,
+        token: &TokenRecord,
+        at: DateTime<Utc>,
+        confirm_ip: &str,
+    ) -> impl Future<Output = Result<VerifyOutcome, BackendError>> + Send;
+
+    /// A caller's records that match, oldest first.
+    fn list_records(
+        &self,
+        caller: &CallerId,
+        filter: &ListFilter,
+    ) -> impl Future<Output = Result<Vec<VerificationRecord>, BackendError>> + Send;
+
+    /// Deletes a record and its current token; `false` if there was none.
+    fn delete_record(
+        &self,
+        caller: &CallerId,
+        email: &EmailAddress,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+}
