@@ -12,7 +12,7 @@ need python3 "Python makes the venv for cargo-lambda and cfn-lint"
 need cargo "the Rust toolchain builds the functions"
 
 # cargo-lambda and cfn-lint from PyPI, in a venv of the project's own.
-if ! "$VENV_DIR/bin/cargo-lambda" --version 2>/dev/null | grep -q "$CARGO_LAMBDA_VERSION" \
+if ! "$VENV_DIR/bin/cargo-lambda" lambda --version 2>/dev/null | grep -q "$CARGO_LAMBDA_VERSION" \
    || ! "$VENV_DIR/bin/cfn-lint" --version 2>/dev/null | grep -q "$CFN_LINT_VERSION"; then
   echo "==> installing cargo-lambda $CARGO_LAMBDA_VERSION and cfn-lint $CFN_LINT_VERSION into $VENV_DIR"
   python3 -m venv "$VENV_DIR"

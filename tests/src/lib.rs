@@ -1,1 +1,198 @@
-pub fn x(){}
+//! Helpers for tests against the local stack that `make test` starts: the functions under
+//! `cargo lambda watch`, DynamoDB Local and the SES v2 emulator. Every test uses callers and addresses of
+//! its own, so tests run in parallel without seeing each other.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+use shared::app::{App, Config};
+use shared::mail::SesMailer;
+use shared::store::DynamoStore;
+
+/// An environment variable that `make test` (local/env.sh) sets.
+pub fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests with `make test`"))
+}
+
+/// A name no other test uses: `prefix-<uuid>`.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A fresh address with a `+` tag and capitals, to prove normalisation and the round trip.
+pub fn fresh_address() -> String {
+    format!("User.{}+Tag@Example.com", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+/// An HTTP answer: status, content type and body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+fn agent() -> ureq::Agent {
+    // The first call to a function may wait for cargo lambda watch to build it.
+    ureq::AgentBuilder::new().timeout(std::time::Duration::from_secs(600)).build()
+}
+
+fn answer(result: Result<ureq::Response, ureq::Error>) -> Answer {
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("request failed: {e}"),
+    };
+    Answer {
+        status: response.status(),
+        content_type: response.content_type().to_string(),
+        body: response.into_string().unwrap_or_default(),
+    }
+}
+
+/// The URL of a function under `cargo lambda watch`.
+pub fn function_url(function: &str) -> String {
+    format!("{}/{function}/", env("LAMBDA_URL"))
+}
+
+/// POSTs a JSON body to a function as `caller` (the local `X-User-Id` switch).
+pub fn post_json(function: &str, caller: &str, body: &Value) -> Answer {
+    answer(agent().post(&function_url(function)).set("X-User-Id", caller).set("Content-Type", "application/json").send_string(&body.to_string()))
+}
+
+/// POSTs a JSON body to a function whose URL also carries a query string.
+pub fn post_json_with_query(function: &str, caller: &str, query: &str, body: &Value) -> Answer {
+    let url = format!("{}?{query}", function_url(function));
+    answer(agent().post(&url).set("X-User-Id", caller).set("Content-Type", "application/json").send_string(&body.to_string()))
+}
+
+/// POSTs a raw body with a content type.
+pub fn post_raw(function: &str, caller: &str, content_type: &str, body: &str) -> Answer {
+    answer(agent().post(&function_url(function)).set("X-User-Id", caller).set("Content-Type", content_type).send_string(body))
+}
+
+/// GETs a function with a query string.
+pub fn get_query(function: &str, caller: &str, query: &str) -> Answer {
+    answer(agent().get(&format!("{}?{query}", function_url(function))).set("X-User-Id", caller).call())
+}
+
+/// GETs any URL (a link from a mail).
+pub fn get_url(url: &str) -> Answer {
+    answer(agent().get(url).call())
+}
+
+/// A mail the SES emulator kept.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Every mail the SES emulator kept for `address` (compared case-insensitively), oldest first.
+pub fn mails_to(address: &str) -> Vec<Mail> {
+    let store = answer(agent().get(&format!("{}/store", env("SES_URL"))).call()).json();
+    let wanted = address.trim().to_lowercase();
+    store["emails"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter(|m| m["destination"]["to"].as_array().is_some_and(|to| to.iter().any(|t| t.as_str().is_some_and(|t| t.to_lowercase() == wanted))))
+        .map(|m| Mail {
+            to: m["destination"]["to"].as_array().into_iter().flatten().filter_map(|t| t.as_str().map(String::from)).collect(),
+            subject: m["subject"].as_str().unwrap_or_default().to_string(),
+            text: m["body"]["text"].as_str().unwrap_or_default().to_string(),
+            html: m["body"]["html"].as_str().unwrap_or_default().to_string(),
+        })
+        .collect()
+}
+
+/// The verification link in a mail's text part.
+pub fn link_in(mail: &Mail) -> String {
+    mail.text
+        .split_whitespace()
+        .find(|w| w.contains("/verify-email?Token="))
+        .unwrap_or_else(|| panic!("no link in mail: {}", mail.text))
+        .to_string()
+}
+
+/// The token of a link.
+pub fn token_of(link: &str) -> String {
+    link.rsplit_once("Token=").map(|(_, t)| t.to_string()).unwrap_or_default()
+}
+
+pub async fn dynamo() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await)
+}
+
+/// Every item in the table that belongs to `caller` (records, quota and link tokens), by a full scan.
+pub async fn items_of(caller: &str) -> Vec<HashMap<String, AttributeValue>> {
+    let client = dynamo().await;
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(env("TABLE_NAME"))
+            .filter_expression("caller = :c OR contains(pk, :c)")
+            .expression_attribute_values(":c", AttributeValue::S(caller.to_string()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        out.extend(page.items().iter().cloned());
+        match page.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => return out,
+        }
+    }
+}
+
+/// A clock the test moves.
+#[derive(Clone)]
+pub struct TestClock(Arc<std::sync::Mutex<DateTime<Utc>>>);
+
+impl Default for TestClock {
+    fn default() -> Self {
+        Self(Arc::new(std::sync::Mutex::new(Utc::now())))
+    }
+}
+
+impl TestClock {
+    pub fn advance(&self, by: Duration) {
+        if let Ok(mut t) = self.0.lock() {
+            *t += by;
+        }
+    }
+    pub fn now(&self) -> DateTime<Utc> {
+        self.0.lock().map(|t| *t).unwrap_or_else(|_| Utc::now())
+    }
+}
+
+/// The application as the functions build it (DynamoDB Local and the SES emulator), but in this process
+/// and with a clock the test moves: for the rules that depend on time.
+pub async fn local_app(clock: &TestClock) -> App<DynamoStore, SesMailer> {
+    let config = Config::from_env().expect("configuration from local/env.sh");
+    app_with(config, clock, &aws_config::load_from_env().await)
+}
+
+pub fn app_with(config: Config, clock: &TestClock, aws: &aws_config::SdkConfig) -> App<DynamoStore, SesMailer> {
+    let c = clock.clone();
+    App {
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), &config.table_name),
+        mailer: SesMailer::new(aws_sdk_sesv2::Client::new(aws), &config.sender),
+        config,
+        clock: Arc::new(move || c.now()),
+    }
+}

@@ -1,0 +1,195 @@
+//! The rules users of these services have been burned by, run in this process against DynamoDB Local and
+//! the SES emulator, with a clock the test moves (DynamoDB Local deletes expired items within seconds, so
+//! "expired but still in the table" needs the handler to run at a later time, not a wait).
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use serde_json::Value;
+use shared::actions::{ResendEmailVerification, SubmitEmailVerification, VerifyEmail};
+use shared::app::{Action, App, Config, Reply, Request};
+use shared::error::ApiError;
+use shared::mail::{Mailer, SesMailer};
+use shared::params::Params;
+use shared::store::{DynamoStore, Store};
+use stack_tests::*;
+
+fn request(caller: &str, pairs: &[(&str, &str)]) -> Request {
+    let caller = shared::model::CallerId::parse(caller).ok();
+    Request::new(Params::from_pairs(pairs.iter().copied()), caller, "192.0.2.1", false)
+        .expect("valid request")
+        .with_link_base(env("PUBLIC_BASE_URL"))
+}
+
+async fn run<A: Action, S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Value, ApiError> {
+    match A::handle(app, req).await? {
+        Reply::Api(body) => Ok(Value::Object(body)),
+        Reply::Page { html, .. } => Ok(Value::String(html)),
+    }
+}
+
+fn codes(body: &Value, list: &str) -> Vec<String> {
+    body[list].as_array().into_iter().flatten().map(|i| i["Code"].as_str().unwrap_or("").to_string()).collect()
+}
+
+#[tokio::test]
+async fn an_expired_link_still_in_the_table_is_refused() {
+    let clock = TestClock::default();
+    let app = local_app(&clock).await;
+    let (caller, address) = (unique("expiry"), fresh_address());
+    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
+    let token = token_of(&link_in(&mails_to(&address)[0]));
+
+    // The token item carries the TTL attribute DynamoDB deletes by: three days after sending.
+    let items = items_of(&caller).await;
+    let token_item = items.iter().find(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("TOKEN#"))).expect("token item");
+    let ttl: i64 = token_item["ttl"].as_n().unwrap().parse().unwrap();
+    assert_eq!(ttl, (clock.now() + Duration::hours(72)).timestamp());
+    assert!(!token_item["pk"].as_s().unwrap().contains(&token), "only the token's hash is stored");
+
+    clock.advance(Duration::hours(72) + Duration::seconds(1));
+    let err = run::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &token)])).await.unwrap_err();
+    assert_eq!(err, ApiError::TokenExpired);
+    let record = app.store.get_record(&shared::model::CallerId::parse(&caller).unwrap(), &shared::model::EmailAddress::parse(&address).unwrap()).await.unwrap().unwrap();
+    assert_eq!(record.status, shared::model::VerificationStatus::Pending, "an expired link verifies nothing");
+
+    // One second before expiry it still works.
+    let clock2 = TestClock::default();
+    let app2 = local_app(&clock2).await;
+    let (caller2, address2) = (unique("expiry"), fresh_address());
+    run::<SubmitEmailVerification, _, _>(&app2, &request(&caller2, &[("Email", &address2)])).await.unwrap();
+    let token2 = token_of(&link_in(&mails_to(&address2)[0]));
+    clock2.advance(Duration::hours(72) - Duration::seconds(1));
+    run::<VerifyEmail, _, _>(&app2, &request(&caller2, &[("Token", &token2)])).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_resend_replaces_the_link_and_the_old_one_stops_working() {
+    let clock = TestClock::default();
+    let app = local_app(&clock).await;
+    let (caller, address) = (unique("resend"), fresh_address());
+    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
+    clock.advance(Duration::seconds(61));
+    let resent = run::<ResendEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
+    assert_eq!(codes(&resent, "SuccessList"), ["Success"]);
+
+    let mails = mails_to(&address);
+    assert_eq!(mails.len(), 2);
+    let (old, new) = (token_of(&link_in(&mails[0])), token_of(&link_in(&mails[1])));
+    assert_ne!(old, new);
+    assert_eq!(run::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &old)])).await.unwrap_err(), ApiError::TokenInvalid);
+    // The old link's item is gone from the table: one token item is left.
+    let tokens = items_of(&caller).await.into_iter().filter(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("TOKEN#"))).count();
+    assert_eq!(tokens, 1);
+    run::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &new)])).await.unwrap();
+    // SendIfExist=true on a pending address also replaces the link (checked on a second address).
+    let other = fresh_address();
+    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &other)])).await.unwrap();
+    clock.advance(Duration::seconds(61));
+    let again = run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &other), ("SendIfExist", "true")])).await.unwrap();
+    assert_eq!(codes(&again, "SuccessList"), ["Success"]);
+    let mails = mails_to(&other);
+    assert_eq!(run::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &token_of(&link_in(&mails[0])))])).await.unwrap_err(), ApiError::TokenInvalid);
+}
+
+#[tokio::test]
+async fn five_sends_a_day_then_the_quota_says_when() {
+    let clock = TestClock::default();
+    let app = local_app(&clock).await;
+    let (caller, address) = (unique("daily"), fresh_address());
+    let submit = |send_if_exist: &'static str| request(&caller, &[("Email", &address), ("SendIfExist", send_if_exist)]);
+    for i in 0..5 {
+        let out = run::<SubmitEmailVerification, _, _>(&app, &submit("true")).await.unwrap();
+        assert_eq!(codes(&out, "SuccessList"), ["Success"], "send {i}");
+        clock.advance(Duration::seconds(61));
+    }
+    let out = run::<SubmitEmailVerification, _, _>(&app, &submit("true")).await.unwrap();
+    assert_eq!(codes(&out, "FailList"), ["SendTokenQuotaExceeded"]);
+    assert_eq!(out["FailList"][0]["RetryAfterSeconds"], 24 * 3600 - 5 * 61);
+    assert_eq!(mails_to(&address).len(), 5);
+
+    // Deleting the record does not reset the quota.
+    let delete = request(&caller, &[("Email", &address)]);
+    run::<shared::actions::DeleteEmailVerification, _, _>(&app, &delete).await.unwrap();
+    let out = run::<SubmitEmailVerification, _, _>(&app, &submit("false")).await.unwrap();
+    assert_eq!(codes(&out, "FailList"), ["SendTokenQuotaExceeded"]);
+    clock.advance(Duration::hours(24));
+    let out = run::<SubmitEmailVerification, _, _>(&app, &submit("false")).await.unwrap();
+    assert_eq!(codes(&out, "SuccessList"), ["Success"]);
+}
+
+async fn concurrent_submits(app: Arc<App<DynamoStore, SesMailer>>, caller: &str, address: &str, n: usize) -> (usize, usize) {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let app = Arc::clone(&app);
+            let req = request(caller, &[("Email", address), ("SendIfExist", "true")]);
+            tokio::spawn(async move { run::<SubmitEmailVerification, _, _>(&app, &req).await })
+        })
+        .collect();
+    let (mut ok, mut refused) = (0, 0);
+    for t in tasks {
+        let body = t.await.expect("task").expect("answer");
+        ok += codes(&body, "SuccessList").len();
+        refused += codes(&body, "FailList").iter().filter(|c| *c == "SendTokenQuotaExceeded").count();
+    }
+    (ok, refused)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_requests_for_one_address_send_once() {
+    let clock = TestClock::default();
+    let app = Arc::new(local_app(&clock).await);
+    let (caller, address) = (unique("race"), fresh_address());
+    let (ok, refused) = concurrent_submits(app, &caller, &address, 50).await;
+    assert_eq!((ok, refused), (1, 49), "the 60 s interval lets exactly one through");
+    assert_eq!(mails_to(&address).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_requests_never_exceed_the_daily_cap() {
+    let clock = TestClock::default();
+    let mut config = Config::from_env().unwrap();
+    config.quota.min_interval = Duration::zero();
+    let app = Arc::new(app_with(config, &clock, &aws_config::load_from_env().await));
+    let (caller, address) = (unique("cap"), fresh_address());
+    let (ok, refused) = concurrent_submits(app, &caller, &address, 50).await;
+    assert_eq!((ok, refused), (5, 45), "with no interval, the cap of 5 holds");
+    assert_eq!(mails_to(&address).len(), 5);
+}
+
+#[tokio::test]
+async fn a_mail_that_cannot_be_handed_over_leaves_no_record() {
+    // The real SES client, pointed at a port where nothing listens.
+    let clock = TestClock::default();
+    let aws = aws_config::from_env().endpoint_url("http://127.0.0.1:9").load().await;
+    let dynamo = aws_config::load_from_env().await;
+    let config = Config::from_env().unwrap();
+    let c = clock.clone();
+    let app = App {
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&dynamo), &config.table_name),
+        mailer: SesMailer::new(aws_sdk_sesv2::Client::new(&aws), &config.sender),
+        config,
+        clock: Arc::new(move || c.now()),
+    };
+    let (caller, address) = (unique("sesdown"), fresh_address());
+    let out = run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
+    assert_eq!(codes(&out, "FailList"), ["NetworkIOError"]);
+    let left: Vec<String> = items_of(&caller).await.iter().map(|i| i["pk"].as_s().unwrap().split('#').next().unwrap().to_string()).collect();
+    assert_eq!(left, ["QUOTA"], "no record and no link left; the attempt counts against the quota");
+}
+
+#[tokio::test]
+async fn the_public_link_page_needs_no_caller_but_the_api_does() {
+    let clock = TestClock::default();
+    let app = local_app(&clock).await;
+    let (caller, address) = (unique("page"), fresh_address());
+    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
+    let token = token_of(&link_in(&mails_to(&address)[0]));
+    let anonymous = Request::new(Params::from_pairs([("Token", token.as_str())]), None, "192.0.2.1", false).unwrap();
+    assert_eq!(run::<VerifyEmail, _, _>(&app, &anonymous).await.unwrap_err(), ApiError::Forbidden);
+    let page = Request::new(Params::from_pairs([("Token", token.as_str())]), None, "192.0.2.1", true).unwrap();
+    match VerifyEmail::handle(&app, &page).await.unwrap() {
+        Reply::Page { status, html } => assert!(status == 200 && html.contains("data-code=\"Success\"")),
+        other => panic!("expected a page, got {other:?}"),
+    }
+}
