@@ -105,7 +105,7 @@ case "$mode" in
     echo "==> cfn-lint template.yaml"
     cfn-lint template.yaml
     echo "==> cargo test"
-    cargo test --workspace --quiet
+    cargo test --workspace --quiet ${TEST_ARGS:-}
     ;;
   bench)
     shift || true
