@@ -56,7 +56,7 @@ impl Config {
                 window: defaults.window,
             },
             link_lifetime: Duration::hours(LINK_LIFETIME_HOURS),
-            send_concurrency: num("SEND_CONCURRENCY", 16)?.clamp(1, 100) as usize,
+            send_concurrency: num("SEND_CONCURRENCY", 32)?.clamp(1, 100) as usize,
             local_caller_header: std::env::var("LOCAL_CALLER_HEADER").is_ok_and(|v| v == "1"),
         })
     }
