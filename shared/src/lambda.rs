@@ -8,7 +8,9 @@ use lambda_http::request::RequestContext;
 use lambda_http::{service_fn, Body as HttpBody, RequestExt, Response};
 use tracing::Instrument;
 
-use crate::app::{system_clock, Action, App, Config, Reply, Request};
+use crate::app::{load_code_secret, system_clock, Action, App, Config, Reply, Request};
+use crate::sms::SmsSender;
+use crate::render::Style;
 use crate::error::ApiError;
 use crate::mail::{Mailer, SesMailer};
 use crate::model::{CallerId, Lang};
@@ -26,6 +28,8 @@ pub async fn run<A: Action>() -> Result<(), lambda_http::Error> {
     let app = Arc::new(App {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name),
         mailer: SesMailer::new(aws_sdk_sesv2::Client::new(&aws), &config.sender),
+        sms: SmsSender::from_env(&aws),
+        code_secret: load_code_secret(&aws).await?,
         config,
         clock: system_clock(),
     });
@@ -54,15 +58,19 @@ async fn respond<A: Action, S: Store, M: Mailer>(app: &App<S, M>, event: &lambda
     let content_type = event.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
     let params = match Params::parse(event.uri().query().unwrap_or(""), content_type, event.body().as_ref()) {
         Ok(p) => p,
-        Err(e) => return api_error(request_id, &e, Lang::En, Format::Json, public_link),
+        Err(e) => return failure::<A>(request_id, &e, Lang::En, Format::Json, public_link),
     };
     // Lang and Format first: every later error is answered in them.
     let lang = params.lang();
-    let format = Format::parse(params.get("Format"));
+    // Tencent-style actions answer JSON only and ignore `Format`.
+    let format = match A::STYLE {
+        Style::Alibaba => Format::parse(params.get("Format")),
+        Style::Tencent => Ok(Format::Json),
+    };
     let (lang, format) = match (lang, format) {
         (Ok(l), Ok(f)) => (l, f),
-        (Err(e), _) => return api_error(request_id, &e, Lang::En, Format::Json, public_link),
-        (Ok(l), Err(e)) => return api_error(request_id, &e, l, Format::Json, public_link),
+        (Err(e), _) => return failure::<A>(request_id, &e, Lang::En, Format::Json, public_link),
+        (Ok(l), Err(e)) => return failure::<A>(request_id, &e, l, Format::Json, public_link),
     };
     let (caller, source_ip, domain) = identity(event, app.config.local_caller_header);
     let link_base = match app.config.public_base_url.as_str() {
@@ -71,16 +79,21 @@ async fn respond<A: Action, S: Store, M: Mailer>(app: &App<S, M>, event: &lambda
     };
     let caller = match caller {
         Ok(c) => c,
-        Err(e) => return api_error(request_id, &e, lang, format, public_link),
+        Err(e) => return failure::<A>(request_id, &e, lang, format, public_link),
     };
     let result = match Request::new(params, caller, &source_ip, public_link) {
         Ok(req) => A::handle(app, &req.with_link_base(link_base)).await,
         Err(e) => Err(e),
     };
-    match result {
-        Ok(Reply::Api(body)) => response(200, format.content_type(), render::success(A::NAME, request_id, body, format)),
-        Ok(Reply::Page { status, html }) => response(status, "text/html; charset=utf-8", html),
-        Err(e) => api_error(request_id, &e, lang, format, public_link),
+    match (result, A::STYLE) {
+        (Ok(Reply::Api(body)), Style::Alibaba) => {
+            response(200, format.content_type(), render::success(A::NAME, request_id, body, format))
+        }
+        (Ok(Reply::Api(body)), Style::Tencent) => {
+            response(200, render::TENCENT_CONTENT_TYPE, render::tencent_success(request_id, body))
+        }
+        (Ok(Reply::Page { status, html }), _) => response(status, "text/html; charset=utf-8", html),
+        (Err(e), _) => failure::<A>(request_id, &e, lang, format, public_link),
     }
 }
 
@@ -108,11 +121,15 @@ fn identity(event: &lambda_http::Request, local_caller_header: bool) -> (Result<
     (caller, source_ip, domain)
 }
 
-fn api_error(request_id: &str, err: &ApiError, lang: Lang, format: Format, public_link: bool) -> Response<HttpBody> {
+/// An error in the action's envelope: an HTML page for the link, Tencent's HTTP 200, or Alibaba's 4xx/5xx.
+fn failure<A: Action>(request_id: &str, err: &ApiError, lang: Lang, format: Format, public_link: bool) -> Response<HttpBody> {
     if err.status() >= 500 {
         tracing::error!(code = err.code(), "request failed");
     } else {
         tracing::info!(code = err.code(), "request refused");
+    }
+    if A::STYLE == Style::Tencent {
+        return response(200, render::TENCENT_CONTENT_TYPE, render::tencent_error(request_id, err, lang));
     }
     if public_link {
         if let Reply::Page { status, html } = crate::actions::page(lang, Err(err.clone())) {

@@ -3,17 +3,20 @@
 //! - [`model`]: domain types that cannot hold an invalid address, token, caller or status;
 //! - [`params`]: request parameters (query string, form or JSON body) and their typed readers;
 //! - [`quota`]: the send quota (interval and daily cap);
+//! - [`code`]: verification codes: contacts (E.164 phone or address), six-digit codes, their keyed hash;
+//! - [`sms`]: text messages (End User Messaging SMS, or the local outbox);
 //! - [`store`]: storage behind a trait, DynamoDB and in-memory;
 //! - [`mail`]: the verification mail (text + HTML, en/zh) and SES v2 behind a trait;
 //! - [`i18n`]: every message in English and Chinese;
 //! - [`error`]: outcome and error codes;
 //! - [`render`]: answers as JSON or XML;
-//! - [`app`] and [`actions`]: the six actions, free of Lambda;
+//! - [`app`] and [`actions`]: the actions (six by link, four by code), free of Lambda;
 //! - [`lambda`]: the entry point every function's `main` calls;
 //! - [`telemetry`]: JSON log lines with the RequestId, nothing secret in clear.
 
 pub mod actions;
 pub mod app;
+pub mod code;
 pub mod error;
 pub mod i18n;
 pub mod lambda;
@@ -22,5 +25,6 @@ pub mod model;
 pub mod params;
 pub mod quota;
 pub mod render;
+pub mod sms;
 pub mod store;
 pub mod telemetry;

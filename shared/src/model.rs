@@ -115,6 +115,12 @@ pub struct MalformedToken;
 #[error("the operating system's random source failed: {0}")]
 pub struct RandomSourceFailed(getrandom::Error);
 
+impl From<getrandom::Error> for RandomSourceFailed {
+    fn from(e: getrandom::Error) -> Self {
+        Self(e)
+    }
+}
+
 impl Token {
     pub const BYTES: usize = 32;
     pub const LEN: usize = Self::BYTES * 2;

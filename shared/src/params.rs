@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::code::{Contact, ContactType, VerifyCode};
 use crate::error::ApiError;
 use crate::i18n::ParamProblem;
 use crate::model::{EmailAddress, Lang, Token};
@@ -108,6 +109,28 @@ impl Params {
             }
         }
         Ok(list)
+    }
+}
+
+impl Params {
+    /// `Type`: 1 (mobile) or 2 (email).
+    pub fn contact_type(&self) -> Result<ContactType, ApiError> {
+        let raw = self.get("Type").ok_or(ApiError::missing("Type"))?;
+        ContactType::parse(raw).ok_or(ApiError::invalid("Type", "1 (mobile number) or 2 (email address)"))
+    }
+
+    /// `Code` read as `kind` says: a phone number in E.164 or an address.
+    pub fn contact(&self, kind: ContactType) -> Result<Contact, ApiError> {
+        let raw = self.get("Code").ok_or(ApiError::missing("Code"))?;
+        Contact::parse(kind, raw).ok_or(match kind {
+            ContactType::Phone => ApiError::invalid("Code", "a mobile number in E.164 format, such as +8613800138000"),
+            ContactType::Email => ApiError::invalid("Code", "a valid email address"),
+        })
+    }
+
+    pub fn verify_code(&self) -> Result<VerifyCode, ApiError> {
+        let raw = self.get("VerifyCode").ok_or(ApiError::missing("VerifyCode"))?;
+        VerifyCode::parse(raw).map_err(|_| ApiError::invalid("VerifyCode", "6 digits"))
     }
 }
 

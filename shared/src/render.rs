@@ -42,6 +42,44 @@ pub fn request_id_from(lambda_request_id: &str) -> String {
     }
 }
 
+/// Which vendor's envelope an action answers in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// Flat PascalCase objects; errors are HTTP 4xx/5xx `{"RequestId", "Code", "Message"}`; JSON or XML.
+    Alibaba,
+    /// `{"Response": {...}}`; errors are HTTP 200 `{"Response": {"Error": {...}, "RequestId"}}`, JSON only.
+    Tencent,
+}
+
+/// Tencent's SDK raises an error only for this exact content type (no charset).
+pub const TENCENT_CONTENT_TYPE: &str = "application/json";
+
+/// A Tencent-style success: `{"Response": {...fields, "RequestId"}}`.
+pub fn tencent_success(request_id: &str, body: Body) -> String {
+    let mut response = body;
+    response.insert("RequestId".into(), Value::String(request_id.into()));
+    let mut all = Map::new();
+    all.insert("Response".into(), Value::Object(response));
+    Value::Object(all).to_string()
+}
+
+/// A Tencent-style error: `{"Response": {"Error": {"Code", "Message"}, "RequestId"}}`; a refused send also
+/// says `RetryAfterSeconds` in `Error`.
+pub fn tencent_error(request_id: &str, err: &ApiError, lang: Lang) -> String {
+    let mut error = Map::new();
+    error.insert("Code".into(), Value::String(err.tencent_code().into()));
+    error.insert("Message".into(), Value::String(err.msg().text(lang)));
+    if let ApiError::CodeSendLimited { retry_after_seconds } = err {
+        error.insert("RetryAfterSeconds".into(), Value::from(*retry_after_seconds));
+    }
+    let mut response = Map::new();
+    response.insert("Error".into(), Value::Object(error));
+    response.insert("RequestId".into(), Value::String(request_id.into()));
+    let mut all = Map::new();
+    all.insert("Response".into(), Value::Object(response));
+    Value::Object(all).to_string()
+}
+
 /// A success: `RequestId` first, then the action's fields.
 pub fn success(action: &str, request_id: &str, body: Body, format: Format) -> String {
     let mut all = Map::new();
@@ -144,6 +182,19 @@ mod tests {
         assert_eq!(v["Code"], "ParameterIllegal");
         assert_eq!(v["Message"], "缺少必填参数 Email。");
         assert!(error("ID", &err, Lang::En, Format::Xml).starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><RequestId>ID</RequestId><Code>ParameterIllegal</Code>"));
+    }
+
+    #[test]
+    fn tencent_envelopes() {
+        let ok = tencent_success("ID", body(json!({"TotalCount": 0})));
+        assert_eq!(ok, r#"{"Response":{"TotalCount":0,"RequestId":"ID"}}"#);
+        let err = tencent_error("ID", &ApiError::CodeSendLimited { retry_after_seconds: 42 }, Lang::En);
+        let v: Value = serde_json::from_str(&err).unwrap();
+        assert_eq!(v["Response"]["Error"]["Code"], "FailedOperation.SendVerifyCodeIsLimited");
+        assert_eq!(v["Response"]["Error"]["RetryAfterSeconds"], 42);
+        assert_eq!(v["Response"]["RequestId"], "ID");
+        let missing = tencent_error("ID", &ApiError::missing("Type"), Lang::Zh);
+        assert!(missing.contains("\"MissingParameter\"") && missing.contains("缺少必填参数 Type。"));
     }
 
     #[test]

@@ -8,8 +8,9 @@ pub fn init() {
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
-        .with_current_span(true)
-        .with_span_list(false)
+        .with_current_span(false)
+        // Every span from the request down: each line carries the action and the RequestId.
+        .with_span_list(true)
         .with_target(false)
         .try_init();
 }

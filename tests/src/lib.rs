@@ -9,7 +9,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use shared::app::{App, Config};
+use shared::code::CodeSecret;
 use shared::mail::SesMailer;
+use shared::sms::SmsSender;
 use shared::store::DynamoStore;
 
 /// An environment variable that `make test` (local/env.sh) sets.
@@ -129,7 +131,8 @@ pub fn link_in(mail: &Mail) -> String {
 
 /// The token of a link.
 pub fn token_of(link: &str) -> String {
-    link.rsplit_once("Token=").map(|(_, t)| t.to_string()).unwrap_or_default()
+    let after = link.rsplit_once("Token=").map(|(_, t)| t).unwrap_or_default();
+    after.split('&').next().unwrap_or_default().to_string()
 }
 
 pub async fn dynamo() -> aws_sdk_dynamodb::Client {
@@ -188,11 +191,44 @@ pub async fn local_app(clock: &TestClock) -> App<DynamoStore, SesMailer> {
 }
 
 pub fn app_with(config: Config, clock: &TestClock, aws: &aws_config::SdkConfig) -> App<DynamoStore, SesMailer> {
+    app_with_mailer(config, clock, aws, SesMailer::new(aws_sdk_sesv2::Client::new(aws), &env("SENDER_ADDRESS")))
+}
+
+/// The same with another mailer (an SES client pointed elsewhere).
+pub fn app_with_mailer(config: Config, clock: &TestClock, aws: &aws_config::SdkConfig, mailer: SesMailer) -> App<DynamoStore, SesMailer> {
     let c = clock.clone();
     App {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), &config.table_name),
-        mailer: SesMailer::new(aws_sdk_sesv2::Client::new(aws), &config.sender),
+        mailer,
+        sms: SmsSender::from_env(aws),
+        code_secret: Some(CodeSecret::new(env("CODE_HMAC_SECRET").into_bytes()).expect("a long enough local secret")),
         config,
         clock: Arc::new(move || c.now()),
     }
+}
+
+/// Every text message in the local SMS outbox for `phone` (E.164), oldest first.
+pub fn texts_to(phone: &str) -> Vec<String> {
+    std::fs::read_to_string(env("SMS_OUTBOX"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|m| m["to"] == phone)
+        .map(|m| m["body"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The six-digit code in a text or a mail.
+pub fn code_in(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap_or_else(|| panic!("no code in {text:?}"))
+        .to_string()
+}
+
+/// A fresh, valid mobile number in E.164 (UK mobiles, +447700 900000 to 900999 are reserved for drama;
+/// the rest of +447 is valid for the parser), unique enough for one test run.
+pub fn fresh_phone() -> String {
+    let n = uuid::Uuid::new_v4().as_u128() % 100_000_000;
+    format!("+4479{n:08}")
 }

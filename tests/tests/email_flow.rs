@@ -39,10 +39,10 @@ fn submit_mail_click_query_end_to_end() {
     assert_eq!(mail.to, [normalised.clone()], "the `+` survives into the mail's recipient");
     assert_eq!(mail.subject, "Verify your email address");
     let link = link_in(mail);
-    assert!(mail.html.contains(&format!("href=\"{link}\"")), "the link is in the HTML part too");
+    assert!(mail.html.replace("&#38;", "&").contains(&format!("href=\"{link}\"")), "the link is in the HTML part too");
     assert_eq!(token_of(&link).len(), 64);
 
-    let page = get_url(&link);
+    let page = get_url(&format!("{link}&UserClientIp=198.51.100.66"));
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.content_type.starts_with("text/html"));
     assert!(page.body.contains("data-code=\"Success\"") && page.body.contains("Your email address is verified."));
@@ -52,6 +52,7 @@ fn submit_mail_click_query_end_to_end() {
     assert_eq!(verified["Email"], normalised);
     assert_eq!(verified["UserId"], caller);
     assert_ne!(verified["ConfirmIp"], "");
+    assert_ne!(verified["ConfirmIp"], "198.51.100.66", "the link page records the real source, not a parameter");
     assert_ne!(verified["VerificationTime"], "");
     assert_eq!(verified["EmailVerificationNo"].as_str().unwrap().len(), 32);
 
@@ -69,9 +70,11 @@ fn submit_mail_click_query_end_to_end() {
     assert_eq!(resubmit["ExistList"][0]["Code"], "EmailVerified");
     assert_eq!(mails_to(&address).len(), 1);
 
-    // The logs of these invocations carry the RequestId, and neither the address nor the token in clear.
+    // The logs of these invocations carry the RequestId on every line of the request (not only the last),
+    // and neither the address nor the token in clear.
     let log = std::fs::read_to_string(env("LAMBDA_LOG")).unwrap_or_default();
-    assert!(log.contains(request_id), "the RequestId of the answer is in the logs");
+    assert!(log.lines().any(|l| l.contains(request_id) && l.contains("verification mail sent")), "the RequestId is on the inner log lines");
+    assert!(log.lines().any(|l| l.contains(request_id) && l.contains("answered")));
     let lowered = log.to_lowercase();
     assert!(!lowered.contains(&normalised), "an address is in the logs in clear");
     let local_part = normalised.split('@').next().unwrap();
@@ -170,8 +173,14 @@ fn xml_and_chinese_answers() {
     assert_eq!(mail.subject, "请验证您的邮箱地址");
     assert!(mail.text.contains("请打开下面的链接"));
     // The link page speaks the mail's language.
-    let page = get_url(&link_in(mail));
+    let link = link_in(mail);
+    let page = get_url(&link);
     assert!(page.body.contains("您的邮箱地址已验证成功"), "{}", page.body);
+    // A link that no longer works still speaks the mail's language.
+    let broken = link.replace(&token_of(&link), &"0".repeat(64));
+    let page = get_url(&broken);
+    assert_eq!(page.status, 404);
+    assert!(page.body.contains("验证链接无效"), "{}", page.body);
 
     let err = get_query(QUERY, &caller, "Format=XML&Lang=zh");
     assert_eq!(err.status, 400);

@@ -161,16 +161,10 @@ async fn fifty_concurrent_requests_never_exceed_the_daily_cap() {
 async fn a_mail_that_cannot_be_handed_over_leaves_no_record() {
     // The real SES client, pointed at a port where nothing listens.
     let clock = TestClock::default();
-    let aws = aws_config::from_env().endpoint_url("http://127.0.0.1:9").load().await;
-    let dynamo = aws_config::load_from_env().await;
+    let dead = aws_config::from_env().endpoint_url("http://127.0.0.1:9").load().await;
     let config = Config::from_env().unwrap();
-    let c = clock.clone();
-    let app = App {
-        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&dynamo), &config.table_name),
-        mailer: SesMailer::new(aws_sdk_sesv2::Client::new(&aws), &config.sender),
-        config,
-        clock: Arc::new(move || c.now()),
-    };
+    let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(&dead), &config.sender);
+    let app = app_with_mailer(config, &clock, &aws_config::load_from_env().await, mailer);
     let (caller, address) = (unique("sesdown"), fresh_address());
     let out = run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
     assert_eq!(codes(&out, "FailList"), ["NetworkIOError"]);

@@ -1,6 +1,8 @@
-//! The six Alibaba-style actions. Each file holds one, as a unit type implementing [`crate::app::Action`];
-//! `send` holds what Submit and Resend share.
+//! The actions. Each file holds one, as a unit type implementing [`crate::app::Action`]: the six
+//! Alibaba-style link actions here (`send` holds what Submit and Resend share), the four Tencent-style
+//! code actions in `codes`.
 
+mod codes;
 mod delete;
 mod list;
 mod query;
@@ -9,6 +11,7 @@ mod send;
 mod submit;
 mod verify;
 
+pub use codes::{CreateIntlPhoneEmail, DeleteIntlPhoneEmail, DescribeIntlPhoneEmailList, SendIntlPhoneEmailCode};
 pub use delete::DeleteEmailVerification;
 pub use list::ListEmailVerification;
 pub use query::QueryEmailVerification;

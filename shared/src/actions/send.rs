@@ -140,7 +140,7 @@ async fn try_send<S: Store, M: Mailer>(
             }
             Err(WriteError::Backend(e)) => return Err(e),
         }
-        let link = verification_link(&req.link_base, &token);
+        let link = verification_link(&req.link_base, &token, req.lang);
         let mail = verification_mail(email, req.lang, &link)?;
         if let Err(e) = app.mailer.send(&mail).await {
             if existing.is_none() {

@@ -8,6 +8,7 @@ use askama::Template;
 
 pub use ses::SesMailer;
 
+use crate::code::VerifyCode;
 use crate::error::BackendError;
 use crate::i18n::{words, Words};
 use crate::model::{EmailAddress, Lang, Token};
@@ -40,9 +41,43 @@ struct MailHtml<'a> {
     lang: &'a str,
 }
 
-/// The link a mail carries: `<base>/verify-email?Token=<token>`.
-pub fn verification_link(public_base_url: &str, token: &Token) -> String {
-    format!("{}/verify-email?Token={}", public_base_url.trim_end_matches('/'), token.as_str())
+#[derive(Template)]
+#[template(path = "code.txt", escape = "none")]
+struct CodeText<'a> {
+    w: &'a Words,
+    code: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "code.html")]
+struct CodeHtml<'a> {
+    w: &'a Words,
+    code: &'a str,
+    lang: &'a str,
+}
+
+/// The mail that carries a six-digit code.
+pub fn code_mail(to: &EmailAddress, lang: Lang, code: &VerifyCode) -> Result<OutgoingMail, BackendError> {
+    let w = words(lang);
+    let render = |e: askama::Error| BackendError::Mail(format!("template: {e}"));
+    let code = code.as_str();
+    Ok(OutgoingMail {
+        to: to.clone(),
+        subject: w.code_subject.to_string(),
+        text: CodeText { w, code }.render().map_err(render)?,
+        html: CodeHtml { w, code, lang: lang.as_str() }.render().map_err(render)?,
+    })
+}
+
+/// The text message that carries a six-digit code.
+pub fn code_sms(lang: Lang, code: &VerifyCode) -> String {
+    words(lang).sms_body.replace("{code}", code.as_str())
+}
+
+/// The link a mail carries: `<base>/verify-email?Token=<token>&Lang=<lang>`. The language rides along so
+/// that the page speaks the mail's language even when the token is unknown or expired.
+pub fn verification_link(public_base_url: &str, token: &Token, lang: Lang) -> String {
+    format!("{}/verify-email?Token={}&Lang={}", public_base_url.trim_end_matches('/'), token.as_str(), lang.as_str())
 }
 
 /// The verification mail for `to`, in `lang`, holding `link` in both parts.
@@ -64,17 +99,29 @@ mod tests {
     #[test]
     fn the_link_is_in_both_parts_and_the_language_is_right() {
         let token = Token::generate().unwrap();
-        let link = verification_link("https://api.example.com/", &token);
-        assert_eq!(link, format!("https://api.example.com/verify-email?Token={}", token.as_str()));
+        let link = verification_link("https://api.example.com/", &token, Lang::Zh);
+        assert_eq!(link, format!("https://api.example.com/verify-email?Token={}&Lang=zh", token.as_str()));
         let to = EmailAddress::parse("a+b@example.com").unwrap();
         let en = verification_mail(&to, Lang::En, &link).unwrap();
         let zh = verification_mail(&to, Lang::Zh, &link).unwrap();
         for m in [&en, &zh] {
             assert!(m.text.contains(&link));
-            assert!(m.html.contains(&format!("href=\"{link}\"")));
+            assert!(m.html.replace("&#38;", "&").contains(&format!("href=\"{link}\"")));
         }
         assert_eq!(en.subject, "Verify your email address");
         assert!(zh.text.contains("请打开下面的链接"));
         assert!(zh.html.contains("lang=\"zh\""));
+    }
+
+    #[test]
+    fn code_mails_and_texts_carry_the_code() {
+        let code = VerifyCode::parse("042317").unwrap();
+        let to = EmailAddress::parse("a@example.com").unwrap();
+        for lang in [Lang::En, Lang::Zh] {
+            let m = code_mail(&to, lang, &code).unwrap();
+            assert!(m.text.contains("042317") && m.html.contains("042317"));
+            assert!(code_sms(lang, &code).contains("042317"));
+        }
+        assert_eq!(code_sms(Lang::En, &code), "Your verification code is 042317. It expires in 10 minutes.");
     }
 }

@@ -23,15 +23,15 @@ use crate::error::BackendError;
 use crate::model::{CallerId, EmailAddress, Lang, TokenHash, TokenRecord, VerificationRecord, VerificationStatus};
 use crate::quota::QuotaState;
 
-type Item = HashMap<String, AttributeValue>;
+pub(super) type Item = HashMap<String, AttributeValue>;
 
 pub const TTL_ATTRIBUTE: &str = "ttl";
 pub const LIST_INDEX: &str = "gsi1";
 
 #[derive(Clone)]
 pub struct DynamoStore {
-    client: Client,
-    table: String,
+    pub(super) client: Client,
+    pub(super) table: String,
 }
 
 impl DynamoStore {
@@ -76,30 +76,46 @@ impl DynamoStore {
         Ok(())
     }
 
-    fn put(&self, item: Item, condition: &str, values: Item) -> Result<TransactWriteItem, BackendError> {
+    pub(super) fn put(&self, item: Item, condition: &str, values: Item) -> Result<TransactWriteItem, BackendError> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression(condition)
+            .set_condition_expression((!condition.is_empty()).then(|| condition.to_string()))
+            .set_expression_attribute_names(names_in(condition))
             .set_expression_attribute_values((!values.is_empty()).then_some(values))
             .build()
             .map_err(store_err)?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    fn delete(&self, pk: String, condition: Option<&str>, values: Item) -> Result<TransactWriteItem, BackendError> {
+    pub(super) fn delete(&self, pk: String, condition: Option<&str>, values: Item) -> Result<TransactWriteItem, BackendError> {
         let delete = Delete::builder()
             .table_name(&self.table)
             .key("pk", s(pk))
             .set_condition_expression(condition.map(str::to_string))
-            .set_expression_attribute_names(condition.filter(|c| c.contains("#s")).map(|_| status_name()))
+            .set_expression_attribute_names(condition.and_then(names_in))
             .set_expression_attribute_values((!values.is_empty()).then_some(values))
             .build()
             .map_err(store_err)?;
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
-    async fn get(&self, pk: String) -> Result<Option<Item>, BackendError> {
+    /// Writes a spent quota, on the condition that nobody spent it since it was read.
+    pub(super) fn quota_put(&self, pk: String, quota: &QuotaState, expires_at: DateTime<Utc>) -> Result<TransactWriteItem, BackendError> {
+        let item = values([
+            ("pk", s(pk)),
+            ("kind", s("quota")),
+            ("sends", AttributeValue::L(quota.sends.iter().map(|t| ms(*t)).collect())),
+            ("version", n(quota.version as i64)),
+            (TTL_ATTRIBUTE, n(expires_at.timestamp())),
+        ]);
+        match quota.version.saturating_sub(1) {
+            0 => self.put(item, "attribute_not_exists(pk)", Item::new()),
+            v => self.put(item, "version = :v", values([(":v", n(v as i64))])),
+        }
+    }
+
+    pub(super) async fn get(&self, pk: String) -> Result<Option<Item>, BackendError> {
         let out = self
             .client
             .get_item()
@@ -127,39 +143,45 @@ fn list_sk(created: DateTime<Utc>, email: &str) -> String {
     format!("{:015}#{email}", created.timestamp_millis())
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
+pub(super) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
-fn n(v: i64) -> AttributeValue {
+pub(super) fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
-fn ms(t: DateTime<Utc>) -> AttributeValue {
+pub(super) fn ms(t: DateTime<Utc>) -> AttributeValue {
     n(t.timestamp_millis())
 }
-fn values<const N: usize>(pairs: [(&str, AttributeValue); N]) -> Item {
+pub(super) fn values<const N: usize>(pairs: [(&str, AttributeValue); N]) -> Item {
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
-/// `status` is a reserved word in DynamoDB expressions; they say `#s`.
-fn status_name() -> HashMap<String, String> {
-    HashMap::from([("#s".to_string(), "status".to_string())])
+/// Reserved words of DynamoDB expressions (`status`, `hash`, `type`) are written `#s`, `#h`, `#t`:
+/// the names an expression uses, or `None`.
+pub(super) fn names_in(expression: &str) -> Option<HashMap<String, String>> {
+    let names: HashMap<String, String> = [("#s", "status"), ("#h", "hash"), ("#t", "type")]
+        .into_iter()
+        .filter(|(placeholder, _)| expression.contains(placeholder))
+        .map(|(p, n)| (p.to_string(), n.to_string()))
+        .collect();
+    (!names.is_empty()).then_some(names)
 }
 
-fn store_err(e: impl std::fmt::Display) -> BackendError {
+pub(super) fn store_err(e: impl std::fmt::Display) -> BackendError {
     BackendError::Store(e.to_string())
 }
 
-fn malformed(what: &str) -> BackendError {
+pub(super) fn malformed(what: &str) -> BackendError {
     BackendError::Store(format!("malformed item: {what}"))
 }
 
-fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, BackendError> {
+pub(super) fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, BackendError> {
     item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str).ok_or_else(|| malformed(name))
 }
-fn get_n(item: &Item, name: &str) -> Result<i64, BackendError> {
+pub(super) fn get_n(item: &Item, name: &str) -> Result<i64, BackendError> {
     item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).ok_or_else(|| malformed(name))
 }
-fn get_time(item: &Item, name: &str) -> Result<DateTime<Utc>, BackendError> {
+pub(super) fn get_time(item: &Item, name: &str) -> Result<DateTime<Utc>, BackendError> {
     Utc.timestamp_millis_opt(get_n(item, name)?).single().ok_or_else(|| malformed(name))
 }
 fn get_opt_time(item: &Item, name: &str) -> Result<Option<DateTime<Utc>>, BackendError> {
@@ -238,7 +260,7 @@ fn item_to_token(hash: &TokenHash, item: &Item) -> Result<TokenRecord, BackendEr
     })
 }
 
-fn item_to_quota(item: &Item) -> Result<QuotaState, BackendError> {
+pub(super) fn item_to_quota(item: &Item) -> Result<QuotaState, BackendError> {
     let sends = item
         .get("sends")
         .and_then(|v| v.as_l().ok())
@@ -256,7 +278,7 @@ fn item_to_quota(item: &Item) -> Result<QuotaState, BackendError> {
 }
 
 /// Whether a cancelled transaction lost a race (read again) rather than failed.
-fn is_conflict(err: &aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError) -> bool {
+pub(super) fn is_conflict(err: &aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError) -> bool {
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
     match err {
         E::TransactionCanceledException(e) => e
@@ -303,17 +325,7 @@ impl Store for DynamoStore {
             None => self.put(record_to_item(&w.record), "attribute_not_exists(pk)", Item::new())?,
             Some(v) => self.put(record_to_item(&w.record), "version = :v", values([(":v", n(v as i64))]))?,
         };
-        let mut quota_item = values([
-            ("pk", s(quota_pk(&w.record.caller, &w.record.email))),
-            ("kind", s("quota")),
-            ("sends", AttributeValue::L(w.quota.sends.iter().map(|t| ms(*t)).collect())),
-            ("version", n(w.quota.version as i64)),
-        ]);
-        quota_item.insert(TTL_ATTRIBUTE.into(), n(w.quota_expires_at.timestamp()));
-        let quota = match w.quota.version.saturating_sub(1) {
-            0 => self.put(quota_item, "attribute_not_exists(pk)", Item::new())?,
-            v => self.put(quota_item, "version = :v", values([(":v", n(v as i64))]))?,
-        };
+        let quota = self.quota_put(quota_pk(&w.record.caller, &w.record.email), &w.quota, w.quota_expires_at)?;
         let token = self.put(token_to_item(&w.token), "attribute_not_exists(pk)", Item::new())?;
         let mut items = vec![record, quota, token];
         if let Some(old) = &w.replaced_token {

@@ -6,7 +6,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 
-use super::{ListFilter, SendState, SendWrite, Store, VerifyOutcome, WriteError};
+use super::{
+    CodeRecord, CodeSendState, CodeStore, ContactRecord, ListFilter, SendState, SendWrite, Store, VerifyOutcome,
+    WriteError,
+};
+use crate::code::{Contact, ContactType};
 use crate::error::BackendError;
 use crate::model::{CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord, VerificationStatus};
 use crate::quota::QuotaState;
@@ -18,6 +22,9 @@ struct Tables {
     records: HashMap<Key, VerificationRecord>,
     quotas: HashMap<Key, QuotaState>,
     tokens: HashMap<TokenHash, TokenRecord>,
+    codes: HashMap<(CallerId, Contact), CodeRecord>,
+    code_quotas: HashMap<(CallerId, Contact), QuotaState>,
+    contacts: HashMap<(CallerId, Contact), ContactRecord>,
 }
 
 #[derive(Clone, Default)]
@@ -125,5 +132,72 @@ impl Store for MemoryStore {
             }
             None => Ok(false),
         }
+    }
+}
+
+fn ckey(caller: &CallerId, contact: &Contact) -> (CallerId, Contact) {
+    (caller.clone(), contact.clone())
+}
+
+impl CodeStore for MemoryStore {
+    async fn load_code_send_state(&self, caller: &CallerId, contact: &Contact) -> Result<CodeSendState, BackendError> {
+        let t = self.lock()?;
+        let k = ckey(caller, contact);
+        Ok(CodeSendState { verified: t.contacts.contains_key(&k), quota: t.code_quotas.get(&k).cloned().unwrap_or_default() })
+    }
+
+    async fn save_code(&self, code: &CodeRecord, quota: &QuotaState, _expires: DateTime<Utc>) -> Result<(), WriteError> {
+        let mut t = self.lock()?;
+        let k = ckey(&code.caller, &code.contact);
+        if t.code_quotas.get(&k).map_or(0, |q| q.version) + 1 != quota.version {
+            return Err(WriteError::Conflict);
+        }
+        t.code_quotas.insert(k.clone(), quota.clone());
+        t.codes.insert(k, code.clone());
+        Ok(())
+    }
+
+    async fn get_code(&self, caller: &CallerId, contact: &Contact) -> Result<Option<CodeRecord>, BackendError> {
+        Ok(self.lock()?.codes.get(&ckey(caller, contact)).cloned())
+    }
+
+    async fn record_wrong_try(&self, code: &CodeRecord) -> Result<(), WriteError> {
+        let mut t = self.lock()?;
+        match t.codes.get_mut(&ckey(&code.caller, &code.contact)) {
+            Some(c) if c.hash == code.hash && c.attempts == code.attempts => {
+                c.attempts += 1;
+                Ok(())
+            }
+            _ => Err(WriteError::Conflict),
+        }
+    }
+
+    async fn consume_code(&self, code: &CodeRecord, at: DateTime<Utc>) -> Result<(), WriteError> {
+        let mut t = self.lock()?;
+        let k = ckey(&code.caller, &code.contact);
+        match t.codes.get(&k) {
+            Some(c) if c.hash == code.hash && c.attempts == code.attempts => {
+                t.codes.remove(&k);
+                t.contacts.entry(k).or_insert_with(|| ContactRecord { caller: code.caller.clone(), contact: code.contact.clone(), created: at });
+                Ok(())
+            }
+            _ => Err(WriteError::Conflict),
+        }
+    }
+
+    async fn list_contacts(&self, caller: &CallerId, kind: Option<ContactType>) -> Result<Vec<ContactRecord>, BackendError> {
+        let t = self.lock()?;
+        let mut out: Vec<ContactRecord> = t
+            .contacts
+            .values()
+            .filter(|c| &c.caller == caller && kind.is_none_or(|k| c.contact.kind() == k))
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| (a.created, &a.contact).cmp(&(b.created, &b.contact)));
+        Ok(out)
+    }
+
+    async fn delete_contact(&self, caller: &CallerId, contact: &Contact) -> Result<bool, BackendError> {
+        Ok(self.lock()?.contacts.remove(&ckey(caller, contact)).is_some())
     }
 }

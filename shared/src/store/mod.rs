@@ -2,6 +2,7 @@
 //! conditional writes, so a lost race is a [`WriteError::Conflict`] in either.
 
 mod dynamo;
+mod dynamo_codes;
 mod memory;
 
 use std::future::Future;
@@ -11,6 +12,7 @@ use chrono::{DateTime, Utc};
 pub use dynamo::DynamoStore;
 pub use memory::MemoryStore;
 
+use crate::code::{Contact, ContactType};
 use crate::error::BackendError;
 use crate::model::{CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord, VerificationStatus};
 use crate::quota::QuotaState;
@@ -73,7 +75,8 @@ impl ListFilter {
     }
 }
 
-pub trait Store: Send + Sync + 'static {
+/// Every store holds both families: links ([`Store`]) and codes ([`CodeStore`]).
+pub trait Store: CodeStore + Send + Sync + 'static {
     fn load_send_state(
         &self,
         caller: &CallerId,
@@ -119,5 +122,74 @@ pub trait Store: Send + Sync + 'static {
         &self,
         caller: &CallerId,
         email: &EmailAddress,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+}
+
+/// A code as stored: only its keyed hash, how often a wrong code was tried, and when it expires.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeRecord {
+    pub caller: CallerId,
+    pub contact: Contact,
+    pub hash: String,
+    pub attempts: u32,
+    pub sent_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A contact verified by a code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContactRecord {
+    pub caller: CallerId,
+    pub contact: Contact,
+    pub created: DateTime<Utc>,
+}
+
+/// What sending a code needs to know.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CodeSendState {
+    pub verified: bool,
+    pub quota: QuotaState,
+}
+
+/// Storage of codes and verified contacts (the Tencent-style actions), beside [`Store`].
+pub trait CodeStore: Send + Sync + 'static {
+    fn load_code_send_state(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+    ) -> impl Future<Output = Result<CodeSendState, BackendError>> + Send;
+
+    /// Stores a new code (the previous one stops working) and the spent quota, whose version must still
+    /// be `quota.version - 1`.
+    fn save_code(
+        &self,
+        code: &CodeRecord,
+        quota: &QuotaState,
+        quota_expires_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    fn get_code(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+    ) -> impl Future<Output = Result<Option<CodeRecord>, BackendError>> + Send;
+
+    /// Counts one wrong try, if the code is still as read.
+    fn record_wrong_try(&self, code: &CodeRecord) -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    /// Uses the code up and marks its contact verified, if the code is still as read (single use).
+    fn consume_code(&self, code: &CodeRecord, at: DateTime<Utc>) -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    /// A caller's verified contacts of one type or all, oldest first.
+    fn list_contacts(
+        &self,
+        caller: &CallerId,
+        kind: Option<ContactType>,
+    ) -> impl Future<Output = Result<Vec<ContactRecord>, BackendError>> + Send;
+
+    fn delete_contact(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
 }

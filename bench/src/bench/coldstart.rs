@@ -1,0 +1,191 @@
+//! Cold start: the time from spawning a function's process to its first `GET
+//! /2018-06-01/runtime/invocation/next`, the moment a Lambda runtime says it is ready. A stand-in for the
+//! Runtime API listens on a local port, notes when the request line of each connection has arrived, and
+//! never answers: the process is killed once it has polled. Every subject is started in turn, round after
+//! round, so that a noisy moment of the machine falls on all of them alike.
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::stats::Samples;
+use crate::Options;
+
+const NEXT: &str = "GET /2018-06-01/runtime/invocation/next";
+/// How long a start may take before it counts as failed.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Function,
+    Hello,
+    Python,
+}
+
+#[derive(Clone, Debug)]
+pub struct Subject {
+    pub name: String,
+    pub kind: Kind,
+    pub program: PathBuf,
+    pub args: Vec<String>,
+}
+
+impl Subject {
+    /// The command line, as the report shows it.
+    pub fn command(&self) -> String {
+        std::iter::once(self.program.display().to_string()).chain(self.args.iter().cloned()).collect::<Vec<_>>().join(" ")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ColdStart {
+    pub subject: Subject,
+    /// Milliseconds from spawn to the first poll.
+    pub samples: Samples,
+    pub error: Option<String>,
+}
+
+/// A poll the stand-in received: when its request line was in, the line, and the connection (kept open
+/// until the process is gone, so that the process never sees an answer or an error).
+struct Poll {
+    at: Instant,
+    line: String,
+    _stream: TcpStream,
+}
+
+struct StandIn {
+    port: u16,
+    polls: Receiver<Poll>,
+}
+
+fn start_stand_in() -> Result<StandIn, String> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("Runtime API stand-in: {e}"))?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let (tx, polls) = mpsc::channel();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let mut buf = Vec::with_capacity(256);
+            let mut byte = [0u8; 512];
+            // Read until the request line is complete; its arrival is the moment measured.
+            while !buf.windows(2).any(|w| w == b"\r\n") {
+                match stream.read(&mut byte) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&byte[..n]),
+                }
+            }
+            let at = Instant::now();
+            let text = String::from_utf8_lossy(&buf);
+            let line = text.lines().next().unwrap_or("").to_string();
+            if tx.send(Poll { at, line, _stream: stream }).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(StandIn { port, polls })
+}
+
+/// The binaries and the Python baseline, in the order of the report.
+pub fn subjects(opts: &Options, functions: &[String]) -> Vec<Subject> {
+    let mut out: Vec<Subject> = functions
+        .iter()
+        .map(|f| Subject { name: f.clone(), kind: Kind::Function, program: opts.bin_dir.join(f), args: vec![] })
+        .collect();
+    out.push(Subject { name: "hello (lambda_runtime)".into(), kind: Kind::Hello, program: opts.bin_dir.join("hello"), args: vec![] });
+    out.push(Subject {
+        name: "Python 3 + boto3".into(),
+        kind: Kind::Python,
+        program: PathBuf::from("python3"),
+        args: vec!["bench/python_baseline.py".into()],
+    });
+    out
+}
+
+fn stop(child: &mut Child) -> String {
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    let tail: Vec<&str> = err.lines().rev().take(5).collect();
+    tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+}
+
+/// One start: spawn, wait for the first poll, kill. Milliseconds.
+fn one_start(stand_in: &StandIn, subject: &Subject) -> Result<f64, String> {
+    while stand_in.polls.try_recv().is_ok() {}
+    let t0 = Instant::now();
+    let mut child = Command::new(&subject.program)
+        .args(&subject.args)
+        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{}", stand_in.port))
+        .env("AWS_LAMBDA_FUNCTION_NAME", subject.program.file_name().and_then(|n| n.to_str()).unwrap_or("function"))
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", subject.program.display()))?;
+    loop {
+        match stand_in.polls.recv_timeout(Duration::from_millis(20)) {
+            Ok(poll) => {
+                let ms = poll.at.saturating_duration_since(t0).as_secs_f64() * 1000.0;
+                let stderr = stop(&mut child);
+                if !poll.line.starts_with(NEXT) {
+                    return Err(format!("its first request was `{}`, not a poll; stderr: {stderr}", poll.line));
+                }
+                return Ok(ms);
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                if let Ok(Some(status)) = child.try_wait() {
+                    let stderr = stop(&mut child);
+                    return Err(format!("exited ({status}) before polling; stderr: {stderr}"));
+                }
+                if t0.elapsed() > START_TIMEOUT {
+                    let stderr = stop(&mut child);
+                    return Err(format!("no poll within {}s; stderr: {stderr}", START_TIMEOUT.as_secs()));
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                stop(&mut child);
+                return Err("the Runtime API stand-in stopped".into());
+            }
+        }
+    }
+}
+
+pub fn measure(opts: &Options, functions: &[String]) -> Result<Vec<ColdStart>, String> {
+    let stand_in = start_stand_in()?;
+    let subjects = subjects(opts, functions);
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
+    let mut errors: Vec<Option<String>> = vec![None; subjects.len()];
+    for round in 0..opts.warmup_starts + opts.starts {
+        for (i, subject) in subjects.iter().enumerate() {
+            if errors[i].is_some() {
+                continue;
+            }
+            match one_start(&stand_in, subject) {
+                Ok(ms) if round >= opts.warmup_starts => samples[i].push(ms),
+                Ok(_) => {}
+                Err(e) => {
+                    eprintln!("    {}: {e}", subject.name);
+                    errors[i] = Some(e);
+                }
+            }
+        }
+    }
+    Ok(subjects
+        .into_iter()
+        .zip(samples)
+        .zip(errors)
+        .map(|((subject, s), error)| ColdStart { subject, samples: Samples::new(s), error })
+        .collect())
+}

@@ -1,0 +1,149 @@
+//! Requests as the functions receive them: API Gateway HTTP API (payload 2.0) events with an IAM caller,
+//! turned into a `lambda_http::Request` the way the runtime does and answered by `shared::lambda::handle`,
+//! the code every function's `main` runs per invocation.
+
+use serde_json::{json, Value};
+use shared::actions::{
+    DeleteEmailVerification, ListEmailVerification, QueryEmailVerification, ResendEmailVerification,
+    SubmitEmailVerification, VerifyEmail,
+};
+use shared::app::{Action, App};
+use shared::mail::Mailer;
+use shared::store::Store;
+
+/// The actions measured, in the order of the report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Act {
+    Submit,
+    Query,
+    Resend,
+    Verify,
+    List,
+    Delete,
+}
+
+impl Act {
+    pub fn name(self) -> &'static str {
+        match self {
+            Act::Submit => SubmitEmailVerification::NAME,
+            Act::Query => QueryEmailVerification::NAME,
+            Act::Resend => ResendEmailVerification::NAME,
+            Act::Verify => VerifyEmail::NAME,
+            Act::List => ListEmailVerification::NAME,
+            Act::Delete => DeleteEmailVerification::NAME,
+        }
+    }
+}
+
+/// A caller as API Gateway names it after IAM authorisation; the service keys records by this ARN.
+pub fn caller_arn(name: &str) -> String {
+    format!("arn:aws:iam::123456789012:user/{name}")
+}
+
+/// A unique name: `prefix-<uuid>`.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A fresh address.
+pub fn fresh_address() -> String {
+    format!("bench.{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..16])
+}
+
+/// The event of one API call (`POST /<Action>` with a JSON body) by `caller_arn`.
+pub fn event(act: Act, caller_arn: &str, body: &Value) -> String {
+    let path = format!("/{}", act.name());
+    let body = body.to_string();
+    json!({
+        "version": "2.0",
+        "routeKey": format!("POST {path}"),
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {
+            "accept": "application/json",
+            "content-length": body.len().to_string(),
+            "content-type": "application/json",
+            "host": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+            "user-agent": "bench",
+            "x-amzn-trace-id": "Root=1-6922f6c0-0123456789abcdef01234567",
+            "x-forwarded-for": "203.0.113.7",
+            "x-forwarded-port": "443",
+            "x-forwarded-proto": "https"
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "a1b2c3d4e5",
+            "authorizer": {"iam": {
+                "accessKey": "AKIAIOSFODNN7EXAMPLE",
+                "accountId": "123456789012",
+                "callerId": "AIDAJQABLZS4A3QDU576Q",
+                "userArn": caller_arn,
+                "userId": "AIDAJQABLZS4A3QDU576Q"
+            }},
+            "domainName": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "a1b2c3d4e5",
+            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "bench"},
+            "requestId": "Vb1UvjV4IAMEJxA=",
+            "routeKey": format!("POST {path}"),
+            "stage": "$default",
+            "time": "23/Nov/2025:12:00:00 +0000",
+            "timeEpoch": 1763899200000_i64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    })
+    .to_string()
+}
+
+/// Submit, Resend and Delete name a comma-separated list; Query one address; VerifyEmail a token.
+pub fn body(act: Act, addresses: &[String], token: Option<&str>) -> Value {
+    match act {
+        Act::Submit | Act::Resend | Act::Delete => json!({"Email": addresses.join(","), "Lang": "en"}),
+        Act::Query => json!({"Email": addresses.first().cloned().unwrap_or_default()}),
+        Act::Verify => json!({"Token": token.unwrap_or_default()}),
+        Act::List => json!({"PageNum": "1", "PageSize": "20"}),
+    }
+}
+
+/// An answer: status and body.
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+}
+
+impl Answer {
+    /// How many items the answer's `SuccessList` holds (0 when it has none).
+    pub fn successes(&self) -> usize {
+        serde_json::from_str::<Value>(&self.body)
+            .ok()
+            .and_then(|v| v.get("SuccessList").and_then(Value::as_array).map(Vec::len))
+            .unwrap_or(0)
+    }
+}
+
+async fn call<A: Action, S: Store, M: Mailer>(app: &App<S, M>, event: &str) -> Answer {
+    let request = match lambda_http::request::from_str(event) {
+        Ok(r) => r,
+        Err(e) => return Answer { status: 0, body: format!("not an event: {e}") },
+    };
+    let response = shared::lambda::handle::<A, S, M>(app, request).await;
+    let status = response.status().as_u16();
+    let body = match response.into_body() {
+        lambda_http::Body::Text(t) => t,
+        lambda_http::Body::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
+        _ => String::new(),
+    };
+    Answer { status, body }
+}
+
+/// One invocation of `act` with an event from [`event`]: parsing the event included, as in the runtime.
+pub async fn invoke<S: Store, M: Mailer>(act: Act, app: &App<S, M>, event: &str) -> Answer {
+    match act {
+        Act::Submit => call::<SubmitEmailVerification, S, M>(app, event).await,
+        Act::Query => call::<QueryEmailVerification, S, M>(app, event).await,
+        Act::Resend => call::<ResendEmailVerification, S, M>(app, event).await,
+        Act::Verify => call::<VerifyEmail, S, M>(app, event).await,
+        Act::List => call::<ListEmailVerification, S, M>(app, event).await,
+        Act::Delete => call::<DeleteEmailVerification, S, M>(app, event).await,
+    }
+}

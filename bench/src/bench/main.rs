@@ -1,0 +1,161 @@
+//! `make bench`: every figure of issue 4 in one run, printed as a table and written to `BENCHMARKS.md`
+//! with the machine and the command lines that produced it.
+//!
+//! - zip size of every function (`target/lambda/<function>/bootstrap.zip`, from `local/build.sh`);
+//! - cold start: process start to the first poll of a Runtime API stand-in, median of many starts, next to
+//!   a hello-world `lambda_runtime` binary and a Python/boto3 set-up measured in the same rounds;
+//! - warm latency of each action in this process against DynamoDB Local and the SES emulator;
+//! - the handler's own CPU time per request against the in-memory store and a mailer that sends nothing;
+//! - DynamoDB and SES requests per action, counted by an SDK interceptor, for 1 address and for 100;
+//! - wall time of a 100-address Submit against a store and a mailer that wait a fixed time per call.
+//!
+//! Run by `local/stack.sh bench`, which builds the zips and the host binaries and starts the stack first.
+
+// The in-process stack benchmarks nest many async layers (handler, store, SDK); the default limit is short.
+#![recursion_limit = "256"]
+
+mod coldstart;
+mod cpu;
+mod delay;
+mod events;
+mod machine;
+mod report;
+mod sizes;
+mod stack;
+mod stats;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// What the command line can change.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Measured cold starts per binary (after `warmup_starts` unmeasured ones).
+    pub starts: usize,
+    pub warmup_starts: usize,
+    /// Requests per action for warm latency against the local stack.
+    pub requests: usize,
+    /// Requests per action for the handler's CPU time.
+    pub cpu_requests: usize,
+    /// The fixed delay per store call and per mail in the concurrency measurement.
+    pub delay_ms: u64,
+    /// Repetitions of each Submit in the concurrency measurement.
+    pub delay_repeats: usize,
+    /// Architecture of the zips (`arm64` or `x86_64`), as `local/build.sh` built them.
+    pub zip_arch: String,
+    /// The host binaries whose cold start is measured (`cargo build --release`).
+    pub bin_dir: PathBuf,
+    pub out: PathBuf,
+    /// Skip the measurements against the local stack (sizes, cold start, CPU and delay only).
+    pub no_stack: bool,
+}
+
+impl Options {
+    fn parse(mut args: impl Iterator<Item = String>) -> Result<Self, String> {
+        let mut o = Options {
+            starts: 31,
+            warmup_starts: 2,
+            requests: 200,
+            cpu_requests: 2000,
+            delay_ms: 20,
+            delay_repeats: 5,
+            zip_arch: String::from("arm64"),
+            bin_dir: PathBuf::from("target/release"),
+            out: PathBuf::from("BENCHMARKS.md"),
+            no_stack: false,
+        };
+        while let Some(arg) = args.next() {
+            let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+            let number = |v: String, name: &str| v.parse::<usize>().map_err(|_| format!("{name}: not a number: {v}"));
+            match arg.as_str() {
+                "--starts" => o.starts = number(value("--starts")?, "--starts")?.max(1),
+                "--warmup-starts" => o.warmup_starts = number(value("--warmup-starts")?, "--warmup-starts")?,
+                "--requests" => o.requests = number(value("--requests")?, "--requests")?.max(1),
+                "--cpu-requests" => o.cpu_requests = number(value("--cpu-requests")?, "--cpu-requests")?.max(1),
+                "--delay-ms" => o.delay_ms = number(value("--delay-ms")?, "--delay-ms")?.max(1) as u64,
+                "--delay-repeats" => o.delay_repeats = number(value("--delay-repeats")?, "--delay-repeats")?.max(1),
+                "--zip-arch" => o.zip_arch = value("--zip-arch")?,
+                "--bin-dir" => o.bin_dir = PathBuf::from(value("--bin-dir")?),
+                "--out" => o.out = PathBuf::from(value("--out")?),
+                "--no-stack" => o.no_stack = true,
+                "-h" | "--help" => return Err(USAGE.to_string()),
+                other => return Err(format!("unknown argument {other}\n{USAGE}")),
+            }
+        }
+        if !matches!(o.zip_arch.as_str(), "arm64" | "x86_64") {
+            return Err(format!("--zip-arch must be arm64 or x86_64, not {}", o.zip_arch));
+        }
+        Ok(o)
+    }
+}
+
+const USAGE: &str = "usage: bench [--starts N] [--warmup-starts N] [--requests N] [--cpu-requests N] [--delay-ms N] \
+[--delay-repeats N] [--zip-arch arm64|x86_64] [--bin-dir DIR] [--out FILE] [--no-stack]
+Run it through `make bench` (local/stack.sh bench): that builds the zips and binaries and starts the stack.";
+
+/// Logs go where the functions send theirs (JSON lines, the same fields), but into a sink: formatting them
+/// is part of the handler's cost, printing them is not part of this report.
+fn install_log_sink() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(false)
+        .with_writer(std::io::sink)
+        .try_init();
+}
+
+fn main() -> ExitCode {
+    let opts = match Options::parse(std::env::args().skip(1)) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(opts: &Options) -> Result<(), String> {
+    let functions = sizes::functions()?;
+    let machine = machine::describe();
+    eprintln!("==> bench: {} functions: {}", functions.len(), functions.join(", "));
+
+    eprintln!("==> zip sizes ({})", opts.zip_arch);
+    let sizes = sizes::measure(&functions, &opts.zip_arch)?;
+
+    // Cold starts first, while this process runs no threads of its own that could compete.
+    eprintln!("==> cold starts: {} measured (+{} warm-up) per binary, round robin", opts.starts, opts.warmup_starts);
+    let cold = coldstart::measure(opts, &functions)?;
+
+    install_log_sink();
+    eprintln!("==> handler CPU time: {} requests per action, in-memory store", opts.cpu_requests);
+    let cpu = cpu::measure(opts)?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    eprintln!("==> concurrency: Submit of 1 and of 100 addresses, {} ms per store call and per mail", opts.delay_ms);
+    let delay = runtime.block_on(delay::measure(opts))?;
+
+    let stack = if opts.no_stack {
+        None
+    } else {
+        eprintln!("==> AWS requests per action and warm latency ({} requests per action) against the local stack", opts.requests);
+        Some(runtime.block_on(stack::measure(opts))?)
+    };
+
+    let report = report::Report { opts, machine, sizes, cold, cpu, delay, stack };
+    let text = report.markdown();
+    println!("{text}");
+    std::fs::write(&opts.out, &text).map_err(|e| format!("writing {}: {e}", opts.out.display()))?;
+    eprintln!("==> wrote {}", opts.out.display());
+    Ok(())
+}

@@ -1,0 +1,214 @@
+//! Stand-ins: a store and a mailer that wait a fixed time per call (a network round trip's stand-in), a
+//! mailer that sends nothing, a mailer that keeps each address's last link, and a clock that moves.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use shared::app::Clock;
+use shared::code::{Contact, ContactType};
+use shared::error::BackendError;
+use shared::mail::{Mailer, OutgoingMail};
+use shared::model::{CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord};
+use shared::quota::QuotaState;
+use shared::sms::SmsSender;
+use shared::store::{
+    CodeRecord, CodeSendState, CodeStore, ContactRecord, ListFilter, SendState, SendWrite, Store, VerifyOutcome,
+    WriteError,
+};
+
+/// A store that waits `delay` before each call, then asks the inner store. Counts its calls.
+#[derive(Clone)]
+pub struct DelayStore<S> {
+    pub inner: S,
+    pub delay: Duration,
+    calls: Arc<AtomicU64>,
+}
+
+impl<S> DelayStore<S> {
+    pub fn new(inner: S, delay: Duration) -> Self {
+        Self { inner, delay, calls: Arc::default() }
+    }
+
+    /// Calls so far.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    async fn wait(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(self.delay).await;
+    }
+}
+
+impl<S: Store> Store for DelayStore<S> {
+    async fn load_send_state(&self, caller: &CallerId, email: &EmailAddress) -> Result<SendState, BackendError> {
+        self.wait().await;
+        self.inner.load_send_state(caller, email).await
+    }
+
+    async fn save_send(&self, write: &SendWrite) -> Result<(), WriteError> {
+        self.wait().await;
+        self.inner.save_send(write).await
+    }
+
+    async fn discard_new(&self, caller: &CallerId, email: &EmailAddress, token: &TokenHash) -> Result<(), BackendError> {
+        self.wait().await;
+        self.inner.discard_new(caller, email, token).await
+    }
+
+    async fn get_record(&self, caller: &CallerId, email: &EmailAddress) -> Result<Option<VerificationRecord>, BackendError> {
+        self.wait().await;
+        self.inner.get_record(caller, email).await
+    }
+
+    async fn get_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, BackendError> {
+        self.wait().await;
+        self.inner.get_token(hash).await
+    }
+
+    async fn mark_verified(&self, token: &TokenRecord, at: DateTime<Utc>, confirm_ip: &str) -> Result<VerifyOutcome, BackendError> {
+        self.wait().await;
+        self.inner.mark_verified(token, at, confirm_ip).await
+    }
+
+    async fn list_records(&self, caller: &CallerId, filter: &ListFilter) -> Result<Vec<VerificationRecord>, BackendError> {
+        self.wait().await;
+        self.inner.list_records(caller, filter).await
+    }
+
+    async fn delete_record(&self, caller: &CallerId, email: &EmailAddress) -> Result<bool, BackendError> {
+        self.wait().await;
+        self.inner.delete_record(caller, email).await
+    }
+}
+
+impl<S: CodeStore> CodeStore for DelayStore<S> {
+    async fn load_code_send_state(&self, caller: &CallerId, contact: &Contact) -> Result<CodeSendState, BackendError> {
+        self.wait().await;
+        self.inner.load_code_send_state(caller, contact).await
+    }
+
+    async fn save_code(&self, code: &CodeRecord, quota: &QuotaState, quota_expires_at: DateTime<Utc>) -> Result<(), WriteError> {
+        self.wait().await;
+        self.inner.save_code(code, quota, quota_expires_at).await
+    }
+
+    async fn get_code(&self, caller: &CallerId, contact: &Contact) -> Result<Option<CodeRecord>, BackendError> {
+        self.wait().await;
+        self.inner.get_code(caller, contact).await
+    }
+
+    async fn record_wrong_try(&self, code: &CodeRecord) -> Result<(), WriteError> {
+        self.wait().await;
+        self.inner.record_wrong_try(code).await
+    }
+
+    async fn consume_code(&self, code: &CodeRecord, at: DateTime<Utc>) -> Result<(), WriteError> {
+        self.wait().await;
+        self.inner.consume_code(code, at).await
+    }
+
+    async fn list_contacts(&self, caller: &CallerId, kind: Option<ContactType>) -> Result<Vec<ContactRecord>, BackendError> {
+        self.wait().await;
+        self.inner.list_contacts(caller, kind).await
+    }
+
+    async fn delete_contact(&self, caller: &CallerId, contact: &Contact) -> Result<bool, BackendError> {
+        self.wait().await;
+        self.inner.delete_contact(caller, contact).await
+    }
+}
+
+/// Text messages into a file of their own under the temporary folder (the email actions send none).
+pub fn sms_outbox() -> SmsSender {
+    SmsSender::Outbox(std::env::temp_dir().join(format!("bench-sms-outbox-{}.jsonl", std::process::id())))
+}
+
+/// A mailer that waits `delay`, then drops the mail. Counts the mails.
+#[derive(Clone, Default)]
+pub struct DelayMailer {
+    pub delay: Duration,
+    sent: Arc<AtomicU64>,
+}
+
+impl DelayMailer {
+    pub fn new(delay: Duration) -> Self {
+        Self { delay, sent: Arc::default() }
+    }
+
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+}
+
+impl Mailer for DelayMailer {
+    async fn send(&self, _mail: &OutgoingMail) -> Result<(), BackendError> {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(self.delay).await;
+        Ok(())
+    }
+}
+
+/// A mailer that drops every mail at once (the handler's own CPU time, without I/O).
+#[derive(Clone, Copy, Default)]
+pub struct NoopMailer;
+
+impl Mailer for NoopMailer {
+    async fn send(&self, _mail: &OutgoingMail) -> Result<(), BackendError> {
+        Ok(())
+    }
+}
+
+/// A mailer that hands each mail to `inner` and keeps the token of the last link sent to each address.
+#[derive(Clone)]
+pub struct LinkKeeper<M> {
+    pub inner: M,
+    tokens: Arc<Mutex<HashMap<String, String>>>,
+}
+
+impl<M> LinkKeeper<M> {
+    pub fn new(inner: M) -> Self {
+        Self { inner, tokens: Arc::default() }
+    }
+
+    /// The token of the last link sent to `address` (as normalised by `EmailAddress`).
+    pub fn token_for(&self, address: &str) -> Option<String> {
+        let key = EmailAddress::parse(address).ok()?.as_str().to_string();
+        self.tokens.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned()
+    }
+}
+
+/// The token in the first `...?Token=<token>` of a text.
+pub fn token_in(text: &str) -> Option<String> {
+    let (_, rest) = text.split_once("Token=")?;
+    let token: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    (!token.is_empty()).then_some(token)
+}
+
+impl<M: Mailer> Mailer for LinkKeeper<M> {
+    async fn send(&self, mail: &OutgoingMail) -> Result<(), BackendError> {
+        self.inner.send(mail).await?;
+        if let Some(token) = token_in(&mail.text) {
+            self.tokens.lock().unwrap_or_else(|p| p.into_inner()).insert(mail.to.as_str().to_string(), token);
+        }
+        Ok(())
+    }
+}
+
+/// A clock that runs with the system clock, plus an offset the caller moves forward.
+#[derive(Clone, Default)]
+pub struct MovableClock(Arc<AtomicI64>);
+
+impl MovableClock {
+    pub fn advance(&self, by: chrono::Duration) {
+        self.0.fetch_add(by.num_milliseconds(), Ordering::Relaxed);
+    }
+
+    pub fn clock(&self) -> Clock {
+        let offset = Arc::clone(&self.0);
+        Arc::new(move || Utc::now() + chrono::Duration::milliseconds(offset.load(Ordering::Relaxed)))
+    }
+}

@@ -1,0 +1,6 @@
+//! What `make bench` and the request-budget test (`tests/tests/request_budget.rs`) share: a counter of the
+//! requests the AWS SDK clients send, the application built with counted clients, and stand-ins for the
+//! store and the mailer (a fixed delay per call, or none at all).
+
+pub mod count;
+pub mod fakes;

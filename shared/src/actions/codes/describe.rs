@@ -1,0 +1,54 @@
+use serde_json::{json, Value};
+
+use super::internal;
+use crate::app::{Action, App, Reply, Request};
+use crate::code::{Contact, ContactType};
+use crate::error::ApiError;
+use crate::mail::Mailer;
+use crate::model::format_time;
+use crate::render::Style;
+use crate::store::Store;
+
+/// The caller's verified contacts, newest first: `Type` 0 (all, default), 1 or 2; `Offset`; `Limit` 1–200
+/// (default 20); `Code` for one exact contact.
+pub struct DescribeIntlPhoneEmailList;
+
+impl Action for DescribeIntlPhoneEmailList {
+    const NAME: &'static str = "DescribeIntlPhoneEmailList";
+    const STYLE: Style = Style::Tencent;
+
+    #[tracing::instrument(name = "describe_contacts", skip_all)]
+    async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {
+        let caller = req.caller()?;
+        let p = &req.params;
+        let kind = match p.int("Type", 0..=2, "0 (all), 1 (mobile number) or 2 (email address)", Some(0))? {
+            Some(1) => Some(ContactType::Phone),
+            Some(2) => Some(ContactType::Email),
+            _ => None,
+        };
+        let offset = p.int("Offset", 0..=i64::from(u32::MAX), "an integer of at least 0", Some(0))?.unwrap_or(0);
+        let limit = p.int("Limit", 1..=200, "an integer from 1 to 200", Some(20))?.unwrap_or(20);
+        // An exact `Code` is read as the type says, or (Type 0) as a phone number if it starts with `+`.
+        let wanted: Option<Contact> = match p.get("Code") {
+            None => None,
+            Some(raw) => {
+                let as_kind = kind.unwrap_or(if raw.starts_with('+') { ContactType::Phone } else { ContactType::Email });
+                Some(p.contact(as_kind)?)
+            }
+        };
+        let mut contacts = app.store.list_contacts(caller, kind).await.map_err(internal)?;
+        contacts.retain(|c| wanted.as_ref().is_none_or(|w| w == &c.contact));
+        contacts.reverse();
+        let total = contacts.len();
+        let list: Vec<Value> = contacts
+            .iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .map(|c| json!({"Code": c.contact.as_str(), "Type": c.contact.kind().code(), "CreatedOn": format_time(c.created)}))
+            .collect();
+        let mut body = crate::render::Body::new();
+        body.insert("PhoneEmailList".into(), Value::Array(list));
+        body.insert("TotalCount".into(), json!(total));
+        Ok(Reply::Api(body))
+    }
+}

@@ -1,0 +1,235 @@
+//! Verification codes (the Tencent-style actions): the contact a code goes to (a phone number in E.164
+//! or an e-mail address), the six-digit code, and the keyed hash that is all the table keeps of it.
+
+use std::fmt;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::model::{EmailAddress, RandomSourceFailed};
+
+/// `Type`: 1 mobile number, 2 e-mail address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ContactType {
+    Phone = 1,
+    Email = 2,
+}
+
+impl ContactType {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.trim() {
+            "1" => Some(Self::Phone),
+            "2" => Some(Self::Email),
+            _ => None,
+        }
+    }
+}
+
+/// A phone number in E.164 (`+8613800138000`). The leading `+` is required: without a country code a
+/// number is ambiguous (`18766554433` is a Chinese mobile, or a Jamaican number).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PhoneNumber(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("not a valid phone number in E.164")]
+pub struct InvalidPhone;
+
+impl PhoneNumber {
+    pub fn parse(raw: &str) -> Result<Self, InvalidPhone> {
+        let compact: String = raw.trim().chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.')).collect();
+        if !compact.starts_with('+') || compact.len() > 16 || !compact[1..].bytes().all(|b| b.is_ascii_digit()) {
+            return Err(InvalidPhone);
+        }
+        let parsed = phonenumber::parse(None, &compact).map_err(|_| InvalidPhone)?;
+        if !phonenumber::is_valid(&parsed) {
+            return Err(InvalidPhone);
+        }
+        Ok(Self(parsed.format().mode(phonenumber::Mode::E164).to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// For logs: the country code and the last two digits.
+    pub fn masked(&self) -> String {
+        let digits = &self.0[1..];
+        let tail = &digits[digits.len().saturating_sub(2)..];
+        format!("+{}***{tail}", &digits[..digits.len().min(2)])
+    }
+}
+
+/// Where a code goes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Contact {
+    Phone(PhoneNumber),
+    Email(EmailAddress),
+}
+
+impl Contact {
+    pub fn parse(kind: ContactType, raw: &str) -> Option<Self> {
+        match kind {
+            ContactType::Phone => PhoneNumber::parse(raw).ok().map(Self::Phone),
+            ContactType::Email => EmailAddress::parse(raw).ok().map(Self::Email),
+        }
+    }
+
+    pub fn kind(&self) -> ContactType {
+        match self {
+            Self::Phone(_) => ContactType::Phone,
+            Self::Email(_) => ContactType::Email,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Phone(p) => p.as_str(),
+            Self::Email(e) => e.as_str(),
+        }
+    }
+
+    pub fn masked(&self) -> String {
+        match self {
+            Self::Phone(p) => p.masked(),
+            Self::Email(e) => e.masked(),
+        }
+    }
+}
+
+/// A six-digit code, uniformly drawn from the OS random source.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VerifyCode(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("a verification code is 6 digits")]
+pub struct MalformedCode;
+
+impl VerifyCode {
+    pub const DIGITS: usize = 6;
+
+    pub fn generate() -> Result<Self, RandomSourceFailed> {
+        // Rejection sampling: 4,294,000,000 is the largest multiple of 10^6 below 2^32, so every code
+        // is equally likely.
+        loop {
+            let mut b = [0u8; 4];
+            getrandom::fill(&mut b).map_err(RandomSourceFailed::from)?;
+            let n = u32::from_le_bytes(b);
+            if n < 4_294_000_000 {
+                return Ok(Self(format!("{:06}", n % 1_000_000)));
+            }
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, MalformedCode> {
+        let raw = raw.trim();
+        if raw.len() == Self::DIGITS && raw.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(raw.to_string()))
+        } else {
+            Err(MalformedCode)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for VerifyCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("VerifyCode(***)")
+    }
+}
+
+/// The key of the codes' HMAC. A million codes are tried in a blink, so a plain hash in a table dump
+/// would give every code away; without this key (kept in Secrets Manager, never in the table) it does not.
+#[derive(Clone)]
+pub struct CodeSecret(Vec<u8>);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("the code secret must be at least 32 bytes")]
+pub struct WeakSecret;
+
+impl CodeSecret {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, WeakSecret> {
+        let bytes = bytes.into();
+        if bytes.len() < 32 {
+            return Err(WeakSecret);
+        }
+        Ok(Self(bytes))
+    }
+
+    /// HMAC-SHA256 over caller, contact and code, hex: binds the code to whom it was sent for.
+    pub fn hash(&self, caller: &str, contact: &Contact, code: &VerifyCode) -> String {
+        // HMAC takes a key of any length; `new_from_slice` cannot fail for it.
+        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.0) {
+            Ok(m) => m,
+            Err(_) => return String::new(),
+        };
+        for part in [caller, &contact.kind().code().to_string(), contact.as_str(), code.as_str()] {
+            mac.update(part.as_bytes());
+            mac.update(&[0]);
+        }
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Compares in constant time.
+    pub fn verify(&self, caller: &str, contact: &Contact, code: &VerifyCode, stored: &str) -> bool {
+        let computed = self.hash(caller, contact, code);
+        computed.len() == stored.len()
+            && computed.bytes().zip(stored.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    }
+}
+
+impl fmt::Debug for CodeSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CodeSecret(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_are_normalised_to_e164() {
+        assert_eq!(PhoneNumber::parse("+86 138-0013-8000").unwrap().as_str(), "+8613800138000");
+        assert_eq!(PhoneNumber::parse("+1 (650) 253-0000").unwrap().as_str(), "+16502530000");
+        for bad in ["18766554433", "+86123", "+999 1234567", "phone", "", "+8613800138000x", "++8613800138000"] {
+            assert_eq!(PhoneNumber::parse(bad), Err(InvalidPhone), "{bad:?} was accepted");
+        }
+        assert_eq!(PhoneNumber::parse("+8613800138000").unwrap().masked(), "+86***00");
+    }
+
+    #[test]
+    fn codes_are_six_digits_and_vary() {
+        let codes: std::collections::HashSet<String> =
+            (0..200).map(|_| VerifyCode::generate().unwrap().as_str().to_string()).collect();
+        assert!(codes.len() > 190, "200 draws gave only {} distinct codes", codes.len());
+        assert!(codes.iter().all(|c| c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit())));
+        assert_eq!(VerifyCode::parse("12345"), Err(MalformedCode));
+        assert_eq!(VerifyCode::parse("1234567"), Err(MalformedCode));
+        assert_eq!(VerifyCode::parse("12345a"), Err(MalformedCode));
+        assert_eq!(format!("{:?}", VerifyCode::parse("123456").unwrap()), "VerifyCode(***)");
+    }
+
+    #[test]
+    fn the_keyed_hash_depends_on_key_caller_contact_and_code() {
+        let k1 = CodeSecret::new(vec![1u8; 32]).unwrap();
+        let k2 = CodeSecret::new(vec![2u8; 32]).unwrap();
+        let phone = Contact::Phone(PhoneNumber::parse("+8613800138000").unwrap());
+        let email = Contact::Email(EmailAddress::parse("a@example.com").unwrap());
+        let code = VerifyCode::parse("123456").unwrap();
+        let h = k1.hash("alice", &phone, &code);
+        assert_eq!(h.len(), 64);
+        assert!(k1.verify("alice", &phone, &code, &h));
+        assert!(!k2.verify("alice", &phone, &code, &h), "another key gives another hash");
+        assert!(!k1.verify("bob", &phone, &code, &h));
+        assert!(!k1.verify("alice", &email, &code, &h));
+        assert!(!k1.verify("alice", &phone, &VerifyCode::parse("123457").unwrap(), &h));
+        assert_eq!(CodeSecret::new(vec![0u8; 31]).unwrap_err(), WeakSecret);
+    }
+}

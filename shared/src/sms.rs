@@ -1,0 +1,64 @@
+//! Text messages: AWS End User Messaging SMS in a deployed stack; in the local stack, an outbox file
+//! (JSON lines) that tests and people read. Chosen over SNS because End User Messaging is where AWS now
+//! provisions SMS origination identities, and it gives per-message configuration sets, opt-out lists and
+//! a price cap that SNS's `Publish` does not.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use aws_sdk_pinpointsmsvoicev2::types::MessageType;
+
+use crate::code::PhoneNumber;
+use crate::error::BackendError;
+
+#[derive(Clone, Debug)]
+pub enum SmsSender {
+    /// `SendTextMessage`, from the origination identity if one is configured.
+    EndUserMessaging { client: aws_sdk_pinpointsmsvoicev2::Client, origination_identity: Option<String> },
+    /// Local stack only: each message is one JSON line `{"to", "body", "at"}` appended to this file.
+    Outbox(PathBuf),
+}
+
+impl SmsSender {
+    /// `SMS_OUTBOX` (local) or End User Messaging with `SMS_ORIGINATION_IDENTITY`.
+    pub fn from_env(aws: &aws_config::SdkConfig) -> Self {
+        match std::env::var("SMS_OUTBOX") {
+            Ok(path) if !path.is_empty() => Self::Outbox(PathBuf::from(path)),
+            _ => Self::EndUserMessaging {
+                client: aws_sdk_pinpointsmsvoicev2::Client::new(aws),
+                origination_identity: std::env::var("SMS_ORIGINATION_IDENTITY").ok().filter(|v| !v.is_empty()),
+            },
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(to = %to.masked()))]
+    pub async fn send(&self, to: &PhoneNumber, body: &str) -> Result<(), BackendError> {
+        match self {
+            Self::EndUserMessaging { client, origination_identity } => {
+                client
+                    .send_text_message()
+                    .destination_phone_number(to.as_str())
+                    .message_body(body)
+                    .message_type(MessageType::Transactional)
+                    .set_origination_identity(origination_identity.clone())
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        let text = aws_sdk_pinpointsmsvoicev2::error::DisplayErrorContext(e).to_string();
+                        BackendError::Mail(text.replace(to.as_str(), &to.masked()))
+                    })?;
+                Ok(())
+            }
+            Self::Outbox(path) => {
+                let line = serde_json::json!({"to": to.as_str(), "body": body, "at": chrono::Utc::now().timestamp_millis()});
+                let mut file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| BackendError::Mail(format!("SMS outbox {}: {e}", path.display())))?;
+                // One write of one line: appends from concurrent processes do not interleave.
+                file.write_all(format!("{line}\n").as_bytes()).map_err(|e| BackendError::Mail(format!("SMS outbox: {e}")))
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! The DynamoDB request budget of each action's happy path, counted (not timed) by an SDK interceptor on
+//! the clients the functions build, against DynamoDB Local and the SES emulator. A change that adds a
+//! round trip to one of these paths fails here; `make bench` shows the same counts in BENCHMARKS.md.
+
+use std::sync::Arc;
+
+use bench::count::{counted_app, Counts, RequestCounter, DYNAMODB, SESV2};
+use chrono::Duration;
+use serde_json::Value;
+use shared::actions::{QueryEmailVerification, SubmitEmailVerification, VerifyEmail};
+use shared::app::{Action, App, Config, Reply, Request};
+use shared::mail::SesMailer;
+use shared::params::Params;
+use shared::store::DynamoStore;
+use stack_tests::*;
+
+/// DynamoDB requests on the happy path, for one address.
+const QUERY_BUDGET: u64 = 1;
+const VERIFY_BUDGET: u64 = 2;
+const SUBMIT_ONE_NEW_BUDGET: u64 = 2;
+
+fn request(caller: &str, pairs: &[(&str, &str)]) -> Request {
+    let caller = shared::model::CallerId::parse(caller).ok();
+    Request::new(Params::from_pairs(pairs.iter().copied()), caller, "192.0.2.1", false)
+        .expect("valid request")
+        .with_link_base(env("PUBLIC_BASE_URL"))
+}
+
+async fn app(clock: &TestClock) -> (App<DynamoStore, SesMailer>, RequestCounter) {
+    let counter = RequestCounter::new();
+    let config = Config::from_env().expect("configuration from local/env.sh");
+    let c = clock.clone();
+    let app = counted_app(config, &aws_config::load_from_env().await, &counter, Arc::new(move || c.now()));
+    (app, counter)
+}
+
+/// Runs an action and returns its answer and the requests it sent.
+async fn counted<A: Action>(app: &App<DynamoStore, SesMailer>, counter: &RequestCounter, req: &Request) -> (Value, Counts) {
+    counter.take();
+    let reply = A::handle(app, req).await.unwrap_or_else(|e| panic!("{} failed: {e:?}", A::NAME));
+    let counts = counter.take();
+    match reply {
+        Reply::Api(body) => (Value::Object(body), counts),
+        Reply::Page { html, .. } => (Value::String(html), counts),
+    }
+}
+
+fn successes(body: &Value) -> usize {
+    body["SuccessList"].as_array().map_or(0, Vec::len)
+}
+
+fn assert_within(action: &str, counts: &Counts, budget: u64) {
+    let n = counts.total(DYNAMODB);
+    assert!(
+        n <= budget,
+        "{action}: {n} DynamoDB requests ({}), over the budget of {budget}",
+        counts.breakdown(DYNAMODB)
+    );
+}
+
+#[tokio::test]
+async fn the_happy_paths_stay_within_their_dynamodb_request_budgets() {
+    let clock = TestClock::default();
+    let (app, counter) = app(&clock).await;
+    let (caller, address) = (unique("budget"), fresh_address());
+
+    let (body, counts) =
+        counted::<SubmitEmailVerification>(&app, &counter, &request(&caller, &[("Email", &address)])).await;
+    assert_eq!(successes(&body), 1, "Submit of a new address: {body}");
+    assert_within("SubmitEmailVerification (one new address)", &counts, SUBMIT_ONE_NEW_BUDGET);
+    assert_eq!(counts.total(SESV2), 1, "one mail: {counts:?}");
+
+    let (body, counts) =
+        counted::<QueryEmailVerification>(&app, &counter, &request(&caller, &[("Email", &address)])).await;
+    assert_eq!(body["VerificationStatus"], 0, "Query: {body}");
+    assert_within("QueryEmailVerification", &counts, QUERY_BUDGET);
+
+    let token = token_of(&link_in(mails_to(&address).last().expect("the mail")));
+    clock.advance(Duration::seconds(1));
+    let (_, counts) = counted::<VerifyEmail>(&app, &counter, &request(&caller, &[("Token", &token)])).await;
+    assert_within("VerifyEmail", &counts, VERIFY_BUDGET);
+    let (body, _) = counted::<QueryEmailVerification>(&app, &counter, &request(&caller, &[("Email", &address)])).await;
+    assert_eq!(body["VerificationStatus"], 1, "verified: {body}");
+}
+
+/// A 100-address Submit costs what 100 single ones do: no request per call on top of the per-address ones.
+#[tokio::test]
+async fn a_submit_of_many_addresses_costs_the_same_per_address() {
+    let clock = TestClock::default();
+    let (app, counter) = app(&clock).await;
+    let caller = unique("budget-many");
+    let addresses: Vec<String> = (0..100).map(|_| fresh_address()).collect();
+    let (body, counts) =
+        counted::<SubmitEmailVerification>(&app, &counter, &request(&caller, &[("Email", &addresses.join(","))])).await;
+    assert_eq!(successes(&body), 100, "{body}");
+    assert_within("SubmitEmailVerification (100 new addresses)", &counts, 100 * SUBMIT_ONE_NEW_BUDGET);
+    assert_eq!(counts.total(SESV2), 100);
+}
