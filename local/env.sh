@@ -13,7 +13,8 @@ BOTO3_VERSION=1.44.5                 # make bench: the Python cold-start baselin
 
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS_DIR="$ROOT_DIR/.tools"          # everything installed lands here (git-ignored)
-STATE_DIR="${STATE_DIR:-$ROOT_DIR/.stack}"          # logs and pids of a running stack (git-ignored)
+# Logs, pids and the SMS outbox of the stack on these ports (git-ignored): stacks on other ports do not meet.
+STATE_DIR="${STATE_DIR:-$ROOT_DIR/.stack/$LAMBDA_PORT}"
 VENV_DIR="$TOOLS_DIR/venv"
 NODE_DIR="$TOOLS_DIR/node"
 DYNAMODB_DIR="$TOOLS_DIR/dynamodb-local"

@@ -115,6 +115,70 @@ impl DynamoStore {
         }
     }
 
+    /// Reads two items by `pk` in one consistent BatchGetItem (asking again for keys left unprocessed).
+    pub(super) async fn get_pair(&self, a: &str, b: &str) -> Result<(Option<Item>, Option<Item>), BackendError> {
+        let keys = KeysAndAttributes::builder()
+            .keys(values([("pk", s(a))]))
+            .keys(values([("pk", s(b))]))
+            .consistent_read(true)
+            .build()
+            .map_err(store_err)?;
+        let mut request = HashMap::from([(self.table.clone(), keys)]);
+        let (mut first, mut second) = (None, None);
+        for _ in 0..5 {
+            let out = self.client.batch_get_item().set_request_items(Some(request)).send().await.map_err(store_err)?;
+            for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+                match get_s(&item, "pk")? {
+                    pk if pk == a => first = Some(item),
+                    pk if pk == b => second = Some(item),
+                    _ => {}
+                }
+            }
+            request = out.unprocessed_keys.unwrap_or_default();
+            if request.is_empty() {
+                return Ok((first, second));
+            }
+        }
+        Err(BackendError::Store("BatchGetItem left keys unprocessed".into()))
+    }
+
+    /// Writes all items or none; a lost race (a condition that no longer holds) is a conflict.
+    pub(super) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), WriteError> {
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => match e.into_service_error() {
+                e if is_conflict(&e) => Err(WriteError::Conflict),
+                e => Err(WriteError::Backend(store_err(e))),
+            },
+        }
+    }
+
+    /// Every item of the list index that matches, page after page, in index order.
+    pub(super) async fn query_index(&self, key_condition: &str, filter: Option<&str>, values: Item) -> Result<Vec<Item>, BackendError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(LIST_INDEX)
+                .key_condition_expression(key_condition)
+                .set_filter_expression(filter.map(str::to_string))
+                .set_expression_attribute_names(filter.and_then(names_in))
+                .set_expression_attribute_values(Some(values.clone()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(store_err)?;
+            out.extend(page.items.unwrap_or_default());
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(out),
+            }
+        }
+    }
+
     pub(super) async fn get(&self, pk: String) -> Result<Option<Item>, BackendError> {
         let out = self
             .client
@@ -278,7 +342,7 @@ pub(super) fn item_to_quota(item: &Item) -> Result<QuotaState, BackendError> {
 }
 
 /// Whether a cancelled transaction lost a race (read again) rather than failed.
-pub(super) fn is_conflict(err: &aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError) -> bool {
+fn is_conflict(err: &aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError) -> bool {
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
     match err {
         E::TransactionCanceledException(e) => e
@@ -292,31 +356,11 @@ pub(super) fn is_conflict(err: &aws_sdk_dynamodb::operation::transact_write_item
 impl Store for DynamoStore {
     #[tracing::instrument(skip_all, fields(email = %email.masked()))]
     async fn load_send_state(&self, caller: &CallerId, email: &EmailAddress) -> Result<SendState, BackendError> {
-        let (rpk, qpk) = (record_pk(caller, email), quota_pk(caller, email));
-        let keys = KeysAndAttributes::builder()
-            .keys(values([("pk", s(&rpk))]))
-            .keys(values([("pk", s(&qpk))]))
-            .consistent_read(true)
-            .build()
-            .map_err(store_err)?;
-        let mut request = HashMap::from([(self.table.clone(), keys)]);
-        let mut state = SendState::default();
-        // BatchGetItem may leave keys unprocessed under load; ask again for those.
-        for _ in 0..5 {
-            let out = self.client.batch_get_item().set_request_items(Some(request)).send().await.map_err(store_err)?;
-            for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
-                match get_s(&item, "pk")? {
-                    pk if pk == rpk => state.record = Some(item_to_record(&item)?),
-                    pk if pk == qpk => state.quota = item_to_quota(&item)?,
-                    _ => {}
-                }
-            }
-            request = out.unprocessed_keys.unwrap_or_default();
-            if request.is_empty() {
-                return Ok(state);
-            }
-        }
-        Err(BackendError::Store("BatchGetItem left keys unprocessed".into()))
+        let (record, quota) = self.get_pair(&record_pk(caller, email), &quota_pk(caller, email)).await?;
+        Ok(SendState {
+            record: record.as_ref().map(item_to_record).transpose()?,
+            quota: quota.as_ref().map(item_to_quota).transpose()?.unwrap_or_default(),
+        })
     }
 
     #[tracing::instrument(skip_all, fields(email = %w.record.email.masked(), token = w.token.hash.short()))]
@@ -331,13 +375,7 @@ impl Store for DynamoStore {
         if let Some(old) = &w.replaced_token {
             items.push(self.delete(token_pk(old), None, Item::new())?);
         }
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
-            Ok(_) => Ok(()),
-            Err(e) => match e.into_service_error() {
-                e if is_conflict(&e) => Err(WriteError::Conflict),
-                e => Err(WriteError::Backend(store_err(e))),
-            },
-        }
+        self.transact(items).await
     }
 
     #[tracing::instrument(skip_all, fields(email = %email.masked(), token = token.short()))]
@@ -348,13 +386,10 @@ impl Store for DynamoStore {
             values([(":t", s(token.as_str())), (":pending", n(0))]),
         )?;
         let token_item = self.delete(token_pk(token), None, Item::new())?;
-        match self.client.transact_write_items().transact_items(record).transact_items(token_item).send().await {
-            Ok(_) => Ok(()),
+        match self.transact(vec![record, token_item]).await {
             // The record moved on (verified, replaced, deleted): nothing of this send is left to undo.
-            Err(e) => match e.into_service_error() {
-                e if is_conflict(&e) => Ok(()),
-                e => Err(store_err(e)),
-            },
+            Ok(()) | Err(WriteError::Conflict) => Ok(()),
+            Err(WriteError::Backend(e)) => Err(e),
         }
     }
 
@@ -413,37 +448,15 @@ impl Store for DynamoStore {
     async fn list_records(&self, caller: &CallerId, filter: &ListFilter) -> Result<Vec<VerificationRecord>, BackendError> {
         let lo = filter.created_from.map_or_else(|| "0".to_string(), |t| format!("{:015}", t.timestamp_millis()));
         let hi = filter.created_to.map_or_else(|| "~".to_string(), |t| format!("{:015}~", t.timestamp_millis()));
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let mut q = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(LIST_INDEX)
-                .key_condition_expression("gsi1pk = :c AND gsi1sk BETWEEN :lo AND :hi")
-                .expression_attribute_values(":c", s(caller.as_str()))
-                .expression_attribute_values(":lo", s(lo.clone()))
-                .expression_attribute_values(":hi", s(hi.clone()))
-                .set_exclusive_start_key(start.take());
-            if let Some(status) = filter.status {
-                q = q
-                    .filter_expression("#s = :s")
-                    .expression_attribute_names("#s", "status")
-                    .expression_attribute_values(":s", n(i64::from(status.code())));
-            }
-            let page = q.send().await.map_err(store_err)?;
-            for item in page.items() {
-                let record = item_to_record(item)?;
-                if filter.matches(&record) {
-                    out.push(record);
-                }
-            }
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(out),
-            }
+        let mut values = values([(":c", s(caller.as_str())), (":lo", s(lo)), (":hi", s(hi))]);
+        let mut filter_expression = None;
+        if let Some(status) = filter.status {
+            values.insert(":s".into(), n(i64::from(status.code())));
+            filter_expression = Some("#s = :s");
         }
+        let items = self.query_index("gsi1pk = :c AND gsi1sk BETWEEN :lo AND :hi", filter_expression, values).await?;
+        let records = items.iter().map(item_to_record).collect::<Result<Vec<_>, _>>()?;
+        Ok(records.into_iter().filter(|r| filter.matches(r)).collect())
     }
 
     #[tracing::instrument(skip_all, fields(email = %email.masked()))]

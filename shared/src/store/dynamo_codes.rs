@@ -6,12 +6,12 @@
 //! | code quota    | `CODEQUOTA#<caller>#<type>#<contact>`  |                                                         | window after last send |
 //! | contact       | `CONTACT#<caller>#<type>#<contact>`    | `gsi1pk` = `CONTACTS#<caller>`, `gsi1sk` = `<type>#<created ms>#<contact>` | none |
 
-use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
 use super::dynamo::{
-    get_n, get_s, get_time, is_conflict, item_to_quota, malformed, ms, n, names_in, s, store_err, values, DynamoStore, Item,
-    LIST_INDEX, TTL_ATTRIBUTE,
+    get_n, get_s, get_time, item_to_quota, malformed, ms, n, names_in, s, store_err, values, DynamoStore, Item,
+    TTL_ATTRIBUTE,
 };
 use super::{CodeRecord, CodeSendState, CodeStore, ContactRecord, WriteError};
 use crate::code::{Contact, ContactType};
@@ -69,26 +69,11 @@ fn same_code_values(code: &CodeRecord) -> Item {
 impl CodeStore for DynamoStore {
     #[tracing::instrument(skip_all, fields(contact = %contact.masked()))]
     async fn load_code_send_state(&self, caller: &CallerId, contact: &Contact) -> Result<CodeSendState, BackendError> {
-        let (cpk, qpk) = (contact_pk(caller, contact), code_quota_pk(caller, contact));
-        let keys = KeysAndAttributes::builder()
-            .keys(values([("pk", s(&cpk))]))
-            .keys(values([("pk", s(&qpk))]))
-            .consistent_read(true)
-            .build()
-            .map_err(store_err)?;
-        let out = self.client.batch_get_item().request_items(&self.table, keys).send().await.map_err(store_err)?;
-        if out.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
-            return Err(BackendError::Store("BatchGetItem left keys unprocessed".into()));
-        }
-        let mut state = CodeSendState::default();
-        for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
-            match get_s(&item, "pk")? {
-                pk if pk == cpk => state.verified = true,
-                pk if pk == qpk => state.quota = item_to_quota(&item)?,
-                _ => {}
-            }
-        }
-        Ok(state)
+        let (contact, quota) = self.get_pair(&contact_pk(caller, contact), &code_quota_pk(caller, contact)).await?;
+        Ok(CodeSendState {
+            verified: contact.is_some(),
+            quota: quota.as_ref().map(item_to_quota).transpose()?.unwrap_or_default(),
+        })
     }
 
     #[tracing::instrument(skip_all, fields(contact = %code.contact.masked()))]
@@ -109,13 +94,7 @@ impl CodeStore for DynamoStore {
         // serialises concurrent sends.
         let code_put = self.put(item, "", Item::new())?;
         let quota_put = self.quota_put(code_quota_pk(&code.caller, &code.contact), quota, quota_expires_at)?;
-        match self.client.transact_write_items().transact_items(code_put).transact_items(quota_put).send().await {
-            Ok(_) => Ok(()),
-            Err(e) => match e.into_service_error() {
-                e if is_conflict(&e) => Err(WriteError::Conflict),
-                e => Err(WriteError::Backend(store_err(e))),
-            },
-        }
+        self.transact(vec![code_put, quota_put]).await
     }
 
     #[tracing::instrument(skip_all, fields(contact = %contact.masked()))]
@@ -171,42 +150,19 @@ impl CodeStore for DynamoStore {
             .build()
             .map_err(store_err)?;
         let upsert = TransactWriteItem::builder().update(upsert).build();
-        match self.client.transact_write_items().transact_items(delete).transact_items(upsert).send().await {
-            Ok(_) => Ok(()),
-            Err(e) => match e.into_service_error() {
-                e if is_conflict(&e) => Err(WriteError::Conflict),
-                e => Err(WriteError::Backend(store_err(e))),
-            },
-        }
+        self.transact(vec![delete, upsert]).await
     }
 
     #[tracing::instrument(skip_all)]
     async fn list_contacts(&self, caller: &CallerId, kind: Option<ContactType>) -> Result<Vec<ContactRecord>, BackendError> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let mut q = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(LIST_INDEX)
-                .expression_attribute_values(":c", s(contacts_gsi_pk(caller)))
-                .set_exclusive_start_key(start.take());
-            q = match kind {
-                Some(k) => q
-                    .key_condition_expression("gsi1pk = :c AND begins_with(gsi1sk, :k)")
-                    .expression_attribute_values(":k", s(format!("{}#", k.code()))),
-                None => q.key_condition_expression("gsi1pk = :c"),
-            };
-            let page = q.send().await.map_err(store_err)?;
-            for item in page.items() {
-                out.push(item_to_contact(item)?);
+        let items = match kind {
+            Some(k) => {
+                let values = values([(":c", s(contacts_gsi_pk(caller))), (":k", s(format!("{}#", k.code())))]);
+                self.query_index("gsi1pk = :c AND begins_with(gsi1sk, :k)", None, values).await?
             }
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
-            }
-        }
+            None => self.query_index("gsi1pk = :c", None, values([(":c", s(contacts_gsi_pk(caller)))])).await?,
+        };
+        let mut out = items.iter().map(item_to_contact).collect::<Result<Vec<_>, _>>()?;
         out.sort_by(|a, b| (a.created, &a.contact).cmp(&(b.created, &b.contact)));
         Ok(out)
     }
