@@ -83,6 +83,7 @@ impl Msg {
             Msg::CodeWrong { tries_left: 0 } => {
                 "The verification code is wrong. No tries are left: request a new code.".into()
             }
+            Msg::CodeWrong { tries_left: 1 } => "The verification code is wrong. 1 try left.".into(),
             Msg::CodeWrong { tries_left } => format!("The verification code is wrong. {tries_left} tries left."),
             Msg::CodeExpired => "The verification code has expired: request a new code.".into(),
             Msg::CodeMissing => "No verification code is pending for this contact (none was sent, or it was used).".into(),

@@ -1,7 +1,9 @@
 //! Text messages: AWS End User Messaging SMS in a deployed stack; in the local stack, an outbox file
 //! (JSON lines) that tests and people read. Chosen over SNS because End User Messaging is where AWS now
-//! provisions SMS origination identities, and it gives per-message configuration sets, opt-out lists and
-//! a price cap that SNS's `Publish` does not.
+//! provisions SMS origination identities (phone numbers, sender IDs, pools: SNS sends through them too),
+//! and `SendTextMessage` names the identity per message (`SMS_ORIGINATION_IDENTITY`) and marks codes as
+//! transactional. Configuration sets, opt-out lists and a per-message price cap are there when needed;
+//! this code does not use them yet.
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -49,6 +49,6 @@ impl Action for CreateIntlPhoneEmail {
                 Err(WriteError::Backend(e)) => return Err(internal(e)),
             }
         }
-        Err(ApiError::CodeUnusable(CodeProblem::Missing))
+        Err(internal(crate::error::BackendError::Store("too many conflicting writes".into())))
     }
 }

@@ -26,13 +26,13 @@ impl Action for DescribeIntlPhoneEmailList {
             Some(2) => Some(ContactType::Email),
             _ => None,
         };
-        let offset = p.int("Offset", 0..=i64::from(u32::MAX), "an integer of at least 0", Some(0))?.unwrap_or(0);
+        let offset = p.int("Offset", 0..=i64::from(u32::MAX), "an integer from 0 to 4294967295", Some(0))?.unwrap_or(0);
         let limit = p.int("Limit", 1..=200, "an integer from 1 to 200", Some(20))?.unwrap_or(20);
-        // An exact `Code` is read as the type says, or (Type 0) as a phone number if it starts with `+`.
+        // An exact `Code` is read as the type says, or (Type 0) as an address if it holds `@`, else a number.
         let wanted: Option<Contact> = match p.get("Code") {
             None => None,
             Some(raw) => {
-                let as_kind = kind.unwrap_or(if raw.starts_with('+') { ContactType::Phone } else { ContactType::Email });
+                let as_kind = kind.unwrap_or(if raw.contains('@') { ContactType::Email } else { ContactType::Phone });
                 Some(p.contact(as_kind)?)
             }
         };
