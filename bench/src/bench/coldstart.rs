@@ -23,7 +23,10 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 pub enum Kind {
     Function,
     Hello,
+    HelloSdk,
     Python,
+    /// A binary above, started without root certificates: what loading them costs.
+    NoCerts,
 }
 
 #[derive(Clone, Debug)]
@@ -32,12 +35,24 @@ pub struct Subject {
     pub kind: Kind,
     pub program: PathBuf,
     pub args: Vec<String>,
+    /// Set on top of the inherited environment and the Lambda variables.
+    pub env: Vec<(String, String)>,
 }
 
 impl Subject {
+    fn new(name: impl Into<String>, kind: Kind, program: PathBuf) -> Self {
+        Self { name: name.into(), kind, program, args: vec![], env: vec![] }
+    }
+
     /// The command line, as the report shows it.
     pub fn command(&self) -> String {
-        std::iter::once(self.program.display().to_string()).chain(self.args.iter().cloned()).collect::<Vec<_>>().join(" ")
+        self.env
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .chain(std::iter::once(self.program.display().to_string()))
+            .chain(self.args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -92,17 +107,31 @@ fn start_stand_in() -> Result<StandIn, String> {
 
 /// The binaries and the Python baseline, in the order of the report.
 pub fn subjects(opts: &Options, functions: &[String]) -> Vec<Subject> {
-    let mut out: Vec<Subject> = functions
-        .iter()
-        .map(|f| Subject { name: f.clone(), kind: Kind::Function, program: opts.bin_dir.join(f), args: vec![] })
-        .collect();
-    out.push(Subject { name: "hello (lambda_runtime)".into(), kind: Kind::Hello, program: opts.bin_dir.join("hello"), args: vec![] });
-    out.push(Subject {
-        name: "Python 3 + boto3".into(),
-        kind: Kind::Python,
-        program: PathBuf::from("python3"),
-        args: vec!["bench/python_baseline.py".into()],
-    });
+    let mut out: Vec<Subject> =
+        functions.iter().map(|f| Subject::new(f.clone(), Kind::Function, opts.bin_dir.join(f))).collect();
+    out.push(Subject::new("hello (lambda_runtime)", Kind::Hello, opts.bin_dir.join("hello")));
+    out.push(Subject::new("hello + AWS SDK clients", Kind::HelloSdk, opts.bin_dir.join("hello-sdk")));
+    let mut python = Subject::new("Python 3 + boto3", Kind::Python, PathBuf::from("python3"));
+    python.args = vec!["bench/python_baseline.py".into()];
+    out.push(python);
+    // Diagnostics: the same binaries with no root certificates to load (an empty certificate folder and a
+    // certificate file that does not exist; rustls-native-certs reads SSL_CERT_FILE and SSL_CERT_DIR).
+    let none = std::env::temp_dir().join("bench-no-root-certificates");
+    let _ = std::fs::create_dir_all(&none);
+    let no_certs = [
+        ("SSL_CERT_FILE".to_string(), none.join("none.pem").display().to_string()),
+        ("SSL_CERT_DIR".to_string(), none.display().to_string()),
+    ];
+    let probe = functions.iter().find(|f| f.as_str() == "query-email-verification").or(functions.first());
+    for (name, program) in probe
+        .map(|f| (f.clone(), opts.bin_dir.join(f)))
+        .into_iter()
+        .chain([("hello + AWS SDK clients".to_string(), opts.bin_dir.join("hello-sdk"))])
+    {
+        let mut s = Subject::new(format!("{name}, no root certificates"), Kind::NoCerts, program);
+        s.env = no_certs.to_vec();
+        out.push(s);
+    }
     out
 }
 
@@ -129,6 +158,9 @@ fn one_start(stand_in: &StandIn, subject: &Subject) -> Result<f64, String> {
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        // Lambda sets both; botocore reads only the second.
+        .env("AWS_DEFAULT_REGION", std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()))
+        .envs(subject.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

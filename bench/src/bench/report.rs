@@ -68,6 +68,67 @@ impl Report<'_> {
         self.cold.iter().find(|c| c.subject.kind == Kind::Hello && c.error.is_none())
     }
 
+    fn median_of(&self, kind: Kind) -> Option<f64> {
+        self.cold.iter().find(|c| c.subject.kind == kind && c.error.is_none()).map(|c| c.samples.median())
+    }
+
+    /// The function the no-certificates diagnostic ran, and its median.
+    fn no_certs(&self) -> (Option<(&str, f64)>, Option<f64>) {
+        let mut function = None;
+        let mut sdk = None;
+        for c in self.cold.iter().filter(|c| c.subject.kind == Kind::NoCerts && c.error.is_none()) {
+            if c.subject.program.ends_with("hello-sdk") {
+                sdk = Some(c.samples.median());
+            } else {
+                function = Some((c.subject.name.as_str(), c.samples.median()));
+            }
+        }
+        (function, sdk)
+    }
+
+    /// Where a function's cold start goes, from the baselines and diagnostics of the same run.
+    fn cold_start_analysis(&self) -> String {
+        let (Some(h), Some(sdk)) = (self.median_of(Kind::Hello), self.median_of(Kind::HelloSdk)) else {
+            return String::new();
+        };
+        let functions: Vec<f64> = self
+            .cold
+            .iter()
+            .filter(|c| c.subject.kind == Kind::Function && c.error.is_none())
+            .map(|c| c.samples.median())
+            .collect();
+        if functions.is_empty() {
+            return String::new();
+        }
+        let (lo, hi) = functions.iter().fold((f64::MAX, f64::MIN), |(a, b), &m| (a.min(m), b.max(m)));
+        let mut t = format!(
+            "Where the time goes (medians of this run): hello-world {h:.2} ms; the functions {lo:.2} to {hi:.2} ms \
+({:.1} to {:.1} ×). The AWS SDK's set-up alone, hello-world plus `aws_config::load_from_env` and a DynamoDB and an \
+SES v2 client, takes {sdk:.2} ms ({:.1} ×): {:.2} ms of the functions' {:.2} to {:.2} ms over hello-world.",
+            lo / h,
+            hi / h,
+            sdk / h,
+            sdk - h,
+            lo - h,
+            hi - h
+        );
+        let (function, sdk_no_certs) = self.no_certs();
+        if let Some(ns) = sdk_no_certs {
+            let _ = write!(
+                t,
+                " Most of that is the SDK loading the platform's root certificates when a client is created \
+(`validate_base_client_config` of its hyper client runs the TLS connector's set-up at client creation, \
+rustls-native-certs reads `SSL_CERT_FILE` and every file of `SSL_CERT_DIR`): the same binary with none to load \
+takes {ns:.2} ms, so the certificates cost {:.2} ms here.",
+                sdk - ns
+            );
+        }
+        if let Some((name, n)) = function {
+            let _ = write!(t, " `{name}` with none to load takes {n:.2} ms ({:.2} ×).", n / h);
+        }
+        t
+    }
+
     fn python(&self) -> Option<&ColdStart> {
         self.cold.iter().find(|c| c.subject.kind == Kind::Python && c.error.is_none())
     }
@@ -101,12 +162,10 @@ impl Report<'_> {
                     let why = if ok {
                         String::new()
                     } else {
-                        format!(
-                            "{:.2} ms against {:.2} ms: {:.2} ms more than a runtime that does nothing; see the note on cold start",
-                            m,
-                            h,
-                            m - h
-                        )
+                        let sdk = self.median_of(Kind::HelloSdk).map_or(String::new(), |s| {
+                            format!("; the AWS SDK's set-up alone (hello + SDK clients) is {s:.2} ms, {:.2} ×", s / h)
+                        });
+                        format!("{m:.2} ms against {h:.2} ms{sdk}: see \"Where the time goes\" under Cold start")
                     };
                     t.push(Target {
                         what: format!("`{}` cold start ≤ 1.5 × hello-world", c.subject.name),
@@ -204,28 +263,39 @@ impl Report<'_> {
         );
         let hello = self.hello().map(|h| h.samples.median());
         let python = self.python().map(|p| p.samples.median());
-        let _ = writeln!(s, "| Binary | median ms | p10 ms | p90 ms | × hello-world | Python ÷ this |\n|---|---:|---:|---:|---:|---:|");
+        let sdk = self.median_of(Kind::HelloSdk);
+        let _ = writeln!(
+            s,
+            "| Binary | median ms | p10 ms | p90 ms | × hello-world | × hello + SDK | Python ÷ this |\n|---|---:|---:|---:|---:|---:|---:|"
+        );
         for c in &self.cold {
             let name = match c.subject.kind {
                 Kind::Function => format!("`{}`", c.subject.name),
+                Kind::NoCerts => format!("{} (diagnostic)", c.subject.name),
                 _ => format!("{} (baseline)", c.subject.name),
             };
             match &c.error {
                 Some(e) => {
-                    let _ = writeln!(s, "| {name} | failed: {} | | | | |", e.replace('|', "/"));
+                    let _ = writeln!(s, "| {name} | failed: {} | | | | | |", e.replace('|', "/"));
                 }
                 None => {
                     let med = c.samples.median();
                     let _ = writeln!(
                         s,
-                        "| {name} | {med:.2} | {:.2} | {:.2} | {} | {} |",
+                        "| {name} | {med:.2} | {:.2} | {:.2} | {} | {} | {} |",
                         c.samples.pct(10.0),
                         c.samples.pct(90.0),
                         hello.map_or("-".into(), |h| format!("{:.2}", med / h)),
+                        sdk.map_or("-".into(), |h| format!("{:.2}", med / h)),
                         python.map_or("-".into(), |p| format!("{:.1}", p / med)),
                     );
                 }
             }
+        }
+
+        let analysis = self.cold_start_analysis();
+        if !analysis.is_empty() {
+            let _ = writeln!(s, "\n{analysis}");
         }
 
         if let Some(stack) = &self.stack {
@@ -233,7 +303,11 @@ impl Report<'_> {
             let _ = writeln!(s, "| Action | Addresses | DynamoDB | DynamoDB by operation | SES |\n|---|---:|---:|---|---:|");
             for r in &stack.counts {
                 let note = if r.problem.is_empty() { String::new() } else { format!(" (not the happy path: {})", r.problem.replace('|', "/")) };
-                let addresses = if r.action == "ListEmailVerification" { format!("{} records", r.addresses) } else { r.addresses.to_string() };
+                let addresses = match (r.action, r.addresses) {
+                    ("ListEmailVerification", 1) => "1 record".to_string(),
+                    ("ListEmailVerification", n) => format!("{n} records"),
+                    (_, n) => n.to_string(),
+                };
                 let _ = writeln!(
                     s,
                     "| {}{note} | {addresses} | {} | {} | {} |",
@@ -280,8 +354,10 @@ impl Report<'_> {
         let _ = writeln!(s, "| 100 addresses | {:.1} | {} | {} |", d.hundred.median(), d.store_calls, d.mails);
         let _ = writeln!(
             s,
-            "\n100 addresses take {:.2} × one address; one by one they would take about 100 × ({:.0} ms), and {} at a time about ⌈100 / {}⌉ = {} × .",
+            "\n100 addresses take {:.2} × as long as one address. Served one by one they would take about 100 × {:.1} ms = {:.0} ms; \
+served {} at a time, about ⌈100 / {}⌉ = {} × as long.",
             d.ratio(),
+            d.one.median(),
             100.0 * d.one.median(),
             d.concurrency,
             d.concurrency,
@@ -307,9 +383,15 @@ built without their default features (no legacy hyper 0.14 / rustls 0.21 client,
 app's environment from `local/env.sh`; the time is from just before `spawn` to the arrival of the request line of its \
 first `GET /2018-06-01/runtime/invocation/next`; then it is killed. Subjects are started in turn, round after round \
 (after unmeasured warm-up rounds), so the ratios hold on a noisy machine. It is the part of a Lambda cold start the \
-code decides: the sandbox and the download of the zip come on top and are the same for every function. The Python \
-baseline imports boto3 and creates DynamoDB and SES v2 clients, then polls (`bench/python_baseline.py`); the real \
-Python runtime adds its own bootstrap on top.
+code decides: the sandbox and the download of the zip come on top and are the same for every function. Baselines: \
+`hello` (`bench/src/bin/hello.rs`, `lambda_runtime` and nothing else), `hello-sdk` (the same plus \
+`aws_config::load_from_env` and a DynamoDB and an SES v2 client: the AWS SDK's set-up alone) and Python \
+(`bench/python_baseline.py`: imports boto3, creates DynamoDB and SES v2 clients, polls; the real Python runtime \
+adds its own bootstrap on top). Diagnostics: a function and `hello-sdk` started with `SSL_CERT_FILE` and \
+`SSL_CERT_DIR` pointing at nothing, so that they have no root certificates to load. In AWS the certificates come \
+from the Lambda image (Amazon Linux 2023), not from this machine's `/etc/ssl/certs`, so their cost there differs. \
+Functions whose environment in `template.yaml` names a `CODE_SECRET_ARN` also read that secret from Secrets Manager \
+during init in AWS; here `CODE_HMAC_SECRET` from `local/env.sh` stands in, so that round trip is not in these figures.
 - **Warm latency.** The handler every function runs per invocation (`shared::lambda::handle`, the API Gateway event \
 parsed from JSON first) is called in this process, with the clients the functions build, against DynamoDB Local and \
 the SES emulator of the local stack: it shows the code's round trips, not AWS's latency. The clock is moved 61 s \
