@@ -43,6 +43,12 @@ pub struct Config {
 #[error("configuration: {0}")]
 pub struct ConfigError(String);
 
+impl ConfigError {
+    pub fn new(what: impl Into<String>) -> Self {
+        Self(what.into())
+    }
+}
+
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let var = |name: &str| std::env::var(name).map_err(|_| ConfigError(format!("{name} is not set")));

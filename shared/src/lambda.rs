@@ -24,10 +24,10 @@ pub use lambda_http::Error;
 pub async fn run<A: Action>() -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
     let config = Config::from_env()?;
-    let aws = aws_config::load_from_env().await;
+    let aws = crate::aws::sdk_config().await?;
     let app = Arc::new(App {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name),
-        mailer: SesMailer::new(aws_sdk_sesv2::Client::new(&aws), &config.sender),
+        mailer: SesMailer::from_config(&aws, &config.sender),
         sms: SmsSender::from_env(&aws),
         code_secret: load_code_secret(&aws).await?,
         config,

@@ -16,6 +16,7 @@
 
 pub mod actions;
 pub mod app;
+pub mod aws;
 pub mod code;
 pub mod error;
 pub mod i18n;

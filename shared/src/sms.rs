@@ -10,13 +10,14 @@ use std::path::PathBuf;
 
 use aws_sdk_pinpointsmsvoicev2::types::MessageType;
 
+use crate::aws::LazyClient;
 use crate::code::PhoneNumber;
 use crate::error::BackendError;
 
 #[derive(Clone, Debug)]
 pub enum SmsSender {
     /// `SendTextMessage`, from the origination identity if one is configured.
-    EndUserMessaging { client: aws_sdk_pinpointsmsvoicev2::Client, origination_identity: Option<String> },
+    EndUserMessaging { client: LazyClient<aws_sdk_pinpointsmsvoicev2::Client>, origination_identity: Option<String> },
     /// Local stack only: each message is one JSON line `{"to", "body", "at"}` appended to this file.
     Outbox(PathBuf),
 }
@@ -27,7 +28,10 @@ impl SmsSender {
         match std::env::var("SMS_OUTBOX") {
             Ok(path) if !path.is_empty() => Self::Outbox(PathBuf::from(path)),
             _ => Self::EndUserMessaging {
-                client: aws_sdk_pinpointsmsvoicev2::Client::new(aws),
+                client: {
+                    let aws = aws.clone();
+                    LazyClient::new(move || aws_sdk_pinpointsmsvoicev2::Client::new(&aws))
+                },
                 origination_identity: std::env::var("SMS_ORIGINATION_IDENTITY").ok().filter(|v| !v.is_empty()),
             },
         }

@@ -25,8 +25,10 @@ pub enum Kind {
     Hello,
     HelloSdk,
     Python,
-    /// A binary above, started without root certificates: what loading them costs.
+    /// hello + SDK defaults, started without root certificates: what loading them costs.
     NoCerts,
+    /// hello + the SDK set-up the functions use (`shared::aws`): what the SDK still costs them.
+    ServiceSetup,
 }
 
 #[derive(Clone, Debug)]
@@ -110,28 +112,24 @@ pub fn subjects(opts: &Options, functions: &[String]) -> Vec<Subject> {
     let mut out: Vec<Subject> =
         functions.iter().map(|f| Subject::new(f.clone(), Kind::Function, opts.bin_dir.join(f))).collect();
     out.push(Subject::new("hello (lambda_runtime)", Kind::Hello, opts.bin_dir.join("hello")));
-    out.push(Subject::new("hello + AWS SDK clients", Kind::HelloSdk, opts.bin_dir.join("hello-sdk")));
+    out.push(Subject::new("hello + AWS SDK defaults", Kind::HelloSdk, opts.bin_dir.join("hello-sdk")));
     let mut python = Subject::new("Python 3 + boto3", Kind::Python, PathBuf::from("python3"));
     python.args = vec!["bench/python_baseline.py".into()];
     out.push(python);
-    // Diagnostics: the same binaries with no root certificates to load (an empty certificate folder and a
+    // Diagnostics. hello + SDK defaults with no root certificates to load (an empty certificate folder and a
     // certificate file that does not exist; rustls-native-certs reads SSL_CERT_FILE and SSL_CERT_DIR).
     let none = std::env::temp_dir().join("bench-no-root-certificates");
     let _ = std::fs::create_dir_all(&none);
-    let no_certs = [
+    let mut no_certs = Subject::new("hello + AWS SDK defaults, no root certificates", Kind::NoCerts, opts.bin_dir.join("hello-sdk"));
+    no_certs.env = vec![
         ("SSL_CERT_FILE".to_string(), none.join("none.pem").display().to_string()),
         ("SSL_CERT_DIR".to_string(), none.display().to_string()),
     ];
-    let probe = functions.iter().find(|f| f.as_str() == "query-email-verification").or(functions.first());
-    for (name, program) in probe
-        .map(|f| (f.clone(), opts.bin_dir.join(f)))
-        .into_iter()
-        .chain([("hello + AWS SDK clients".to_string(), opts.bin_dir.join("hello-sdk"))])
-    {
-        let mut s = Subject::new(format!("{name}, no root certificates"), Kind::NoCerts, program);
-        s.env = no_certs.to_vec();
-        out.push(s);
-    }
+    out.push(no_certs);
+    // hello + the functions' own SDK set-up.
+    let mut service = Subject::new("hello + the functions' SDK set-up", Kind::ServiceSetup, opts.bin_dir.join("hello-sdk"));
+    service.args = vec!["--service-setup".into()];
+    out.push(service);
     out
 }
 

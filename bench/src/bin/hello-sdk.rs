@@ -1,16 +1,24 @@
-//! The second cold-start baseline: the hello-world function plus what the Python baseline does, the AWS
-//! SDK's set-up (`aws_config::load_from_env`, a DynamoDB and an SES v2 client), and nothing else. Next to
-//! `hello` it shows what the SDK's set-up costs at cold start; next to the functions, what the service's own
-//! set-up (configuration, logging, the app) adds.
+//! The second cold-start baseline: the hello-world function plus the AWS SDK's set-up, and nothing else.
+//!
+//! - no argument: the SDK's defaults, what the Python baseline does too (`aws_config::load_from_env`, a
+//!   DynamoDB and an SES v2 client): what a typical Rust Lambda pays for the SDK at cold start;
+//! - `--service-setup`: the set-up the functions use (`shared::aws::sdk_config`, a DynamoDB client, SES made
+//!   on first use): next to `hello` it shows what the SDK still costs the functions, next to the functions
+//!   what everything else (their own code, configuration, logging, a larger binary) adds.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let aws = aws_config::load_from_env().await;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
-    let sesv2 = aws_sdk_sesv2::Client::new(&aws);
+    let (dynamodb, sesv2) = if std::env::args().any(|a| a == "--service-setup") {
+        let aws = shared::aws::sdk_config().await?;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+        (dynamodb, shared::aws::LazyClient::new(move || aws_sdk_sesv2::Client::new(&aws)))
+    } else {
+        let aws = aws_config::load_from_env().await;
+        (aws_sdk_dynamodb::Client::new(&aws), shared::aws::LazyClient::ready(aws_sdk_sesv2::Client::new(&aws)))
+    };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let _clients = (&dynamodb, &sesv2);
         async move { Ok::<Value, Error>(event.payload) }

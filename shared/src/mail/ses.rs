@@ -4,17 +4,24 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use aws_sdk_sesv2::Client;
 
 use super::{Mailer, OutgoingMail};
+use crate::aws::LazyClient;
 use crate::error::BackendError;
 
 #[derive(Clone)]
 pub struct SesMailer {
-    client: Client,
+    client: LazyClient<Client>,
     from: String,
 }
 
 impl SesMailer {
     pub fn new(client: Client, from: impl Into<String>) -> Self {
-        Self { client, from: from.into() }
+        Self { client: LazyClient::ready(client), from: from.into() }
+    }
+
+    /// The SES client is made when the first mail goes out, not at cold start.
+    pub fn from_config(aws: &aws_config::SdkConfig, from: impl Into<String>) -> Self {
+        let aws = aws.clone();
+        Self { client: LazyClient::new(move || Client::new(&aws)), from: from.into() }
     }
 }
 
