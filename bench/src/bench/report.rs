@@ -388,11 +388,14 @@ first `GET /2018-06-01/runtime/invocation/next`; then it is killed. Subjects are
 (after unmeasured warm-up rounds), so the ratios hold on a noisy machine. It is the part of a Lambda cold start the \
 code decides: the sandbox and the download of the zip come on top and are the same for every function. Baselines: \
 `hello` (`bench/src/bin/hello.rs`, `lambda_runtime` and nothing else), `hello-sdk` (the same plus \
-`aws_config::load_from_env` and a DynamoDB and an SES v2 client: the AWS SDK's set-up alone) and Python \
-(`bench/python_baseline.py`: imports boto3, creates DynamoDB and SES v2 clients, polls; the real Python runtime \
-adds its own bootstrap on top). Diagnostics: a function and `hello-sdk` started with `SSL_CERT_FILE` and \
-`SSL_CERT_DIR` pointing at nothing, so that they have no root certificates to load. In AWS the certificates come \
-from the Lambda image (Amazon Linux 2023), not from this machine's `/etc/ssl/certs`, so their cost there differs. \
+`aws_config::load_from_env` and a DynamoDB and an SES v2 client: the AWS SDK's defaults, what a typical Rust Lambda \
+pays) and Python (`bench/python_baseline.py`: imports boto3, creates DynamoDB and SES v2 clients, polls; the real \
+Python runtime adds its own bootstrap on top). Diagnostics: `hello-sdk` started with `SSL_CERT_FILE` and \
+`SSL_CERT_DIR` pointing at nothing, so that it has no root certificates to load, and `hello-sdk --service-setup`, \
+hello-world with the functions' own SDK set-up (`shared::aws::sdk_config`, a DynamoDB client, SES made on first use). \
+The functions load no platform certificates at all (they trust the Amazon roots compiled in), so the size of this \
+machine's `/etc/ssl/certs` does not enter their figures; it does enter `hello-sdk`'s, and in AWS the Lambda image's \
+certificate store (Amazon Linux 2023) would take its place. \
 Functions whose environment in `template.yaml` names a `CODE_SECRET_ARN` also read that secret from Secrets Manager \
 during init in AWS; here `CODE_HMAC_SECRET` from `local/env.sh` stands in, so that round trip is not in these figures.
 - **Warm latency.** The handler every function runs per invocation (`shared::lambda::handle`, the API Gateway event \
