@@ -27,9 +27,10 @@ pub async fn run<A: Action>() -> Result<(), lambda_http::Error> {
     let aws = crate::aws::sdk_config().await?;
     let app = Arc::new(App {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name),
-        mailer: SesMailer::from_config(&aws, &config.sender),
-        sms: SmsSender::from_env(&aws),
-        code_secret: load_code_secret(&aws).await?,
+        // Constant per action: what a function does not use is neither made nor linked.
+        mailer: if A::SENDS_MAIL { SesMailer::from_config(&aws, &config.sender) } else { SesMailer::none(&config.sender) },
+        sms: if A::SENDS_SMS { SmsSender::from_env(&aws) } else { SmsSender::None },
+        code_secret: if A::USES_CODE_SECRET { load_code_secret(&aws).await? } else { None },
         config,
         clock: system_clock(),
     });

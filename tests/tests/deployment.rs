@@ -157,3 +157,60 @@ fn every_sample_event_works_with_cargo_lambda_invoke() {
         }
     }
 }
+
+/// What an action uses (`Action::SENDS_MAIL`...) decides what its function builds at cold start; the
+/// template must give it exactly the permissions and settings for that: a function that sends mail and may
+/// not, or may and does not, is caught here, not in production.
+#[test]
+fn each_function_may_do_exactly_what_its_action_uses() {
+    use shared::actions::*;
+    use shared::app::Action;
+
+    struct Needs {
+        function: String,
+        mail: bool,
+        sms: bool,
+        code_secret: bool,
+    }
+    fn needs<A: Action>() -> Needs {
+        // SubmitEmailVerification -> submit-email-verification
+        let mut function = String::new();
+        for (i, c) in A::NAME.chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                function.push('-');
+            }
+            function.push(c.to_ascii_lowercase());
+        }
+        Needs { function, mail: A::SENDS_MAIL, sms: A::SENDS_SMS, code_secret: A::USES_CODE_SECRET }
+    }
+    let all = [
+        needs::<SubmitEmailVerification>(),
+        needs::<ResendEmailVerification>(),
+        needs::<VerifyEmail>(),
+        needs::<QueryEmailVerification>(),
+        needs::<ListEmailVerification>(),
+        needs::<DeleteEmailVerification>(),
+        needs::<SendIntlPhoneEmailCode>(),
+        needs::<CreateIntlPhoneEmail>(),
+        needs::<DescribeIntlPhoneEmailList>(),
+        needs::<DeleteIntlPhoneEmail>(),
+    ];
+    assert_eq!(all.iter().map(|n| n.function.clone()).collect::<BTreeSet<_>>(), functions_on_disk());
+    assert!(all.iter().any(|n| n.mail) && all.iter().any(|n| n.sms) && all.iter().any(|n| n.code_secret));
+
+    let t = template();
+    for n in &all {
+        let (_, f) = t["Resources"]
+            .as_mapping()
+            .unwrap()
+            .iter()
+            .find(|(_, r)| r["Properties"]["CodeUri"].as_str() == Some(&format!("functions/{}", n.function)))
+            .unwrap_or_else(|| panic!("{} is not in template.yaml", n.function));
+        let policies = serde_yaml::to_string(&f["Properties"]["Policies"]).unwrap();
+        let env = &f["Properties"]["Environment"]["Variables"];
+        assert_eq!(policies.contains("ses:SendEmail"), n.mail, "{}: ses:SendEmail", n.function);
+        assert_eq!(policies.contains("sms-voice:SendTextMessage"), n.sms, "{}: sms-voice:SendTextMessage", n.function);
+        assert_eq!(policies.contains("secretsmanager:GetSecretValue"), n.code_secret, "{}: secretsmanager", n.function);
+        assert_eq!(!env["CODE_SECRET_ARN"].is_null(), n.code_secret, "{}: CODE_SECRET_ARN", n.function);
+    }
+}

@@ -9,6 +9,7 @@ pub struct ResendEmailVerification;
 
 impl Action for ResendEmailVerification {
     const NAME: &'static str = "ResendEmailVerification";
+    const SENDS_MAIL: bool = true;
 
     #[tracing::instrument(name = "resend", skip_all)]
     async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {

@@ -10,6 +10,7 @@ pub struct SubmitEmailVerification;
 
 impl Action for SubmitEmailVerification {
     const NAME: &'static str = "SubmitEmailVerification";
+    const SENDS_MAIL: bool = true;
 
     #[tracing::instrument(name = "submit", skip_all)]
     async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {

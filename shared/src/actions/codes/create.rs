@@ -12,6 +12,7 @@ pub struct CreateIntlPhoneEmail;
 impl Action for CreateIntlPhoneEmail {
     const NAME: &'static str = "CreateIntlPhoneEmail";
     const STYLE: Style = Style::Tencent;
+    const USES_CODE_SECRET: bool = true;
 
     #[tracing::instrument(name = "create_contact", skip_all)]
     async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {

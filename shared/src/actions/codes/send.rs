@@ -13,6 +13,9 @@ pub struct SendIntlPhoneEmailCode;
 impl Action for SendIntlPhoneEmailCode {
     const NAME: &'static str = "SendIntlPhoneEmailCode";
     const STYLE: Style = Style::Tencent;
+    const SENDS_MAIL: bool = true;
+    const SENDS_SMS: bool = true;
+    const USES_CODE_SECRET: bool = true;
 
     #[tracing::instrument(name = "send_code", skip_all)]
     async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {
