@@ -174,11 +174,16 @@ impl<M> LinkKeeper<M> {
         Self { inner, tokens: Arc::default() }
     }
 
-    /// The token of the last link sent to `address` (as normalised by `EmailAddress`).
+    /// The token of the last link, or the last code, sent to `address` (as normalised by `EmailAddress`).
     pub fn token_for(&self, address: &str) -> Option<String> {
         let key = EmailAddress::parse(address).ok()?.as_str().to_string();
         self.tokens.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned()
     }
+}
+
+/// The six-digit code in a code mail's text.
+pub fn code_in(text: &str) -> Option<String> {
+    text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).map(String::from)
 }
 
 /// The token in the first `...?Token=<token>` of a text.
@@ -191,7 +196,8 @@ pub fn token_in(text: &str) -> Option<String> {
 impl<M: Mailer> Mailer for LinkKeeper<M> {
     async fn send(&self, mail: &OutgoingMail) -> Result<(), BackendError> {
         self.inner.send(mail).await?;
-        if let Some(token) = token_in(&mail.text) {
+        // A link mail carries a token, a code mail the code: either is what the next step needs.
+        if let Some(token) = token_in(&mail.text).or_else(|| code_in(&mail.text)) {
             self.tokens.lock().unwrap_or_else(|p| p.into_inner()).insert(mail.to.as_str().to_string(), token);
         }
         Ok(())

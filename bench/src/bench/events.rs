@@ -4,7 +4,8 @@
 
 use serde_json::{json, Value};
 use shared::actions::{
-    DeleteEmailVerification, ListEmailVerification, QueryEmailVerification, ResendEmailVerification,
+    CreateIntlPhoneEmail, DeleteEmailVerification, DeleteIntlPhoneEmail, DescribeIntlPhoneEmailList,
+    ListEmailVerification, QueryEmailVerification, ResendEmailVerification, SendIntlPhoneEmailCode,
     SubmitEmailVerification, VerifyEmail,
 };
 use shared::app::{Action, App};
@@ -20,6 +21,11 @@ pub enum Act {
     Verify,
     List,
     Delete,
+    /// The code actions, with codes by mail (`Type` 2).
+    SendCode,
+    CreateContact,
+    DescribeContacts,
+    DeleteContact,
 }
 
 impl Act {
@@ -31,7 +37,16 @@ impl Act {
             Act::Verify => VerifyEmail::NAME,
             Act::List => ListEmailVerification::NAME,
             Act::Delete => DeleteEmailVerification::NAME,
+            Act::SendCode => SendIntlPhoneEmailCode::NAME,
+            Act::CreateContact => CreateIntlPhoneEmail::NAME,
+            Act::DescribeContacts => DescribeIntlPhoneEmailList::NAME,
+            Act::DeleteContact => DeleteIntlPhoneEmail::NAME,
         }
+    }
+
+    /// The Tencent-style actions: errors come as HTTP 200 with `Response.Error`.
+    pub fn tencent(self) -> bool {
+        matches!(self, Act::SendCode | Act::CreateContact | Act::DescribeContacts | Act::DeleteContact)
     }
 }
 
@@ -95,9 +110,14 @@ pub fn event(act: Act, caller_arn: &str, body: &Value) -> String {
     .to_string()
 }
 
-/// Submit, Resend and Delete name a comma-separated list; Query one address; VerifyEmail a token.
+/// Submit, Resend and Delete name a comma-separated list; Query one address; VerifyEmail a token; the
+/// code actions one address (and CreateIntlPhoneEmail the code, passed as `token`).
 pub fn body(act: Act, addresses: &[String], token: Option<&str>) -> Value {
+    let first = addresses.first().cloned().unwrap_or_default();
     match act {
+        Act::SendCode | Act::DeleteContact => json!({"Type": 2, "Code": first}),
+        Act::CreateContact => json!({"Type": 2, "Code": first, "VerifyCode": token.unwrap_or_default()}),
+        Act::DescribeContacts => json!({"Type": 0, "Offset": 0, "Limit": 20}),
         Act::Submit | Act::Resend | Act::Delete => json!({"Email": addresses.join(","), "Lang": "en"}),
         Act::Query => json!({"Email": addresses.first().cloned().unwrap_or_default()}),
         Act::Verify => json!({"Token": token.unwrap_or_default()}),
@@ -112,6 +132,11 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// A Tencent-style answer that carries `Response.Error`.
+    pub fn tencent_error(&self) -> bool {
+        serde_json::from_str::<Value>(&self.body).map_or(true, |v| v["Response"].get("Error").is_some())
+    }
+
     /// How many items the answer's `SuccessList` holds (0 when it has none).
     pub fn successes(&self) -> usize {
         serde_json::from_str::<Value>(&self.body)
@@ -145,5 +170,9 @@ pub async fn invoke<S: Store, M: Mailer>(act: Act, app: &App<S, M>, event: &str)
         Act::Verify => call::<VerifyEmail, S, M>(app, event).await,
         Act::List => call::<ListEmailVerification, S, M>(app, event).await,
         Act::Delete => call::<DeleteEmailVerification, S, M>(app, event).await,
+        Act::SendCode => call::<SendIntlPhoneEmailCode, S, M>(app, event).await,
+        Act::CreateContact => call::<CreateIntlPhoneEmail, S, M>(app, event).await,
+        Act::DescribeContacts => call::<DescribeIntlPhoneEmailList, S, M>(app, event).await,
+        Act::DeleteContact => call::<DeleteIntlPhoneEmail, S, M>(app, event).await,
     }
 }

@@ -302,13 +302,14 @@ relocate), lambda_http, logging and configuration.",
         }
 
         if let Some(stack) = &self.stack {
-            let _ = writeln!(s, "\n## AWS requests per action (happy path, counted by an SDK interceptor, local stack)\n");
+            let _ = writeln!(s, "\n## AWS requests per action (happy path, counted by an SDK interceptor, local stack; the code actions send by mail)\n");
             let _ = writeln!(s, "| Action | Addresses | DynamoDB | DynamoDB by operation | SES |\n|---|---:|---:|---|---:|");
             for r in &stack.counts {
                 let note = if r.problem.is_empty() { String::new() } else { format!(" (not the happy path: {})", r.problem.replace('|', "/")) };
                 let addresses = match (r.action, r.addresses) {
                     ("ListEmailVerification", 1) => "1 record".to_string(),
                     ("ListEmailVerification", n) => format!("{n} records"),
+                    ("DescribeIntlPhoneEmailList", 1) => "1 contact".to_string(),
                     (_, n) => n.to_string(),
                 };
                 let _ = writeln!(
@@ -401,7 +402,8 @@ during init in AWS; here `CODE_HMAC_SECRET` from `local/env.sh` stands in, so th
 - **Warm latency.** The handler every function runs per invocation (`shared::lambda::handle`, the API Gateway event \
 parsed from JSON first) is called in this process, with the clients the functions build, against DynamoDB Local and \
 the SES emulator of the local stack: it shows the code's round trips, not AWS's latency. The clock is moved 61 s \
-before Resend so that the send quota allows it.
+before Resend so that the send quota allows it. The code actions send their codes by mail (`Type` 2) to the same \
+addresses, and CreateIntlPhoneEmail confirms each with the code read from its mail.
 - **CPU time.** The same handler against the in-memory store and a mailer that sends nothing, on a current-thread \
 runtime, timed with `CLOCK_THREAD_CPUTIME_ID`; log lines are formatted as in the functions (JSON) into a sink.
 - **Request counts.** An SDK interceptor on both clients counts every request sent (each attempt), by operation; \
