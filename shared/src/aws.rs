@@ -1,12 +1,14 @@
 //! The AWS SDK set-up the functions share, made once per cold start, and as little of it as each needs.
 //!
-//! Two choices keep the cold start short (figures in BENCHMARKS.md):
+//! Three choices keep the cold start short (figures in BENCHMARKS.md):
 //! - TLS trusts the Amazon Trust Services roots compiled into the binary (`certs/amazon-trust-services.pem`:
 //!   Amazon Root CA 1 to 4 and Starfield Services Root CA G2, the roots every AWS service endpoint chains to).
 //!   The SDK's default reads and parses the whole platform root store when the first client is made, which
 //!   costs more than everything else at start together. `AWS_TLS_ROOTS=native` goes back to the platform
 //!   store, for a network that re-signs TLS (an inspecting proxy with its own root).
-//! - Clients a function may not need (SES, SMS) are made on first use, see [`LazyClient`].
+//! - Region and credentials come straight from the environment Lambda sets, see [`sdk_config`].
+//! - Clients a function may not need (SES, SMS) are made on first use, see [`LazyClient`], and only for the
+//!   actions that use them (`Action::SENDS_MAIL`...).
 
 use std::fmt;
 use std::ops::Deref;
