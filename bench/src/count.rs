@@ -96,18 +96,13 @@ pub fn sesv2_client(aws: &SdkConfig, counter: &RequestCounter) -> aws_sdk_sesv2:
     aws_sdk_sesv2::Client::from_conf(aws_sdk_sesv2::config::Builder::from(aws).interceptor(counter.clone()).build())
 }
 
-/// The codes' key of the local stack (`CODE_HMAC_SECRET` from `local/env.sh`), as the functions read it there.
-pub fn local_code_secret() -> Option<shared::code::CodeSecret> {
-    std::env::var("CODE_HMAC_SECRET").ok().and_then(|s| shared::code::CodeSecret::new(s.into_bytes()).ok())
-}
-
 /// The application as `shared::lambda::run` builds it (DynamoDB and SES v2), with both clients counted.
 pub fn counted_app(config: Config, aws: &SdkConfig, counter: &RequestCounter, clock: Clock) -> App<DynamoStore, SesMailer> {
     App {
         store: DynamoStore::new(dynamodb_client(aws, counter), &config.table_name),
         mailer: SesMailer::new(sesv2_client(aws, counter), &config.sender),
         sms: SmsSender::from_env(aws),
-        code_secret: local_code_secret(),
+        code_secret: shared::app::local_code_secret().and_then(Result::ok),
         config,
         clock,
     }

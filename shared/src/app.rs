@@ -94,12 +94,21 @@ pub struct App<S, M> {
     pub clock: Clock,
 }
 
+/// The local stack's key, `CODE_HMAC_SECRET`, when it is set.
+pub fn local_code_secret() -> Option<Result<CodeSecret, ConfigError>> {
+    let secret = std::env::var("CODE_HMAC_SECRET").ok()?;
+    Some(CodeSecret::new(secret.into_bytes()).map_err(weak_secret))
+}
+
+fn weak_secret(_: crate::code::WeakSecret) -> ConfigError {
+    ConfigError("the code secret is shorter than 32 bytes".into())
+}
+
 /// The codes' HMAC key: `CODE_HMAC_SECRET` (local stack), or the Secrets Manager secret named by
 /// `CODE_SECRET_ARN`, read once at cold start (deployed). `None` when neither is set.
 pub async fn load_code_secret(aws: &aws_config::SdkConfig) -> Result<Option<CodeSecret>, ConfigError> {
-    let weak = |_| ConfigError("the code secret is shorter than 32 bytes".into());
-    if let Ok(secret) = std::env::var("CODE_HMAC_SECRET") {
-        return CodeSecret::new(secret.into_bytes()).map(Some).map_err(weak);
+    if let Some(local) = local_code_secret() {
+        return local.map(Some);
     }
     let Ok(arn) = std::env::var("CODE_SECRET_ARN") else { return Ok(None) };
     let out = aws_sdk_secretsmanager::Client::new(aws)
@@ -109,7 +118,7 @@ pub async fn load_code_secret(aws: &aws_config::SdkConfig) -> Result<Option<Code
         .await
         .map_err(|e| ConfigError(format!("reading the code secret: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e))))?;
     let secret = out.secret_string.ok_or_else(|| ConfigError("the code secret has no string value".into()))?;
-    CodeSecret::new(secret.into_bytes()).map(Some).map_err(weak)
+    CodeSecret::new(secret.into_bytes()).map(Some).map_err(weak_secret)
 }
 
 impl<S, M> App<S, M> {
