@@ -32,6 +32,10 @@ export LOCAL_CALLER_HEADER=1          # local stack only: the caller is the X-Us
 # Local stack only: the codes' HMAC key (deployed: a Secrets Manager secret, CODE_SECRET_ARN), and the
 # SMS outbox, one JSON line per text message (deployed: AWS End User Messaging SMS).
 export CODE_HMAC_SECRET="${CODE_HMAC_SECRET:-local-only-code-secret-0123456789abcdef0123456789}"
+# Local stack only: the front door's two key pairs (deployed: the Secrets Manager secret ACCESS_KEYS_SECRET_ARN,
+# managed with the access-keys command). Each works for Alibaba's and Tencent's signatures alike.
+local_access_keys='[{"AccessKeyId":"local-alice","AccessKeySecret":"local-alice-secret","Caller":"alice"},{"AccessKeyId":"local-bob","AccessKeySecret":"local-bob-secret","Caller":"bob"}]'
+export ACCESS_KEYS="${ACCESS_KEYS:-$local_access_keys}"
 export SMS_OUTBOX="${SMS_OUTBOX:-$STATE_DIR/sms-outbox.jsonl}"
 export LAMBDA_URL="http://$BIND_HOST:$LAMBDA_PORT/lambda-url"
 export SES_URL="http://$BIND_HOST:$SES_PORT"

@@ -1,6 +1,7 @@
 //! Every sentence the service says, in English and Chinese. Codes stay as the vendors spell them;
 //! only messages are translated.
 
+use crate::front_door::Refusal;
 use crate::model::Lang;
 
 /// What a parameter error is about; the message names the parameter.
@@ -37,6 +38,8 @@ pub enum Msg {
     ContactVerified,
     ContactNotFound,
     CodeSendFailed,
+    /// The front door refused a signed request.
+    Refused(Refusal),
 }
 
 impl Msg {
@@ -91,6 +94,19 @@ impl Msg {
             Msg::ContactVerified => "This phone number or email address is already verified.".into(),
             Msg::ContactNotFound => "This phone number or email address is not in the verified list.".into(),
             Msg::CodeSendFailed => "The verification code could not be sent.".into(),
+            Msg::Refused(r) => match r {
+                Refusal::NotSigned => "The request is not signed: sign it with ACS3-HMAC-SHA256, HMAC-SHA1 (RPC) or TC3-HMAC-SHA256.".into(),
+                Refusal::Missing(what) => format!("The signed request lacks {what}."),
+                Refusal::Malformed(what) => format!("The signature information is malformed: {what}."),
+                Refusal::BadTimestamp => "The request time is not in the required format.".into(),
+                Refusal::UnknownKey => "The AccessKeyId (SecretId) does not exist.".into(),
+                Refusal::DisabledKey => "The AccessKeyId (SecretId) is disabled.".into(),
+                Refusal::Expired { max_minutes } => format!("The request time differs from the server's by more than {max_minutes} minutes: check the clock and sign again."),
+                Refusal::BadSignature => "The request signature does not match: check the secret and how the request is signed.".into(),
+                Refusal::Replayed => "This signed request was already received: sign every request anew.".into(),
+                Refusal::UnknownAction(a) => format!("The action {a:?} does not exist."),
+                Refusal::Unavailable => "The request could not be authenticated now. Try again later.".into(),
+            },
         }
     }
 
@@ -129,6 +145,19 @@ impl Msg {
             Msg::ContactVerified => "该手机号或邮箱已验证。".into(),
             Msg::ContactNotFound => "该手机号或邮箱不在已验证列表中。".into(),
             Msg::CodeSendFailed => "验证码发送失败。".into(),
+            Msg::Refused(r) => match r {
+                Refusal::NotSigned => "请求未签名：请使用 ACS3-HMAC-SHA256、HMAC-SHA1（RPC）或 TC3-HMAC-SHA256 签名。".into(),
+                Refusal::Missing(what) => format!("签名请求缺少 {what}。"),
+                Refusal::Malformed(what) => format!("签名信息格式错误：{what}。"),
+                Refusal::BadTimestamp => "请求时间的格式不正确。".into(),
+                Refusal::UnknownKey => "AccessKeyId（SecretId）不存在。".into(),
+                Refusal::DisabledKey => "AccessKeyId（SecretId）已被禁用。".into(),
+                Refusal::Expired { max_minutes } => format!("请求时间与服务器时间相差超过 {max_minutes} 分钟，请校准时钟后重新签名。"),
+                Refusal::BadSignature => "请求签名不匹配，请检查密钥和签名方法。".into(),
+                Refusal::Replayed => "该签名请求已被接收过，每个请求都须重新签名。".into(),
+                Refusal::UnknownAction(a) => format!("接口 {a:?} 不存在。"),
+                Refusal::Unavailable => "暂时无法验证请求身份，请稍后重试。".into(),
+            },
         }
     }
 }
@@ -227,6 +256,17 @@ mod tests {
             Msg::CodeLocked,
             Msg::ContactVerified,
             Msg::ContactNotFound,
+            Msg::Refused(Refusal::NotSigned),
+            Msg::Refused(Refusal::Missing("x-acs-date")),
+            Msg::Refused(Refusal::Malformed("Authorization")),
+            Msg::Refused(Refusal::BadTimestamp),
+            Msg::Refused(Refusal::UnknownKey),
+            Msg::Refused(Refusal::DisabledKey),
+            Msg::Refused(Refusal::Expired { max_minutes: 15 }),
+            Msg::Refused(Refusal::BadSignature),
+            Msg::Refused(Refusal::Replayed),
+            Msg::Refused(Refusal::UnknownAction("X".into())),
+            Msg::Refused(Refusal::Unavailable),
             Msg::CodeSendFailed,
         ];
         for m in all {

@@ -12,6 +12,7 @@
 //! - [`render`]: answers as JSON or XML;
 //! - [`app`] and [`actions`]: the actions (six by link, four by code), free of Lambda;
 //! - [`lambda`]: the entry point every function's `main` calls;
+//! - [`front_door`]: the signed front door at `/` that the vendors' own SDKs call (ACS3, RPC, TC3);
 //! - [`telemetry`]: JSON log lines with the RequestId, nothing secret in clear.
 
 pub mod actions;
@@ -19,6 +20,7 @@ pub mod app;
 pub mod aws;
 pub mod code;
 pub mod error;
+pub mod front_door;
 pub mod i18n;
 pub mod lambda;
 pub mod mail;

@@ -5,6 +5,7 @@
 //! | record | `EMAIL#<caller>#<address>`    | `gsi1pk` = caller, `gsi1sk` = `<created ms>#<address>` | none     |
 //! | token  | `TOKEN#<sha256 of token>`     |                                              | link expiry        |
 //! | quota  | `QUOTA#<caller>#<address>`    |                                              | window after last send |
+//! | nonce  | `NONCE#<sha256 of key id and nonce, or of the signature>` |                  | end of its window  |
 //!
 //! A caller id never holds `#`, so the keys cannot collide. The index `gsi1` serves List only.
 
@@ -18,7 +19,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, TimeZone, Utc};
 
-use super::{ListFilter, SendState, SendWrite, Store, VerifyOutcome, WriteError};
+use super::{ListFilter, ReplayGuard, SendState, SendWrite, Store, VerifyOutcome, WriteError};
 use crate::error::BackendError;
 use crate::model::{CallerId, EmailAddress, Lang, TokenHash, TokenRecord, VerificationRecord, VerificationStatus};
 use crate::quota::QuotaState;
@@ -480,5 +481,29 @@ impl Store for DynamoStore {
             .await
             .map_err(store_err)?;
         Ok(true)
+    }
+}
+
+impl ReplayGuard for DynamoStore {
+    /// One conditional PutItem: it succeeds only if no unexpired item holds the key.
+    async fn first_use(&self, key: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool, BackendError> {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(values([("pk", s(format!("NONCE#{key}"))), ("kind", s("nonce")), (TTL_ATTRIBUTE, n(until.timestamp()))])))
+            .condition_expression("attribute_not_exists(pk) OR #ttl < :now")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) => match e.into_service_error() {
+                PutItemError::ConditionalCheckFailedException(_) => Ok(false),
+                other => Err(store_err(aws_sdk_dynamodb::error::DisplayErrorContext(other))),
+            },
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 
 use super::{
-    CodeRecord, CodeSendState, CodeStore, ContactRecord, ListFilter, SendState, SendWrite, Store, VerifyOutcome,
+    ReplayGuard, CodeRecord, CodeSendState, CodeStore, ContactRecord, ListFilter, SendState, SendWrite, Store, VerifyOutcome,
     WriteError,
 };
 use crate::code::{Contact, ContactType};
@@ -25,6 +25,7 @@ struct Tables {
     codes: HashMap<(CallerId, Contact), CodeRecord>,
     code_quotas: HashMap<(CallerId, Contact), QuotaState>,
     contacts: HashMap<(CallerId, Contact), ContactRecord>,
+    nonces: HashMap<String, DateTime<Utc>>,
 }
 
 #[derive(Clone, Default)]
@@ -199,5 +200,18 @@ impl CodeStore for MemoryStore {
 
     async fn delete_contact(&self, caller: &CallerId, contact: &Contact) -> Result<bool, BackendError> {
         Ok(self.lock()?.contacts.remove(&ckey(caller, contact)).is_some())
+    }
+}
+
+impl ReplayGuard for MemoryStore {
+    async fn first_use(&self, key: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool, BackendError> {
+        let mut t = self.lock()?;
+        match t.nonces.get(key) {
+            Some(expires) if *expires >= now => Ok(false),
+            _ => {
+                t.nonces.insert(key.to_string(), until);
+                Ok(true)
+            }
+        }
     }
 }

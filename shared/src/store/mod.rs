@@ -125,6 +125,13 @@ pub trait Store: CodeStore + Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
 }
 
+/// The signed requests the front door has seen: each Alibaba nonce and each Tencent signature is
+/// accepted once within its window, with one conditional write.
+pub trait ReplayGuard: Send + Sync + 'static {
+    /// Records `key` until `until`. `false` when it is already recorded and had not expired by `now`.
+    fn first_use(&self, key: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> impl Future<Output = Result<bool, BackendError>> + Send;
+}
+
 /// A code as stored: only its keyed hash, how often a wrong code was tried, and when it expires.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CodeRecord {
