@@ -106,7 +106,13 @@ fn the_local_caller_switch_is_not_in_the_template() {
             }
         }
     }
-    assert_eq!(public, ["/verify-email"]);
+    public.sort();
+    // The link page, and the signed front door (it checks the vendors' signatures itself).
+    assert_eq!(public, ["/", "/", "/verify-email"]);
+    let front = &t["Resources"]["FrontDoorFunction"]["Properties"];
+    let methods: BTreeSet<String> =
+        front["Events"].as_mapping().unwrap().values().map(|e| format!("{} {}", e["Properties"]["Method"].as_str().unwrap(), e["Properties"]["Path"].as_str().unwrap())).collect();
+    assert_eq!(methods, BTreeSet::from(["GET /".to_string(), "POST /".to_string()]));
 }
 
 /// `cargo lambda invoke <function> --data-file events/<function>.json` against the running watch.
@@ -142,6 +148,8 @@ fn every_sample_event_works_with_cargo_lambda_invoke() {
         ("create-intl-phone-email", "create-intl-phone-email", &[200]),
         ("describe-intl-phone-email-list", "describe-intl-phone-email-list", &[200]),
         ("delete-intl-phone-email", "delete-intl-phone-email", &[200]),
+        // Signed by local-alice in 2025 (ACS3): the signature holds, the clock refuses it.
+        ("front-door", "front-door", &[400]),
     ] {
         let out = invoke(event, function);
         let status = out["statusCode"].as_u64().unwrap_or(0) as u16;
@@ -149,6 +157,9 @@ fn every_sample_event_works_with_cargo_lambda_invoke() {
         let body = out["body"].as_str().unwrap_or("");
         if event == "verify-email-link" {
             assert!(body.contains("data-code=\"TokenInvalid\""), "{body}");
+        } else if event == "front-door" {
+            let v: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert_eq!(v["Code"], "InvalidTimeStamp.Expired", "{v}");
         } else {
             let v: serde_json::Value = serde_json::from_str(body).unwrap();
             // Tencent-style actions wrap their answer in `Response`.
@@ -160,57 +171,50 @@ fn every_sample_event_works_with_cargo_lambda_invoke() {
 
 /// What an action uses (`Action::SENDS_MAIL`...) decides what its function builds at cold start; the
 /// template must give it exactly the permissions and settings for that: a function that sends mail and may
-/// not, or may and does not, is caught here, not in production.
+/// not, or may and does not, is caught here, not in production. The front door serves every action, so it
+/// is held to what they use together, and to every DynamoDB action any of them may take, plus PutItem.
 #[test]
 fn each_function_may_do_exactly_what_its_action_uses() {
-    use shared::actions::*;
-    use shared::app::Action;
+    use shared::actions::{Info, ALL, ALL_NEEDS};
 
-    struct Needs {
-        function: String,
-        mail: bool,
-        sms: bool,
-        code_secret: bool,
-    }
-    fn needs<A: Action>() -> Needs {
-        // SubmitEmailVerification -> submit-email-verification
-        let mut function = String::new();
-        for (i, c) in A::NAME.chars().enumerate() {
-            if c.is_ascii_uppercase() && i > 0 {
-                function.push('-');
-            }
-            function.push(c.to_ascii_lowercase());
-        }
-        Needs { function, mail: A::SENDS_MAIL, sms: A::SENDS_SMS, code_secret: A::USES_CODE_SECRET }
-    }
-    let all = [
-        needs::<SubmitEmailVerification>(),
-        needs::<ResendEmailVerification>(),
-        needs::<VerifyEmail>(),
-        needs::<QueryEmailVerification>(),
-        needs::<ListEmailVerification>(),
-        needs::<DeleteEmailVerification>(),
-        needs::<SendIntlPhoneEmailCode>(),
-        needs::<CreateIntlPhoneEmail>(),
-        needs::<DescribeIntlPhoneEmailList>(),
-        needs::<DeleteIntlPhoneEmail>(),
-    ];
-    assert_eq!(all.iter().map(|n| n.function.clone()).collect::<BTreeSet<_>>(), functions_on_disk());
-    assert!(all.iter().any(|n| n.mail) && all.iter().any(|n| n.sms) && all.iter().any(|n| n.code_secret));
+    let mut all: Vec<(String, Info)> = ALL.iter().map(|info| (info.function_name(), *info)).collect();
+    all.push(("front-door".to_string(), ALL_NEEDS));
+    assert_eq!(all.iter().map(|(f, _)| f.clone()).collect::<BTreeSet<_>>(), functions_on_disk());
+    assert!(ALL.iter().any(|n| n.sends_mail) && ALL.iter().any(|n| n.sends_sms) && ALL.iter().any(|n| n.uses_code_secret));
+    assert!(ALL_NEEDS.sends_mail && ALL_NEEDS.sends_sms && ALL_NEEDS.uses_code_secret);
 
     let t = template();
-    for n in &all {
-        let (_, f) = t["Resources"]
+    let function = |name: &str| {
+        t["Resources"]
             .as_mapping()
             .unwrap()
-            .iter()
-            .find(|(_, r)| r["Properties"]["CodeUri"].as_str() == Some(&format!("functions/{}", n.function)))
-            .unwrap_or_else(|| panic!("{} is not in template.yaml", n.function));
+            .values()
+            .find(|r| r["Properties"]["CodeUri"].as_str() == Some(&format!("functions/{name}")))
+            .unwrap_or_else(|| panic!("{name} is not in template.yaml"))
+            .clone()
+    };
+    let dynamodb_actions = |f: &Yaml| -> BTreeSet<String> {
+        let policies = serde_yaml::to_string(&f["Properties"]["Policies"]).unwrap();
+        policies.split(|c: char| c.is_whitespace() || c == '-').filter(|w| w.starts_with("dynamodb:")).map(str::to_string).collect()
+    };
+    let mut every_dynamodb_action = BTreeSet::new();
+    for (name, n) in &all {
+        let f = function(name);
         let policies = serde_yaml::to_string(&f["Properties"]["Policies"]).unwrap();
         let env = &f["Properties"]["Environment"]["Variables"];
-        assert_eq!(policies.contains("ses:SendEmail"), n.mail, "{}: ses:SendEmail", n.function);
-        assert_eq!(policies.contains("sms-voice:SendTextMessage"), n.sms, "{}: sms-voice:SendTextMessage", n.function);
-        assert_eq!(policies.contains("secretsmanager:GetSecretValue"), n.code_secret, "{}: secretsmanager", n.function);
-        assert_eq!(!env["CODE_SECRET_ARN"].is_null(), n.code_secret, "{}: CODE_SECRET_ARN", n.function);
+        assert_eq!(policies.contains("ses:SendEmail"), n.sends_mail, "{name}: ses:SendEmail");
+        assert_eq!(policies.contains("sms-voice:SendTextMessage"), n.sends_sms, "{name}: sms-voice:SendTextMessage");
+        assert_eq!(policies.contains("secretsmanager:GetSecretValue"), n.uses_code_secret || name == "front-door", "{name}: secretsmanager");
+        assert_eq!(!env["CODE_SECRET_ARN"].is_null(), n.uses_code_secret, "{name}: CODE_SECRET_ARN");
+        assert_eq!(!env["ACCESS_KEYS_SECRET_ARN"].is_null(), name == "front-door", "{name}: ACCESS_KEYS_SECRET_ARN");
+        if name != "front-door" {
+            every_dynamodb_action.extend(dynamodb_actions(&f));
+        }
     }
+    let front = function("front-door");
+    let front_actions = dynamodb_actions(&front);
+    assert!(every_dynamodb_action.is_subset(&front_actions), "the front door lacks {:?}", every_dynamodb_action.difference(&front_actions).collect::<Vec<_>>());
+    assert!(front_actions.contains("dynamodb:PutItem"), "the replay record is a PutItem");
+    let secrets = serde_yaml::to_string(&front["Properties"]["Policies"]).unwrap();
+    assert!(secrets.contains("AccessKeysSecret") && secrets.contains("CodeSecret"), "{secrets}");
 }

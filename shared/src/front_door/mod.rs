@@ -13,12 +13,12 @@
 //! the clock, the signature, the action, then the replay record (the one write, a conditional PutItem).
 //! Everything before the write only reads, so a refused request changes nothing and sends nothing.
 
-mod acs3;
+pub mod acs3;
 mod keys;
 mod refusal;
-mod rpc;
-mod signing;
-mod tc3;
+pub mod rpc;
+pub mod signing;
+pub mod tc3;
 
 use std::convert::Infallible;
 use std::sync::Arc;
