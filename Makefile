@@ -1,5 +1,5 @@
 # The commands of the README. Ports, paths and versions live in local/env.sh.
-.PHONY: run test install build bench
+.PHONY: run test install build bench access-keys
 
 run:      ## start the local stack in the foreground (Ctrl-C stops it)
 	@bash local/stack.sh run
@@ -15,3 +15,6 @@ build:    ## every function's bootstrap.zip for arm64 with cargo-lambda (target/
 
 bench:    ## build, start the local stack, measure (sizes, cold start, latency, CPU, requests), write BENCHMARKS.md
 	@bash local/stack.sh bench
+
+access-keys: ## the front door's key pairs: make access-keys ARGS='--secret-id <AccessKeysSecretArn> create <caller>' (or list, revoke <id>)
+	@cargo run --quiet -p shared --bin access-keys -- $(ARGS)

@@ -35,6 +35,16 @@ pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
     }
 }
 
+pub fn hmac_sha1(key: &[u8], data: &[u8]) -> Vec<u8> {
+    match Hmac::<sha1::Sha1>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(data);
+            mac.finalize().into_bytes().to_vec()
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
 /// Whether `given` is the HMAC of `data` under `key`, compared in constant time.
 pub fn hmac_matches<D: Mac + hmac::digest::KeyInit>(key: &[u8], data: &[u8], given: &[u8]) -> bool {
     match <D as Mac>::new_from_slice(key) {
