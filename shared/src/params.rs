@@ -47,6 +47,12 @@ impl Params {
         self.0.get(name).map(String::as_str)
     }
 
+    /// Sets `name` to `value` unless the request gave it.
+    pub fn or_default(mut self, name: &str, value: &str) -> Self {
+        self.0.entry(name.to_string()).or_insert_with(|| value.to_string());
+        self
+    }
+
     /// Every parameter as it came, in no particular order.
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))

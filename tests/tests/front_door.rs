@@ -94,6 +94,10 @@ fn rpc_request(action: &str, params: &[(&str, String)], key: &str, secret: &str,
 
 /// TC3: a JSON body, content-type and host signed, X-TC-Action not.
 fn tc3_request(action: &str, body: &Value, key: &str, secret: &str, at: DateTime<Utc>) -> lambda_http::Request {
+    tc3_request_with(action, body, key, secret, at, &[])
+}
+
+fn tc3_request_with(action: &str, body: &Value, key: &str, secret: &str, at: DateTime<Utc>, extra: &[(&str, &str)]) -> lambda_http::Request {
     let body = body.to_string();
     let mut headers = vec![("content-type".to_string(), "application/json".to_string()), ("host".to_string(), HOST.to_string())];
     let signed = vec!["content-type".to_string(), "host".to_string()];
@@ -108,6 +112,7 @@ fn tc3_request(action: &str, body: &Value, key: &str, secret: &str, at: DateTime
         ("x-tc-version".into(), "2018-08-08".into()),
         ("authorization".into(), format!("TC3-HMAC-SHA256 Credential={key}/{date}/domain/tc3_request, SignedHeaders=content-type;host, Signature={signature}")),
     ]);
+    headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     event("POST", "", &headers, &body)
 }
 
@@ -223,6 +228,29 @@ async fn the_clock_windows_are_15_minutes_for_alibaba_and_5_for_tencent() {
         let a = call(&door, tc3_request("DescribeIntlPhoneEmailList", &json!({"Type": 0}), &key, &secret, now + Duration::seconds(offset))).await;
         assert_eq!(code(&a), want, "TC3 {offset} s: {}", a.body);
     }
+}
+
+#[tokio::test]
+async fn tencent_sdks_choose_the_language_with_x_tc_language_and_lang_wins() {
+    let clock = TestClock::default();
+    let caller = unique("language");
+    let door = door(&clock, &caller).await;
+    let (key, secret) = (format!("{caller}-key"), format!("{caller}-secret-value"));
+    let body = json!({"Type": 2, "Code": fresh_address()});
+    let message = |a: &Answer| a.json()["Response"]["Error"]["Message"].as_str().unwrap_or("").to_string();
+    let zh = call(&door, tc3_request_with("DeleteIntlPhoneEmail", &body, &key, &secret, clock.now(), &[("x-tc-language", "zh-CN")])).await;
+    assert!(message(&zh).contains("不在已验证列表中"), "{}", zh.body);
+    // (Each request at another second: the same body signed at the same second is the same signature, a replay.)
+    let en = call(&door, tc3_request_with("DeleteIntlPhoneEmail", &body, &key, &secret, clock.now() + Duration::seconds(1), &[("x-tc-language", "en-US")])).await;
+    assert!(message(&en).contains("not in the verified list"), "{}", en.body);
+    let mut with_lang = body.clone();
+    with_lang["Lang"] = json!("en");
+    let lang_wins = call(&door, tc3_request_with("DeleteIntlPhoneEmail", &with_lang, &key, &secret, clock.now() + Duration::seconds(2), &[("x-tc-language", "zh-CN")])).await;
+    assert!(message(&lang_wins).contains("not in the verified list"), "{}", lang_wins.body);
+    // A refusal speaks the header's language too.
+    let refused = call(&door, tc3_request_with("DeleteIntlPhoneEmail", &body, &key, "wrong-secret", clock.now(), &[("x-tc-language", "zh-CN")])).await;
+    assert_eq!(code(&refused), "AuthFailure.SignatureFailure");
+    assert!(message(&refused).contains("签名不匹配"), "{}", refused.body);
 }
 
 #[tokio::test]

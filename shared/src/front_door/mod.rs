@@ -157,6 +157,11 @@ async fn admit<S: Store + ReplayGuard, M: Mailer>(door: &FrontDoor<S, M>, event:
         return Err(refuse(Refusal::BadSignature));
     }
     let entry = find::<S, M>(&claim.action).ok_or_else(|| refuse(Refusal::UnknownAction(claim.action.clone())))?;
+    // Tencent's SDKs ask for a language with `X-TC-Language` (`ClientProfile(language="zh-CN")`); `Lang` wins.
+    let params = match claim.lang {
+        Lang::Zh if claim.vendor == Vendor::Tencent => params.map(|p| p.or_default("Lang", "zh")),
+        _ => params,
+    };
     // Kept for as long as the request's time is acceptable (plus a minute of slack between clocks).
     let until = claim.timestamp + window + Duration::minutes(1);
     match door.app.store.first_use(&sha256_hex(claim.replay_key.as_bytes()), now, until).await {
