@@ -8,7 +8,7 @@
 //! Signature        = hex(HMAC-SHA256(AccessKeySecret, StringToSign))
 //! ```
 
-use super::signing::{canonical_pairs, sha256_hex};
+use super::signing::{authorization_fields, canonical_pairs, sha256_hex};
 
 pub const ALGORITHM: &str = "ACS3-HMAC-SHA256";
 
@@ -22,22 +22,9 @@ pub struct Authorization {
 
 impl Authorization {
     pub fn parse(value: &str) -> Option<Self> {
-        let rest = value.trim().strip_prefix(ALGORITHM)?;
-        if !rest.starts_with(' ') {
-            return None;
-        }
-        let (mut key_id, mut signed, mut signature) = (None, None, None);
-        for part in rest.split(',') {
-            let (name, v) = part.trim().split_once('=')?;
-            match name {
-                "Credential" => key_id = Some(v.to_string()),
-                "SignedHeaders" => signed = Some(v.split(';').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect::<Vec<_>>()),
-                "Signature" => signature = Some(hex::decode(v).ok()?),
-                _ => {}
-            }
-        }
-        let (key_id, signed_headers, signature) = (key_id?, signed?, signature?);
-        (!key_id.is_empty() && !signed_headers.is_empty()).then_some(Self { key_id, signed_headers, signature })
+        let f = authorization_fields(value, ALGORITHM)?;
+        (!f.credential.is_empty() && !f.signed_headers.is_empty())
+            .then(|| Self { key_id: f.credential.to_string(), signed_headers: f.signed_headers, signature: f.signature })
     }
 }
 

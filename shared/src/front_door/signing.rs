@@ -56,6 +56,32 @@ pub fn hmac_matches<D: Mac + hmac::digest::KeyInit>(key: &[u8], data: &[u8], giv
     }
 }
 
+/// The three fields of an ACS3 or TC3 `Authorization` after the algorithm's name:
+/// `Credential=…, SignedHeaders=a;b, Signature=<hex>` (either separator). Header names come in lower case.
+pub struct AuthorizationFields<'a> {
+    pub credential: &'a str,
+    pub signed_headers: Vec<String>,
+    pub signature: Vec<u8>,
+}
+
+pub fn authorization_fields<'a>(value: &'a str, algorithm: &str) -> Option<AuthorizationFields<'a>> {
+    let rest = value.trim().strip_prefix(algorithm)?;
+    if !rest.starts_with(' ') {
+        return None;
+    }
+    let (mut credential, mut signed, mut signature) = (None, None, None);
+    for part in rest.split(',') {
+        let (name, v) = part.trim().split_once('=')?;
+        match name {
+            "Credential" => credential = Some(v),
+            "SignedHeaders" => signed = Some(v.split(';').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect::<Vec<_>>()),
+            "Signature" => signature = Some(hex::decode(v).ok()?),
+            _ => {}
+        }
+    }
+    Some(AuthorizationFields { credential: credential?, signed_headers: signed?, signature: signature? })
+}
+
 pub type HmacSha256 = Hmac<Sha256>;
 pub type HmacSha1 = Hmac<sha1::Sha1>;
 

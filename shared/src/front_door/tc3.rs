@@ -10,7 +10,7 @@
 //! Signature        = hex(HMAC-SHA256(key, StringToSign))
 //! ```
 
-use super::signing::{hmac_sha256, sha256_hex};
+use super::signing::{authorization_fields, hmac_sha256, sha256_hex};
 
 pub const ALGORITHM: &str = "TC3-HMAC-SHA256";
 
@@ -26,27 +26,14 @@ pub struct Authorization {
 
 impl Authorization {
     pub fn parse(value: &str) -> Option<Self> {
-        let rest = value.trim().strip_prefix(ALGORITHM)?;
-        if !rest.starts_with(' ') {
-            return None;
-        }
-        let (mut credential, mut signed, mut signature) = (None, None, None);
-        for part in rest.split(',') {
-            let (name, v) = part.trim().split_once('=')?;
-            match name {
-                "Credential" => credential = Some(v),
-                "SignedHeaders" => signed = Some(v.split(';').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect::<Vec<_>>()),
-                "Signature" => signature = Some(hex::decode(v).ok()?),
-                _ => {}
-            }
-        }
-        let mut scope = credential?.split('/');
+        let f = authorization_fields(value, ALGORITHM)?;
+        let mut scope = f.credential.split('/');
         let (key_id, date, service, terminator) = (scope.next()?, scope.next()?, scope.next()?, scope.next()?);
         if key_id.is_empty() || service.is_empty() || terminator != "tc3_request" || scope.next().is_some() {
             return None;
         }
         chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
-        Some(Self { key_id: key_id.into(), date: date.into(), service: service.into(), signed_headers: signed?, signature: signature? })
+        Some(Self { key_id: key_id.into(), date: date.into(), service: service.into(), signed_headers: f.signed_headers, signature: f.signature })
     }
 }
 
