@@ -10,12 +10,15 @@ AWS_SES_V2_LOCAL_VERSION=2.10.2
 CARGO_LAMBDA_VERSION=1.9.2
 CFN_LINT_VERSION=1.58.0
 BOTO3_VERSION=1.44.5                 # make bench: the Python cold-start baseline
+ALIBABA_DOMAIN_SDK_VERSION=5.1.1     # make test (tests/sdk): Alibaba Cloud's own SDK, alibabacloud-domain20180129
+TENCENT_SDK_VERSION=3.1.193          # make test (tests/sdk): Tencent Cloud's own SDK, tencentcloud-sdk-python-intl-en
+PYTEST_VERSION=8.4.2                 # make test: runs tests/sdk
 
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS_DIR="$ROOT_DIR/.tools"          # everything installed lands here (git-ignored)
 # Logs, pids and the SMS outbox of the stack on these ports (git-ignored): stacks on other ports do not meet.
 STATE_DIR="${STATE_DIR:-$ROOT_DIR/.stack/$LAMBDA_PORT}"
-VENV_DIR="$TOOLS_DIR/venv"
+VENV_DIR="${VENV_DIR:-$TOOLS_DIR/venv}"
 NODE_DIR="$TOOLS_DIR/node"
 DYNAMODB_DIR="$TOOLS_DIR/dynamodb-local"
 

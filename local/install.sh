@@ -26,6 +26,20 @@ if [ "$("$VENV_DIR/bin/python3" -c 'import boto3; print(boto3.__version__)' 2>/d
   "$VENV_DIR/bin/pip" install --quiet --disable-pip-version-check "boto3==$BOTO3_VERSION"
 fi
 
+# The vendors' own Python SDKs and pytest, for the tests of the signed front door (tests/sdk), in the same venv.
+sdk_pins=("alibabacloud-domain20180129==$ALIBABA_DOMAIN_SDK_VERSION"
+          "tencentcloud-sdk-python-intl-en==$TENCENT_SDK_VERSION"
+          "pytest==$PYTEST_VERSION")
+if ! "$VENV_DIR/bin/python3" - "${sdk_pins[@]}" 2>/dev/null <<'PY'
+import sys
+from importlib.metadata import version
+sys.exit(any(version(name) != want for name, want in (pin.split("==") for pin in sys.argv[1:])))
+PY
+then
+  echo "==> installing ${sdk_pins[*]} into $VENV_DIR"
+  "$VENV_DIR/bin/pip" install --quiet --disable-pip-version-check "${sdk_pins[@]}"
+fi
+
 # The SES v2 emulator from npm.
 if [ ! -f "$NODE_DIR/node_modules/aws-ses-v2-local/package.json" ] \
    || ! grep -q "\"version\": \"$AWS_SES_V2_LOCAL_VERSION\"" "$NODE_DIR/node_modules/aws-ses-v2-local/package.json"; then
