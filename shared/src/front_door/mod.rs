@@ -210,15 +210,18 @@ fn claim_of(event: &lambda_http::Request, params: &Result<Params, ApiError>) -> 
 
 fn acs3_claim(event: &lambda_http::Request, auth: &str, header: &dyn Fn(&str) -> Vec<String>, lang: Lang) -> Result<Claim, Refusal> {
     let parsed = acs3::Authorization::parse(auth).ok_or(Refusal::Malformed("Authorization is not ACS3-HMAC-SHA256 Credential=…,SignedHeaders=…,Signature=…"))?;
+    // A required header that is absent is missing; one that is present but not signed makes the
+    // signature incomplete.
+    let one = |name: &'static str| header(name).into_iter().next().filter(|v| !v.trim().is_empty()).ok_or(Refusal::Missing(name));
+    let action = one("x-acs-action")?;
+    let nonce = one("x-acs-signature-nonce")?;
+    let date = one("x-acs-date")?;
     for required in ["x-acs-action", "x-acs-date", "x-acs-signature-nonce"] {
         if !parsed.signed_headers.iter().any(|h| h == required) {
             return Err(Refusal::Malformed("SignedHeaders must include x-acs-action, x-acs-date and x-acs-signature-nonce"));
         }
     }
-    let one = |name: &'static str| header(name).into_iter().next().filter(|v| !v.trim().is_empty()).ok_or(Refusal::Missing(name));
-    let action = one("x-acs-action")?;
-    let nonce = one("x-acs-signature-nonce")?;
-    let timestamp = alibaba_time(&one("x-acs-date")?)?;
+    let timestamp = alibaba_time(&date)?;
     let query: Vec<(String, String)> = form_urlencoded::parse(event.uri().query().unwrap_or("").as_bytes()).into_owned().collect();
     let method = event.method().as_str();
     let canonical = acs3::canonical_request(method, event.uri().path(), &query, &parsed.signed_headers, header, event.body().as_ref());
