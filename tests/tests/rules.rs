@@ -21,6 +21,11 @@ fn request(caller: &str, pairs: &[(&str, &str)]) -> Request {
         .with_link_base(env("PUBLIC_BASE_URL"))
 }
 
+/// The public link page's request: no caller.
+fn public(pairs: &[(&str, &str)]) -> Request {
+    Request::new(Params::from_pairs(pairs.iter().copied()), None, "192.0.2.1", true).expect("valid request").with_link_base(env("PUBLIC_BASE_URL"))
+}
+
 async fn run<A: Action, S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Value, ApiError> {
     match A::handle(app, req).await? {
         Reply::Api(body) => Ok(Value::Object(body)),
@@ -61,6 +66,25 @@ async fn an_expired_link_still_in_the_table_is_refused() {
     let token2 = token_of(&link_in(&mails_to(&address2)[0]));
     clock2.advance(Duration::hours(72) - Duration::seconds(1));
     run::<VerifyEmail, _, _>(&app2, &request(&caller2, &[("Token", &token2)])).await.unwrap();
+}
+
+/// Issue 9, defect 7: a verified link opened after its 72 hours says "already verified", not "expired",
+/// and DynamoDB's TTL sweep cannot take it away: a verified link's item loses its `ttl`.
+#[tokio::test]
+async fn a_verified_link_opened_after_72_hours_says_already_verified() {
+    let clock = TestClock::default();
+    let app = local_app(&clock).await;
+    let (caller, address) = (unique("verified-late"), fresh_address());
+    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
+    let token = token_of(&link_in(&mails_to(&address)[0]));
+    run::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &token)])).await.unwrap();
+    let token_item = items_of(&caller).await.into_iter().find(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("TOKEN#"))).expect("token item");
+    assert!(!token_item.contains_key("ttl"), "a verified link's item must not expire: {token_item:?}");
+
+    clock.advance(Duration::hours(73));
+    run::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &token)])).await.expect("already verified, not expired");
+    let page = run::<VerifyEmail, _, _>(&app, &public(&[("Token", &token)])).await.unwrap();
+    assert!(page.as_str().unwrap_or("").contains("data-code=\"Success\""), "{page}");
 }
 
 #[tokio::test]

@@ -404,12 +404,14 @@ impl Store for DynamoStore {
         self.get(token_pk(hash)).await?.as_ref().map(|item| item_to_token(hash, item)).transpose()
     }
 
+    /// One transaction: the record becomes verified if this token is still its current one and it is
+    /// pending, and the token item loses its `ttl`, so that the link keeps saying "verified" after its
+    /// 72 hours instead of vanishing in DynamoDB's TTL sweep.
     #[tracing::instrument(skip_all, fields(email = %token.email.masked(), token = token.hash.short()))]
     async fn mark_verified(&self, token: &TokenRecord, at: DateTime<Utc>, confirm_ip: &str) -> Result<VerifyOutcome, BackendError> {
-        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-        let result = self
-            .client
-            .update_item()
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+        use aws_sdk_dynamodb::types::Update;
+        let record = Update::builder()
             .table_name(&self.table)
             .key("pk", s(record_pk(&token.caller, &token.email)))
             .update_expression("SET #s = :verified, verified_at = :at, modified = :at, confirm_ip = :ip ADD version :one")
@@ -424,16 +426,39 @@ impl Store for DynamoStore {
                 (":t", s(token.hash.as_str())),
             ])))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(store_err)?;
+        let keep_token = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(token_pk(&token.hash)))
+            .update_expression("REMOVE #ttl")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .build()
+            .map_err(store_err)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(record).build())
+            .transact_items(TransactWriteItem::builder().update(keep_token).build())
             .send()
             .await;
         let old = match result {
             Ok(_) => return Ok(VerifyOutcome::Verified),
             Err(e) => match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(e) => match e.item {
-                    Some(item) => Some(item),
-                    // Older emulators do not return the item: read it.
-                    None => self.get(record_pk(&token.caller, &token.email)).await?,
-                },
+                E::TransactionCanceledException(e) => {
+                    let reasons = e.cancellation_reasons();
+                    let record_failed = reasons.first().and_then(|r| r.code()) == Some("ConditionalCheckFailed");
+                    if !record_failed {
+                        // The token item is gone: replaced by a newer send, or the record was deleted.
+                        return Ok(VerifyOutcome::Superseded);
+                    }
+                    match reasons.first().and_then(|r| r.item.clone()) {
+                        Some(item) => Some(item),
+                        // Older emulators do not return the item: read it.
+                        None => self.get(record_pk(&token.caller, &token.email)).await?,
+                    }
+                }
                 e => return Err(store_err(e)),
             },
         };
