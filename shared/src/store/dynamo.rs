@@ -485,27 +485,25 @@ impl Store for DynamoStore {
         Ok(records.into_iter().filter(|r| filter.matches(r)).collect())
     }
 
+    /// Reads the record, then deletes it and its current link in one transaction, on the condition that
+    /// the record is still as read (a send in between replaces the link: read again).
     #[tracing::instrument(skip_all, fields(email = %email.masked()))]
     async fn delete_record(&self, caller: &CallerId, email: &EmailAddress) -> Result<bool, BackendError> {
-        let out = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(record_pk(caller, email)))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(store_err)?;
-        let Some(old) = out.attributes else { return Ok(false) };
-        let token = get_s(&old, "current_token")?;
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(format!("TOKEN#{token}")))
-            .send()
-            .await
-            .map_err(store_err)?;
-        Ok(true)
+        for _ in 0..5 {
+            let Some(item) = self.get(record_pk(caller, email)).await? else { return Ok(false) };
+            let token = get_s(&item, "current_token")?.to_string();
+            let version = get_n(&item, "version")?;
+            let writes = vec![
+                self.delete(record_pk(caller, email), Some("version = :v"), values([(":v", n(version))]))?,
+                self.delete(format!("TOKEN#{token}"), None, Item::new())?,
+            ];
+            match self.transact(writes).await {
+                Ok(()) => return Ok(true),
+                Err(WriteError::Conflict) => continue,
+                Err(WriteError::Backend(e)) => return Err(e),
+            }
+        }
+        Err(BackendError::Store("the record kept changing while it was deleted".into()))
     }
 }
 
