@@ -165,7 +165,11 @@ fn caller_of(event: &lambda_http::Request, local_caller_header: bool) -> Result<
     match arn {
         Some(arn) => CallerId::from_iam_arn(&arn).map(Some).map_err(forbidden),
         None if local_caller_header => {
-            let header = event.headers().get("x-user-id").and_then(|v| v.to_str().ok()).unwrap_or("local");
+            // A header that is not visible ASCII is refused, never read as the default caller.
+            let header = match event.headers().get("x-user-id") {
+                None => "local",
+                Some(v) => v.to_str().map_err(|_| ApiError::Forbidden)?,
+            };
             CallerId::parse(header).map(Some).map_err(forbidden)
         }
         None => Ok(None),

@@ -83,10 +83,19 @@ impl CallerId {
     /// The stable identity of an IAM principal: an assumed role's session name changes with every
     /// session, so `arn:aws:sts::123:assumed-role/Role/session` becomes `arn:aws:sts::123:assumed-role/Role`.
     pub fn from_iam_arn(arn: &str) -> Result<Self, InvalidCaller> {
-        if let Some(at) = arn.find(":assumed-role/") {
-            let rest = &arn[at + ":assumed-role/".len()..];
-            let role = rest.split('/').next().unwrap_or(rest);
-            return Self::parse(&format!("{}:assumed-role/{role}", &arn[..at]));
+        // Only `arn:<partition>:sts::<account>:assumed-role/<role>/<session>` is an assumed role: an IAM
+        // user or role whose path merely contains `:assumed-role/` stays as it is.
+        let mut parts = arn.splitn(6, ':');
+        if let (Some("arn"), Some(_partition), Some("sts"), Some(""), Some(account), Some(resource)) =
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        {
+            if let Some(rest) = resource.strip_prefix("assumed-role/") {
+                if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+                    let role = rest.split('/').next().unwrap_or(rest);
+                    let prefix = &arn[..arn.len() - resource.len()];
+                    return Self::parse(&format!("{prefix}assumed-role/{role}"));
+                }
+            }
         }
         Self::parse(arn)
     }
@@ -322,6 +331,18 @@ mod tests {
         assert_eq!(Token::parse(&"g".repeat(64)), Err(MalformedToken));
         assert_eq!(Token::parse(&"a".repeat(65)), Err(MalformedToken));
         assert!(Token::parse(&"a".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn an_iam_user_whose_path_holds_assumed_role_stays_its_own_caller() {
+        // Issue 9, defect 5: two IAM users under a path that contains `:assumed-role/` are two callers.
+        let a = CallerId::from_iam_arn("arn:aws:iam::123456789012:user/x:assumed-role/Team/alice").unwrap();
+        let b = CallerId::from_iam_arn("arn:aws:iam::123456789012:user/x:assumed-role/Team/bob").unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.as_str(), "arn:aws:iam::123456789012:user/x:assumed-role/Team/alice");
+        // Only an STS assumed-role ARN, in any partition, loses its session name.
+        let cn = CallerId::from_iam_arn("arn:aws-cn:sts::123456789012:assumed-role/Registrar/s-1").unwrap();
+        assert_eq!(cn.as_str(), "arn:aws-cn:sts::123456789012:assumed-role/Registrar");
     }
 
     #[test]

@@ -68,6 +68,25 @@ async fn an_expired_link_still_in_the_table_is_refused() {
     run::<VerifyEmail, _, _>(&app2, &request(&caller2, &[("Token", &token2)])).await.unwrap();
 }
 
+/// Issue 9, defect 5: an `X-User-Id` that is not ASCII is refused with 403, as the docs promise, instead of
+/// silently becoming the caller `local`.
+#[tokio::test]
+async fn a_non_ascii_x_user_id_is_forbidden() {
+    let clock = TestClock::default();
+    let app = local_app(&clock).await;
+    assert!(app.config.local_caller_header, "local/env.sh turns the local caller switch on");
+    let mut request = lambda_http::Request::new(lambda_http::Body::Text(r#"{"Email":"a@example.com"}"#.into()));
+    request.headers_mut().insert("content-type", lambda_http::http::HeaderValue::from_static("application/json"));
+    request.headers_mut().insert("x-user-id", lambda_http::http::HeaderValue::from_bytes("ali\u{e7}e".as_bytes()).unwrap());
+    let response = shared::lambda::handle::<shared::actions::QueryEmailVerification, _, _>(&app, request).await;
+    assert_eq!(response.status().as_u16(), 403);
+    let body = match response.into_body() {
+        lambda_http::Body::Text(t) => t,
+        other => format!("{other:?}"),
+    };
+    assert!(body.contains("\"Forbidden\""), "{body}");
+}
+
 /// Issue 9, defect 7: a verified link opened after its 72 hours says "already verified", not "expired",
 /// and DynamoDB's TTL sweep cannot take it away: a verified link's item loses its `ttl`.
 #[tokio::test]

@@ -35,7 +35,7 @@ impl Action for SendIntlPhoneEmailCode {
             let code = VerifyCode::generate().map_err(|e| internal(e.into()))?;
             let record = CodeRecord {
                 caller: caller.clone(),
-                hash: secret.hash(caller.as_str(), &contact, &code),
+                hash: secret.hash(caller.as_str(), &contact, &code).map_err(|e| internal(crate::error::BackendError::Store(e.to_string())))?,
                 contact: contact.clone(),
                 attempts: 0,
                 sent_at: now,
