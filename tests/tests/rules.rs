@@ -68,6 +68,29 @@ async fn an_expired_link_still_in_the_table_is_refused() {
     run::<VerifyEmail, _, _>(&app2, &request(&caller2, &[("Token", &token2)])).await.unwrap();
 }
 
+/// Issue 9, defect 4: a record that cannot be read (here one stored by an older version as `i̇@example.com`)
+/// must not take the caller's List down: it is skipped (and logged), the others are listed.
+#[tokio::test]
+async fn an_unreadable_record_is_skipped_by_list() {
+    let clock = TestClock::default();
+    let app = local_app(&clock).await;
+    let (caller, address) = (unique("unreadable"), fresh_address());
+    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
+    let good = items_of(&caller).await.into_iter().find(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("EMAIL#"))).expect("record");
+    let mut bad = good.clone();
+    let broken = "i\u{307}@example.com";
+    bad.insert("pk".into(), aws_sdk_dynamodb::types::AttributeValue::S(format!("EMAIL#{caller}#{broken}")));
+    bad.insert("email".into(), aws_sdk_dynamodb::types::AttributeValue::S(broken.into()));
+    let sk = good["gsi1sk"].as_s().unwrap().replace(&address.to_lowercase(), broken);
+    bad.insert("gsi1sk".into(), aws_sdk_dynamodb::types::AttributeValue::S(sk));
+    dynamo().await.put_item().table_name(env("TABLE_NAME")).set_item(Some(bad)).send().await.unwrap();
+
+    let listed = run::<shared::actions::ListEmailVerification, _, _>(&app, &request(&caller, &[("PageSize", "50")])).await.expect("List answers");
+    let emails: Vec<&str> = listed["Data"].as_array().unwrap().iter().filter_map(|r| r["Email"].as_str()).collect();
+    assert_eq!(emails, [address.to_lowercase()], "{listed}");
+    assert_eq!(listed["TotalItemNum"], 1, "{listed}");
+}
+
 /// Issue 9, defect 5: an `X-User-Id` that is not ASCII is refused with 403, as the docs promise, instead of
 /// silently becoming the caller `local`.
 #[tokio::test]

@@ -232,6 +232,29 @@ pub(super) fn names_in(expression: &str) -> Option<HashMap<String, String>> {
     (!names.is_empty()).then_some(names)
 }
 
+/// The items that read as `T`. One that cannot be read (written by an older version, or by hand) is
+/// skipped, logged with its key masked, and counted in a log line, so that one bad item never takes a
+/// caller's whole listing down.
+pub(super) fn readable<T>(items: &[Item], read: impl Fn(&Item) -> Result<T, BackendError>, what: &'static str) -> Vec<T> {
+    let mut skipped = 0usize;
+    let out = items
+        .iter()
+        .filter_map(|item| match read(item) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                skipped += 1;
+                let pk = item.get("pk").and_then(|v| v.as_s().ok()).map(|pk| crate::model::mask_email(pk)).unwrap_or_default();
+                tracing::error!(error = %e, item = %pk, kind = what, "unreadable item skipped");
+                None
+            }
+        })
+        .collect();
+    if skipped > 0 {
+        tracing::warn!(skipped_items = skipped, kind = what, "a listing skipped unreadable items");
+    }
+    out
+}
+
 pub(super) fn store_err(e: impl std::fmt::Display) -> BackendError {
     BackendError::Store(e.to_string())
 }
@@ -481,7 +504,7 @@ impl Store for DynamoStore {
             filter_expression = Some("#s = :s");
         }
         let items = self.query_index("gsi1pk = :c AND gsi1sk BETWEEN :lo AND :hi", filter_expression, values).await?;
-        let records = items.iter().map(item_to_record).collect::<Result<Vec<_>, _>>()?;
+        let records = readable(&items, item_to_record, "record");
         Ok(records.into_iter().filter(|r| filter.matches(r)).collect())
     }
 

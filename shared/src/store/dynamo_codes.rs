@@ -162,7 +162,7 @@ impl CodeStore for DynamoStore {
             }
             None => self.query_index("gsi1pk = :c", None, values([(":c", s(contacts_gsi_pk(caller)))])).await?,
         };
-        let mut out = items.iter().map(item_to_contact).collect::<Result<Vec<_>, _>>()?;
+        let mut out = super::dynamo::readable(&items, item_to_contact, "contact");
         out.sort_by(|a, b| (a.created, &a.contact).cmp(&(b.created, &b.contact)));
         Ok(out)
     }
