@@ -235,7 +235,9 @@ async fn a_mail_that_cannot_be_handed_over_leaves_no_record() {
     let out = run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
     assert_eq!(codes(&out, "FailList"), ["NetworkIOError"]);
     let left: Vec<String> = items_of(&caller).await.iter().map(|i| i["pk"].as_s().unwrap().split('#').next().unwrap().to_string()).collect();
-    assert_eq!(left, ["QUOTA"], "no record and no link left; the attempt counts against the quota");
+    assert_eq!(left, ["QUOTA"], "no record and no link left");
+    let state = app.store.load_send_state(&shared::model::CallerId::parse(&caller).unwrap(), &shared::model::EmailAddress::parse(&address).unwrap()).await.unwrap();
+    assert!(state.quota.sends.is_empty(), "a failed send spends nothing: {:?}", state.quota);
 }
 
 #[tokio::test]

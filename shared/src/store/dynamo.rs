@@ -101,6 +101,18 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
+    pub(super) fn condition_check(&self, pk: String, condition: &str, values: Item) -> Result<TransactWriteItem, BackendError> {
+        let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .condition_expression(condition)
+            .set_expression_attribute_names(names_in(condition))
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .build()
+            .map_err(store_err)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
     /// Writes a spent quota, on the condition that nobody spent it since it was read.
     pub(super) fn quota_put(&self, pk: String, quota: &QuotaState, expires_at: DateTime<Utc>) -> Result<TransactWriteItem, BackendError> {
         let item = values([
@@ -388,31 +400,51 @@ impl Store for DynamoStore {
     }
 
     #[tracing::instrument(skip_all, fields(email = %w.record.email.masked(), token = w.token.hash.short()))]
-    async fn save_send(&self, w: &SendWrite) -> Result<(), WriteError> {
+    async fn reserve_send(&self, w: &SendWrite) -> Result<(), WriteError> {
+        let (caller, email) = (&w.record.caller, &w.record.email);
         let record = match w.expected_record_version {
             None => self.put(record_to_item(&w.record), "attribute_not_exists(pk)", Item::new())?,
-            Some(v) => self.put(record_to_item(&w.record), "version = :v", values([(":v", n(v as i64))]))?,
+            Some(v) => self.condition_check(record_pk(caller, email), "version = :v", values([(":v", n(v as i64))]))?,
         };
-        let quota = self.quota_put(quota_pk(&w.record.caller, &w.record.email), &w.quota, w.quota_expires_at)?;
+        let quota = self.quota_put(quota_pk(caller, email), &w.quota, w.quota_expires_at)?;
         let token = self.put(token_to_item(&w.token), "attribute_not_exists(pk)", Item::new())?;
-        let mut items = vec![record, quota, token];
+        self.transact(vec![record, quota, token]).await
+    }
+
+    #[tracing::instrument(skip_all, fields(email = %w.record.email.masked(), token = w.token.hash.short()))]
+    async fn commit_send(&self, w: &SendWrite) -> Result<(), WriteError> {
+        let Some(v) = w.expected_record_version else { return Ok(()) };
+        let mut items = vec![self.put(record_to_item(&w.record), "version = :v", values([(":v", n(v as i64))]))?];
         if let Some(old) = &w.replaced_token {
             items.push(self.delete(token_pk(old), None, Item::new())?);
         }
         self.transact(items).await
     }
 
-    #[tracing::instrument(skip_all, fields(email = %email.masked(), token = token.short()))]
-    async fn discard_new(&self, caller: &CallerId, email: &EmailAddress, token: &TokenHash) -> Result<(), BackendError> {
-        let record = self.delete(
-            record_pk(caller, email),
-            Some("current_token = :t AND #s = :pending"),
-            values([(":t", s(token.as_str())), (":pending", n(0))]),
-        )?;
-        let token_item = self.delete(token_pk(token), None, Item::new())?;
-        match self.transact(vec![record, token_item]).await {
-            // The record moved on (verified, replaced, deleted): nothing of this send is left to undo.
-            Ok(()) | Err(WriteError::Conflict) => Ok(()),
+    #[tracing::instrument(skip_all, fields(email = %w.record.email.masked(), token = w.token.hash.short()))]
+    async fn undo_send(&self, w: &SendWrite) -> Result<(), BackendError> {
+        let (caller, email) = (&w.record.caller, &w.record.email);
+        let mut link = vec![self.delete(token_pk(&w.token.hash), None, Item::new())?];
+        if w.expected_record_version.is_none() {
+            link.push(self.delete(
+                record_pk(caller, email),
+                Some("current_token = :t AND #s = :pending"),
+                values([(":t", s(w.token.hash.as_str())), (":pending", n(0))]),
+            )?);
+        }
+        let refund = QuotaState { sends: w.quota_before.sends.clone(), version: w.quota.version + 1 };
+        let mut all = link.clone();
+        all.push(self.quota_put(quota_pk(caller, email), &refund, w.quota_expires_at)?);
+        match self.transact(all).await {
+            Ok(()) => Ok(()),
+            // The quota or the record moved on meanwhile: remove the link alone, and keep what others wrote.
+            Err(WriteError::Conflict) => {
+                tracing::warn!("undo of a failed send: the quota moved on meanwhile and is not given back");
+                match self.transact(link).await {
+                    Ok(()) | Err(WriteError::Conflict) => Ok(()),
+                    Err(WriteError::Backend(e)) => Err(e),
+                }
+            }
             Err(WriteError::Backend(e)) => Err(e),
         }
     }
