@@ -91,6 +91,28 @@ async fn an_unreadable_record_is_skipped_by_list() {
     assert_eq!(listed["TotalItemNum"], 1, "{listed}");
 }
 
+/// Issue 9, defect 6: the public link page is never cached, leaks no referrer, and may load nothing.
+#[tokio::test]
+async fn the_link_page_sends_no_store_no_referrer_and_a_strict_csp() {
+    let clock = TestClock::default();
+    let app = local_app(&clock).await;
+    for token in ["ab".repeat(32), "not-a-token".to_string()] {
+        let mut event = lambda_http::Request::new(lambda_http::Body::Empty);
+        *event.uri_mut() = format!("https://example.com/verify-email?Token={token}").parse().unwrap();
+        let event = lambda_http::RequestExt::with_query_string_parameters(event, std::collections::HashMap::from([("Token".to_string(), token.clone())]));
+        let response = shared::lambda::handle::<VerifyEmail, _, _>(&app, event).await;
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        assert!(header("content-type").starts_with("text/html"), "{token}");
+        assert_eq!(header("cache-control"), "no-store", "{token}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "{token}");
+        let csp = header("content-security-policy");
+        for directive in ["default-src 'none'", "frame-ancestors 'none'", "form-action 'none'", "base-uri 'none'"] {
+            assert!(csp.contains(directive), "{token}: {csp}");
+        }
+        assert!(!csp.contains("script-src"), "no script may run: {csp}");
+    }
+}
+
 /// Issue 9, defect 5: an `X-User-Id` that is not ASCII is refused with 403, as the docs promise, instead of
 /// silently becoming the caller `local`.
 #[tokio::test]
