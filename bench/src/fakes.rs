@@ -49,14 +49,19 @@ impl<S: Store> Store for DelayStore<S> {
         self.inner.load_send_state(caller, email).await
     }
 
-    async fn save_send(&self, write: &SendWrite) -> Result<(), WriteError> {
+    async fn reserve_send(&self, write: &SendWrite) -> Result<(), WriteError> {
         self.wait().await;
-        self.inner.save_send(write).await
+        self.inner.reserve_send(write).await
     }
 
-    async fn discard_new(&self, caller: &CallerId, email: &EmailAddress, token: &TokenHash) -> Result<(), BackendError> {
+    async fn commit_send(&self, write: &SendWrite) -> Result<(), WriteError> {
         self.wait().await;
-        self.inner.discard_new(caller, email, token).await
+        self.inner.commit_send(write).await
+    }
+
+    async fn undo_send(&self, write: &SendWrite) -> Result<(), BackendError> {
+        self.wait().await;
+        self.inner.undo_send(write).await
     }
 
     async fn get_record(&self, caller: &CallerId, email: &EmailAddress) -> Result<Option<VerificationRecord>, BackendError> {
@@ -91,9 +96,26 @@ impl<S: CodeStore> CodeStore for DelayStore<S> {
         self.inner.load_code_send_state(caller, contact).await
     }
 
-    async fn save_code(&self, code: &CodeRecord, quota: &QuotaState, quota_expires_at: DateTime<Utc>) -> Result<(), WriteError> {
+    async fn spend_code_quota(&self, caller: &CallerId, contact: &Contact, quota: &QuotaState, expires: DateTime<Utc>) -> Result<(), WriteError> {
         self.wait().await;
-        self.inner.save_code(code, quota, quota_expires_at).await
+        self.inner.spend_code_quota(caller, contact, quota, expires).await
+    }
+
+    async fn refund_code_quota(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+        before: &QuotaState,
+        spent: &QuotaState,
+        expires: DateTime<Utc>,
+    ) -> Result<(), WriteError> {
+        self.wait().await;
+        self.inner.refund_code_quota(caller, contact, before, spent, expires).await
+    }
+
+    async fn put_code(&self, code: &CodeRecord) -> Result<(), BackendError> {
+        self.wait().await;
+        self.inner.put_code(code).await
     }
 
     async fn get_code(&self, caller: &CallerId, contact: &Contact) -> Result<Option<CodeRecord>, BackendError> {

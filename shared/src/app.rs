@@ -149,7 +149,11 @@ impl Request {
     pub fn new(params: Params, caller: Option<CallerId>, source_ip: &str, public_link: bool) -> Result<Self, ApiError> {
         let lang = params.lang()?;
         let given_ip = params.get("UserClientIp").filter(|_| !public_link);
-        let client_ip = given_ip.unwrap_or(source_ip).to_string();
+        let client_ip = match given_ip {
+            // An IP address, written back in its canonical form: nothing else is ever stored.
+            Some(ip) => ip.parse::<std::net::IpAddr>().map_err(|_| ApiError::invalid("UserClientIp", "an IPv4 or IPv6 address"))?.to_string(),
+            None => source_ip.to_string(),
+        };
         Ok(Self { params, lang, caller, client_ip, public_link, link_base: String::new() })
     }
 
@@ -188,4 +192,28 @@ pub trait Action: Send + Sync + 'static {
         app: &App<S, M>,
         req: &Request,
     ) -> impl Future<Output = Result<Reply, ApiError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_ip(ip: &str) -> Result<Request, ApiError> {
+        Request::new(Params::from_pairs([("UserClientIp", ip)]), None, "203.0.113.9", false)
+    }
+
+    /// Issue 9, defect 5: `UserClientIp` is an IP address or nothing; a 390 KB value once went into 100
+    /// records per call and made List answers exceed Lambda's 6 MB.
+    #[test]
+    fn user_client_ip_is_an_ip_address() {
+        assert_eq!(with_ip("198.51.100.7").unwrap().client_ip, "198.51.100.7");
+        assert_eq!(with_ip(" 2001:db8::1 ").unwrap().client_ip, "2001:db8::1");
+        for bad in ["x".repeat(390_000).as_str(), "not an ip", "198.51.100.7, 10.0.0.1", "1.2.3", "<script>"] {
+            assert_eq!(with_ip(bad).err().map(|e| e.code()), Some("ParameterIllegal"), "{:.40}", bad);
+        }
+        assert_eq!(Request::new(Params::default(), None, "203.0.113.9", false).unwrap().client_ip, "203.0.113.9");
+        // The link page ignores it, whatever it holds.
+        let page = Request::new(Params::from_pairs([("UserClientIp", "junk")]), None, "203.0.113.9", true).unwrap();
+        assert_eq!(page.client_ip, "203.0.113.9");
+    }
 }

@@ -162,27 +162,32 @@ impl CodeSecret {
         Ok(Self(bytes))
     }
 
-    /// HMAC-SHA256 over caller, contact and code, hex: binds the code to whom it was sent for.
-    pub fn hash(&self, caller: &str, contact: &Contact, code: &VerifyCode) -> String {
-        // HMAC takes a key of any length; `new_from_slice` cannot fail for it.
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.0) {
-            Ok(m) => m,
-            Err(_) => return String::new(),
-        };
+    /// HMAC-SHA256 over caller, contact and code, hex: binds the code to whom it was sent for. An error,
+    /// never an empty hash, when the MAC cannot be made.
+    pub fn hash(&self, caller: &str, contact: &Contact, code: &VerifyCode) -> Result<String, HashFailed> {
+        Ok(hex::encode(self.mac(caller, contact, code)?.finalize().into_bytes()))
+    }
+
+    fn mac(&self, caller: &str, contact: &Contact, code: &VerifyCode) -> Result<Hmac<Sha256>, HashFailed> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).map_err(|_| HashFailed)?;
         for part in [caller, &contact.kind().code().to_string(), contact.as_str(), code.as_str()] {
             mac.update(part.as_bytes());
             mac.update(&[0]);
         }
-        hex::encode(mac.finalize().into_bytes())
+        Ok(mac)
     }
 
-    /// Compares in constant time.
+    /// Whether `stored` is the full hash of this code, compared in constant time (`Mac::verify_slice`).
+    /// Anything that is not a whole hash, or a MAC that cannot be made, does not verify.
     pub fn verify(&self, caller: &str, contact: &Contact, code: &VerifyCode, stored: &str) -> bool {
-        let computed = self.hash(caller, contact, code);
-        computed.len() == stored.len()
-            && computed.bytes().zip(stored.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        let Ok(stored) = hex::decode(stored) else { return false };
+        self.mac(caller, contact, code).is_ok_and(|mac| mac.verify_slice(&stored).is_ok())
     }
 }
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("the code's HMAC could not be made")]
+pub struct HashFailed;
 
 impl fmt::Debug for CodeSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -193,6 +198,21 @@ impl fmt::Debug for CodeSecret {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 9, defect 5: hashing is a `Result`, and nothing but the right code's full hash verifies.
+    #[test]
+    fn only_the_full_hash_of_the_right_code_verifies() {
+        let secret = CodeSecret::new(b"0123456789abcdef0123456789abcdef".to_vec()).unwrap();
+        let contact = Contact::parse(ContactType::Email, "a@example.com").unwrap();
+        let code = VerifyCode::parse("123456").unwrap();
+        let stored: String = secret.hash("alice", &contact, &code).unwrap();
+        assert!(secret.verify("alice", &contact, &code, &stored));
+        for wrong in [String::new(), stored[..63].to_string(), stored[..32].to_string(), "00".repeat(32), format!("{stored}00")] {
+            assert!(!secret.verify("alice", &contact, &code, &wrong), "{wrong:?}");
+        }
+        assert!(!secret.verify("bob", &contact, &code, &stored));
+        assert!(!secret.verify("alice", &contact, &VerifyCode::parse("123457").unwrap(), &stored));
+    }
 
     #[test]
     fn phones_are_normalised_to_e164() {
@@ -223,7 +243,7 @@ mod tests {
         let phone = Contact::Phone(PhoneNumber::parse("+8613800138000").unwrap());
         let email = Contact::Email(EmailAddress::parse("a@example.com").unwrap());
         let code = VerifyCode::parse("123456").unwrap();
-        let h = k1.hash("alice", &phone, &code);
+        let h = k1.hash("alice", &phone, &code).unwrap();
         assert_eq!(h.len(), 64);
         assert!(k1.verify("alice", &phone, &code, &h));
         assert!(!k2.verify("alice", &phone, &code, &h), "another key gives another hash");

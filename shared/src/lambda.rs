@@ -149,7 +149,7 @@ pub async fn answer<S: Store, M: Mailer>(
         (Ok(Reply::Api(body)), Style::Tencent) => {
             response(200, render::TENCENT_CONTENT_TYPE, render::tencent_success(request_id, body))
         }
-        (Ok(Reply::Page { status, html }), _) => response(status, "text/html; charset=utf-8", html),
+        (Ok(Reply::Page { status, html }), _) => page_response(status, html),
         (Err(e), _) => failure(style, request_id, &e, lang, format, public_link),
     }
 }
@@ -165,7 +165,11 @@ fn caller_of(event: &lambda_http::Request, local_caller_header: bool) -> Result<
     match arn {
         Some(arn) => CallerId::from_iam_arn(&arn).map(Some).map_err(forbidden),
         None if local_caller_header => {
-            let header = event.headers().get("x-user-id").and_then(|v| v.to_str().ok()).unwrap_or("local");
+            // A header that is not visible ASCII is refused, never read as the default caller.
+            let header = match event.headers().get("x-user-id") {
+                None => "local",
+                Some(v) => v.to_str().map_err(|_| ApiError::Forbidden)?,
+            };
             CallerId::parse(header).map(Some).map_err(forbidden)
         }
         None => Ok(None),
@@ -184,10 +188,27 @@ fn failure(style: Style, request_id: &str, err: &ApiError, lang: Lang, format: F
     }
     if public_link {
         if let Reply::Page { status, html } = crate::actions::page(lang, Err(err.clone())) {
-            return response(status, "text/html; charset=utf-8", html);
+            return page_response(status, html);
         }
     }
     response(err.status(), format.content_type(), render::error(request_id, err, lang, format))
+}
+
+/// What the public link page may do: nothing but show its own inline styles. It is never cached (a link's
+/// outcome changes), and its address (which holds the token) is never sent on as a referrer.
+pub const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+fn page_response(status: u16, html: String) -> Response<HttpBody> {
+    let mut r = response(status, "text/html; charset=utf-8", html);
+    for (name, value) in [
+        ("cache-control", "no-store"),
+        ("referrer-policy", "no-referrer"),
+        ("content-security-policy", PAGE_CSP),
+        ("x-content-type-options", "nosniff"),
+    ] {
+        r.headers_mut().insert(name, lambda_http::http::HeaderValue::from_static(value));
+    }
+    r
 }
 
 pub(crate) fn response(status: u16, content_type: &str, body: String) -> Response<HttpBody> {

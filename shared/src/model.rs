@@ -19,20 +19,32 @@ pub struct InvalidEmail;
 impl EmailAddress {
     pub const MAX_LEN: usize = 254;
 
+    /// Normalises, then validates what it will store, so that a stored address always parses back to
+    /// itself: NFC, then a local part of ASCII only (SES cannot send to others), lower-cased; the domain
+    /// IDNA-encoded (UTS #46, strict: `bücher.example` becomes `xn--bcher-kva.example`); the whole checked
+    /// as a plain `local@domain.tld` of at most 254 characters.
     pub fn parse(raw: &str) -> Result<Self, InvalidEmail> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() || trimmed.len() > Self::MAX_LEN {
+        let nfc = icu_normalizer::ComposingNormalizerBorrowed::new_nfc().normalize(raw.trim());
+        let (local, domain) = nfc.rsplit_once('@').ok_or(InvalidEmail)?;
+        if local.is_empty() || !local.is_ascii() || domain.is_empty() {
+            return Err(InvalidEmail);
+        }
+        let domain = idna::domain_to_ascii_strict(domain).map_err(|_| InvalidEmail)?;
+        let normalised = format!("{}@{domain}", local.to_ascii_lowercase());
+        if normalised.len() > Self::MAX_LEN {
             return Err(InvalidEmail);
         }
         let options = email_address::Options::default()
             .without_display_text()
             .without_domain_literal()
             .with_required_tld();
-        let parsed = email_address::EmailAddress::parse_with_options(trimmed, options)
-            .map_err(|_| InvalidEmail)?;
+        let parsed = email_address::EmailAddress::parse_with_options(&normalised, options).map_err(|_| InvalidEmail)?;
         // Store keys use '#' as a separator before the caller, never inside it, so the address may hold one;
         // control characters and spaces are refused by the parser already.
-        Ok(Self(parsed.as_str().to_lowercase()))
+        if parsed.as_str() != normalised {
+            return Err(InvalidEmail);
+        }
+        Ok(Self(normalised))
     }
 
     pub fn as_str(&self) -> &str {
@@ -83,10 +95,19 @@ impl CallerId {
     /// The stable identity of an IAM principal: an assumed role's session name changes with every
     /// session, so `arn:aws:sts::123:assumed-role/Role/session` becomes `arn:aws:sts::123:assumed-role/Role`.
     pub fn from_iam_arn(arn: &str) -> Result<Self, InvalidCaller> {
-        if let Some(at) = arn.find(":assumed-role/") {
-            let rest = &arn[at + ":assumed-role/".len()..];
-            let role = rest.split('/').next().unwrap_or(rest);
-            return Self::parse(&format!("{}:assumed-role/{role}", &arn[..at]));
+        // Only `arn:<partition>:sts::<account>:assumed-role/<role>/<session>` is an assumed role: an IAM
+        // user or role whose path merely contains `:assumed-role/` stays as it is.
+        let mut parts = arn.splitn(6, ':');
+        if let (Some("arn"), Some(_partition), Some("sts"), Some(""), Some(account), Some(resource)) =
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        {
+            if let Some(rest) = resource.strip_prefix("assumed-role/") {
+                if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+                    let role = rest.split('/').next().unwrap_or(rest);
+                    let prefix = &arn[..arn.len() - resource.len()];
+                    return Self::parse(&format!("{prefix}assumed-role/{role}"));
+                }
+            }
         }
         Self::parse(arn)
     }
@@ -298,6 +319,40 @@ mod tests {
         assert_eq!(EmailAddress::parse(&long), Err(InvalidEmail));
     }
 
+    /// Issue 9, defects 4 and 5: what is stored is exactly what validation accepts. `İ@example.com` was
+    /// accepted, then lower-cased into `i̇@example.com`, which fails validation each time it is read back.
+    /// Every normalisation step (trim, NFC, ASCII lower case, IDNA) must give an address that parses to itself.
+    #[test]
+    fn every_accepted_address_parses_back_to_itself() {
+        let inputs = [
+            "İ@example.com", "\u{130}nfo@example.com", "user@EXAMPLE.com", " Alice+Tag@Example.COM ", "user@bücher.example",
+            "user@BÜCHER.example", "user@bu\u{308}cher.example", "user@xn--bcher-kva.example", "\u{212a}elvin@example.com",
+            "ünicode@example.com", "用户@例子.中国", "user@例子.中国", "user@ＥＸＡＭＰＬＥ.com", "a.b-c_d+e@sub.example.co.uk",
+            "user@exa\u{301}mple.com", "user@-bad.example", "user@a..example", "ǅ@example.com", "ß@example.com", "user@straße.de",
+        ];
+        for raw in inputs {
+            if let Ok(a) = EmailAddress::parse(raw) {
+                assert!(a.as_str().is_ascii(), "{raw:?} was stored as non-ASCII {:?}", a.as_str());
+                assert_eq!(EmailAddress::parse(a.as_str()).as_ref(), Ok(&a), "{raw:?} -> {:?} does not parse back to itself", a.as_str());
+            }
+        }
+    }
+
+    #[test]
+    fn local_parts_are_ascii_and_domains_idna_encoded() {
+        for bad in ["İ@example.com", "ünicode@example.com", "用户@例子.中国", "user@-bad.example", "user@a..example"] {
+            assert_eq!(EmailAddress::parse(bad), Err(InvalidEmail), "{bad:?} was accepted");
+        }
+        let idn = EmailAddress::parse("User@Bücher.Example").unwrap();
+        assert_eq!(idn.as_str(), "user@xn--bcher-kva.example");
+        // NFC: a decomposed ü is the same domain as the composed one.
+        assert_eq!(EmailAddress::parse("user@bu\u{308}cher.example").unwrap(), idn);
+        assert_eq!(EmailAddress::parse("user@xn--bcher-kva.example").unwrap(), idn);
+        assert_eq!(EmailAddress::parse("user@例子.中国").unwrap().as_str(), "user@xn--fsqu00a.xn--fiqs8s");
+        // NFC comes first: the Kelvin sign is the letter K.
+        assert_eq!(EmailAddress::parse("\u{212a}elvin@example.com").unwrap().as_str(), "kelvin@example.com");
+    }
+
     #[test]
     fn masking_hides_the_address() {
         let masked = EmailAddress::parse("someone.secret@private-domain.org").unwrap().masked();
@@ -322,6 +377,18 @@ mod tests {
         assert_eq!(Token::parse(&"g".repeat(64)), Err(MalformedToken));
         assert_eq!(Token::parse(&"a".repeat(65)), Err(MalformedToken));
         assert!(Token::parse(&"a".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn an_iam_user_whose_path_holds_assumed_role_stays_its_own_caller() {
+        // Issue 9, defect 5: two IAM users under a path that contains `:assumed-role/` are two callers.
+        let a = CallerId::from_iam_arn("arn:aws:iam::123456789012:user/x:assumed-role/Team/alice").unwrap();
+        let b = CallerId::from_iam_arn("arn:aws:iam::123456789012:user/x:assumed-role/Team/bob").unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.as_str(), "arn:aws:iam::123456789012:user/x:assumed-role/Team/alice");
+        // Only an STS assumed-role ARN, in any partition, loses its session name.
+        let cn = CallerId::from_iam_arn("arn:aws-cn:sts::123456789012:assumed-role/Registrar/s-1").unwrap();
+        assert_eq!(cn.as_str(), "arn:aws-cn:sts::123456789012:assumed-role/Registrar");
     }
 
     #[test]

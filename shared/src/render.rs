@@ -120,6 +120,17 @@ fn xml(root: &str, body: &Body) -> String {
     String::from_utf8(w.into_inner()).unwrap_or_default()
 }
 
+/// XML 1.0 allows tab, newline, carriage return and the characters from U+0020 but U+FFFE and U+FFFF:
+/// every other character (control characters above all) becomes U+FFFD, so that no value can make the
+/// answer ill-formed.
+fn xml_text(s: &str) -> std::borrow::Cow<'_, str> {
+    let allowed = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
+    if s.chars().all(allowed) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(s.chars().map(|c| if allowed(c) { c } else { '\u{FFFD}' }).collect())
+}
+
 fn write_element(w: &mut Writer<Vec<u8>>, name: &str, value: &Value, field: &str) {
     let _ = w.write_event(Event::Start(BytesStart::new(name)));
     match value {
@@ -134,7 +145,7 @@ fn write_element(w: &mut Writer<Vec<u8>>, name: &str, value: &Value, field: &str
             }
         }
         Value::String(s) => {
-            let _ = w.write_event(Event::Text(BytesText::new(s)));
+            let _ = w.write_event(Event::Text(BytesText::new(&xml_text(s))));
         }
         Value::Null => {}
         other => {
@@ -172,6 +183,28 @@ mod tests {
 <FailList><SendResult><Email>a&lt;b&gt;@x.com</Email><Code>ParameterIllegal</Code></SendResult></FailList>\
 <SuccessList></SuccessList></ResendEmailVerificationResponse>"
         );
+    }
+
+    /// Issue 9, defect 5: control characters in a value must not make the XML answer ill-formed.
+    #[test]
+    fn xml_stays_well_formed_whatever_the_values_hold() {
+        let b = body(json!({"FailList": [{"Email": "a\u{1}b\u{8}c\u{1b}@x.com\u{fffe}", "Code": "ParameterIllegal"}]}));
+        let out = success("SubmitEmailVerification", "ID-1", b, Format::Xml);
+        let mut reader = quick_xml::Reader::from_str(&out);
+        loop {
+            match reader.read_event() {
+                Ok(quick_xml::events::Event::Eof) => break,
+                Ok(quick_xml::events::Event::Text(t)) => {
+                    let raw = t.decode().unwrap();
+                    let text = quick_xml::escape::unescape(&raw).unwrap();
+                    assert!(text.chars().all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r')), "{text:?}");
+                    assert!(!text.contains('\u{fffe}'), "{text:?}");
+                }
+                Ok(_) => {}
+                Err(e) => panic!("ill-formed XML ({e}): {out}"),
+            }
+        }
+        assert!(out.contains("<Email>a\u{fffd}b\u{fffd}c\u{fffd}@x.com\u{fffd}</Email>"), "{out}");
     }
 
     #[test]

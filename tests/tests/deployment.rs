@@ -115,6 +115,29 @@ fn the_local_caller_switch_is_not_in_the_template() {
     assert_eq!(methods, BTreeSet::from(["GET /".to_string(), "POST /".to_string()]));
 }
 
+/// Issue 9, defect 6: the public link page has a route limit of its own, higher than the API's, so that
+/// random-token GETs cannot lock real clicks out through the shared limit; the template says how to put a
+/// CDN with a per-IP rule in front of it.
+#[test]
+fn the_link_page_has_its_own_higher_route_limit() {
+    let t = template();
+    let api = &t["Resources"]["HttpApi"]["Properties"];
+    let page = &api["RouteSettings"]["GET /verify-email"];
+    // `!Ref Name` is a tagged value.
+    let param = |v: &Yaml| {
+        let name = match v {
+            Yaml::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str().unwrap_or("?").to_string(),
+            other => panic!("not a !Ref: {other:?}"),
+        };
+        t["Parameters"][name.as_str()]["Default"].as_f64().unwrap_or(0.0)
+    };
+    let (page_rate, api_rate) = (param(&page["ThrottlingRateLimit"]), param(&api["DefaultRouteSettings"]["ThrottlingRateLimit"]));
+    assert!(page_rate > api_rate, "link page {page_rate}/s, API {api_rate}/s");
+    assert!(param(&page["ThrottlingBurstLimit"]) > param(&api["DefaultRouteSettings"]["ThrottlingBurstLimit"]));
+    let described = serde_yaml::to_string(&t["Parameters"]["PublicBaseUrl"]).unwrap();
+    assert!(described.contains("CDN") && described.contains("per-IP"), "{described}");
+}
+
 /// `cargo lambda invoke <function> --data-file events/<function>.json` against the running watch.
 fn invoke(event_file: &str, function: &str) -> serde_json::Value {
     let out = std::process::Command::new("cargo")

@@ -83,6 +83,22 @@ async fn the_happy_paths_stay_within_their_dynamodb_request_budgets() {
     assert_eq!(body["VerificationStatus"], 1, "verified: {body}");
 }
 
+/// Issue 9, defect 3: Delete removes the record and its link in one transaction (one write), so that a
+/// failure between two writes cannot leave a link without its record.
+#[tokio::test]
+async fn delete_is_one_write() {
+    let clock = TestClock::default();
+    let (app, counter) = app(&clock).await;
+    let (caller, address) = (unique("budget-delete"), fresh_address());
+    counted::<SubmitEmailVerification>(&app, &counter, &request(&caller, &[("Email", &address)])).await;
+    let (body, counts) = counted::<shared::actions::DeleteEmailVerification>(&app, &counter, &request(&caller, &[("Email", &address)])).await;
+    assert_eq!(successes(&body), 1, "{body}");
+    let writes: u64 = counts.0.iter().filter(|((service, op), _)| service == DYNAMODB && !op.starts_with("Get") && !op.starts_with("BatchGet") && op != "Query").map(|(_, n)| n).sum();
+    assert_eq!(writes, 1, "Delete: {}", counts.breakdown(DYNAMODB));
+    assert_eq!(counts.0.get(&(DYNAMODB.to_string(), "TransactWriteItems".to_string())), Some(&1), "{}", counts.breakdown(DYNAMODB));
+    assert!(items_of(&caller).await.iter().all(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("QUOTA#"))), "record and link are gone, the quota stays");
+}
+
 /// A 100-address Submit costs what 100 single ones do: no request per call on top of the per-address ones.
 #[tokio::test]
 async fn a_submit_of_many_addresses_costs_the_same_per_address() {

@@ -21,6 +21,11 @@ fn request(caller: &str, pairs: &[(&str, &str)]) -> Request {
         .with_link_base(env("PUBLIC_BASE_URL"))
 }
 
+/// The public link page's request: no caller.
+fn public(pairs: &[(&str, &str)]) -> Request {
+    Request::new(Params::from_pairs(pairs.iter().copied()), None, "192.0.2.1", true).expect("valid request").with_link_base(env("PUBLIC_BASE_URL"))
+}
+
 async fn run<A: Action, S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Value, ApiError> {
     match A::handle(app, req).await? {
         Reply::Api(body) => Ok(Value::Object(body)),
@@ -61,6 +66,89 @@ async fn an_expired_link_still_in_the_table_is_refused() {
     let token2 = token_of(&link_in(&mails_to(&address2)[0]));
     clock2.advance(Duration::hours(72) - Duration::seconds(1));
     run::<VerifyEmail, _, _>(&app2, &request(&caller2, &[("Token", &token2)])).await.unwrap();
+}
+
+/// Issue 9, defect 4: a record that cannot be read (here one stored by an older version as `i̇@example.com`)
+/// must not take the caller's List down: it is skipped (and logged), the others are listed.
+#[tokio::test]
+async fn an_unreadable_record_is_skipped_by_list() {
+    let clock = TestClock::default();
+    let app = local_app(&clock).await;
+    let (caller, address) = (unique("unreadable"), fresh_address());
+    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
+    let good = items_of(&caller).await.into_iter().find(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("EMAIL#"))).expect("record");
+    let mut bad = good.clone();
+    let broken = "i\u{307}@example.com";
+    bad.insert("pk".into(), aws_sdk_dynamodb::types::AttributeValue::S(format!("EMAIL#{caller}#{broken}")));
+    bad.insert("email".into(), aws_sdk_dynamodb::types::AttributeValue::S(broken.into()));
+    let sk = good["gsi1sk"].as_s().unwrap().replace(&address.to_lowercase(), broken);
+    bad.insert("gsi1sk".into(), aws_sdk_dynamodb::types::AttributeValue::S(sk));
+    dynamo().await.put_item().table_name(env("TABLE_NAME")).set_item(Some(bad)).send().await.unwrap();
+
+    let listed = run::<shared::actions::ListEmailVerification, _, _>(&app, &request(&caller, &[("PageSize", "50")])).await.expect("List answers");
+    let emails: Vec<&str> = listed["Data"].as_array().unwrap().iter().filter_map(|r| r["Email"].as_str()).collect();
+    assert_eq!(emails, [address.to_lowercase()], "{listed}");
+    assert_eq!(listed["TotalItemNum"], 1, "{listed}");
+}
+
+/// Issue 9, defect 6: the public link page is never cached, leaks no referrer, and may load nothing.
+#[tokio::test]
+async fn the_link_page_sends_no_store_no_referrer_and_a_strict_csp() {
+    let clock = TestClock::default();
+    let app = local_app(&clock).await;
+    for token in ["ab".repeat(32), "not-a-token".to_string()] {
+        let mut event = lambda_http::Request::new(lambda_http::Body::Empty);
+        *event.uri_mut() = format!("https://example.com/verify-email?Token={token}").parse().unwrap();
+        let event = lambda_http::RequestExt::with_query_string_parameters(event, std::collections::HashMap::from([("Token".to_string(), token.clone())]));
+        let response = shared::lambda::handle::<VerifyEmail, _, _>(&app, event).await;
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        assert!(header("content-type").starts_with("text/html"), "{token}");
+        assert_eq!(header("cache-control"), "no-store", "{token}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "{token}");
+        let csp = header("content-security-policy");
+        for directive in ["default-src 'none'", "frame-ancestors 'none'", "form-action 'none'", "base-uri 'none'"] {
+            assert!(csp.contains(directive), "{token}: {csp}");
+        }
+        assert!(!csp.contains("script-src"), "no script may run: {csp}");
+    }
+}
+
+/// Issue 9, defect 5: an `X-User-Id` that is not ASCII is refused with 403, as the docs promise, instead of
+/// silently becoming the caller `local`.
+#[tokio::test]
+async fn a_non_ascii_x_user_id_is_forbidden() {
+    let clock = TestClock::default();
+    let app = local_app(&clock).await;
+    assert!(app.config.local_caller_header, "local/env.sh turns the local caller switch on");
+    let mut request = lambda_http::Request::new(lambda_http::Body::Text(r#"{"Email":"a@example.com"}"#.into()));
+    request.headers_mut().insert("content-type", lambda_http::http::HeaderValue::from_static("application/json"));
+    request.headers_mut().insert("x-user-id", lambda_http::http::HeaderValue::from_bytes("ali\u{e7}e".as_bytes()).unwrap());
+    let response = shared::lambda::handle::<shared::actions::QueryEmailVerification, _, _>(&app, request).await;
+    assert_eq!(response.status().as_u16(), 403);
+    let body = match response.into_body() {
+        lambda_http::Body::Text(t) => t,
+        other => format!("{other:?}"),
+    };
+    assert!(body.contains("\"Forbidden\""), "{body}");
+}
+
+/// Issue 9, defect 7: a verified link opened after its 72 hours says "already verified", not "expired",
+/// and DynamoDB's TTL sweep cannot take it away: a verified link's item loses its `ttl`.
+#[tokio::test]
+async fn a_verified_link_opened_after_72_hours_says_already_verified() {
+    let clock = TestClock::default();
+    let app = local_app(&clock).await;
+    let (caller, address) = (unique("verified-late"), fresh_address());
+    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
+    let token = token_of(&link_in(&mails_to(&address)[0]));
+    run::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &token)])).await.unwrap();
+    let token_item = items_of(&caller).await.into_iter().find(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("TOKEN#"))).expect("token item");
+    assert!(!token_item.contains_key("ttl"), "a verified link's item must not expire: {token_item:?}");
+
+    clock.advance(Duration::hours(73));
+    run::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &token)])).await.expect("already verified, not expired");
+    let page = run::<VerifyEmail, _, _>(&app, &public(&[("Token", &token)])).await.unwrap();
+    assert!(page.as_str().unwrap_or("").contains("data-code=\"Success\""), "{page}");
 }
 
 #[tokio::test]
@@ -169,7 +257,9 @@ async fn a_mail_that_cannot_be_handed_over_leaves_no_record() {
     let out = run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
     assert_eq!(codes(&out, "FailList"), ["NetworkIOError"]);
     let left: Vec<String> = items_of(&caller).await.iter().map(|i| i["pk"].as_s().unwrap().split('#').next().unwrap().to_string()).collect();
-    assert_eq!(left, ["QUOTA"], "no record and no link left; the attempt counts against the quota");
+    assert_eq!(left, ["QUOTA"], "no record and no link left");
+    let state = app.store.load_send_state(&shared::model::CallerId::parse(&caller).unwrap(), &shared::model::EmailAddress::parse(&address).unwrap()).await.unwrap();
+    assert!(state.quota.sends.is_empty(), "a failed send spends nothing: {:?}", state.quota);
 }
 
 #[tokio::test]

@@ -1,6 +1,9 @@
-//! Sending a link, shared by Submit and Resend: decide from the record, spend the quota, write the new
-//! token, then hand the mail to the mailer. The write names the versions it read, so of many concurrent
-//! requests for one address one wins and the others read again and see the spent quota.
+//! Sending a link, shared by Submit and Resend: decide from the record, reserve (spend the quota and write
+//! the new link, which does not replace the working one yet), hand the mail to the mailer, then commit (the
+//! new link replaces the old one) or, when SES did not take the mail, undo (the new link goes, the quota
+//! comes back). The reservation names the versions it read, so of many concurrent requests for one address
+//! one wins and the others read again and see the spent quota. A mail whose fate is unknown (SES timed out
+//! after taking it) is undone like a failed one: the old link keeps working, never two, never none.
 
 use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Value};
@@ -79,6 +82,7 @@ async fn try_send<S: Store, M: Mailer>(
             (record, _) => record.clone(),
         };
         let now = app.now();
+        let quota_before = state.quota.clone();
         let quota = match state.quota.spend(now, &app.config.quota) {
             Ok(q) => q,
             Err(e) => {
@@ -118,6 +122,7 @@ async fn try_send<S: Store, M: Mailer>(
         };
         let write = SendWrite {
             expected_record_version: existing.as_ref().map(|r| r.version),
+            quota_before,
             quota_expires_at: quota.expires_at(&app.config.quota).unwrap_or(now),
             quota,
             token: TokenRecord {
@@ -130,7 +135,7 @@ async fn try_send<S: Store, M: Mailer>(
             replaced_token: existing.as_ref().map(|r| r.current_token.clone()),
             record,
         };
-        match app.store.save_send(&write).await {
+        match app.store.reserve_send(&write).await {
             Ok(()) => {}
             Err(WriteError::Conflict) => {
                 tracing::debug!(attempt, "lost a race; reading again");
@@ -141,13 +146,22 @@ async fn try_send<S: Store, M: Mailer>(
             Err(WriteError::Backend(e)) => return Err(e),
         }
         let link = verification_link(&req.link_base, &token, req.lang);
-        let mail = verification_mail(email, req.lang, &link)?;
-        if let Err(e) = app.mailer.send(&mail).await {
-            if existing.is_none() {
-                // Leave no pending record behind whose link nobody received; the quota stays spent.
-                app.store.discard_new(caller, email, &hash).await?;
+        let sent = match verification_mail(email, req.lang, &link) {
+            Ok(mail) => app.mailer.send(&mail).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
+            // Nothing of this send stays: the old link works, and the quota is given back.
+            if let Err(undo) = app.store.undo_send(&write).await {
+                tracing::error!(error = %undo, "the failed send could not be undone");
             }
             return Err(e);
+        }
+        match app.store.commit_send(&write).await {
+            Ok(()) => {}
+            // Verified or deleted while the mail went: the new link cannot become current, the state stands.
+            Err(WriteError::Conflict) => tracing::warn!(token = hash.short(), "the record changed while the mail was sent; its link was not replaced"),
+            Err(WriteError::Backend(e)) => return Err(e),
         }
         tracing::info!(token = hash.short(), "verification mail sent");
         return Ok(Outcome::Success);

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    KeysAndAttributes, Projection, ProjectionType, Put, ReturnValuesOnConditionCheckFailure,
     ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
@@ -99,6 +99,18 @@ impl DynamoStore {
             .build()
             .map_err(store_err)?;
         Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    pub(super) fn condition_check(&self, pk: String, condition: &str, values: Item) -> Result<TransactWriteItem, BackendError> {
+        let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .condition_expression(condition)
+            .set_expression_attribute_names(names_in(condition))
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .build()
+            .map_err(store_err)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
     /// Writes a spent quota, on the condition that nobody spent it since it was read.
@@ -230,6 +242,29 @@ pub(super) fn names_in(expression: &str) -> Option<HashMap<String, String>> {
         .map(|(p, n)| (p.to_string(), n.to_string()))
         .collect();
     (!names.is_empty()).then_some(names)
+}
+
+/// The items that read as `T`. One that cannot be read (written by an older version, or by hand) is
+/// skipped, logged with its key masked, and counted in a log line, so that one bad item never takes a
+/// caller's whole listing down.
+pub(super) fn readable<T>(items: &[Item], read: impl Fn(&Item) -> Result<T, BackendError>, what: &'static str) -> Vec<T> {
+    let mut skipped = 0usize;
+    let out = items
+        .iter()
+        .filter_map(|item| match read(item) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                skipped += 1;
+                let pk = item.get("pk").and_then(|v| v.as_s().ok()).map(|pk| crate::model::mask_email(pk)).unwrap_or_default();
+                tracing::error!(error = %e, item = %pk, kind = what, "unreadable item skipped");
+                None
+            }
+        })
+        .collect();
+    if skipped > 0 {
+        tracing::warn!(skipped_items = skipped, kind = what, "a listing skipped unreadable items");
+    }
+    out
 }
 
 pub(super) fn store_err(e: impl std::fmt::Display) -> BackendError {
@@ -365,31 +400,51 @@ impl Store for DynamoStore {
     }
 
     #[tracing::instrument(skip_all, fields(email = %w.record.email.masked(), token = w.token.hash.short()))]
-    async fn save_send(&self, w: &SendWrite) -> Result<(), WriteError> {
+    async fn reserve_send(&self, w: &SendWrite) -> Result<(), WriteError> {
+        let (caller, email) = (&w.record.caller, &w.record.email);
         let record = match w.expected_record_version {
             None => self.put(record_to_item(&w.record), "attribute_not_exists(pk)", Item::new())?,
-            Some(v) => self.put(record_to_item(&w.record), "version = :v", values([(":v", n(v as i64))]))?,
+            Some(v) => self.condition_check(record_pk(caller, email), "version = :v", values([(":v", n(v as i64))]))?,
         };
-        let quota = self.quota_put(quota_pk(&w.record.caller, &w.record.email), &w.quota, w.quota_expires_at)?;
+        let quota = self.quota_put(quota_pk(caller, email), &w.quota, w.quota_expires_at)?;
         let token = self.put(token_to_item(&w.token), "attribute_not_exists(pk)", Item::new())?;
-        let mut items = vec![record, quota, token];
+        self.transact(vec![record, quota, token]).await
+    }
+
+    #[tracing::instrument(skip_all, fields(email = %w.record.email.masked(), token = w.token.hash.short()))]
+    async fn commit_send(&self, w: &SendWrite) -> Result<(), WriteError> {
+        let Some(v) = w.expected_record_version else { return Ok(()) };
+        let mut items = vec![self.put(record_to_item(&w.record), "version = :v", values([(":v", n(v as i64))]))?];
         if let Some(old) = &w.replaced_token {
             items.push(self.delete(token_pk(old), None, Item::new())?);
         }
         self.transact(items).await
     }
 
-    #[tracing::instrument(skip_all, fields(email = %email.masked(), token = token.short()))]
-    async fn discard_new(&self, caller: &CallerId, email: &EmailAddress, token: &TokenHash) -> Result<(), BackendError> {
-        let record = self.delete(
-            record_pk(caller, email),
-            Some("current_token = :t AND #s = :pending"),
-            values([(":t", s(token.as_str())), (":pending", n(0))]),
-        )?;
-        let token_item = self.delete(token_pk(token), None, Item::new())?;
-        match self.transact(vec![record, token_item]).await {
-            // The record moved on (verified, replaced, deleted): nothing of this send is left to undo.
-            Ok(()) | Err(WriteError::Conflict) => Ok(()),
+    #[tracing::instrument(skip_all, fields(email = %w.record.email.masked(), token = w.token.hash.short()))]
+    async fn undo_send(&self, w: &SendWrite) -> Result<(), BackendError> {
+        let (caller, email) = (&w.record.caller, &w.record.email);
+        let mut link = vec![self.delete(token_pk(&w.token.hash), None, Item::new())?];
+        if w.expected_record_version.is_none() {
+            link.push(self.delete(
+                record_pk(caller, email),
+                Some("current_token = :t AND #s = :pending"),
+                values([(":t", s(w.token.hash.as_str())), (":pending", n(0))]),
+            )?);
+        }
+        let refund = QuotaState { sends: w.quota_before.sends.clone(), version: w.quota.version + 1 };
+        let mut all = link.clone();
+        all.push(self.quota_put(quota_pk(caller, email), &refund, w.quota_expires_at)?);
+        match self.transact(all).await {
+            Ok(()) => Ok(()),
+            // The quota or the record moved on meanwhile: remove the link alone, and keep what others wrote.
+            Err(WriteError::Conflict) => {
+                tracing::warn!("undo of a failed send: the quota moved on meanwhile and is not given back");
+                match self.transact(link).await {
+                    Ok(()) | Err(WriteError::Conflict) => Ok(()),
+                    Err(WriteError::Backend(e)) => Err(e),
+                }
+            }
             Err(WriteError::Backend(e)) => Err(e),
         }
     }
@@ -404,12 +459,14 @@ impl Store for DynamoStore {
         self.get(token_pk(hash)).await?.as_ref().map(|item| item_to_token(hash, item)).transpose()
     }
 
+    /// One transaction: the record becomes verified if this token is still its current one and it is
+    /// pending, and the token item loses its `ttl`, so that the link keeps saying "verified" after its
+    /// 72 hours instead of vanishing in DynamoDB's TTL sweep.
     #[tracing::instrument(skip_all, fields(email = %token.email.masked(), token = token.hash.short()))]
     async fn mark_verified(&self, token: &TokenRecord, at: DateTime<Utc>, confirm_ip: &str) -> Result<VerifyOutcome, BackendError> {
-        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-        let result = self
-            .client
-            .update_item()
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+        use aws_sdk_dynamodb::types::Update;
+        let record = Update::builder()
             .table_name(&self.table)
             .key("pk", s(record_pk(&token.caller, &token.email)))
             .update_expression("SET #s = :verified, verified_at = :at, modified = :at, confirm_ip = :ip ADD version :one")
@@ -424,16 +481,39 @@ impl Store for DynamoStore {
                 (":t", s(token.hash.as_str())),
             ])))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(store_err)?;
+        let keep_token = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(token_pk(&token.hash)))
+            .update_expression("REMOVE #ttl")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .build()
+            .map_err(store_err)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(record).build())
+            .transact_items(TransactWriteItem::builder().update(keep_token).build())
             .send()
             .await;
         let old = match result {
             Ok(_) => return Ok(VerifyOutcome::Verified),
             Err(e) => match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(e) => match e.item {
-                    Some(item) => Some(item),
-                    // Older emulators do not return the item: read it.
-                    None => self.get(record_pk(&token.caller, &token.email)).await?,
-                },
+                E::TransactionCanceledException(e) => {
+                    let reasons = e.cancellation_reasons();
+                    let record_failed = reasons.first().and_then(|r| r.code()) == Some("ConditionalCheckFailed");
+                    if !record_failed {
+                        // The token item is gone: replaced by a newer send, or the record was deleted.
+                        return Ok(VerifyOutcome::Superseded);
+                    }
+                    match reasons.first().and_then(|r| r.item.clone()) {
+                        Some(item) => Some(item),
+                        // Older emulators do not return the item: read it.
+                        None => self.get(record_pk(&token.caller, &token.email)).await?,
+                    }
+                }
                 e => return Err(store_err(e)),
             },
         };
@@ -456,31 +536,29 @@ impl Store for DynamoStore {
             filter_expression = Some("#s = :s");
         }
         let items = self.query_index("gsi1pk = :c AND gsi1sk BETWEEN :lo AND :hi", filter_expression, values).await?;
-        let records = items.iter().map(item_to_record).collect::<Result<Vec<_>, _>>()?;
+        let records = readable(&items, item_to_record, "record");
         Ok(records.into_iter().filter(|r| filter.matches(r)).collect())
     }
 
+    /// Reads the record, then deletes it and its current link in one transaction, on the condition that
+    /// the record is still as read (a send in between replaces the link: read again).
     #[tracing::instrument(skip_all, fields(email = %email.masked()))]
     async fn delete_record(&self, caller: &CallerId, email: &EmailAddress) -> Result<bool, BackendError> {
-        let out = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(record_pk(caller, email)))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(store_err)?;
-        let Some(old) = out.attributes else { return Ok(false) };
-        let token = get_s(&old, "current_token")?;
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(format!("TOKEN#{token}")))
-            .send()
-            .await
-            .map_err(store_err)?;
-        Ok(true)
+        for _ in 0..5 {
+            let Some(item) = self.get(record_pk(caller, email)).await? else { return Ok(false) };
+            let token = get_s(&item, "current_token")?.to_string();
+            let version = get_n(&item, "version")?;
+            let writes = vec![
+                self.delete(record_pk(caller, email), Some("version = :v"), values([(":v", n(version))]))?,
+                self.delete(format!("TOKEN#{token}"), None, Item::new())?,
+            ];
+            match self.transact(writes).await {
+                Ok(()) => return Ok(true),
+                Err(WriteError::Conflict) => continue,
+                Err(WriteError::Backend(e)) => return Err(e),
+            }
+        }
+        Err(BackendError::Store("the record kept changing while it was deleted".into()))
     }
 }
 

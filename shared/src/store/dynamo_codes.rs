@@ -76,8 +76,29 @@ impl CodeStore for DynamoStore {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(contact = %contact.masked()))]
+    async fn spend_code_quota(&self, caller: &CallerId, contact: &Contact, quota: &QuotaState, quota_expires_at: DateTime<Utc>) -> Result<(), WriteError> {
+        // The quota's version check is what serialises concurrent sends.
+        let put = self.quota_put(code_quota_pk(caller, contact), quota, quota_expires_at)?;
+        self.transact(vec![put]).await
+    }
+
+    #[tracing::instrument(skip_all, fields(contact = %contact.masked()))]
+    async fn refund_code_quota(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+        before: &QuotaState,
+        spent: &QuotaState,
+        quota_expires_at: DateTime<Utc>,
+    ) -> Result<(), WriteError> {
+        let refund = QuotaState { sends: before.sends.clone(), version: spent.version + 1 };
+        let put = self.quota_put(code_quota_pk(caller, contact), &refund, quota_expires_at)?;
+        self.transact(vec![put]).await
+    }
+
     #[tracing::instrument(skip_all, fields(contact = %code.contact.masked()))]
-    async fn save_code(&self, code: &CodeRecord, quota: &QuotaState, quota_expires_at: DateTime<Utc>) -> Result<(), WriteError> {
+    async fn put_code(&self, code: &CodeRecord) -> Result<(), BackendError> {
         let item = values([
             ("pk", s(code_pk(&code.caller, &code.contact))),
             ("kind", s("code")),
@@ -90,11 +111,9 @@ impl CodeStore for DynamoStore {
             ("expires_at", ms(code.expires_at)),
             (TTL_ATTRIBUTE, n(code.expires_at.timestamp())),
         ]);
-        // The new code replaces any earlier one unconditionally; the quota's version check is what
-        // serialises concurrent sends.
-        let code_put = self.put(item, "", Item::new())?;
-        let quota_put = self.quota_put(code_quota_pk(&code.caller, &code.contact), quota, quota_expires_at)?;
-        self.transact(vec![code_put, quota_put]).await
+        // The new code replaces any earlier one unconditionally: it was just handed over.
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(store_err)?;
+        Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(contact = %contact.masked()))]
@@ -162,7 +181,7 @@ impl CodeStore for DynamoStore {
             }
             None => self.query_index("gsi1pk = :c", None, values([(":c", s(contacts_gsi_pk(caller)))])).await?,
         };
-        let mut out = items.iter().map(item_to_contact).collect::<Result<Vec<_>, _>>()?;
+        let mut out = super::dynamo::readable(&items, item_to_contact, "contact");
         out.sort_by(|a, b| (a.created, &a.contact).cmp(&(b.created, &b.contact)));
         Ok(out)
     }

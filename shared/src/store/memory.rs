@@ -59,7 +59,7 @@ impl Store for MemoryStore {
         Ok(SendState { record: t.records.get(&k).cloned(), quota: t.quotas.get(&k).cloned().unwrap_or_default() })
     }
 
-    async fn save_send(&self, w: &SendWrite) -> Result<(), WriteError> {
+    async fn reserve_send(&self, w: &SendWrite) -> Result<(), WriteError> {
         let mut t = self.lock()?;
         let k = key(&w.record.caller, &w.record.email);
         let record_version = t.records.get(&k).map(|r| r.version);
@@ -70,21 +70,39 @@ impl Store for MemoryStore {
         {
             return Err(WriteError::Conflict);
         }
-        if let Some(old) = &w.replaced_token {
-            t.tokens.remove(old);
+        if w.expected_record_version.is_none() {
+            t.records.insert(k.clone(), w.record.clone());
         }
-        t.records.insert(k.clone(), w.record.clone());
         t.quotas.insert(k, w.quota.clone());
         t.tokens.insert(w.token.hash.clone(), w.token.clone());
         Ok(())
     }
 
-    async fn discard_new(&self, caller: &CallerId, email: &EmailAddress, token: &TokenHash) -> Result<(), BackendError> {
+    async fn commit_send(&self, w: &SendWrite) -> Result<(), WriteError> {
+        let Some(expected) = w.expected_record_version else { return Ok(()) };
         let mut t = self.lock()?;
-        let k = key(caller, email);
-        if t.records.get(&k).is_some_and(|r| &r.current_token == token && r.status == VerificationStatus::Pending) {
+        let k = key(&w.record.caller, &w.record.email);
+        if t.records.get(&k).map(|r| r.version) != Some(expected) {
+            return Err(WriteError::Conflict);
+        }
+        if let Some(old) = &w.replaced_token {
+            t.tokens.remove(old);
+        }
+        t.records.insert(k, w.record.clone());
+        Ok(())
+    }
+
+    async fn undo_send(&self, w: &SendWrite) -> Result<(), BackendError> {
+        let mut t = self.lock()?;
+        let k = key(&w.record.caller, &w.record.email);
+        t.tokens.remove(&w.token.hash);
+        if w.expected_record_version.is_none()
+            && t.records.get(&k).is_some_and(|r| r.current_token == w.token.hash && r.status == VerificationStatus::Pending)
+        {
             t.records.remove(&k);
-            t.tokens.remove(token);
+        }
+        if t.quotas.get(&k).is_some_and(|q| q.version == w.quota.version) {
+            t.quotas.insert(k, QuotaState { sends: w.quota_before.sends.clone(), version: w.quota.version + 1 });
         }
         Ok(())
     }
@@ -147,14 +165,35 @@ impl CodeStore for MemoryStore {
         Ok(CodeSendState { verified: t.contacts.contains_key(&k), quota: t.code_quotas.get(&k).cloned().unwrap_or_default() })
     }
 
-    async fn save_code(&self, code: &CodeRecord, quota: &QuotaState, _expires: DateTime<Utc>) -> Result<(), WriteError> {
+    async fn spend_code_quota(&self, caller: &CallerId, contact: &Contact, quota: &QuotaState, _expires: DateTime<Utc>) -> Result<(), WriteError> {
         let mut t = self.lock()?;
-        let k = ckey(&code.caller, &code.contact);
+        let k = ckey(caller, contact);
         if t.code_quotas.get(&k).map_or(0, |q| q.version) + 1 != quota.version {
             return Err(WriteError::Conflict);
         }
-        t.code_quotas.insert(k.clone(), quota.clone());
-        t.codes.insert(k, code.clone());
+        t.code_quotas.insert(k, quota.clone());
+        Ok(())
+    }
+
+    async fn refund_code_quota(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+        before: &QuotaState,
+        spent: &QuotaState,
+        _expires: DateTime<Utc>,
+    ) -> Result<(), WriteError> {
+        let mut t = self.lock()?;
+        let k = ckey(caller, contact);
+        if t.code_quotas.get(&k).map_or(0, |q| q.version) != spent.version {
+            return Err(WriteError::Conflict);
+        }
+        t.code_quotas.insert(k, QuotaState { sends: before.sends.clone(), version: spent.version + 1 });
+        Ok(())
+    }
+
+    async fn put_code(&self, code: &CodeRecord) -> Result<(), BackendError> {
+        self.lock()?.codes.insert(ckey(&code.caller, &code.contact), code.clone());
         Ok(())
     }
 

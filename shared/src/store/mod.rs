@@ -24,14 +24,19 @@ pub struct SendState {
     pub quota: QuotaState,
 }
 
-/// Everything one send writes, at once or not at all: the record with its new token, the token item, the
-/// spent quota, and the removal of the token it replaces.
+/// One send of a link, in three steps so that a mail that cannot be handed over changes nothing:
+/// [`Store::reserve_send`] spends the quota and writes the new link (and a new record) before the mail goes;
+/// [`Store::commit_send`], once SES took the mail, makes the new link the record's current one and removes
+/// the one it replaces; [`Store::undo_send`], when SES did not, removes what the reservation wrote and gives
+/// the quota back. Until the commit, the old link is the one that works.
 #[derive(Clone, Debug)]
 pub struct SendWrite {
-    /// The record to write; `record.version` is the new version.
+    /// The record as it is after the send; `record.version` is the new version.
     pub record: VerificationRecord,
-    /// The version the record was read at; `None`: it must not exist yet.
+    /// The version the record was read at; `None`: it must not exist yet (the reservation creates it).
     pub expected_record_version: Option<u64>,
+    /// The quota as read, given back by an undo.
+    pub quota_before: QuotaState,
     /// The quota to write; `quota.version` is the new version. It must still be at `quota.version - 1`.
     pub quota: QuotaState,
     pub quota_expires_at: DateTime<Utc>,
@@ -83,16 +88,18 @@ pub trait Store: CodeStore + Send + Sync + 'static {
         email: &EmailAddress,
     ) -> impl Future<Output = Result<SendState, BackendError>> + Send;
 
-    fn save_send(&self, write: &SendWrite) -> impl Future<Output = Result<(), WriteError>> + Send;
+    /// Spends the quota and writes the new link; for a new address also the record (pointing at it). An
+    /// existing record is only checked to be still at the version read: its current link stays.
+    fn reserve_send(&self, write: &SendWrite) -> impl Future<Output = Result<(), WriteError>> + Send;
 
-    /// Undoes a send whose mail could not be handed over, if the record was created by it and still holds
-    /// its token. The quota stays spent.
-    fn discard_new(
-        &self,
-        caller: &CallerId,
-        email: &EmailAddress,
-        token: &TokenHash,
-    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+    /// The mail was handed over: for an existing record, the new link becomes its current one and the one
+    /// it replaces is removed, if the record is still as read (a conflict otherwise: it was verified or
+    /// deleted meanwhile). Nothing to do for a new record.
+    fn commit_send(&self, write: &SendWrite) -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    /// The mail was not handed over: removes the new link (and the new record, if it still holds that link
+    /// and is pending) and gives the quota back, if nobody spent it since. Nothing that worked before stops.
+    fn undo_send(&self, write: &SendWrite) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     fn get_record(
         &self,
@@ -166,14 +173,29 @@ pub trait CodeStore: Send + Sync + 'static {
         contact: &Contact,
     ) -> impl Future<Output = Result<CodeSendState, BackendError>> + Send;
 
-    /// Stores a new code (the previous one stops working) and the spent quota, whose version must still
-    /// be `quota.version - 1`.
-    fn save_code(
+    /// Spends the quota of a code send before the code goes out, if nobody spent it since it was read
+    /// (`quota.version - 1`). The code itself is written only once it was handed over ([`Self::put_code`]).
+    fn spend_code_quota(
         &self,
-        code: &CodeRecord,
+        caller: &CallerId,
+        contact: &Contact,
         quota: &QuotaState,
         quota_expires_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    /// Gives back a quota spent by a send that could not be handed over: `before` again, if the quota is
+    /// still at `spent.version`.
+    fn refund_code_quota(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+        before: &QuotaState,
+        spent: &QuotaState,
+        quota_expires_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    /// Stores a code that was handed over; the previous one stops working.
+    fn put_code(&self, code: &CodeRecord) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     fn get_code(
         &self,

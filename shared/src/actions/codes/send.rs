@@ -1,7 +1,7 @@
 use super::{internal, secret, MAX_ATTEMPTS};
 use crate::app::{Action, App, Reply, Request};
 use crate::code::{Contact, VerifyCode};
-use crate::error::ApiError;
+use crate::error::{ApiError, BackendError};
 use crate::mail::{code_mail, code_sms, Mailer};
 use crate::render::{Body, Style};
 use crate::store::{CodeRecord, Store, WriteError};
@@ -28,21 +28,17 @@ impl Action for SendIntlPhoneEmailCode {
                 return Err(ApiError::ContactVerified);
             }
             let now = app.now();
+            let quota_before = state.quota.clone();
             let quota = state
                 .quota
                 .spend(now, &app.config.quota)
                 .map_err(|e| ApiError::CodeSendLimited { retry_after_seconds: e.retry_after_seconds })?;
-            let code = VerifyCode::generate().map_err(|e| internal(e.into()))?;
-            let record = CodeRecord {
-                caller: caller.clone(),
-                hash: secret.hash(caller.as_str(), &contact, &code),
-                contact: contact.clone(),
-                attempts: 0,
-                sent_at: now,
-                expires_at: now + app.config.code_lifetime,
-            };
             let expires = quota.expires_at(&app.config.quota).unwrap_or(now);
-            match app.store.save_code(&record, &quota, expires).await {
+            let code = VerifyCode::generate().map_err(|e| internal(e.into()))?;
+            let hash = secret.hash(caller.as_str(), &contact, &code).map_err(|e| internal(BackendError::Store(e.to_string())))?;
+            // The quota is spent before the code goes out (that serialises concurrent sends); the code is
+            // stored only once it was handed over, so a failed send never replaces the code that works.
+            match app.store.spend_code_quota(caller, &contact, &quota, expires).await {
                 Ok(()) => {}
                 Err(WriteError::Conflict) => {
                     tokio::time::sleep(std::time::Duration::from_millis(5 * (attempt as u64 + 1))).await;
@@ -57,17 +53,25 @@ impl Action for SendIntlPhoneEmailCode {
                 },
                 Contact::Phone(to) => app.sms.send(to, &code_sms(req.lang, &code)).await,
             };
-            // The stored code stays: nobody received it, so it opens nothing; the quota stays spent.
-            return match sent {
-                Ok(()) => {
-                    tracing::info!(contact = %contact.masked(), "verification code sent");
-                    Ok(Reply::Api(Body::new()))
+            if let Err(e) = sent {
+                tracing::error!(error = %e, "code could not be sent");
+                // Nothing of this send stays: the code that works still does, and the quota comes back.
+                if let Err(e) = app.store.refund_code_quota(caller, &contact, &quota_before, &quota, expires).await {
+                    tracing::warn!(error = %e, "the quota of a failed code send could not be given back");
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "code could not be sent");
-                    Err(ApiError::CodeSendFailed)
-                }
+                return Err(ApiError::CodeSendFailed);
+            }
+            let record = CodeRecord {
+                caller: caller.clone(),
+                hash,
+                contact: contact.clone(),
+                attempts: 0,
+                sent_at: now,
+                expires_at: now + app.config.code_lifetime,
             };
+            app.store.put_code(&record).await.map_err(internal)?;
+            tracing::info!(contact = %contact.masked(), "verification code sent");
+            return Ok(Reply::Api(Body::new()));
         }
         Err(internal(crate::error::BackendError::Store("too many conflicting writes".into())))
     }
