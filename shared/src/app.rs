@@ -35,6 +35,11 @@ pub struct Config {
     pub code_lifetime: Duration,
     /// How many addresses of one call are served at once.
     pub send_concurrency: usize,
+    /// Mails and text messages handed over per second by one function instance (`MAX_SEND_RATE`).
+    pub send_pacer: crate::pace::SendPacer,
+    /// How long one request may spend handing its messages over, throttling included (`SEND_TIME_BUDGET_SECONDS`);
+    /// what is not handed over by then fails, and is undone.
+    pub send_budget: std::time::Duration,
     /// Local stack only: take the caller from `X-User-Id` when no IAM identity came with the request.
     pub local_caller_header: bool,
 }
@@ -71,6 +76,11 @@ impl Config {
             link_lifetime: Duration::hours(LINK_LIFETIME_HOURS),
             code_lifetime: Duration::minutes(CODE_LIFETIME_MINUTES),
             send_concurrency: num("SEND_CONCURRENCY", 32)?.clamp(1, 100) as usize,
+            send_pacer: crate::pace::SendPacer::new(match std::env::var("MAX_SEND_RATE") {
+                Err(_) => crate::pace::DEFAULT_MAX_SEND_RATE,
+                Ok(v) => v.trim().parse::<f64>().ok().filter(|r| r.is_finite() && *r > 0.0).ok_or_else(|| ConfigError(format!("MAX_SEND_RATE is not a positive number: {v:?}")))?,
+            }),
+            send_budget: std::time::Duration::from_secs(num("SEND_TIME_BUDGET_SECONDS", 20)?.clamp(1, 900) as u64),
             local_caller_header: std::env::var("LOCAL_CALLER_HEADER").is_ok_and(|v| v == "1"),
         })
     }
@@ -140,6 +150,8 @@ pub struct Request {
     pub public_link: bool,
     /// Where this request's mail links point (see [`Config::public_base_url`]).
     pub link_base: String,
+    /// Until when this request may hand messages over ([`Config::send_budget`] from its start).
+    pub deadline: tokio::time::Instant,
 }
 
 impl Request {
@@ -154,7 +166,14 @@ impl Request {
             Some(ip) => ip.parse::<std::net::IpAddr>().map_err(|_| ApiError::invalid("UserClientIp", "an IPv4 or IPv6 address"))?.to_string(),
             None => source_ip.to_string(),
         };
-        Ok(Self { params, lang, caller, client_ip, public_link, link_base: String::new() })
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        Ok(Self { params, lang, caller, client_ip, public_link, link_base: String::new(), deadline })
+    }
+
+    /// The request may hand messages over for `budget` from now.
+    pub fn with_send_budget(mut self, budget: std::time::Duration) -> Self {
+        self.deadline = tokio::time::Instant::now() + budget;
+        self
     }
 
     pub fn with_link_base(mut self, base: impl Into<String>) -> Self {

@@ -146,6 +146,9 @@ pub enum BackendError {
     Store(String),
     #[error("mail: {0}")]
     Mail(String),
+    /// The provider (SES, End User Messaging) throttled the send; it may pass if tried again later.
+    #[error("throttled: {0}")]
+    Throttled(String),
     #[error("random source: {0}")]
     Random(#[from] crate::model::RandomSourceFailed),
 }

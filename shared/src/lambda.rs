@@ -139,7 +139,7 @@ pub async fn answer<S: Store, M: Mailer>(
         Err(e) => return failure(style, request_id, &e, lang, format, public_link),
     };
     let result = match Request::new(params, caller, &origin.source_ip, public_link) {
-        Ok(req) => (entry.handle)(app, &req.with_link_base(link_base)).await,
+        Ok(req) => (entry.handle)(app, &req.with_link_base(link_base).with_send_budget(app.config.send_budget)).await,
         Err(e) => Err(e),
     };
     match (result, style) {

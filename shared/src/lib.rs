@@ -3,6 +3,7 @@
 //! - [`model`]: domain types that cannot hold an invalid address, token, caller or status;
 //! - [`params`]: request parameters (query string, form or JSON body) and their typed readers;
 //! - [`quota`]: the send quota (interval and daily cap);
+//! - [`pace`]: sending at a bounded rate, and again after throttling;
 //! - [`code`]: verification codes: contacts (E.164 phone or address), six-digit codes, their keyed hash;
 //! - [`sms`]: text messages (End User Messaging SMS, or the local outbox);
 //! - [`store`]: storage behind a trait, DynamoDB and in-memory;
@@ -25,6 +26,7 @@ pub mod i18n;
 pub mod lambda;
 pub mod mail;
 pub mod model;
+pub mod pace;
 pub mod params;
 pub mod quota;
 pub mod render;

@@ -52,8 +52,13 @@ impl SmsSender {
                     .send()
                     .await
                     .map_err(|e| {
-                        let text = aws_sdk_pinpointsmsvoicev2::error::DisplayErrorContext(e).to_string();
-                        BackendError::Mail(text.replace(to.as_str(), &to.masked()))
+                        let throttled = crate::pace::is_throttling(aws_sdk_pinpointsmsvoicev2::error::ProvideErrorMetadata::code(&e));
+                        let text = aws_sdk_pinpointsmsvoicev2::error::DisplayErrorContext(e).to_string().replace(to.as_str(), &to.masked());
+                        if throttled {
+                            BackendError::Throttled(text)
+                        } else {
+                            BackendError::Mail(text)
+                        }
                     })?;
                 Ok(())
             }

@@ -150,3 +150,75 @@ async fn a_failed_code_send_is_retried_at_once() {
     let code = code_in(&mails_to(&address)[0].text);
     run::<CreateIntlPhoneEmail>(&good, &request(&caller, &[("Type", "2"), ("Code", &address), ("VerifyCode", &code)])).await.unwrap();
 }
+
+/// A mailer that throttles (SES's TooManyRequests) the first attempt for each address, or every attempt,
+/// and notes when each attempt came (tokio's clock, which the test pauses).
+#[derive(Clone, Default)]
+struct ThrottlingMailer {
+    always: bool,
+    attempts: std::sync::Arc<std::sync::Mutex<Vec<(String, tokio::time::Instant)>>>,
+}
+
+impl shared::mail::Mailer for ThrottlingMailer {
+    async fn send(&self, mail: &shared::mail::OutgoingMail) -> Result<(), shared::error::BackendError> {
+        let mut attempts = self.attempts.lock().unwrap();
+        let first = !attempts.iter().any(|(to, _)| to == mail.to.as_str());
+        attempts.push((mail.to.as_str().to_string(), tokio::time::Instant::now()));
+        if self.always || first {
+            return Err(shared::error::BackendError::Throttled("TooManyRequestsException: Maximum sending rate exceeded".into()));
+        }
+        Ok(())
+    }
+}
+
+fn paced_app(mailer: ThrottlingMailer, per_second: f64) -> App<shared::store::MemoryStore, ThrottlingMailer> {
+    let mut config = Config::from_env().unwrap();
+    config.send_pacer = shared::pace::SendPacer::new(per_second);
+    App {
+        store: shared::store::MemoryStore::new(),
+        mailer,
+        sms: SmsSender::None,
+        code_secret: None,
+        config,
+        clock: shared::app::system_clock(),
+    }
+}
+
+/// Issue 9, defect 2: a Submit of many addresses hands its mails over at no more than `MaxSendRate` a
+/// second, and a throttled mail is tried again within the time budget instead of failing.
+#[tokio::test(start_paused = true)]
+async fn mails_go_out_at_the_max_send_rate_and_throttled_ones_are_tried_again() {
+    let mailer = ThrottlingMailer::default();
+    let app = paced_app(mailer.clone(), 10.0);
+    let addresses: Vec<String> = (0..30).map(|_| fresh_address()).collect();
+    let out = match SubmitEmailVerification::handle(&app, &request("paced", &[("Email", &addresses.join(","))])).await.unwrap() {
+        Reply::Api(body) => Value::Object(body),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(codes(&out, "SuccessList").len(), 30, "{out}");
+    let times: Vec<tokio::time::Instant> = mailer.attempts.lock().unwrap().iter().map(|(_, t)| *t).collect();
+    assert_eq!(times.len(), 60, "each address throttled once, then sent");
+    let mut sorted = times.clone();
+    sorted.sort();
+    for w in sorted.windows(11) {
+        assert!(w[10] - w[0] >= std::time::Duration::from_secs(1), "more than 10 attempts within one second");
+    }
+}
+
+/// What cannot be handed over within the budget fails as NetworkIOError, and spends nothing.
+#[tokio::test(start_paused = true)]
+async fn mails_still_throttled_at_the_end_of_the_budget_fail_and_spend_nothing() {
+    let mailer = ThrottlingMailer { always: true, ..Default::default() };
+    let mut app = paced_app(mailer, 10.0);
+    app.config.send_budget = std::time::Duration::from_secs(5);
+    let addresses: Vec<String> = (0..3).map(|_| fresh_address()).collect();
+    let out = match SubmitEmailVerification::handle(&app, &request("throttled", &[("Email", &addresses.join(","))])).await.unwrap() {
+        Reply::Api(body) => Value::Object(body),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(codes(&out, "FailList"), ["NetworkIOError"; 3], "{out}");
+    for a in &addresses {
+        let state = app.store.load_send_state(&CallerId::parse("throttled").unwrap(), &EmailAddress::parse(a).unwrap()).await.unwrap();
+        assert!(state.record.is_none() && state.quota.sends.is_empty(), "nothing left, nothing spent: {state:?}");
+    }
+}

@@ -15,6 +15,7 @@ use crate::mail::{verification_link, verification_mail, Mailer};
 use crate::model::{
     new_verification_no, CallerId, EmailAddress, Token, TokenRecord, VerificationRecord, VerificationStatus,
 };
+use crate::pace::deliver;
 use crate::params::EmailList;
 use crate::render::Body;
 use crate::store::{SendWrite, Store, WriteError};
@@ -50,7 +51,7 @@ pub async fn send_one<S: Store, M: Mailer>(
         Err(e) => {
             tracing::error!(error = %e, "send failed");
             match e {
-                BackendError::Mail(_) => Outcome::Fail(ItemCode::NetworkIOError, Msg::NetworkIo),
+                BackendError::Mail(_) | BackendError::Throttled(_) => Outcome::Fail(ItemCode::NetworkIOError, Msg::NetworkIo),
                 _ => Outcome::Fail(ItemCode::InternalError, Msg::Internal),
             }
         }
@@ -147,7 +148,7 @@ async fn try_send<S: Store, M: Mailer>(
         }
         let link = verification_link(&req.link_base, &token, req.lang);
         let sent = match verification_mail(email, req.lang, &link) {
-            Ok(mail) => app.mailer.send(&mail).await,
+            Ok(mail) => deliver(&app.config.send_pacer, req.deadline, || app.mailer.send(&mail)).await,
             Err(e) => Err(e),
         };
         if let Err(e) = sent {

@@ -54,8 +54,13 @@ impl Mailer for SesMailer {
             .await
             // SES may echo the address in its error text: mask it before it can reach a log.
             .map_err(|e| {
-                let text = aws_sdk_sesv2::error::DisplayErrorContext(e).to_string();
-                BackendError::Mail(text.replace(mail.to.as_str(), &mail.to.masked()))
+                let throttled = crate::pace::is_throttling(aws_sdk_sesv2::error::ProvideErrorMetadata::code(&e));
+                let text = aws_sdk_sesv2::error::DisplayErrorContext(e).to_string().replace(mail.to.as_str(), &mail.to.masked());
+                if throttled {
+                    BackendError::Throttled(text)
+                } else {
+                    BackendError::Mail(text)
+                }
             })?;
         Ok(())
     }

@@ -3,6 +3,7 @@ use crate::app::{Action, App, Reply, Request};
 use crate::code::{Contact, VerifyCode};
 use crate::error::{ApiError, BackendError};
 use crate::mail::{code_mail, code_sms, Mailer};
+use crate::pace::deliver;
 use crate::render::{Body, Style};
 use crate::store::{CodeRecord, Store, WriteError};
 
@@ -46,12 +47,16 @@ impl Action for SendIntlPhoneEmailCode {
                 }
                 Err(WriteError::Backend(e)) => return Err(internal(e)),
             }
+            let pacer = &app.config.send_pacer;
             let sent = match &contact {
                 Contact::Email(to) => match code_mail(to, req.lang, &code) {
-                    Ok(mail) => app.mailer.send(&mail).await,
+                    Ok(mail) => deliver(pacer, req.deadline, || app.mailer.send(&mail)).await,
                     Err(e) => Err(e),
                 },
-                Contact::Phone(to) => app.sms.send(to, &code_sms(req.lang, &code)).await,
+                Contact::Phone(to) => {
+                    let text = code_sms(req.lang, &code);
+                    deliver(pacer, req.deadline, || app.sms.send(to, &text)).await
+                }
             };
             if let Err(e) = sent {
                 tracing::error!(error = %e, "code could not be sent");
