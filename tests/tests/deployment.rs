@@ -241,3 +241,62 @@ fn each_function_may_do_exactly_what_its_action_uses() {
     let secrets = serde_yaml::to_string(&front["Properties"]["Policies"]).unwrap();
     assert!(secrets.contains("AccessKeysSecret") && secrets.contains("CodeSecret"), "{secrets}");
 }
+
+/// Issue 9, defect 8: every service of the local stack listens on `BIND_HOST` only (DynamoDB Local used to
+/// listen on every interface, with any credentials accepted).
+#[test]
+fn the_local_stack_listens_on_bind_host_only() {
+    let mut checked = 0;
+    for var in ["DYNAMODB_PORT", "SES_PORT", "LAMBDA_PORT"] {
+        let port: u16 = env(var).parse().unwrap();
+        let mut listening = Vec::new();
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            for line in std::fs::read_to_string(table).unwrap_or_default().lines().skip(1) {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                let (Some(local), Some(state)) = (fields.get(1), fields.get(3)) else { continue };
+                let (addr, hex_port) = local.rsplit_once(':').unwrap();
+                if *state == "0A" && u16::from_str_radix(hex_port, 16).ok() == Some(port) {
+                    listening.push(addr.to_string());
+                }
+            }
+        }
+        assert!(!listening.is_empty(), "{var} {port}: nothing listens");
+        for addr in &listening {
+            assert!(addr.chars().any(|c| c != '0'), "{var} {port} listens on every interface ({addr})");
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 3);
+}
+
+/// Issue 9, defect 8: a second `make run` on the ports of a running stack refuses and says so; it neither
+/// stops the running stack nor loses its data.
+#[tokio::test]
+async fn a_second_stack_on_the_same_ports_refuses_and_leaves_the_first_alone() {
+    let marker = stack_tests::unique("still-here");
+    let client = stack_tests::dynamo().await;
+    client
+        .put_item()
+        .table_name(env("TABLE_NAME"))
+        .item("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("TEST#{marker}")))
+        .send()
+        .await
+        .expect("the stack answers");
+    let out = std::process::Command::new("bash")
+        .current_dir(root())
+        .args(["local/stack.sh", "run"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("stack.sh runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("already running"), "{stderr}");
+    let kept = client
+        .get_item()
+        .table_name(env("TABLE_NAME"))
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("TEST#{marker}")))
+        .send()
+        .await
+        .expect("the first stack still answers");
+    assert!(kept.item.is_some(), "the first stack's data is still there");
+}
