@@ -143,7 +143,7 @@ async fn bad_input_is_refused_in_tencents_envelope_and_leaves_nothing_behind() {
         (SEND, json!({ "Type": 3, "Code": address }), "InvalidParameterValue.InvalidParameterFormat", "The parameter Type is invalid: expected 1 (mobile number) or 2 (email address)."),
         (SEND, json!({ "Type": 1, "Code": "18766554433" }), "InvalidParameterValue.InvalidParameterFormat", "The parameter Code is invalid: expected a mobile number in E.164 format, such as +8613800138000."),
         (SEND, json!({ "Type": 1, "Code": "+86123" }), "InvalidParameterValue.InvalidParameterFormat", "The parameter Code is invalid: expected a mobile number in E.164 format, such as +8613800138000."),
-        (SEND, json!({ "Type": 2, "Code": "not-an-address", "Lang": "zh" }), "InvalidParameterValue.InvalidParameterFormat", "参数 Code 的取值无效，应为 a valid email address。"),
+        (SEND, json!({ "Type": 2, "Code": "not-an-address", "Lang": "zh" }), "InvalidParameterValue.InvalidParameterFormat", "参数 Code 的取值无效，应为一个有效的邮箱地址。"),
         (SEND, json!({ "Type": 2, "Code": address, "Lang": "fr" }), "InvalidParameterValue.InvalidParameterFormat", "The parameter Lang is invalid: expected en or zh."),
         (CREATE, json!({ "Type": 1, "Code": phone, "VerifyCode": "12345" }), "InvalidParameterValue.InvalidParameterFormat", "The parameter VerifyCode is invalid: expected 6 digits."),
         (CREATE, json!({ "Type": 1, "Code": phone, "VerifyCode": "1234567" }), "InvalidParameterValue.InvalidParameterFormat", "The parameter VerifyCode is invalid: expected 6 digits."),
