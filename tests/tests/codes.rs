@@ -10,7 +10,7 @@ use shared::app::{Action, App, Config, Reply, Request};
 use shared::error::{ApiError, CodeProblem};
 use shared::mail::SesMailer;
 use shared::params::Params;
-use shared::store::DynamoStore;
+use shared::store::{CodeStore, DynamoStore};
 use stack_tests::*;
 
 const SEND: &str = "send-intl-phone-email-code";
@@ -256,4 +256,39 @@ async fn fifty_concurrent_sends_hold_the_quota() {
     let (caller, phone) = (unique("code-cap"), fresh_phone());
     assert_eq!(concurrent_sends(app, &caller, &phone).await, (5, 45));
     assert_eq!(texts_to(&phone).len(), 5);
+}
+
+/// Issue 9, proof (concurrency): 50 wrong guesses at one code at once count exactly 5 tries; then even the
+/// right code is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_wrong_guesses_count_exactly_five_tries() {
+    let clock = TestClock::default();
+    let app = Arc::new(local_app(&clock).await);
+    let (caller, address) = (unique("guess-race"), fresh_address());
+    run::<SendIntlPhoneEmailCode>(&app, &request(&caller, &[("Type", "2"), ("Code", &address)])).await.unwrap();
+    let right = code_in(&mails_to(&address)[0].text);
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let app = Arc::clone(&app);
+            let req = request(&caller, &[("Type", "2"), ("Code", &address), ("VerifyCode", wrong)]);
+            tokio::spawn(async move { run::<CreateIntlPhoneEmail>(&app, &req).await })
+        })
+        .collect();
+    let mut tries_left = Vec::new();
+    let mut locked = 0;
+    for t in tasks {
+        match t.await.expect("task") {
+            Err(ApiError::CodeWrong { tries_left: n }) => tries_left.push(n),
+            Err(ApiError::CodeUnusable(CodeProblem::Locked)) => locked += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    tries_left.sort_unstable();
+    assert_eq!(tries_left, [0, 1, 2, 3, 4], "exactly five wrong tries were counted, each once");
+    assert_eq!(locked, 45);
+    let stored = app.store.get_code(&shared::model::CallerId::parse(&caller).unwrap(), &shared::code::Contact::parse(shared::code::ContactType::Email, &address).unwrap()).await.unwrap().unwrap();
+    assert_eq!(stored.attempts, 5);
+    let err = run::<CreateIntlPhoneEmail>(&app, &request(&caller, &[("Type", "2"), ("Code", &address), ("VerifyCode", &right)])).await.unwrap_err();
+    assert_eq!(err, ApiError::CodeUnusable(CodeProblem::Locked), "the right code is refused once locked");
 }

@@ -223,6 +223,43 @@ async fn concurrent_submits(app: Arc<App<DynamoStore, SesMailer>>, caller: &str,
     (ok, refused)
 }
 
+/// Issue 9, proof (concurrency): 50 Resends of one address at once send exactly the quota.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_resends_of_one_address_send_exactly_the_quota() {
+    let clock = TestClock::default();
+    let mut config = Config::from_env().unwrap();
+    config.quota.min_interval = Duration::zero();
+    let app = Arc::new(app_with(config, &clock, &aws_config::load_from_env().await));
+    let (caller, address) = (unique("resend-race"), fresh_address());
+    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let app = Arc::clone(&app);
+            let req = request(&caller, &[("Email", &address)]);
+            tokio::spawn(async move { run::<ResendEmailVerification, _, _>(&app, &req).await })
+        })
+        .collect();
+    let (mut ok, mut refused) = (0, 0);
+    for t in tasks {
+        let body = t.await.expect("task").expect("answer");
+        ok += codes(&body, "SuccessList").len();
+        refused += codes(&body, "FailList").iter().filter(|c| *c == "SendTokenQuotaExceeded").count();
+    }
+    assert_eq!((ok, refused), (4, 46), "the Submit and four Resends make the daily five");
+    let mails = mails_to(&address);
+    assert_eq!(mails.len(), 5);
+    // Exactly one link works: the last one the record points at.
+    let tokens = items_of(&caller).await.into_iter().filter(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("TOKEN#"))).count();
+    assert_eq!(tokens, 1, "one link item is left");
+    let mut working = 0;
+    for mail in &mails {
+        if run::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &token_of(&link_in(mail)))])).await.is_ok() {
+            working += 1;
+        }
+    }
+    assert_eq!(working, 1, "exactly one of the five links works");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_requests_for_one_address_send_once() {
     let clock = TestClock::default();

@@ -411,14 +411,56 @@ impl Store for DynamoStore {
         self.transact(vec![record, quota, token]).await
     }
 
+    /// One transaction in the common case: the record (still pending, still on the link this send replaces)
+    /// points at the new link, and the replaced link is deleted. When another send committed meanwhile
+    /// (possible only with no interval between sends), the latest commit wins: read the record's current
+    /// link and replace that one instead. A record verified or deleted meanwhile is left as it is, and this
+    /// send's link removed.
     #[tracing::instrument(skip_all, fields(email = %w.record.email.masked(), token = w.token.hash.short()))]
     async fn commit_send(&self, w: &SendWrite) -> Result<(), WriteError> {
-        let Some(v) = w.expected_record_version else { return Ok(()) };
-        let mut items = vec![self.put(record_to_item(&w.record), "version = :v", values([(":v", n(v as i64))]))?];
-        if let Some(old) = &w.replaced_token {
-            items.push(self.delete(token_pk(old), None, Item::new())?);
+        use aws_sdk_dynamodb::types::Update;
+        if w.expected_record_version.is_none() {
+            return Ok(());
         }
-        self.transact(items).await
+        let (caller, email, r) = (&w.record.caller, &w.record.email, &w.record);
+        let mut replaced = w.replaced_token.clone();
+        for _ in 0..8 {
+            let Some(old) = replaced.clone() else { break };
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(record_pk(caller, email)))
+                .update_expression("SET current_token = :new, token_sent = :sent, modified = :sent, send_ip = :ip, lang = :lang ADD version :one")
+                .condition_expression("current_token = :old AND #s = :pending")
+                .expression_attribute_names("#s", "status")
+                .set_expression_attribute_values(Some(values([
+                    (":new", s(w.token.hash.as_str())),
+                    (":old", s(old.as_str())),
+                    (":sent", ms(r.token_sent)),
+                    (":ip", s(&r.send_ip)),
+                    (":lang", s(r.lang.as_str())),
+                    (":pending", n(0)),
+                    (":one", n(1)),
+                ])))
+                .build()
+                .map_err(store_err)?;
+            let items = vec![TransactWriteItem::builder().update(update).build(), self.delete(token_pk(&old), None, Item::new())?];
+            match self.transact(items).await {
+                Ok(()) => return Ok(()),
+                Err(WriteError::Conflict) => {
+                    let now = self.get(record_pk(caller, email)).await?.as_ref().map(item_to_record).transpose()?;
+                    match now {
+                        Some(rec) if rec.status == VerificationStatus::Pending && rec.current_token != w.token.hash => {
+                            replaced = Some(rec.current_token);
+                        }
+                        _ => break,
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // Verified or deleted meanwhile: this send's link can never work; remove it.
+        self.client.delete_item().table_name(&self.table).key("pk", s(token_pk(&w.token.hash))).send().await.map_err(store_err)?;
+        Err(WriteError::Conflict)
     }
 
     #[tracing::instrument(skip_all, fields(email = %w.record.email.masked(), token = w.token.hash.short()))]

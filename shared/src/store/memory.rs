@@ -79,16 +79,28 @@ impl Store for MemoryStore {
     }
 
     async fn commit_send(&self, w: &SendWrite) -> Result<(), WriteError> {
-        let Some(expected) = w.expected_record_version else { return Ok(()) };
+        if w.expected_record_version.is_none() {
+            return Ok(());
+        }
         let mut t = self.lock()?;
         let k = key(&w.record.caller, &w.record.email);
-        if t.records.get(&k).map(|r| r.version) != Some(expected) {
-            return Err(WriteError::Conflict);
+        let current = match t.records.get(&k) {
+            Some(r) if r.status == VerificationStatus::Pending => r.current_token.clone(),
+            _ => {
+                t.tokens.remove(&w.token.hash);
+                return Err(WriteError::Conflict);
+            }
+        };
+        // The latest commit wins, whichever link was current.
+        t.tokens.remove(&current);
+        if let Some(r) = t.records.get_mut(&k) {
+            r.current_token = w.token.hash.clone();
+            r.token_sent = w.record.token_sent;
+            r.modified = w.record.modified;
+            r.send_ip = w.record.send_ip.clone();
+            r.lang = w.record.lang;
+            r.version += 1;
         }
-        if let Some(old) = &w.replaced_token {
-            t.tokens.remove(old);
-        }
-        t.records.insert(k, w.record.clone());
         Ok(())
     }
 
