@@ -46,11 +46,18 @@ impl Subject {
         Self { name: name.into(), kind, program, args: vec![], env: vec![] }
     }
 
-    /// The command line, as the report shows it.
+    /// The command line, as the report shows it (values a shell would split or expand in single quotes).
     pub fn command(&self) -> String {
+        let quoted = |v: &str| {
+            if v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:=@,+".contains(&b)) {
+                v.to_string()
+            } else {
+                format!("'{}'", v.replace('\'', r"'\''"))
+            }
+        };
         self.env
             .iter()
-            .map(|(k, v)| format!("{k}={v}"))
+            .map(|(k, v)| format!("{k}={}", quoted(v)))
             .chain(std::iter::once(self.program.display().to_string()))
             .chain(self.args.iter().cloned())
             .collect::<Vec<_>>()
@@ -107,10 +114,24 @@ fn start_stand_in() -> Result<StandIn, String> {
     Ok(StandIn { port, polls })
 }
 
+/// The front door's key pairs when the environment gives none: the local stack's (`local/env.sh`).
+const LOCAL_ACCESS_KEYS: &str = r#"[{"AccessKeyId":"local-alice","AccessKeySecret":"local-alice-secret","Caller":"alice"},{"AccessKeyId":"local-bob","AccessKeySecret":"local-bob-secret","Caller":"bob"}]"#;
+
 /// The binaries and the Python baseline, in the order of the report.
 pub fn subjects(opts: &Options, functions: &[String]) -> Vec<Subject> {
-    let mut out: Vec<Subject> =
-        functions.iter().map(|f| Subject::new(f.clone(), Kind::Function, opts.bin_dir.join(f))).collect();
+    let mut out: Vec<Subject> = functions
+        .iter()
+        .map(|f| {
+            let mut subject = Subject::new(f.clone(), Kind::Function, opts.bin_dir.join(f));
+            // The front door reads its key pairs at start (deployed, from Secrets Manager); without them it
+            // would start refusing everything, or, with a bad document, not start at all.
+            if f == "front-door" {
+                let keys = std::env::var("ACCESS_KEYS").ok().filter(|k| !k.trim().is_empty()).unwrap_or_else(|| LOCAL_ACCESS_KEYS.to_string());
+                subject.env.push(("ACCESS_KEYS".into(), keys));
+            }
+            subject
+        })
+        .collect();
     out.push(Subject::new("hello (lambda_runtime)", Kind::Hello, opts.bin_dir.join("hello")));
     out.push(Subject::new("hello + AWS SDK defaults", Kind::HelloSdk, opts.bin_dir.join("hello-sdk")));
     let mut python = Subject::new("Python 3 + boto3", Kind::Python, PathBuf::from("python3"));

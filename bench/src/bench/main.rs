@@ -7,7 +7,10 @@
 //! - warm latency of each action in this process against DynamoDB Local and the SES emulator;
 //! - the handler's own CPU time per request against the in-memory store and a mailer that sends nothing;
 //! - DynamoDB and SES requests per action, counted by an SDK interceptor, for 1 address and for 100;
-//! - wall time of a 100-address Submit against a store and a mailer that wait a fixed time per call.
+//! - wall time of a 100-address Submit against a store and a mailer that wait a fixed time per call;
+//! - the signed front door (`functions/front-door`): its zip and cold start with the others; its added CPU
+//!   time and latency per request against a per-action function on the same action and store, in each of
+//!   its three signature schemes; and each action's DynamoDB requests through it.
 //!
 //! Run by `local/stack.sh bench`, which builds the zips and the host binaries and starts the stack first.
 
@@ -17,6 +20,7 @@
 mod coldstart;
 mod cpu;
 mod delay;
+mod door;
 mod events;
 mod machine;
 mod report;
@@ -140,6 +144,8 @@ fn run(opts: &Options) -> Result<(), String> {
     install_log_sink();
     eprintln!("==> handler CPU time: {} requests per action, in-memory store", opts.cpu_requests);
     let cpu = cpu::measure(opts)?;
+    eprintln!("==> front door CPU time: {} along the per-action path and the front door's three schemes, {} requests each", door::COMPARED.name(), opts.cpu_requests);
+    let door_cpu = door::cpu(opts)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     eprintln!("==> concurrency: Submit of 1 and of 100 addresses, {} ms per store call and per mail", opts.delay_ms);
@@ -152,7 +158,7 @@ fn run(opts: &Options) -> Result<(), String> {
         Some(runtime.block_on(stack::measure(opts))?)
     };
 
-    let report = report::Report { opts, machine, sizes, cold, cpu, delay, stack };
+    let report = report::Report { opts, machine, sizes, cold, cpu, door_cpu, delay, stack };
     let text = report.markdown();
     println!("{text}");
     std::fs::write(&opts.out, &text).map_err(|e| format!("writing {}: {e}", opts.out.display()))?;

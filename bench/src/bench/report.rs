@@ -5,11 +5,13 @@ use std::fmt::Write;
 use crate::coldstart::{ColdStart, Kind};
 use crate::cpu::CpuRow;
 use crate::delay::DelayResult;
+use crate::door::{self, DoorCpu, Path};
 use crate::machine::Machine;
 use crate::sizes::{rust_target, Size};
-use crate::stack::StackResult;
+use crate::stack::{CountRow, StackResult};
 use crate::Options;
-use bench::count::{DYNAMODB, SESV2};
+use bench::count::{Counts, DYNAMODB, SESV2};
+use bench::signed::Scheme;
 
 /// The targets of issue 4.
 pub const ZIP_LIMIT_BYTES: u64 = 3_500_000;
@@ -26,8 +28,61 @@ pub struct Report<'a> {
     pub sizes: Vec<Size>,
     pub cold: Vec<ColdStart>,
     pub cpu: Vec<CpuRow>,
+    pub door_cpu: DoorCpu,
     pub delay: DelayResult,
     pub stack: Option<StackResult>,
+}
+
+/// What the front door sent beyond the per-action path for the same action: `Ok("PutItem 1")` when that
+/// is exactly one more PutItem to DynamoDB and nothing else, else why not.
+fn one_write_more(own: &CountRow, door: &CountRow) -> Result<String, String> {
+    if !own.problem.is_empty() {
+        return Err(format!("the per-action call failed: {}", own.problem));
+    }
+    if !door.problem.is_empty() {
+        return Err(format!("the front door's call failed: {}", door.problem));
+    }
+    let extra = difference(&own.counts, &door.counts);
+    let text = if extra.is_empty() {
+        "none".to_string()
+    } else {
+        extra.iter().map(|((svc, op), n)| format!("{svc} {op} {n:+}")).collect::<Vec<_>>().join(", ")
+    };
+    let one_put = extra.len() == 1 && extra.get(&(DYNAMODB.to_string(), "PutItem".to_string())) == Some(&1);
+    if one_put {
+        Ok("PutItem 1".into())
+    } else {
+        Err(format!("sent {text} beyond the action's own"))
+    }
+}
+
+/// `door - own` per (service, operation), zeros left out.
+fn difference(own: &Counts, door: &Counts) -> std::collections::BTreeMap<(String, String), i64> {
+    let mut out = std::collections::BTreeMap::new();
+    for (k, n) in &door.0 {
+        *out.entry(k.clone()).or_insert(0) += *n as i64;
+    }
+    for (k, n) in &own.0 {
+        *out.entry(k.clone()).or_insert(0) -= *n as i64;
+    }
+    out.retain(|_, n| *n != 0);
+    out
+}
+
+/// An action's requests along the per-action path, and per scheme through the front door with what it sent
+/// beyond them.
+type DoorRow<'a> = (&'static str, &'a CountRow, Vec<(Scheme, &'a CountRow, Result<String, String>)>);
+
+/// DynamoDB requests per request over `n` requests: `2.00 (GetItem 1 + PutItem 1)`.
+fn per_request(c: &Counts, n: u64) -> String {
+    let n = n.max(1) as f64;
+    let ops: Vec<String> = c.0.iter().filter(|((svc, _), _)| svc == DYNAMODB).map(|((_, op), k)| format!("{op} {}", *k as f64 / n)).collect();
+    format!("{:.2} ({})", c.total(DYNAMODB) as f64 / n, if ops.is_empty() { "-".into() } else { ops.join(" + ") })
+}
+
+/// `2 (GetItem 1 + PutItem 1)`.
+fn dynamodb_cell(c: &Counts) -> String {
+    format!("{} ({})", c.total(DYNAMODB), c.breakdown(DYNAMODB))
 }
 
 fn mb(bytes: u64) -> String {
@@ -121,15 +176,74 @@ provider chains, and the SES and SMS clients are made when first used.",
                 t,
                 " That set-up alone on hello-world starts in {svc:.2} ms ({:.2} ×): the SDK costs the functions \
 {:.2} ms (making the DynamoDB client, whose rustls/aws-lc TLS configuration is built when the client is), and \
-the rest, {:.2} to {:.2} ms, is the functions' own: a binary of 6 to 8 MB against 1 MB (more pages to map and \
+the rest, {:.2} to {:.2} ms, is the functions' own: a binary of {} against {} (more pages to map and \
 relocate), lambda_http, logging and configuration.",
                 svc / h,
                 svc - h,
                 lo - svc,
-                hi - svc
+                hi - svc,
+                self.binary_range(),
+                self.sizes.iter().find(|s| s.name == "hello").and_then(|s| s.binary).map_or("?".into(), mb),
             );
         }
         t
+    }
+
+    /// The functions' unzipped binaries, smallest to largest: `6.25 to 9.10 MB`.
+    fn binary_range(&self) -> String {
+        let sizes: Vec<u64> = self.sizes.iter().filter(|s| s.name != "hello").filter_map(|s| s.binary).collect();
+        match (sizes.iter().min(), sizes.iter().max()) {
+            (Some(&lo), Some(&hi)) => format!("{:.2} to {}", lo as f64 / 1e6, mb(hi)),
+            _ => "?".into(),
+        }
+    }
+
+    fn function_cold(&self, name: &str) -> Option<f64> {
+        self.cold
+            .iter()
+            .find(|c| c.subject.kind == Kind::Function && c.subject.name == name && c.error.is_none())
+            .map(|c| c.samples.median())
+    }
+
+    /// The front door's DynamoDB and SES requests per action and scheme, next to the per-action path's
+    /// (one address): (action, the per-action row, per scheme the front door's row and its extra requests).
+    fn door_rows(&self) -> Vec<DoorRow<'_>> {
+        let Some(stack) = &self.stack else { return vec![] };
+        // The one-address scenario's rows (the 100-address one's all name 100).
+        let own_rows = stack.counts.iter().filter(|r| r.addresses == 1);
+        let mut out = Vec::new();
+        for own in own_rows {
+            let mut by_scheme = Vec::new();
+            for (scheme, rows) in &stack.door_counts {
+                if let Some(row) = rows.iter().find(|r| r.action == own.action) {
+                    by_scheme.push((*scheme, row, one_write_more(own, row)));
+                }
+            }
+            out.push((own.action, own, by_scheme));
+        }
+        out
+    }
+
+    /// Per scheme: whether every action through the front door sent its own requests plus one PutItem.
+    fn door_budget(&self) -> Vec<(Scheme, usize, Vec<String>)> {
+        let rows = self.door_rows();
+        Scheme::ALL
+            .iter()
+            .map(|&scheme| {
+                let mut misses = Vec::new();
+                let mut n = 0;
+                for (action, _, by_scheme) in &rows {
+                    if let Some((_, _, verdict)) = by_scheme.iter().find(|(s, _, _)| *s == scheme) {
+                        n += 1;
+                        if let Err(e) = verdict {
+                            misses.push(format!("{action}: {e}"));
+                        }
+                    }
+                }
+                (scheme, n, misses)
+            })
+            .filter(|(_, n, _)| *n > 0)
+            .collect()
     }
 
     fn python(&self) -> Option<&ColdStart> {
@@ -202,6 +316,14 @@ relocate), lambda_http, logging and configuration.",
                     });
                 }
             }
+            for (scheme, n, misses) in self.door_budget() {
+                t.push(Target {
+                    what: format!("`front-door`, {}: DynamoDB requests per SDK call ≤ the action's own + one write", scheme.label()),
+                    figure: format!("{} of {n} actions: own + PutItem 1", n - misses.len()),
+                    ok: misses.is_empty(),
+                    why: misses.join("; "),
+                });
+            }
         }
         let ratio = self.delay.ratio();
         t.push(Target {
@@ -211,6 +333,170 @@ relocate), lambda_http, logging and configuration.",
             why: String::new(),
         });
         t
+    }
+
+    /// The front door's section: its zip and cold start against the others, its added time per request,
+    /// and its DynamoDB requests per SDK call.
+    fn front_door(&self, s: &mut String) {
+        let _ = writeln!(s, "\n## Front door (`front-door`: every action at `/`, signed with the vendors' schemes)\n");
+        let zip = self.sizes.iter().find(|z| z.name == "front-door");
+        let largest = self
+            .sizes
+            .iter()
+            .filter(|z| z.name != "hello" && z.name != "front-door")
+            .filter_map(|z| z.zip.map(|b| (b, &z.name)))
+            .max();
+        if let Some(z) = zip {
+            let _ = write!(s, "**Zip.** `front-door` zips to {} ({}, unzipped {}) against the 3.5 MB target", z.zip.map_or("?".into(), mb), self.opts.zip_arch, z.binary.map_or("?".into(), mb));
+            if let Some((b, name)) = largest {
+                let _ = write!(s, "; the largest per-action function, `{name}`, zips to {}", mb(b));
+            }
+            let _ = writeln!(s, ". It links every action and every client, as it serves them all.\n");
+        }
+        let door_cold = self.cold.iter().find(|c| c.subject.kind == Kind::Function && c.subject.name == "front-door");
+        match door_cold {
+            Some(c) if c.error.is_none() => {
+                let m = c.samples.median();
+                let per_action: Vec<f64> = self
+                    .cold
+                    .iter()
+                    .filter(|c| c.subject.kind == Kind::Function && c.subject.name != "front-door" && c.error.is_none())
+                    .map(|c| c.samples.median())
+                    .collect();
+                let _ = write!(s, "**Cold start.** {m:.2} ms median (p10 {:.2}, p90 {:.2})", c.samples.pct(10.0), c.samples.pct(90.0));
+                if let Some(h) = self.median_of(Kind::Hello) {
+                    let _ = write!(s, ": {:.2} × hello-world ({h:.2} ms)", m / h);
+                }
+                let compared = door::COMPARED.name();
+                let compared_fn = shared::actions::ALL.iter().find(|i| i.name == compared).map(|i| i.function_name()).unwrap_or_default();
+                if let Some(q) = self.function_cold(&compared_fn) {
+                    let _ = write!(s, ", {:.2} × `{compared_fn}` ({q:.2} ms, {:+.2} ms)", m / q, m - q);
+                }
+                if !per_action.is_empty() {
+                    let mid = crate::stats::Samples::new(per_action.clone()).median();
+                    let (lo, hi) = per_action.iter().fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+                    let _ = write!(s, "; the per-action functions start in {lo:.2} to {hi:.2} ms (median of their medians {mid:.2} ms, {:+.2} ms to the front door)", m - mid);
+                }
+                let _ = writeln!(
+                    s,
+                    ". At start it makes every client the actions use (DynamoDB, SES, SMS), reads the code secret, and reads its \
+key pairs from `ACCESS_KEYS` (given to it here, as `local/env.sh` does); deployed, it reads them from the Secrets Manager \
+secret `ACCESS_KEYS_SECRET_ARN` instead (one GetSecretValue during init, like the code secret's, not in these figures).\n"
+                );
+            }
+            Some(c) => {
+                let _ = writeln!(s, "**Cold start.** failed: {}\n", c.error.clone().unwrap_or_default());
+            }
+            None => {
+                let _ = writeln!(s, "**Cold start.** not measured: no `functions/front-door`.\n");
+            }
+        }
+
+        let _ = writeln!(
+            s,
+            "**Added time per request.** The same action, `{}`, on the same store and the same records: along the per-action \
+path (`shared::lambda::handle`, the caller from the IAM authoriser) and through the front door (`shared::front_door::handle`, \
+signed with a key pair whose caller is that same principal), requests of the four paths in turns. The front door's extra \
+work: tell the scheme, look up the key, check the clock and the signature, and write the replay record (one conditional \
+PutItem) before the action runs as in its own function.\n",
+            self.door_cpu.action
+        );
+        if let Some(stack) = &self.stack {
+            let _ = writeln!(s, "Against DynamoDB Local ({} requests per path, wall time in this process):\n", stack.requests);
+            let _ = writeln!(s, "| Path | p50 ms | p99 ms | mean ms | added p50 ms | DynamoDB requests / request |\n|---|---:|---:|---:|---:|---|");
+            let base = stack.door_latency.iter().find(|l| l.path == Path::Function).map(|l| l.samples.pct(50.0));
+            for l in &stack.door_latency {
+                let n = l.samples.len().max(1) as u64;
+                let added = match (l.path, base) {
+                    (Path::Function, _) => "-".to_string(),
+                    (_, Some(b)) => format!("{:+.2}", l.samples.pct(50.0) - b),
+                    _ => "?".into(),
+                };
+                let _ = writeln!(
+                    s,
+                    "| {} | {:.2} | {:.2} | {:.2} | {added} | {} |",
+                    l.path.label(),
+                    l.samples.pct(50.0),
+                    l.samples.pct(99.0),
+                    l.samples.mean(),
+                    per_request(&l.counts, n)
+                );
+            }
+            let r = &stack.replay_record;
+            let _ = writeln!(
+                s,
+                "| the replay record alone (`ReplayGuard::first_use`: one conditional PutItem) | {:.2} | {:.2} | {:.2} | | {} |",
+                r.pct(50.0),
+                r.pct(99.0),
+                r.mean(),
+                per_request(&stack.replay_counts, r.len().max(1) as u64)
+            );
+            let added: Vec<f64> = stack
+                .door_latency
+                .iter()
+                .filter(|l| l.path != Path::Function)
+                .filter_map(|l| base.map(|b| l.samples.pct(50.0) - b))
+                .collect();
+            if !added.is_empty() {
+                let (lo, hi) = added.iter().fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+                let _ = writeln!(
+                    s,
+                    "\nThe front door adds {lo:.2} to {hi:.2} ms at p50; the replay record's round trip alone is {:.2} ms at p50 \
+(DynamoDB Local's, in this process; in AWS a conditional PutItem typically takes single-digit milliseconds), and the rest is its CPU time (below).",
+                    r.pct(50.0)
+                );
+            }
+            let _ = writeln!(s);
+        }
+        let c = &self.door_cpu;
+        let _ = writeln!(s, "Handler CPU time (in-memory store, mailer that sends nothing, {} requests per path):\n", self.opts.cpu_requests);
+        let _ = writeln!(s, "| Path | median µs | p99 µs | mean µs | added median µs | signature check alone, median µs |\n|---|---:|---:|---:|---:|---:|");
+        let base = c.paths.iter().find(|(p, _)| *p == Path::Function).map(|(_, x)| x.median());
+        for (path, x) in &c.paths {
+            let (added, check) = match path {
+                Path::Function => ("-".to_string(), "-".to_string()),
+                Path::Door(scheme) => (
+                    base.map_or("?".into(), |b| format!("{:+.1}", x.median() - b)),
+                    c.checks.iter().find(|(sc, _)| sc == scheme).map_or("?".into(), |(_, k)| format!("{:.1}", k.median())),
+                ),
+            };
+            let _ = writeln!(s, "| {} | {:.1} | {:.1} | {:.1} | {added} | {check} |", path.label(), x.median(), x.pct(99.0), x.mean());
+        }
+
+        let rows = self.door_rows();
+        if !rows.is_empty() {
+            let _ = writeln!(
+                s,
+                "\n**DynamoDB requests per SDK call** (happy path, one address, counted by the SDK interceptor against DynamoDB \
+Local; each action called once along the per-action path and once through the front door in each scheme, by callers of \
+their own):\n"
+            );
+            let schemes: Vec<Scheme> = rows[0].2.iter().map(|(sc, _, _)| *sc).collect();
+            let _ = write!(s, "| Action | per-action function |");
+            for sc in &schemes {
+                let _ = write!(s, " front door, {} |", sc.label());
+            }
+            let _ = writeln!(s, " front door's extra | Result |");
+            let _ = writeln!(s, "|---|---|{}---|---|", "---|".repeat(schemes.len()));
+            for (action, own, by_scheme) in &rows {
+                let _ = write!(s, "| {action} | {} |", dynamodb_cell(&own.counts));
+                for (_, row, _) in by_scheme {
+                    let _ = write!(s, " {} |", dynamodb_cell(&row.counts));
+                }
+                let verdicts: Vec<&Result<String, String>> = by_scheme.iter().map(|(_, _, v)| v).collect();
+                let ok = verdicts.iter().all(|v| v.is_ok());
+                let extra = match verdicts.iter().find(|v| v.is_err()) {
+                    Some(Err(e)) => e.replace('|', "/"),
+                    _ => "PutItem 1".into(),
+                };
+                let _ = writeln!(s, " {extra} | {} |", pass(ok));
+            }
+            let _ = writeln!(
+                s,
+                "\nA row passes when, in every scheme, the front door sent exactly the per-action path's requests plus one DynamoDB \
+PutItem (the replay record) and nothing else: SES requests are compared too."
+            );
+        }
     }
 
     pub fn markdown(&self) -> String {
@@ -300,6 +586,8 @@ relocate), lambda_http, logging and configuration.",
         if !analysis.is_empty() {
             let _ = writeln!(s, "\n{analysis}");
         }
+
+        self.front_door(&mut s);
 
         if let Some(stack) = &self.stack {
             let _ = writeln!(s, "\n## AWS requests per action (happy path, counted by an SDK interceptor, local stack; the code actions send by mail)\n");
@@ -409,4 +697,15 @@ runtime, timed with `CLOCK_THREAD_CPUTIME_ID`; log lines are formatted as in the
 - **Request counts.** An SDK interceptor on both clients counts every request sent (each attempt), by operation; \
 `tests/tests/request_budget.rs` holds the same budgets in `make test`.
 - **Concurrency.** The store and the mailer wait a fixed time per call; a Submit of 1 and one of 100 addresses are \
-timed end to end.";
+timed end to end.
+- **Front door.** Its zip and cold start are measured with the other functions (started with `ACCESS_KEYS`, the key \
+pairs it reads at start). For its added time, `bench/src/signed.rs` signs API Gateway events of `POST /` as the SDKs \
+do, with the front door's public signing helpers: ACS3-HMAC-SHA256 (parameters in the query string; signed headers \
+`host`, `x-acs-action`, `x-acs-content-sha256`, `x-acs-date`, `x-acs-signature-nonce`, `x-acs-version`; a new nonce \
+per request), RPC HMAC-SHA1 (every parameter in the query string, `SignatureNonce` new per request) and \
+TC3-HMAC-SHA256 (a JSON body; signed headers `content-type`, `host`, `x-tc-action`). Each event is built and signed \
+before the timing, at the app's clock; the time measured is `shared::front_door::handle` from the event's JSON to the \
+answer, against `shared::lambda::handle` for the same action, store and records. Every front-door answer is checked to \
+be the action's success, not a refusal; any other answer stops the bench. The signature check alone is the front \
+door's canonical request, string to sign and HMAC comparison, re-run with the same public helpers on the parsed \
+request. The DynamoDB counts run every action once along each path, one address, through the counted clients.";
