@@ -40,6 +40,10 @@ export CODE_HMAC_SECRET="${CODE_HMAC_SECRET:-local-only-code-secret-0123456789ab
 local_access_keys='[{"AccessKeyId":"local-alice","AccessKeySecret":"local-alice-secret","Caller":"alice"},{"AccessKeyId":"local-bob","AccessKeySecret":"local-bob-secret","Caller":"bob"}]'
 export ACCESS_KEYS="${ACCESS_KEYS:-$local_access_keys}"
 export SMS_OUTBOX="${SMS_OUTBOX:-$STATE_DIR/sms-outbox.jsonl}"
+# The per-caller rate (deployed: 20/s, burst 40 per function instance) is higher locally, so that the test
+# suites, which call as a few callers, are never throttled by it; tests/tests/rules.rs checks the limit itself.
+export CALLER_RATE_LIMIT="${CALLER_RATE_LIMIT:-200}"
+export CALLER_BURST_LIMIT="${CALLER_BURST_LIMIT:-400}"
 export LAMBDA_URL="http://$BIND_HOST:$LAMBDA_PORT/lambda-url"
 export SES_URL="http://$BIND_HOST:$SES_PORT"
 export DYNAMODB_PORT SES_PORT LAMBDA_PORT BIND_HOST

@@ -35,6 +35,9 @@ pub struct Config {
     pub code_lifetime: Duration,
     /// How many addresses of one call are served at once.
     pub send_concurrency: usize,
+    /// Requests per second (and burst) one caller may make of one function instance
+    /// (`CALLER_RATE_LIMIT`, `CALLER_BURST_LIMIT`).
+    pub caller_rate: crate::rate::CallerRate,
     /// Mails and text messages handed over per second by one function instance (`MAX_SEND_RATE`).
     pub send_pacer: crate::pace::SendPacer,
     /// How long one request may spend handing its messages over, throttling included (`SEND_TIME_BUDGET_SECONDS`);
@@ -76,6 +79,7 @@ impl Config {
             link_lifetime: Duration::hours(LINK_LIFETIME_HOURS),
             code_lifetime: Duration::minutes(CODE_LIFETIME_MINUTES),
             send_concurrency: num("SEND_CONCURRENCY", 32)?.clamp(1, 100) as usize,
+            caller_rate: crate::rate::CallerRate::new(num("CALLER_RATE_LIMIT", 20)?.max(1) as f64, num("CALLER_BURST_LIMIT", 40)?.max(1) as f64),
             send_pacer: crate::pace::SendPacer::new(match std::env::var("MAX_SEND_RATE") {
                 Err(_) => crate::pace::DEFAULT_MAX_SEND_RATE,
                 Ok(v) => v.trim().parse::<f64>().ok().filter(|r| r.is_finite() && *r > 0.0).ok_or_else(|| ConfigError(format!("MAX_SEND_RATE is not a positive number: {v:?}")))?,

@@ -58,6 +58,9 @@ pub enum ApiError {
     ContactNotFound,
     #[error("code could not be sent")]
     CodeSendFailed,
+    /// The caller is over its request rate.
+    #[error("throttled")]
+    Throttled { retry_after_seconds: i64 },
 }
 
 /// Why a code cannot be checked.
@@ -80,6 +83,7 @@ impl ApiError {
             Self::TokenInvalid => "TokenInvalid",
             Self::TokenExpired => "TokenExpired",
             Self::Internal => "InternalError",
+            Self::Throttled { .. } => "Throttling",
             other => other.tencent_code(),
         }
     }
@@ -96,6 +100,7 @@ impl ApiError {
             Self::ContactVerified => "InternalError.VerifiedPhoneEmailErr",
             Self::ContactNotFound => "ResourceNotFound.PhoneEmailNotExist",
             Self::CodeSendFailed => "InternalError.SendVerifyCodeErr",
+            Self::Throttled { .. } => "RequestLimitExceeded",
             Self::EmailVerificationNotExist | Self::TokenInvalid | Self::TokenExpired | Self::Internal => "InternalError",
         }
     }
@@ -105,7 +110,7 @@ impl ApiError {
             Self::ParameterIllegal(_) | Self::TokenInvalid | Self::TokenExpired => 400,
             Self::Forbidden => 403,
             Self::EmailVerificationNotExist | Self::ContactNotFound => 404,
-            Self::CodeSendLimited { .. } => 429,
+            Self::CodeSendLimited { .. } | Self::Throttled { .. } => 429,
             Self::CodeWrong { .. } | Self::CodeUnusable(_) | Self::ContactVerified => 400,
             Self::Internal | Self::CodeSendFailed => 500,
         }
@@ -127,6 +132,7 @@ impl ApiError {
             Self::ContactVerified => Msg::ContactVerified,
             Self::ContactNotFound => Msg::ContactNotFound,
             Self::CodeSendFailed => Msg::CodeSendFailed,
+            Self::Throttled { retry_after_seconds } => Msg::Throttled { retry_after_seconds: *retry_after_seconds },
         }
     }
 

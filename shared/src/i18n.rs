@@ -40,6 +40,8 @@ pub enum Msg {
     CodeSendFailed,
     /// The front door refused a signed request.
     Refused(Refusal),
+    /// The caller is over its request rate.
+    Throttled { retry_after_seconds: i64 },
 }
 
 impl Msg {
@@ -94,6 +96,9 @@ impl Msg {
             Msg::ContactVerified => "This phone number or email address is already verified.".into(),
             Msg::ContactNotFound => "This phone number or email address is not in the verified list.".into(),
             Msg::CodeSendFailed => "The verification code could not be sent.".into(),
+            Msg::Throttled { retry_after_seconds } => {
+                format!("Too many requests from this caller. Try again in {retry_after_seconds} seconds.")
+            }
             Msg::Refused(r) => match r {
                 Refusal::NotSigned => "The request is not signed: sign it with ACS3-HMAC-SHA256, HMAC-SHA1 (RPC) or TC3-HMAC-SHA256.".into(),
                 Refusal::Missing(what) => format!("The signed request lacks {what}."),
@@ -145,6 +150,7 @@ impl Msg {
             Msg::ContactVerified => "该手机号或邮箱已验证。".into(),
             Msg::ContactNotFound => "该手机号或邮箱不在已验证列表中。".into(),
             Msg::CodeSendFailed => "验证码发送失败。".into(),
+            Msg::Throttled { retry_after_seconds } => format!("该调用方的请求过于频繁，请在 {retry_after_seconds} 秒后重试。"),
             Msg::Refused(r) => match r {
                 Refusal::NotSigned => "请求未签名：请使用 ACS3-HMAC-SHA256、HMAC-SHA1（RPC）或 TC3-HMAC-SHA256 签名。".into(),
                 Refusal::Missing(what) => format!("签名请求缺少 {}。", zh_fragment(what)),
@@ -382,6 +388,7 @@ mod tests {
             Msg::CodeLocked,
             Msg::ContactVerified,
             Msg::ContactNotFound,
+            Msg::Throttled { retry_after_seconds: 1 },
             Msg::Refused(Refusal::NotSigned),
             Msg::Refused(Refusal::Missing("x-acs-date")),
             Msg::Refused(Refusal::Malformed("Authorization")),

@@ -138,6 +138,11 @@ pub async fn answer<S: Store, M: Mailer>(
         Ok(c) => c,
         Err(e) => return failure(style, request_id, &e, lang, format, public_link),
     };
+    // One caller over its rate is refused; the others are served.
+    if let Some(Err(wait)) = caller.as_ref().map(|c| app.config.caller_rate.take(c)) {
+        let err = ApiError::Throttled { retry_after_seconds: wait.ceil().max(1.0) as i64 };
+        return failure(style, request_id, &err, lang, format, public_link);
+    }
     let result = match Request::new(params, caller, &origin.source_ip, public_link) {
         Ok(req) => (entry.handle)(app, &req.with_link_base(link_base).with_send_budget(app.config.send_budget)).await,
         Err(e) => Err(e),

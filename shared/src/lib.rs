@@ -4,6 +4,7 @@
 //! - [`params`]: request parameters (query string, form or JSON body) and their typed readers;
 //! - [`quota`]: the send quota (interval and daily cap);
 //! - [`pace`]: sending at a bounded rate, and again after throttling;
+//! - [`rate`]: the per-caller request rate;
 //! - [`code`]: verification codes: contacts (E.164 phone or address), six-digit codes, their keyed hash;
 //! - [`sms`]: text messages (End User Messaging SMS, or the local outbox);
 //! - [`store`]: storage behind a trait, DynamoDB and in-memory;
@@ -29,6 +30,7 @@ pub mod model;
 pub mod pace;
 pub mod params;
 pub mod quota;
+pub mod rate;
 pub mod render;
 pub mod sms;
 pub mod store;

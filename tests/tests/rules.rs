@@ -91,6 +91,49 @@ async fn an_unreadable_record_is_skipped_by_list() {
     assert_eq!(listed["TotalItemNum"], 1, "{listed}");
 }
 
+/// Issue 9, defect 6: one caller over its rate gets the vendors' throttling code while the others are
+/// served.
+#[tokio::test]
+async fn one_caller_over_its_rate_is_throttled_and_the_others_are_served() {
+    let clock = TestClock::default();
+    let mut app = local_app(&clock).await;
+    app.config.caller_rate = shared::rate::CallerRate::new(1.0, 3.0);
+    let (alice, bob) = (unique("rate-alice"), unique("rate-bob"));
+    let call = |caller: &str, action: &str, body: &str| {
+        let mut event = lambda_http::Request::new(lambda_http::Body::Text(body.into()));
+        event.headers_mut().insert("content-type", lambda_http::http::HeaderValue::from_static("application/json"));
+        event.headers_mut().insert("x-user-id", lambda_http::http::HeaderValue::from_str(caller).unwrap());
+        (action.to_string(), event)
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let (_, event) = call(&alice, "query", r#"{"Email":"nobody@example.com"}"#);
+        let r = shared::lambda::handle::<shared::actions::QueryEmailVerification, _, _>(&app, event).await;
+        let body = match r.body() {
+            lambda_http::Body::Text(t) => t.clone(),
+            _ => String::new(),
+        };
+        statuses.push((r.status().as_u16(), serde_json::from_str::<Value>(&body).unwrap()["Code"].as_str().unwrap_or("").to_string()));
+    }
+    let throttled: Vec<_> = statuses.iter().filter(|(s, c)| *s == 429 && c == "Throttling").collect();
+    assert_eq!(throttled.len(), 2, "{statuses:?}");
+    assert!(statuses[..3].iter().all(|(s, _)| *s == 404), "{statuses:?}");
+    // Bob is served meanwhile.
+    let (_, event) = call(&bob, "query", r#"{"Email":"nobody@example.com"}"#);
+    let r = shared::lambda::handle::<shared::actions::QueryEmailVerification, _, _>(&app, event).await;
+    assert_eq!(r.status().as_u16(), 404);
+    // Tencent-style actions answer RequestLimitExceeded, HTTP 200.
+    let (_, event) = call(&alice, "describe", r#"{"Type":0}"#);
+    let r = shared::lambda::handle::<shared::actions::DescribeIntlPhoneEmailList, _, _>(&app, event).await;
+    assert_eq!(r.status().as_u16(), 200);
+    let body = match r.body() {
+        lambda_http::Body::Text(t) => t.clone(),
+        _ => String::new(),
+    };
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["Response"]["Error"]["Code"], "RequestLimitExceeded", "{v}");
+}
+
 /// Issue 9, defect 6: the public link page is never cached, leaks no referrer, and may load nothing.
 #[tokio::test]
 async fn the_link_page_sends_no_store_no_referrer_and_a_strict_csp() {
