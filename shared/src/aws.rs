@@ -42,6 +42,11 @@ impl TlsRoots {
     }
 }
 
+/// How long a connection, one attempt, and a whole call (retries included) to an AWS service may take.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+pub const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+pub const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(7);
+
 /// The SDK configuration from the environment (region, credentials, endpoints), with the HTTPS client
 /// that [`TlsRoots`] asks for.
 ///
@@ -57,6 +62,16 @@ pub async fn sdk_config() -> Result<SdkConfig, ConfigError> {
     if non_empty_env("AWS_ACCESS_KEY_ID").is_some() && non_empty_env("AWS_SECRET_ACCESS_KEY").is_some() {
         loader = loader.credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
     }
+    // A stalled service (DynamoDB, SES, End User Messaging) answers with an error in seconds instead of
+    // holding the request until the function times out: the actions then say so (InternalError,
+    // NetworkIOError) and undo what they started.
+    loader = loader.timeout_config(
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+            .operation_timeout(OPERATION_TIMEOUT)
+            .build(),
+    );
     let loader = match TlsRoots::from_env()? {
         TlsRoots::Amazon => loader.http_client(amazon_roots_https_client()?),
         TlsRoots::Native => loader,
