@@ -222,3 +222,283 @@ async fn mails_still_throttled_at_the_end_of_the_budget_fail_and_spend_nothing()
         assert!(state.record.is_none() && state.quota.sends.is_empty(), "nothing left, nothing spent: {state:?}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Fault injection at every step: a store that fails its k-th call, either before doing anything ("before")
+// or after doing it ("after": the write happened, its answer was lost). Every action is run with k = 1, 2, …
+// until it makes fewer calls than k; after each failure the state must be consistent, and a retry (no
+// failure, the clock moved past the interval) must succeed.
+
+mod failing {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use chrono::{DateTime, Utc};
+    use shared::code::{Contact, ContactType};
+    use shared::error::BackendError;
+    use shared::model::{CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord};
+    use shared::quota::QuotaState;
+    use shared::store::*;
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum When {
+        Before,
+        After,
+    }
+
+    #[derive(Clone)]
+    pub struct FailingStore {
+        pub inner: MemoryStore,
+        calls: Arc<AtomicUsize>,
+        fail_at: Arc<AtomicUsize>,
+        when: When,
+    }
+
+    impl FailingStore {
+        pub fn new(inner: MemoryStore, when: When) -> Self {
+            Self { inner, calls: Arc::default(), fail_at: Arc::default(), when }
+        }
+        /// Fail the `k`-th call from now (1-based); 0: never.
+        pub fn arm(&self, k: usize) {
+            self.calls.store(0, Ordering::SeqCst);
+            self.fail_at.store(k, Ordering::SeqCst);
+        }
+        pub fn calls(&self) -> usize {
+            self.calls.load(Ordering::SeqCst)
+        }
+        fn hit(&self) -> bool {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            n == self.fail_at.load(Ordering::SeqCst)
+        }
+        fn injected() -> BackendError {
+            BackendError::Store("injected failure".into())
+        }
+    }
+
+    /// Runs one store call with the injected failure before or after it.
+    macro_rules! step {
+        ($self:ident, $call:expr, $err:expr) => {{
+            let fail = $self.hit();
+            if fail && $self.when == When::Before {
+                return Err($err);
+            }
+            let out = $call.await;
+            if fail {
+                return Err($err);
+            }
+            out
+        }};
+    }
+
+    impl Store for FailingStore {
+        async fn load_send_state(&self, c: &CallerId, e: &EmailAddress) -> Result<SendState, BackendError> {
+            step!(self, self.inner.load_send_state(c, e), Self::injected())
+        }
+        async fn reserve_send(&self, w: &SendWrite) -> Result<(), WriteError> {
+            step!(self, self.inner.reserve_send(w), WriteError::Backend(Self::injected()))
+        }
+        async fn commit_send(&self, w: &SendWrite) -> Result<(), WriteError> {
+            step!(self, self.inner.commit_send(w), WriteError::Backend(Self::injected()))
+        }
+        async fn undo_send(&self, w: &SendWrite) -> Result<(), BackendError> {
+            step!(self, self.inner.undo_send(w), Self::injected())
+        }
+        async fn get_record(&self, c: &CallerId, e: &EmailAddress) -> Result<Option<VerificationRecord>, BackendError> {
+            step!(self, self.inner.get_record(c, e), Self::injected())
+        }
+        async fn get_token(&self, h: &TokenHash) -> Result<Option<TokenRecord>, BackendError> {
+            step!(self, self.inner.get_token(h), Self::injected())
+        }
+        async fn mark_verified(&self, t: &TokenRecord, at: DateTime<Utc>, ip: &str) -> Result<VerifyOutcome, BackendError> {
+            step!(self, self.inner.mark_verified(t, at, ip), Self::injected())
+        }
+        async fn list_records(&self, c: &CallerId, f: &ListFilter) -> Result<Vec<VerificationRecord>, BackendError> {
+            step!(self, self.inner.list_records(c, f), Self::injected())
+        }
+        async fn delete_record(&self, c: &CallerId, e: &EmailAddress) -> Result<bool, BackendError> {
+            step!(self, self.inner.delete_record(c, e), Self::injected())
+        }
+    }
+
+    impl CodeStore for FailingStore {
+        async fn load_code_send_state(&self, c: &CallerId, k: &Contact) -> Result<CodeSendState, BackendError> {
+            step!(self, self.inner.load_code_send_state(c, k), Self::injected())
+        }
+        async fn spend_code_quota(&self, c: &CallerId, k: &Contact, q: &QuotaState, x: DateTime<Utc>) -> Result<(), WriteError> {
+            step!(self, self.inner.spend_code_quota(c, k, q, x), WriteError::Backend(Self::injected()))
+        }
+        async fn refund_code_quota(&self, c: &CallerId, k: &Contact, b: &QuotaState, s: &QuotaState, x: DateTime<Utc>) -> Result<(), WriteError> {
+            step!(self, self.inner.refund_code_quota(c, k, b, s, x), WriteError::Backend(Self::injected()))
+        }
+        async fn put_code(&self, code: &CodeRecord) -> Result<(), BackendError> {
+            step!(self, self.inner.put_code(code), Self::injected())
+        }
+        async fn get_code(&self, c: &CallerId, k: &Contact) -> Result<Option<CodeRecord>, BackendError> {
+            step!(self, self.inner.get_code(c, k), Self::injected())
+        }
+        async fn record_wrong_try(&self, code: &CodeRecord) -> Result<(), WriteError> {
+            step!(self, self.inner.record_wrong_try(code), WriteError::Backend(Self::injected()))
+        }
+        async fn consume_code(&self, code: &CodeRecord, at: DateTime<Utc>) -> Result<(), WriteError> {
+            step!(self, self.inner.consume_code(code, at), WriteError::Backend(Self::injected()))
+        }
+        async fn list_contacts(&self, c: &CallerId, k: Option<ContactType>) -> Result<Vec<ContactRecord>, BackendError> {
+            step!(self, self.inner.list_contacts(c, k), Self::injected())
+        }
+        async fn delete_contact(&self, c: &CallerId, k: &Contact) -> Result<bool, BackendError> {
+            step!(self, self.inner.delete_contact(c, k), Self::injected())
+        }
+    }
+}
+
+/// A mailer that keeps every mail (in memory) and can be told to fail.
+#[derive(Clone, Default)]
+struct KeptMail {
+    mails: std::sync::Arc<std::sync::Mutex<Vec<shared::mail::OutgoingMail>>>,
+}
+
+impl shared::mail::Mailer for KeptMail {
+    async fn send(&self, mail: &shared::mail::OutgoingMail) -> Result<(), shared::error::BackendError> {
+        self.mails.lock().unwrap().push(mail.clone());
+        Ok(())
+    }
+}
+
+impl KeptMail {
+    fn to(&self, address: &str) -> Vec<shared::mail::OutgoingMail> {
+        self.mails.lock().unwrap().iter().filter(|m| m.to.as_str() == address).cloned().collect()
+    }
+}
+
+fn failing_app(when: failing::When, clock: &TestClock) -> (App<failing::FailingStore, KeptMail>, failing::FailingStore, KeptMail) {
+    let store = failing::FailingStore::new(shared::store::MemoryStore::new(), when);
+    let mailer = KeptMail::default();
+    let c = clock.clone();
+    let app = App {
+        store: store.clone(),
+        mailer: mailer.clone(),
+        sms: SmsSender::None,
+        code_secret: Some(shared::code::CodeSecret::new(env("CODE_HMAC_SECRET").into_bytes()).unwrap()),
+        config: Config::from_env().unwrap(),
+        clock: std::sync::Arc::new(move || c.now()),
+    };
+    (app, store, mailer)
+}
+
+async fn answer<A: Action, S: shared::store::Store, M: shared::mail::Mailer>(app: &App<S, M>, req: &Request) -> Result<Value, ApiError> {
+    match A::handle(app, req).await? {
+        Reply::Api(body) => Ok(Value::Object(body)),
+        Reply::Page { html, .. } => Ok(Value::String(html)),
+    }
+}
+
+/// The links of the mails to `address`, newest last.
+fn tokens_mailed(mailer: &KeptMail, address: &str) -> Vec<String> {
+    mailer.to(address).iter().map(|m| token_of(m.text.split_whitespace().find(|w| w.contains("Token=")).unwrap_or(""))).collect()
+}
+
+/// After any failure: if a record exists, its current link exists and is one of those mailed (a live link
+/// someone received), and the quota counts no more sends than mails went out.
+async fn consistent(store: &shared::store::MemoryStore, mailer: &KeptMail, caller: &str, address: &str) -> Result<(), String> {
+    let (c, e) = (CallerId::parse(caller).unwrap(), EmailAddress::parse(address).unwrap());
+    let state = store.load_send_state(&c, &e).await.map_err(|e| e.to_string())?;
+    let mailed = tokens_mailed(mailer, address);
+    if state.quota.sends.len() > mailed.len() {
+        return Err(format!("{} sends spent for {} mails", state.quota.sends.len(), mailed.len()));
+    }
+    if let Some(record) = state.record {
+        if store.get_token(&record.current_token).await.map_err(|e| e.to_string())?.is_none() {
+            return Err("the record's link is gone".into());
+        }
+        let live = mailed.iter().filter(|t| shared::model::Token::parse(t).map(|t| t.hash()) == Ok(record.current_token.clone())).count();
+        if live != 1 {
+            return Err(format!("the record's link is in {live} of the {} mails", mailed.len()));
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_step_of_submit_and_resend_can_fail_and_a_retry_succeeds() {
+    for when in [failing::When::Before, failing::When::After] {
+        for k in 1.. {
+            let clock = TestClock::default();
+            let (app, store, mailer) = failing_app(when, &clock);
+            let (caller, address) = (unique("inject"), fresh_address().to_lowercase());
+            // A pending address with a working link, then a Resend whose k-th store call fails.
+            answer::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
+            clock.advance(Duration::seconds(61));
+            store.arm(k);
+            let out = answer::<ResendEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await;
+            let calls = store.calls();
+            store.arm(0);
+            consistent(&store.inner, &mailer, &caller, &address).await.unwrap_or_else(|e| panic!("{when:?} call {k} of Resend: {e}; answer {out:?}"));
+            clock.advance(Duration::seconds(61));
+            let retry = answer::<ResendEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
+            assert_eq!(codes(&retry, "SuccessList"), ["Success"], "{when:?} call {k}: the retry: {retry}");
+            consistent(&store.inner, &mailer, &caller, &address).await.unwrap();
+            let last = tokens_mailed(&mailer, &address).pop().unwrap();
+            answer::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &last)])).await.expect("the last link verifies");
+
+            // A first Submit whose k-th call fails, then its retry.
+            let fresh = fresh_address().to_lowercase();
+            store.arm(k);
+            let out = answer::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &fresh)])).await;
+            store.arm(0);
+            consistent(&store.inner, &mailer, &caller, &fresh).await.unwrap_or_else(|e| panic!("{when:?} call {k} of Submit: {e}; answer {out:?}"));
+            clock.advance(Duration::seconds(61));
+            let retry = answer::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &fresh), ("SendIfExist", "true")])).await.unwrap();
+            assert_eq!(codes(&retry, "SuccessList"), ["Success"], "{when:?} call {k}: the Submit retry: {retry}");
+            if k > calls {
+                break;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_step_of_verify_delete_and_the_code_actions_can_fail_and_a_retry_succeeds() {
+    for when in [failing::When::Before, failing::When::After] {
+        for k in 1..=8 {
+            let clock = TestClock::default();
+            let (app, store, mailer) = failing_app(when, &clock);
+            let (caller, address) = (unique("inject-v"), fresh_address().to_lowercase());
+            answer::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
+            let token = tokens_mailed(&mailer, &address).pop().unwrap();
+            store.arm(k);
+            let _ = answer::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &token)])).await;
+            store.arm(0);
+            answer::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &token)])).await.unwrap_or_else(|e| panic!("{when:?} call {k}: Verify retry {e:?}"));
+            store.arm(k);
+            let _ = answer::<shared::actions::DeleteEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await;
+            store.arm(0);
+            let _ = answer::<shared::actions::DeleteEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
+            let (c, e) = (CallerId::parse(&caller).unwrap(), EmailAddress::parse(&address).unwrap());
+            assert!(store.inner.get_record(&c, &e).await.unwrap().is_none(), "{when:?} call {k}: deleted");
+            assert!(store.inner.get_token(&shared::model::Token::parse(&token).unwrap().hash()).await.unwrap().is_none(), "{when:?} call {k}: its link is gone too");
+
+            // The code actions: Send whose k-th call fails, then a retry; Create likewise.
+            let mail_to = fresh_address().to_lowercase();
+            let send = request(&caller, &[("Type", "2"), ("Code", &mail_to)]);
+            store.arm(k);
+            let _ = answer::<SendIntlPhoneEmailCode, _, _>(&app, &send).await;
+            store.arm(0);
+            let sent = mailer.to(&mail_to).len();
+            let spent = store.inner.load_code_send_state(&c, &Contact::parse(ContactType::Email, &mail_to).unwrap()).await.unwrap().quota.sends.len();
+            assert!(spent <= sent, "{when:?} call {k}: {spent} code sends spent for {sent} mails");
+            clock.advance(Duration::seconds(61));
+            answer::<SendIntlPhoneEmailCode, _, _>(&app, &send).await.unwrap_or_else(|e| panic!("{when:?} call {k}: Send retry {e:?}"));
+            let code = code_in(&mailer.to(&mail_to).last().unwrap().text);
+            let create = request(&caller, &[("Type", "2"), ("Code", &mail_to), ("VerifyCode", &code)]);
+            store.arm(k);
+            let first = answer::<CreateIntlPhoneEmail, _, _>(&app, &create).await;
+            store.arm(0);
+            if first.is_err() {
+                // Unless the failure came after the code was used up, the same code still works.
+                let retry = answer::<CreateIntlPhoneEmail, _, _>(&app, &create).await;
+                let verified = store.inner.list_contacts(&c, None).await.unwrap().iter().any(|r| r.contact.as_str() == mail_to);
+                assert!(retry.is_ok() || verified, "{when:?} call {k}: Create retry {retry:?}, verified {verified}");
+            }
+        }
+    }
+}

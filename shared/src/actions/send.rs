@@ -144,7 +144,14 @@ async fn try_send<S: Store, M: Mailer>(
                 tokio::time::sleep(std::time::Duration::from_millis(5 * (attempt as u64 + 1))).await;
                 continue;
             }
-            Err(WriteError::Backend(e)) => return Err(e),
+            Err(WriteError::Backend(e)) => {
+                // The reservation may have been written although its answer was lost: undo it (each part of
+                // the undo is conditional, so nothing else is touched if it was not).
+                if let Err(undo) = app.store.undo_send(&write).await {
+                    tracing::error!(error = %undo, "a reservation of unknown outcome could not be undone");
+                }
+                return Err(e);
+            }
         }
         let link = verification_link(&req.link_base, &token, req.lang);
         let sent = match verification_mail(email, req.lang, &link) {

@@ -45,7 +45,11 @@ impl Action for SendIntlPhoneEmailCode {
                     tokio::time::sleep(std::time::Duration::from_millis(5 * (attempt as u64 + 1))).await;
                     continue;
                 }
-                Err(WriteError::Backend(e)) => return Err(internal(e)),
+                Err(WriteError::Backend(e)) => {
+                    // Spent although the answer was lost? Give it back (conditional on the version).
+                    let _ = app.store.refund_code_quota(caller, &contact, &quota_before, &quota, expires).await;
+                    return Err(internal(e));
+                }
             }
             let pacer = &app.config.send_pacer;
             let sent = match &contact {
