@@ -145,7 +145,10 @@ fn write_element(w: &mut Writer<Vec<u8>>, name: &str, value: &Value, field: &str
             }
         }
         Value::String(s) => {
-            let _ = w.write_event(Event::Text(BytesText::new(&xml_text(s))));
+            // Escaped here: `<`, `>`, `&`, quotes, and a carriage return as `&#xD;`, which a reader would
+            // otherwise normalise into a line feed.
+            let escaped = quick_xml::escape::escape(xml_text(s).as_ref()).replace('\r', "&#xD;");
+            let _ = w.write_event(Event::Text(BytesText::from_escaped(escaped)));
         }
         Value::Null => {}
         other => {
@@ -205,6 +208,30 @@ mod tests {
             }
         }
         assert!(out.contains("<Email>a\u{fffd}b\u{fffd}c\u{fffd}@x.com\u{fffd}</Email>"), "{out}");
+    }
+
+    /// A carriage return survives the round trip (XML readers turn a raw one into a line feed).
+    #[test]
+    fn a_carriage_return_reads_back_as_itself() {
+        let out = success("X", "ID", body(json!({"Email": "a\r\nb<&>"})), Format::Xml);
+        // The text of <Email>, with its character and entity references resolved (the reader hands them
+        // over as events of their own).
+        let mut reader = quick_xml::Reader::from_str(&out);
+        let (mut inside, mut text) = (false, String::new());
+        loop {
+            match reader.read_event().unwrap() {
+                quick_xml::events::Event::Eof => break,
+                quick_xml::events::Event::Start(e) => inside = e.name().as_ref() == b"Email",
+                quick_xml::events::Event::End(_) => inside = false,
+                quick_xml::events::Event::Text(t) if inside => text.push_str(&t.decode().unwrap()),
+                quick_xml::events::Event::GeneralRef(r) if inside => match r.resolve_char_ref().unwrap() {
+                    Some(c) => text.push(c),
+                    None => text.push_str(quick_xml::escape::resolve_predefined_entity(&r.decode().unwrap()).unwrap()),
+                },
+                _ => {}
+            }
+        }
+        assert_eq!(text, "a\r\nb<&>", "from {out}");
     }
 
     #[test]
