@@ -13,12 +13,18 @@ BOTO3_VERSION=1.44.5                 # make bench: the Python cold-start baselin
 ALIBABA_DOMAIN_SDK_VERSION=5.1.1     # make test (tests/sdk): Alibaba Cloud's own SDK, alibabacloud-domain20180129
 TENCENT_SDK_VERSION=3.1.193          # make test (tests/sdk): Tencent Cloud's own SDK, tencentcloud-sdk-python-intl-en
 PYTEST_VERSION=8.4.2                 # make test: runs tests/sdk
+SCHEMATHESIS_VERSION=4.32.5          # make test (tests/schema): the API against docs/openapi.yaml
+HYPOTHESIS_VERSION=6.170.17          # schemathesis' generator: a fixed seed repeats only with the same one
+OPENAPI_SPEC_VALIDATOR_VERSION=0.9.0 # make test (tests/schema): docs/openapi.yaml is valid OpenAPI 3.1
 
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS_DIR="$ROOT_DIR/.tools"          # everything installed lands here (git-ignored)
 # Logs, pids and the SMS outbox of the stack on these ports (git-ignored): stacks on other ports do not meet.
 STATE_DIR="${STATE_DIR:-$ROOT_DIR/.stack/$LAMBDA_PORT}"
 VENV_DIR="${VENV_DIR:-$TOOLS_DIR/venv}"
+# schemathesis in a venv of its own: its dependencies (Hypothesis, requests, PyYAML, pytest, ...) never move the
+# versions that cfn-lint, cargo-lambda and the SDK tests of .tools/venv run with.
+SCHEMA_VENV_DIR="${SCHEMA_VENV_DIR:-$TOOLS_DIR/schema-venv}"
 NODE_DIR="$TOOLS_DIR/node"
 DYNAMODB_DIR="$TOOLS_DIR/dynamodb-local"
 

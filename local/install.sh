@@ -40,6 +40,20 @@ then
   "$VENV_DIR/bin/pip" install --quiet --disable-pip-version-check "${sdk_pins[@]}"
 fi
 
+# schemathesis and openapi-spec-validator, for the schema gate of make test (tests/schema), in a venv of their own.
+schema_pins=("schemathesis==$SCHEMATHESIS_VERSION" "hypothesis==$HYPOTHESIS_VERSION"
+             "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION")
+if ! "$SCHEMA_VENV_DIR/bin/python3" - "${schema_pins[@]}" 2>/dev/null <<'PY'
+import sys
+from importlib.metadata import version
+sys.exit(any(version(name) != want for name, want in (pin.split("==") for pin in sys.argv[1:])))
+PY
+then
+  echo "==> installing ${schema_pins[*]} into $SCHEMA_VENV_DIR"
+  python3 -m venv "$SCHEMA_VENV_DIR"
+  "$SCHEMA_VENV_DIR/bin/pip" install --quiet --disable-pip-version-check "${schema_pins[@]}"
+fi
+
 # The SES v2 emulator from npm.
 if [ ! -f "$NODE_DIR/node_modules/aws-ses-v2-local/package.json" ] \
    || ! grep -q "\"version\": \"$AWS_SES_V2_LOCAL_VERSION\"" "$NODE_DIR/node_modules/aws-ses-v2-local/package.json"; then

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The local stack: DynamoDB Local, the SES v2 emulator and `cargo lambda watch`.
 #   local/stack.sh run    start everything and stay in the foreground; Ctrl-C stops all of it
-#   local/stack.sh test   start everything, run every test (cargo test, then pytest tests/sdk), stop everything
-#                         (also when a test fails); TEST_ARGS goes to cargo test, SDK_TEST_ARGS to pytest
+#   local/stack.sh test   start everything, run every test (cargo test, pytest tests/sdk, then the schema gate
+#                         tests/schema), stop everything (also when a test fails); TEST_ARGS goes to cargo test,
+#                         SDK_TEST_ARGS to pytest
 #   local/stack.sh bench  build the release zips and binaries, start DynamoDB Local and the SES emulator,
 #                         run the benchmarks (BENCHMARKS.md), stop everything
 set -euo pipefail
@@ -165,6 +166,10 @@ case "$mode" in
     # The vendors' own SDKs against the signed front door. No bytecode or cache files: tests/ is watched.
     echo "==> pytest tests/sdk (Alibaba's and Tencent's Python SDKs against http://$BIND_HOST:$LAMBDA_PORT/)"
     PYTHONDONTWRITEBYTECODE=1 "$VENV_DIR/bin/python" -m pytest -q -p no:cacheprovider tests/sdk ${SDK_TEST_ARGS:-}
+    # docs/openapi.yaml against the running stack: valid OpenAPI, and schemathesis finds no server error, no
+    # undocumented status or content type, and no answer that breaks the document (tests/schema/README.md).
+    echo "==> tests/schema (docs/openapi.yaml against http://$BIND_HOST:$LAMBDA_PORT/)"
+    bash tests/schema/run.sh
     ;;
   bench)
     shift || true

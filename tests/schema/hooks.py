@@ -1,0 +1,178 @@
+"""Schemathesis hooks for docs/openapi.yaml (loaded through SCHEMATHESIS_HOOKS by tests/schema/run.sh).
+
+Schemathesis validates JSON answers against the document by itself. These hooks let it validate the other two
+kinds of answer too, and add the one check that a media type cannot express:
+
+- XML (`Format=XML`): read into the same object as the JSON answer (the document gives one schema for both),
+  following the service's XML conventions: list fields hold one element per item, numbers and booleans are
+  text. The root element must be `<Error>` for an error and `<ActionResponse>` for a success.
+- HTML (the link page): the page as a string, so that the document's `pattern` on
+  `<p id="outcome" data-code="…">` checks the outcome.
+- `tencent_envelope`: a Tencent-style action answers HTTP 200 with `Content-Type: application/json` exactly
+  (no charset), the only form in which Tencent's SDK reads an error.
+
+One adaptation to the local stack: `cargo lambda watch` (cargo-lambda 1.9.2, `trigger_router.rs`) must put a
+body with no `Content-Type`, a `text/*` or an `application/json` one into the function's event as a string, and
+answers HTTP 500 by itself, without running the function, when those bytes are not UTF-8. So a generated
+JSON body that is not UTF-8 is sent with its invalid bytes replaced by U+FFFD: still a malformed body, which
+the service must refuse, but one the emulator can hand over (tests/schema/README.md).
+
+Known server defects, each reported and listed in tests/schema/README.md, are dropped by `filter_failure`, only
+for the exact requests that hit them; schemathesis counts them as "Filtered" in its summary.
+"""
+
+import sys
+import xml.etree.ElementTree as ElementTree
+
+import schemathesis
+
+# The fields whose XML element holds one element per item (<SendResult>, <EmailVerification>).
+LIST_FIELDS = {"SuccessList", "FailList", "ExistList", "Data"}
+INTEGER_FIELDS = {"VerificationStatus", "CurrentPageNum", "PageSize", "TotalPageNum", "TotalItemNum", "RetryAfterSeconds"}
+BOOLEAN_FIELDS = {"NextPage", "PrePage"}
+ITEM_ELEMENTS = {"SuccessList": "SendResult", "FailList": "SendResult", "ExistList": "SendResult", "Data": "EmailVerification"}
+
+
+class XmlShapeError(ValueError):
+    pass
+
+
+def _leaf(name, element):
+    if len(element):
+        raise XmlShapeError(f"<{name}> holds elements where text was expected")
+    text = element.text or ""
+    if name in INTEGER_FIELDS:
+        try:
+            return int(text)
+        except ValueError:
+            return text  # left as text: the schema then reports the wrong type
+    if name in BOOLEAN_FIELDS:
+        return {"true": True, "false": False}.get(text, text)
+    return text
+
+
+def _object(element):
+    out = {}
+    for child in element:
+        if child.tag in out:
+            raise XmlShapeError(f"<{child.tag}> appears twice in <{element.tag}>")
+        if child.tag in LIST_FIELDS:
+            if (child.text or "").strip():
+                raise XmlShapeError(f"<{child.tag}> holds text")
+            items = []
+            for item in child:
+                if item.tag != ITEM_ELEMENTS[child.tag]:
+                    raise XmlShapeError(f"<{child.tag}> holds <{item.tag}>, expected <{ITEM_ELEMENTS[child.tag]}>")
+                items.append(_object(item))
+            out[child.tag] = items
+        else:
+            out[child.tag] = _leaf(child.tag, child)
+    return out
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    media_type = (case.media_type or "application/json").lower()
+    textual = media_type.startswith("text/") or media_type.startswith("application/json")
+    if textual and isinstance(case.body, (bytes, bytearray)):
+        case.body = bytes(case.body).decode("utf-8", errors="replace").encode("utf-8")
+
+
+# ---- known server defects (each one reported; tests/schema/README.md) ----
+
+MAX_EPOCH_MS = 253_402_300_799_999
+
+
+def _text(value):
+    """A parameter's value as the service reads it (JSON numbers and booleans as text, arrays as lists)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(_text(v) for v in value)
+    return None if value is None else str(value)
+
+
+def _params(case):
+    """The parameters as the service merges them: the query string, then the body, which wins."""
+    merged = {}
+    for name, value in (case.query or {}).items():
+        merged[name] = _text(value[-1] if isinstance(value, list) and value else value)
+    media_type = (case.media_type or "").lower()
+    if isinstance(case.body, dict) and ("json" in media_type or "x-www-form-urlencoded" in media_type):
+        for name, value in case.body.items():
+            if value is not None:
+                merged[name] = _text(value)
+    return {name: value.strip() for name, value in merged.items() if value is not None and value.strip()}
+
+
+def _epoch_ms(value):
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 <= number <= MAX_EPOCH_MS and str(number) == value.lstrip("+") else None
+
+
+def _list_begin_after_end(case, response):
+    """Known defect 1: ListEmailVerification with BeginCreateTime after EndCreateTime (and no Email) answers
+    HTTP 500 InternalError, where docs/API.md promises an empty list: DynamoDB refuses the index query's
+    `gsi1sk BETWEEN :lo AND :hi` when :lo > :hi (ValidationException), and the store reports it as a failure."""
+    if case.operation.definition.raw.get("x-action") != "ListEmailVerification" or response.status_code != 500:
+        return False
+    params = _params(case)
+    begin, end = _epoch_ms(params.get("BeginCreateTime")), _epoch_ms(params.get("EndCreateTime"))
+    return "Email" not in params and begin is not None and end is not None and begin > end
+
+
+@schemathesis.hook
+def filter_failure(context, failure, case, response):
+    """Keeps every failure but the server error of a known, reported defect (and only that request's)."""
+    if type(failure).__name__ == "ServerError" and _list_begin_after_end(case, response):
+        print("known server defect (tests/schema/README.md): ListEmailVerification with BeginCreateTime > "
+              "EndCreateTime answers HTTP 500", file=sys.stderr)
+        return False
+    return True
+
+
+@schemathesis.deserializer("application/xml")
+def deserialize_xml(ctx, response):
+    if not response.content.startswith(b'<?xml version="1.0" encoding="UTF-8"?>'):
+        raise XmlShapeError("the answer does not start with the XML declaration")
+    root = ElementTree.fromstring(response.content)
+    action = (ctx.operation.definition.raw or {}).get("x-action") if ctx.operation is not None else None
+    if response.status_code >= 400:
+        expected = "Error"
+    elif action:
+        expected = f"{action}Response"
+    else:  # the front door: any action's answer
+        expected = root.tag if root.tag.endswith("Response") else "<Action>Response"
+    if root.tag != expected:
+        raise XmlShapeError(f"the root element is <{root.tag}>, expected <{expected}>")
+    return _object(root)
+
+
+@schemathesis.deserializer("text/html")
+def deserialize_html(ctx, response):
+    return response.content.decode("utf-8")
+
+
+def _tencent_style(case):
+    action = case.operation.definition.raw.get("x-action", "")
+    return action in {"SendIntlPhoneEmailCode", "CreateIntlPhoneEmail", "DescribeIntlPhoneEmailList", "DeleteIntlPhoneEmail"}
+
+
+@schemathesis.check
+def tencent_envelope(ctx, response, case):
+    """A Tencent-style action answers HTTP 200 with `Content-Type: application/json` exactly."""
+    # Only the documented methods reach the function: cargo lambda watch answers a CORS preflight (OPTIONS)
+    # itself, and the coverage phase's undocumented methods are checked by schemathesis' own checks.
+    if not _tencent_style(case) or case.method.upper() != case.operation.method.upper():
+        return None
+    content_type = response.headers.get("content-type", [""])
+    content_type = content_type[0] if isinstance(content_type, list) else content_type
+    if response.status_code != 200 or content_type != "application/json":
+        raise AssertionError(
+            f"A Tencent-style answer must be HTTP 200 with Content-Type exactly application/json; "
+            f"got HTTP {response.status_code} with {content_type!r}"
+        )
+    return None

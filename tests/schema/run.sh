@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The schema gate (make test runs it after cargo test and pytest tests/sdk; tests/schema/README.md):
+#   1. docs/openapi.yaml is a valid OpenAPI 3.1 document (openapi-spec-validator);
+#   2. schemathesis calls every operation of it on the running local stack, with a fixed seed and a bounded
+#      number of examples, and fails on any server error, undocumented status code or content type, missing
+#      documented header, or answer that breaks its schema.
+# Against a running `make run` (any ports: they come from local/env.sh): bash tests/schema/run.sh
+# Knobs: SCHEMA_SEED, SCHEMA_MAX_EXAMPLES, SCHEMA_PHASES, SCHEMA_ARGS (more schemathesis options).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../local/env.sh"
+cd "$ROOT_DIR"
+
+seed="${SCHEMA_SEED:-20261129}"
+max_examples="${SCHEMA_MAX_EXAMPLES:-100}"
+phases="${SCHEMA_PHASES:-examples,coverage,fuzzing}"
+checks="not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,tencent_envelope"
+st="$SCHEMA_VENV_DIR/bin/st"
+[ -x "$st" ] || { echo "tests/schema/run.sh: $st is missing; run: make install" >&2; exit 1; }
+
+# Only the local stack, which sends mail only to the local SES emulator and texts only to the outbox file.
+host="$BIND_HOST"
+case "$host" in 0.0.0.0|"") host=127.0.0.1 ;; ::|"[::]") host=::1 ;; esac
+case "$host" in \[*) ;; *:*) host="[$host]" ;; esac
+loopback() { case "$1" in 127.*|localhost|"[::1]"|::1) return 0 ;; *) return 1 ;; esac; }
+ses_host="${AWS_ENDPOINT_URL_SESV2#http://}"; ses_host="${ses_host%:*}"
+if ! loopback "$host" || ! loopback "$ses_host"; then
+  echo "tests/schema/run.sh: refusing to run: the stack ($host) and its SES endpoint ($ses_host) must be on this machine" >&2
+  exit 1
+fi
+base="http://$host:$LAMBDA_PORT"
+
+echo "==> openapi-spec-validator docs/openapi.yaml"
+"$SCHEMA_VENV_DIR/bin/openapi-spec-validator" docs/openapi.yaml
+
+# cargo lambda watch builds a function on its first request, which can take minutes on a cold cache: one
+# request each first, with a long timeout, so that schemathesis' own timeout measures the service only.
+for fn in submit-email-verification resend-email-verification verify-email query-email-verification \
+          list-email-verification delete-email-verification send-intl-phone-email-code create-intl-phone-email \
+          describe-intl-phone-email-list delete-intl-phone-email; do
+  curl -s -o /dev/null -m 900 -H 'X-User-Id: schema-warm-up' "$base/lambda-url/$fn/" \
+    || { echo "tests/schema/run.sh: $base/lambda-url/$fn/ does not answer" >&2; exit 1; }
+done
+curl -s -o /dev/null -m 900 "$base/" || { echo "tests/schema/run.sh: $base/ does not answer" >&2; exit 1; }
+
+# Nothing is written into the repository (tests/ is a crate that cargo lambda watch watches): schemathesis and
+# Hypothesis run in a temporary directory, without an example database and without bytecode; the reports
+# (JUnit XML and a HAR of every request and answer) go to the stack's state directory (.stack/, git-ignored).
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+report_dir="$STATE_DIR/schemathesis"
+rm -rf "$report_dir"
+mkdir -p "$report_dir"
+
+echo "==> schemathesis $($st --version | awk '{print $NF}') against $base (seed $seed, at most $max_examples examples per operation, phases $phases)"
+cd "$work"
+# shellcheck disable=SC2086 # SCHEMA_ARGS holds several options
+PYTHONDONTWRITEBYTECODE=1 HYPOTHESIS_STORAGE_DIRECTORY="$work/.hypothesis" \
+SCHEMATHESIS_HOOKS="$ROOT_DIR/tests/schema/hooks.py" \
+  "$st" run "$ROOT_DIR/docs/openapi.yaml" \
+    --url "$base" \
+    --checks "$checks" \
+    --seed "$seed" \
+    --max-examples "$max_examples" \
+    --phases "$phases" \
+    --generation-database none \
+    --workers 1 \
+    --request-timeout 60 \
+    --max-redirects 0 \
+    --no-color \
+    --report junit,har --report-dir "$report_dir" \
+    ${SCHEMA_ARGS:-}
