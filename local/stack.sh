@@ -176,6 +176,8 @@ case "$mode" in
     # The bench measures the handlers, not SES's sending rate: no pacing between its back-to-back sends
     # (MaxSendRate; the local SES emulator throttles nothing).
     export MAX_SEND_RATE="${MAX_SEND_RATE:-100000}"
+    # Nor the per-caller rate: the bench sends thousands of requests as one caller, back to back.
+    export CALLER_RATE_LIMIT=1000000 CALLER_BURST_LIMIT=1000000
     export BENCH_COMMANDS="make bench   # = bash local/stack.sh bench
 $(tail -n +2 target/lambda/BUILD)
 $host_build"
