@@ -4,7 +4,7 @@
 //! lines (formatted into a sink). No I/O, so this is the part of a request's cost the code decides.
 
 use chrono::Duration;
-use shared::app::{App, Config};
+use shared::app::App;
 use shared::store::MemoryStore;
 
 use crate::events::{body, caller_arn, event, fresh_address, invoke, unique, Act};
@@ -30,7 +30,7 @@ pub fn thread_cpu_ns() -> u64 {
 type MemApp = App<MemoryStore, LinkKeeper<NoopMailer>>;
 
 fn app(clock: &MovableClock) -> Result<MemApp, String> {
-    let config = Config::from_env().map_err(|e| format!("{e} (run through `make bench`, which sources local/env.sh)"))?;
+    let config = crate::events::config()?;
     Ok(App {
         store: MemoryStore::new(),
         mailer: LinkKeeper::new(NoopMailer),

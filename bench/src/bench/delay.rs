@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use shared::app::{App, Config};
+use shared::app::App;
 use shared::store::MemoryStore;
 
 use crate::events::{body, caller_arn, event, fresh_address, invoke, unique, Act};
@@ -33,7 +33,7 @@ impl DelayResult {
 
 pub async fn measure(opts: &Options) -> Result<DelayResult, String> {
     let delay = Duration::from_millis(opts.delay_ms);
-    let config = Config::from_env().map_err(|e| e.to_string())?;
+    let config = crate::events::config()?;
     let concurrency = config.send_concurrency;
     let clock = MovableClock::default();
     let app = App {

@@ -9,7 +9,7 @@
 //! requests through the front door.
 
 use serde_json::Value;
-use shared::app::{App, Config};
+use shared::app::App;
 use shared::front_door::signing::{hmac_matches, HmacSha1, HmacSha256};
 use shared::front_door::{acs3, rpc, tc3, FrontDoor, KeyRing, Keys};
 use shared::mail::Mailer;
@@ -158,7 +158,7 @@ async fn cpu_run(opts: &Options) -> Result<DoorCpu, String> {
     let warmup = (n / 10).clamp(1, 100);
     let total = n + warmup;
     let clock = MovableClock::default();
-    let config = Config::from_env().map_err(|e| format!("{e} (run through `make bench`, which sources local/env.sh)"))?;
+    let config = crate::events::config()?;
     let app = App {
         store: MemoryStore::new(),
         mailer: LinkKeeper::new(NoopMailer),

@@ -112,6 +112,35 @@ fn install_log_sink() {
         .try_init();
 }
 
+/// The sections other tools keep in the same file, each between `<!-- <tool>: begin -->` and
+/// `<!-- <tool>: end -->` lines (`make fuzz` writes one): kept as they are, after this report.
+fn others_sections(old: &str) -> String {
+    let mut kept = String::new();
+    let mut open: Option<String> = None;
+    for line in old.lines() {
+        let t = line.trim();
+        match &open {
+            None => {
+                if let Some(name) = t.strip_prefix("<!-- ").and_then(|r| r.strip_suffix(": begin -->")) {
+                    open = Some(format!("<!-- {name}: end -->"));
+                    kept.push('\n');
+                    kept.push_str(line);
+                    kept.push('\n');
+                }
+            }
+            Some(end) => {
+                kept.push_str(line);
+                kept.push('\n');
+                if t == end {
+                    open = None;
+                }
+            }
+        }
+    }
+    // A section whose end line is missing is kept to the end of the file, as it was.
+    kept
+}
+
 fn main() -> ExitCode {
     let opts = match Options::parse(std::env::args().skip(1)) {
         Ok(o) => o,
@@ -161,7 +190,21 @@ fn run(opts: &Options) -> Result<(), String> {
     let report = report::Report { opts, machine, sizes, cold, cpu, door_cpu, delay, stack };
     let text = report.markdown();
     println!("{text}");
-    std::fs::write(&opts.out, &text).map_err(|e| format!("writing {}: {e}", opts.out.display()))?;
+    let kept = std::fs::read_to_string(&opts.out).map(|old| others_sections(&old)).unwrap_or_default();
+    std::fs::write(&opts.out, format!("{text}{kept}")).map_err(|e| format!("writing {}: {e}", opts.out.display()))?;
     eprintln!("==> wrote {}", opts.out.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::others_sections;
+
+    #[test]
+    fn other_tools_sections_are_kept_and_the_old_report_is_not() {
+        let old = "# Benchmarks\n\nold figures\n\n<!-- make fuzz: begin -->\n## Fuzzing\n\n| a | 0 |\n<!-- make fuzz: end -->\n\nstray\n";
+        assert_eq!(others_sections(old), "\n<!-- make fuzz: begin -->\n## Fuzzing\n\n| a | 0 |\n<!-- make fuzz: end -->\n");
+        assert_eq!(others_sections("# Benchmarks\n\nno sections\n"), "");
+        assert_eq!(others_sections("x\n<!-- t: begin -->\ncut off"), "\n<!-- t: begin -->\ncut off\n");
+    }
 }

@@ -692,6 +692,9 @@ parsed from JSON first) is called in this process, with the clients the function
 the SES emulator of the local stack: it shows the code's round trips, not AWS's latency. The clock is moved 61 s \
 before Resend so that the send quota allows it. The code actions send their codes by mail (`Type` 2) to the same \
 addresses, and CreateIntlPhoneEmail confirms each with the code read from its mail.
+- **Limits.** The bench's in-process applications take the configuration of `local/env.sh` with the per-caller rate \
+(`CALLER_RATE_LIMIT`) set beyond reach: it measures the handlers, not the throttle (the bucket is still taken on every \
+request, so its cost is in the figures); `make bench` sets `MAX_SEND_RATE` high for the same reason.
 - **CPU time.** The same handler against the in-memory store and a mailer that sends nothing, on a current-thread \
 runtime, timed with `CLOCK_THREAD_CPUTIME_ID`; log lines are formatted as in the functions (JSON) into a sink.
 - **Request counts.** An SDK interceptor on both clients counts every request sent (each attempt), by operation; \

@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use chrono::Duration;
-use shared::app::{App, Config};
+use shared::app::App;
 use shared::front_door::FrontDoor;
 use shared::mail::SesMailer;
 use shared::store::{DynamoStore, ReplayGuard};
@@ -197,7 +197,7 @@ async fn latency_of(app: &StackApp, counter: &RequestCounter, act: Act, events: 
 }
 
 pub async fn measure(opts: &Options) -> Result<StackResult, String> {
-    let config = Config::from_env().map_err(|e| format!("{e} (run through `make bench`)"))?;
+    let config = crate::events::config()?;
     let aws = aws_config::load_from_env().await;
     let counter = RequestCounter::new();
     let clock = MovableClock::default();
