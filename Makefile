@@ -16,5 +16,9 @@ build:    ## every function's bootstrap.zip for arm64 with cargo-lambda (target/
 bench:    ## build, start the local stack, measure (sizes, cold start, latency, CPU, requests), write BENCHMARKS.md
 	@bash local/stack.sh bench
 
+.PHONY: fuzz
+fuzz:     ## run each cargo-fuzz target of fuzz/ for FUZZ_SECONDS (default 60), write executions and crashes into BENCHMARKS.md
+	@bash local/fuzz.sh
+
 access-keys: ## the front door's key pairs: make access-keys ARGS='--secret-id <AccessKeysSecretArn> create <caller>' (or list, revoke <id>)
 	@cargo run --quiet -p shared --bin access-keys -- $(ARGS)
