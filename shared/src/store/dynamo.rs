@@ -571,6 +571,10 @@ impl Store for DynamoStore {
     async fn list_records(&self, caller: &CallerId, filter: &ListFilter) -> Result<Vec<VerificationRecord>, BackendError> {
         let lo = filter.created_from.map_or_else(|| "0".to_string(), |t| format!("{:015}", t.timestamp_millis()));
         let hi = filter.created_to.map_or_else(|| "~".to_string(), |t| format!("{:015}~", t.timestamp_millis()));
+        // A begin after the end selects nothing (DynamoDB refuses a BETWEEN whose bounds are reversed).
+        if lo > hi {
+            return Ok(Vec::new());
+        }
         let mut values = values([(":c", s(caller.as_str())), (":lo", s(lo)), (":hi", s(hi))]);
         let mut filter_expression = None;
         if let Some(status) = filter.status {
