@@ -65,8 +65,9 @@ def unique_email(tag: str = "sdk") -> str:
 
 
 def unique_phone() -> str:
-    """A UK mobile number in E.164: +4479 and eight digits."""
-    return f"+4479{uuid.uuid4().int % 10**8:08d}"
+    """A UK mobile number in E.164: +44790 and seven digits (every +44790… is a valid mobile; some other
+    +4479… ranges, such as +447911, are not, which made a random one fail now and then)."""
+    return f"+44790{uuid.uuid4().int % 10**7:07d}"
 
 
 # ---------------------------------------------------------------------------------------------------------

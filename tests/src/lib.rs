@@ -229,6 +229,7 @@ pub fn code_in(text: &str) -> String {
 /// A fresh, valid mobile number in E.164 (UK mobiles, +447700 900000 to 900999 are reserved for drama;
 /// the rest of +447 is valid for the parser), unique enough for one test run.
 pub fn fresh_phone() -> String {
-    let n = uuid::Uuid::new_v4().as_u128() % 100_000_000;
-    format!("+4479{n:08}")
+    // Every +44790… is a valid mobile; some other +4479… ranges (+447911…) are not.
+    let n = uuid::Uuid::new_v4().as_u128() % 10_000_000;
+    format!("+44790{n:07}")
 }
