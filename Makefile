@@ -22,3 +22,7 @@ fuzz:     ## run each cargo-fuzz target of fuzz/ for FUZZ_SECONDS (default 60), 
 
 access-keys: ## the front door's key pairs: make access-keys ARGS='--secret-id <AccessKeysSecretArn> create <caller>' (or list, revoke <id>)
 	@cargo run --quiet -p shared --bin access-keys -- $(ARGS)
+
+.PHONY: load
+load:     ## start a stack of its own ports, drive it with Locust for LOAD_SECONDS (default 240), audit it, write its section of BENCHMARKS.md
+	@bash local/load.sh

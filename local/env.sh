@@ -13,6 +13,7 @@ BOTO3_VERSION=1.44.5                 # make bench: the Python cold-start baselin
 ALIBABA_DOMAIN_SDK_VERSION=5.1.1     # make test (tests/sdk): Alibaba Cloud's own SDK, alibabacloud-domain20180129
 TENCENT_SDK_VERSION=3.1.193          # make test (tests/sdk): Tencent Cloud's own SDK, tencentcloud-sdk-python-intl-en
 PYTEST_VERSION=8.4.2                 # make test: runs tests/sdk
+LOCUST_VERSION=2.47.0                # make load (tests/load): the load tool, headless
 SCHEMATHESIS_VERSION=4.32.5          # make test (tests/schema): the API against docs/openapi.yaml
 HYPOTHESIS_VERSION=6.170.17          # schemathesis' generator: a fixed seed repeats only with the same one
 OPENAPI_SPEC_VALIDATOR_VERSION=0.9.0 # make test (tests/schema): docs/openapi.yaml is valid OpenAPI 3.1

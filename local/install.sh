@@ -54,6 +54,13 @@ then
   "$SCHEMA_VENV_DIR/bin/pip" install --quiet --disable-pip-version-check "${schema_pins[@]}"
 fi
 
+# Locust, the load tool of `make load` (tests/load), in the same venv.
+if [ "$("$VENV_DIR/bin/python3" -c 'from importlib.metadata import version; print(version("locust"))' 2>/dev/null)" \
+     != "$LOCUST_VERSION" ]; then
+  echo "==> installing locust $LOCUST_VERSION into $VENV_DIR"
+  "$VENV_DIR/bin/pip" install --quiet --disable-pip-version-check "locust==$LOCUST_VERSION"
+fi
+
 # The SES v2 emulator from npm.
 if [ ! -f "$NODE_DIR/node_modules/aws-ses-v2-local/package.json" ] \
    || ! grep -q "\"version\": \"$AWS_SES_V2_LOCAL_VERSION\"" "$NODE_DIR/node_modules/aws-ses-v2-local/package.json"; then

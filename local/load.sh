@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# make load: starts a local stack of its own (own ports), warms every function, drives it with Locust for
+# LOAD_SECONDS (headless), audits the table, the SES emulator and the SMS outbox against what Locust was told
+# (tests/load/audit.py), writes the marked section of BENCHMARKS.md, and always stops the stack.
+#   LOAD_SECONDS=240 LOAD_USERS=50 LOAD_CALLERS=50 LOAD_SPAWN_RATE=10 LOAD_MIN_REQUESTS=10000
+#   LOAD_MAX_REQUESTS=200000 (Locust also stops after that many requests)
+#   LAMBDA_PORT=29500 DYNAMODB_PORT=28500 SES_PORT=28505   (not the ports of `make run`)
+# Traffic goes only to BIND_HOST (127.0.0.1). Results and logs: .stack/<LAMBDA_PORT>/load/.
+set -euo pipefail
+export LAMBDA_PORT="${LAMBDA_PORT:-29500}" DYNAMODB_PORT="${DYNAMODB_PORT:-28500}" SES_PORT="${SES_PORT:-28505}"
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ROOT_DIR"
+
+LOAD_SECONDS="${LOAD_SECONDS:-240}"        # long enough for 10,000 requests on a busy 2-core machine
+LOAD_USERS="${LOAD_USERS:-50}"
+LOAD_CALLERS="${LOAD_CALLERS:-50}"
+LOAD_SPAWN_RATE="${LOAD_SPAWN_RATE:-10}"
+LOAD_MIN_REQUESTS="${LOAD_MIN_REQUESTS:-10000}"
+LOAD_MAX_REQUESTS="${LOAD_MAX_REQUESTS:-200000}"
+LOAD_STACK_TIMEOUT="${LOAD_STACK_TIMEOUT:-1800}"   # seconds for the stack's build and start
+LOAD_WARM_TIMEOUT="${LOAD_WARM_TIMEOUT:-2400}"     # seconds for every function's first answer
+LOAD_BENCHMARKS="${LOAD_BENCHMARKS:-$ROOT_DIR/BENCHMARKS.md}"
+case "$BIND_HOST" in
+  127.*|localhost|::1) ;;
+  *) echo "load.sh: BIND_HOST=$BIND_HOST: the load goes only to the loopback address" >&2; exit 2 ;;
+esac
+
+bash local/install.sh
+OUT="$STATE_DIR/load"
+rm -rf "$OUT"
+mkdir -p "$OUT"
+
+# The stack's environment for this run: no send pacing (the local SES emulator throttles nothing), and the watch
+# ignores edits to the tree (others may edit it during the run; a reload would restart the functions mid-load).
+export MAX_SEND_RATE=100000
+echo '*' >"$OUT/watch-ignore"
+export CARGO_LAMBDA_IGNORE_FILE="$OUT/watch-ignore"
+
+listening() { (exec 3<>"/dev/tcp/$BIND_HOST/$1") 2>/dev/null; }
+
+stack_pid=""
+stop_stack() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [ -n "$stack_pid" ]; then
+    echo "==> load: stopping the stack (process group $stack_pid)"
+    kill -TERM -- "-$stack_pid" 2>/dev/null || true
+    for _ in $(seq 1 150); do kill -0 "$stack_pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL -- "-$stack_pid" 2>/dev/null || true
+  fi
+  # What a stack that could not stop itself left behind: its process groups, by the ids it wrote down.
+  for pidfile in "$STATE_DIR"/*.pid; do
+    [ -f "$pidfile" ] || continue
+    kill -TERM -- "-$(cat "$pidfile")" 2>/dev/null || true
+    sleep 1
+    kill -KILL -- "-$(cat "$pidfile")" 2>/dev/null || true
+    rm -f "$pidfile"
+  done
+  local port left=""
+  for port in "$LAMBDA_PORT" "$DYNAMODB_PORT" "$SES_PORT"; do
+    for _ in $(seq 1 50); do listening "$port" || break; sleep 0.2; done
+    listening "$port" && left="$left $port"
+  done
+  if [ -n "$left" ]; then
+    echo "load.sh: still listening after the stop:$left" >&2
+    [ "$rc" = 0 ] && rc=1
+  fi
+  exit "$rc"
+}
+trap stop_stack EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+for port in "$LAMBDA_PORT" "$DYNAMODB_PORT" "$SES_PORT"; do
+  if listening "$port"; then
+    echo "load.sh: port $port is in use; move the load's stack with LAMBDA_PORT, DYNAMODB_PORT, SES_PORT" >&2
+    exit 1
+  fi
+done
+
+echo "==> load: starting the stack on $BIND_HOST:$LAMBDA_PORT (DynamoDB $DYNAMODB_PORT, SES $SES_PORT); its output: $OUT/stack.out"
+setsid bash local/stack.sh run </dev/null >"$OUT/stack.out" 2>&1 &
+stack_pid=$!
+
+waited=0
+until listening "$LAMBDA_PORT" && grep -q '^Ready\.' "$OUT/stack.out"; do
+  if ! kill -0 "$stack_pid" 2>/dev/null; then
+    echo "load.sh: the stack stopped before it was ready; its output:" >&2
+    tail -n 40 "$OUT/stack.out" >&2
+    exit 1
+  fi
+  if [ "$waited" -ge "$LOAD_STACK_TIMEOUT" ]; then
+    echo "load.sh: the stack was not ready within ${LOAD_STACK_TIMEOUT}s; its output:" >&2
+    tail -n 40 "$OUT/stack.out" >&2
+    exit 1
+  fi
+  sleep 1
+  waited=$((waited + 1))
+done
+
+# Warm every function before the clock starts: the first request may wait for its start (a long timeout),
+# then 8 at once per function, so that the watch has started its instances (--concurrency 8). Requests that
+# change nothing: malformed addresses, an unknown token, a contact that is not listed.
+echo "==> load: warming every function"
+zero=0000000000000000000000000000000000000000000000000000000000000000
+warm=(
+  "submit-email-verification/|Email=not-an-address"
+  "resend-email-verification/|Email=not-an-address"
+  "verify-email/|Token=$zero"
+  "verify-email/verify-email?Token=$zero|"
+  "query-email-verification/?Email=warm-up%40load.example.com|"
+  "list-email-verification/?PageSize=1|"
+  "delete-email-verification/|Email=warm-up%40load.example.com"
+  "send-intl-phone-email-code/|Type=2&Code=not-an-address"
+  "create-intl-phone-email/|Type=2&Code=warm-up%40load.example.com&VerifyCode=000000"
+  "describe-intl-phone-email-list/?Limit=1|"
+  "delete-intl-phone-email/|Type=2&Code=warm-up%40load.example.com"
+)
+warm_one() { # PATH|FORM TIMEOUT
+  local path="${1%%|*}" form="${1#*|}" args=()
+  [ -n "$form" ] && args=(--data "$form")
+  curl -s -o /dev/null -w '%{http_code}' -m "$2" -H 'X-User-Id: warmup' "${args[@]}" "$LAMBDA_URL/$path"
+}
+# Starting an instance is a `cargo run`, which waits for the locks of the shared target directory and package
+# cache while others build: ask again (a request that changes nothing) until LOAD_WARM_TIMEOUT.
+warm_deadline=$((SECONDS + LOAD_WARM_TIMEOUT))
+for w in "${warm[@]}"; do
+  until code="$(warm_one "$w" 300 || true)"; [[ "$code" == [24]* ]]; do
+    if [ "$SECONDS" -ge "$warm_deadline" ] || ! kill -0 "$stack_pid" 2>/dev/null; then
+      echo "load.sh: warming ${w%%|*} answered '$code'; no answer within LOAD_WARM_TIMEOUT=${LOAD_WARM_TIMEOUT}s" >&2
+      exit 1
+    fi
+    echo "    ${w%%|*} not started yet ('$code'), asking again"
+  done
+done
+warming=()
+for w in "${warm[@]}"; do
+  for _ in 1 2 3 4 5 6 7 8; do warm_one "$w" 600 >/dev/null & warming+=("$!"); done
+done
+wait "${warming[@]}" || true
+
+echo "==> load: Locust, $LOAD_USERS users over $LOAD_CALLERS callers for ${LOAD_SECONDS}s against http://$BIND_HOST:$LAMBDA_PORT"
+locust_version="$("$VENV_DIR/bin/python" -c 'from importlib.metadata import version; print(version("locust"))')"
+set +e
+LOAD_OUT="$OUT" LOAD_CALLERS="$LOAD_CALLERS" LOAD_MAX_REQUESTS="$LOAD_MAX_REQUESTS" PYTHONDONTWRITEBYTECODE=1 "$VENV_DIR/bin/locust" \
+  -f tests/load/locustfile.py --headless --only-summary --loglevel WARNING \
+  --host "http://$BIND_HOST:$LAMBDA_PORT" -u "$LOAD_USERS" -r "$LOAD_SPAWN_RATE" -t "${LOAD_SECONDS}s" \
+  --stop-timeout 120 --csv "$OUT/locust" --exit-code-on-error 0 2>&1 | tee "$OUT/locust.out"
+locust_rc=${PIPESTATUS[0]}
+set -e
+if [ "$locust_rc" != 0 ] || [ ! -s "$OUT/journal.json" ]; then
+  echo "load.sh: Locust failed (exit $locust_rc) or wrote no journal" >&2
+  exit 1
+fi
+
+echo "==> load: audit"
+commit="$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
+git diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes of other work in the tree)"
+PYTHONDONTWRITEBYTECODE=1 "$VENV_DIR/bin/python" tests/load/audit.py --out "$OUT" \
+  --benchmarks "$LOAD_BENCHMARKS" --min-requests "$LOAD_MIN_REQUESTS" --lambda-log "$STATE_DIR/lambda.log" \
+  --command "make load   # = bash local/load.sh; LOAD_SECONDS=$LOAD_SECONDS LOAD_USERS=$LOAD_USERS LOAD_CALLERS=$LOAD_CALLERS" \
+  --commit "$commit" --seconds "$LOAD_SECONDS" --spawn-rate "$LOAD_SPAWN_RATE" \
+  --ports "Lambda $LAMBDA_PORT, DynamoDB $DYNAMODB_PORT, SES $SES_PORT" --locust-version "$locust_version"
