@@ -54,8 +54,9 @@ then
   "$SCHEMA_VENV_DIR/bin/pip" install --quiet --disable-pip-version-check "${schema_pins[@]}"
 fi
 
-# Locust, the load tool of `make load` (tests/load), in the same venv.
-if [ "$("$VENV_DIR/bin/python3" -c 'from importlib.metadata import version; print(version("locust"))' 2>/dev/null)" \
+# Locust, the load tool of `make load` (tests/load), in the same venv; only for make load (WITH_LOAD_TOOL=1),
+# so that make test never depends on it.
+if [ "${WITH_LOAD_TOOL:-0}" = 1 ] && [ "$("$VENV_DIR/bin/python3" -c 'from importlib.metadata import version; print(version("locust"))' 2>/dev/null)" \
      != "$LOCUST_VERSION" ]; then
   echo "==> installing locust $LOCUST_VERSION into $VENV_DIR"
   "$VENV_DIR/bin/pip" install --quiet --disable-pip-version-check "locust==$LOCUST_VERSION"

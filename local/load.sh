@@ -25,7 +25,7 @@ case "$BIND_HOST" in
   *) echo "load.sh: BIND_HOST=$BIND_HOST: the load goes only to the loopback address" >&2; exit 2 ;;
 esac
 
-bash local/install.sh
+WITH_LOAD_TOOL=1 bash local/install.sh
 OUT="$STATE_DIR/load"
 rm -rf "$OUT"
 mkdir -p "$OUT"
