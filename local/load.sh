@@ -25,7 +25,22 @@ case "$BIND_HOST" in
   *) echo "load.sh: BIND_HOST=$BIND_HOST: the load goes only to the loopback address" >&2; exit 2 ;;
 esac
 
-WITH_LOAD_TOOL=1 bash local/install.sh
+listening() { (exec 3<>"/dev/tcp/$BIND_HOST/$1") 2>/dev/null; }
+
+# Another stack (or load) on these ports: refuse before touching anything of it.
+other="$(cat "$STATE_DIR/owner" 2>/dev/null || true)"
+if [ -n "$other" ] && kill -0 "$other" 2>/dev/null && tr '\0' ' ' <"/proc/$other/cmdline" 2>/dev/null | grep -q stack.sh; then
+  echo "load.sh: a stack is already running on these ports (process $other); move the load's with LAMBDA_PORT, DYNAMODB_PORT, SES_PORT" >&2
+  exit 1
+fi
+for port in "$LAMBDA_PORT" "$DYNAMODB_PORT" "$SES_PORT"; do
+  if listening "$port"; then
+    echo "load.sh: port $port is in use; move the load's stack with LAMBDA_PORT, DYNAMODB_PORT, SES_PORT" >&2
+    exit 1
+  fi
+done
+
+bash local/install.sh
 OUT="$STATE_DIR/load"
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -36,9 +51,8 @@ export MAX_SEND_RATE=100000
 echo '*' >"$OUT/watch-ignore"
 export CARGO_LAMBDA_IGNORE_FILE="$OUT/watch-ignore"
 
-listening() { (exec 3<>"/dev/tcp/$BIND_HOST/$1") 2>/dev/null; }
-
 stack_pid=""
+stack_owned=0   # 1 once the stack.sh started here owns these ports (.stack/<LAMBDA_PORT>/owner)
 stop_stack() {
   local rc=$?
   trap - EXIT INT TERM
@@ -48,14 +62,20 @@ stop_stack() {
     for _ in $(seq 1 150); do kill -0 "$stack_pid" 2>/dev/null || break; sleep 0.2; done
     kill -KILL -- "-$stack_pid" 2>/dev/null || true
   fi
-  # What a stack that could not stop itself left behind: its process groups, by the ids it wrote down.
-  for pidfile in "$STATE_DIR"/*.pid; do
-    [ -f "$pidfile" ] || continue
-    kill -TERM -- "-$(cat "$pidfile")" 2>/dev/null || true
-    sleep 1
-    kill -KILL -- "-$(cat "$pidfile")" 2>/dev/null || true
-    rm -f "$pidfile"
-  done
+  # What our stack, if it could not stop itself, left behind: its process groups, by the ids it wrote down.
+  # Only when the stack on these ports is ours (owner): never another run's.
+  if [ -n "$stack_pid" ] && [ "$(cat "$STATE_DIR/owner" 2>/dev/null || echo "$stack_pid")" = "$stack_pid" ] \
+     && [ "$stack_owned" = 1 ]; then
+    for pidfile in "$STATE_DIR"/*.pid; do
+      [ -f "$pidfile" ] || continue
+      kill -TERM -- "-$(cat "$pidfile")" 2>/dev/null || true
+      sleep 1
+      kill -KILL -- "-$(cat "$pidfile")" 2>/dev/null || true
+      rm -f "$pidfile"
+    done
+    rm -f "$STATE_DIR/owner"
+  fi
+  [ "$stack_owned" = 1 ] || exit "$rc"
   local port left=""
   for port in "$LAMBDA_PORT" "$DYNAMODB_PORT" "$SES_PORT"; do
     for _ in $(seq 1 50); do listening "$port" || break; sleep 0.2; done
@@ -71,19 +91,13 @@ trap stop_stack EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-for port in "$LAMBDA_PORT" "$DYNAMODB_PORT" "$SES_PORT"; do
-  if listening "$port"; then
-    echo "load.sh: port $port is in use; move the load's stack with LAMBDA_PORT, DYNAMODB_PORT, SES_PORT" >&2
-    exit 1
-  fi
-done
-
 echo "==> load: starting the stack on $BIND_HOST:$LAMBDA_PORT (DynamoDB $DYNAMODB_PORT, SES $SES_PORT); its output: $OUT/stack.out"
 setsid bash local/stack.sh run </dev/null >"$OUT/stack.out" 2>&1 &
 stack_pid=$!
 
 waited=0
 until listening "$LAMBDA_PORT" && grep -q '^Ready\.' "$OUT/stack.out"; do
+  [ "$(cat "$STATE_DIR/owner" 2>/dev/null)" = "$stack_pid" ] && stack_owned=1
   if ! kill -0 "$stack_pid" 2>/dev/null; then
     echo "load.sh: the stack stopped before it was ready; its output:" >&2
     tail -n 40 "$OUT/stack.out" >&2
@@ -97,6 +111,7 @@ until listening "$LAMBDA_PORT" && grep -q '^Ready\.' "$OUT/stack.out"; do
   sleep 1
   waited=$((waited + 1))
 done
+stack_owned=1
 
 # Warm every function before the clock starts: the first request may wait for its start (a long timeout),
 # then 8 at once per function, so that the watch has started its instances (--concurrency 8). Requests that
