@@ -40,7 +40,7 @@ for port in "$LAMBDA_PORT" "$DYNAMODB_PORT" "$SES_PORT"; do
   fi
 done
 
-bash local/install.sh
+WITH_LOAD_TOOL=1 bash local/install.sh
 OUT="$STATE_DIR/load"
 rm -rf "$OUT"
 mkdir -p "$OUT"
