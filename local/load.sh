@@ -91,6 +91,13 @@ trap stop_stack EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# The code the stack is built from: this commit, and whether the tree had changes beyond it (BENCHMARKS.md is
+# only written to).
+commit="$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
+# Uncommitted changes that the stack was built from (BENCHMARKS.md is only written to).
+git diff --quiet HEAD -- . ':(exclude)BENCHMARKS.md' 2>/dev/null \
+  && [ -z "$(git ls-files --others --exclude-standard -- shared functions Cargo.toml Cargo.lock)" ] \
+  || commit="$commit (with uncommitted changes in the tree)"
 echo "==> load: starting the stack on $BIND_HOST:$LAMBDA_PORT (DynamoDB $DYNAMODB_PORT, SES $SES_PORT); its output: $OUT/stack.out"
 setsid bash local/stack.sh run </dev/null >"$OUT/stack.out" 2>&1 &
 stack_pid=$!
@@ -169,8 +176,6 @@ if [ "$locust_rc" != 0 ] || [ ! -s "$OUT/journal.json" ]; then
 fi
 
 echo "==> load: audit"
-commit="$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
-git diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes of other work in the tree)"
 PYTHONDONTWRITEBYTECODE=1 "$VENV_DIR/bin/python" tests/load/audit.py --out "$OUT" \
   --benchmarks "$LOAD_BENCHMARKS" --min-requests "$LOAD_MIN_REQUESTS" --lambda-log "$STATE_DIR/lambda.log" \
   --command "make load   # = bash local/load.sh; LOAD_SECONDS=$LOAD_SECONDS LOAD_USERS=$LOAD_USERS LOAD_CALLERS=$LOAD_CALLERS" \
