@@ -264,12 +264,12 @@ async fn five_sends_a_day_then_the_quota_says_when() {
     assert_eq!(codes(&out, "SuccessList"), ["Success"]);
 }
 
-async fn concurrent_submits(app: Arc<App<DynamoStore, SesMailer>>, caller: &str, address: &str, n: usize) -> (usize, usize) {
+/// `n` requests of action `A` at once; the addresses sent and the ones the quota refused.
+async fn concurrently<A: Action>(app: &Arc<App<DynamoStore, SesMailer>>, req: &Request, n: usize) -> (usize, usize) {
     let tasks: Vec<_> = (0..n)
         .map(|_| {
-            let app = Arc::clone(&app);
-            let req = request(caller, &[("Email", address), ("SendIfExist", "true")]);
-            tokio::spawn(async move { run::<SubmitEmailVerification, _, _>(&app, &req).await })
+            let (app, req) = (Arc::clone(app), req.clone());
+            tokio::spawn(async move { run::<A, _, _>(&app, &req).await })
         })
         .collect();
     let (mut ok, mut refused) = (0, 0);
@@ -281,6 +281,10 @@ async fn concurrent_submits(app: Arc<App<DynamoStore, SesMailer>>, caller: &str,
     (ok, refused)
 }
 
+async fn concurrent_submits(app: Arc<App<DynamoStore, SesMailer>>, caller: &str, address: &str, n: usize) -> (usize, usize) {
+    concurrently::<SubmitEmailVerification>(&app, &request(caller, &[("Email", address), ("SendIfExist", "true")]), n).await
+}
+
 /// Issue 9, proof (concurrency): 50 Resends of one address at once send exactly the quota.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_resends_of_one_address_send_exactly_the_quota() {
@@ -290,19 +294,7 @@ async fn fifty_concurrent_resends_of_one_address_send_exactly_the_quota() {
     let app = Arc::new(app_with(config, &clock, &aws_config::load_from_env().await));
     let (caller, address) = (unique("resend-race"), fresh_address());
     run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
-    let tasks: Vec<_> = (0..50)
-        .map(|_| {
-            let app = Arc::clone(&app);
-            let req = request(&caller, &[("Email", &address)]);
-            tokio::spawn(async move { run::<ResendEmailVerification, _, _>(&app, &req).await })
-        })
-        .collect();
-    let (mut ok, mut refused) = (0, 0);
-    for t in tasks {
-        let body = t.await.expect("task").expect("answer");
-        ok += codes(&body, "SuccessList").len();
-        refused += codes(&body, "FailList").iter().filter(|c| *c == "SendTokenQuotaExceeded").count();
-    }
+    let (ok, refused) = concurrently::<ResendEmailVerification>(&app, &request(&caller, &[("Email", &address)]), 50).await;
     assert_eq!((ok, refused), (4, 46), "the Submit and four Resends make the daily five");
     let mails = mails_to(&address);
     assert_eq!(mails.len(), 5);
