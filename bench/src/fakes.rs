@@ -14,7 +14,7 @@ use shared::mail::{Mailer, OutgoingMail};
 use shared::model::{CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord};
 use shared::quota::QuotaState;
 use shared::sms::SmsSender;
-use shared::store::{
+use shared::store::{Page, PageQuery, 
     CodeRecord, CodeSendState, CodeStore, ContactRecord, ListFilter, SendState, SendWrite, Store, VerifyOutcome,
     WriteError,
 };
@@ -79,9 +79,9 @@ impl<S: Store> Store for DelayStore<S> {
         self.inner.mark_verified(token, at, confirm_ip).await
     }
 
-    async fn list_records(&self, caller: &CallerId, filter: &ListFilter) -> Result<Vec<VerificationRecord>, BackendError> {
+    async fn list_records(&self, caller: &CallerId, filter: &ListFilter, page: &PageQuery) -> Result<Page<VerificationRecord>, BackendError> {
         self.wait().await;
-        self.inner.list_records(caller, filter).await
+        self.inner.list_records(caller, filter, page).await
     }
 
     async fn delete_record(&self, caller: &CallerId, email: &EmailAddress) -> Result<bool, BackendError> {
@@ -133,9 +133,14 @@ impl<S: CodeStore> CodeStore for DelayStore<S> {
         self.inner.consume_code(code, at).await
     }
 
-    async fn list_contacts(&self, caller: &CallerId, kind: Option<ContactType>) -> Result<Vec<ContactRecord>, BackendError> {
+    async fn list_contacts(&self, caller: &CallerId, kind: Option<ContactType>, page: &PageQuery) -> Result<Page<ContactRecord>, BackendError> {
         self.wait().await;
-        self.inner.list_contacts(caller, kind).await
+        self.inner.list_contacts(caller, kind, page).await
+    }
+
+    async fn get_contact(&self, caller: &CallerId, contact: &Contact) -> Result<Option<ContactRecord>, BackendError> {
+        self.wait().await;
+        self.inner.get_contact(caller, contact).await
     }
 
     async fn delete_contact(&self, caller: &CallerId, contact: &Contact) -> Result<bool, BackendError> {

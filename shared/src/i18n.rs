@@ -184,6 +184,7 @@ fn zh_fragment(en: &str) -> &str {
         "1 (mobile number) or 2 (email address)" => " 1（手机号码）或 2（邮箱地址）",
         "0 (all), 1 (mobile number) or 2 (email address)" => " 0（全部）、1（手机号码）或 2（邮箱地址）",
         "an IPv4 or IPv6 address" => "一个 IPv4 或 IPv6 地址",
+        "a NextToken from an earlier answer" => "此前应答中返回的 NextToken",
         "an integer from 1 to 200" => " 1 到 200 之间的整数",
         "an integer from 1 to 500" => " 1 到 500 之间的整数",
         "an integer from 0 to 4294967295" => " 0 到 4294967295 之间的整数",
@@ -350,7 +351,7 @@ mod tests {
                 "ACS3-HMAC-SHA256", "TC3-HMAC-SHA256", "HMAC-SHA1", "Credential", "SignedHeaders", "Signature", "SignatureMethod",
                 "SignatureVersion", "Authorization", "X-TC-Content-SHA256", "UNSIGNED-PAYLOAD", "X-TC-Timestamp", "UTC",
                 "x-acs-action", "x-acs-date", "x-acs-signature-nonce", "content-type", "host", "tc3_request", "date", "service",
-                "true", "false", "+8613800138000", "X-TC-Action", "AccessKeyId", "SignatureNonce", "Timestamp", "Action",
+                "true", "false", "+8613800138000", "X-TC-Action", "AccessKeyId", "SignatureNonce", "Timestamp", "Action", "NextToken",
             ];
             // Longest first, so that `X` does not eat the X of `XML`.
             tokens.sort_by_key(|t| std::cmp::Reverse(t.len()));

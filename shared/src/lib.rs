@@ -28,6 +28,7 @@ pub mod lambda;
 pub mod mail;
 pub mod model;
 pub mod pace;
+pub mod paging;
 pub mod params;
 pub mod quota;
 pub mod rate;

@@ -139,8 +139,45 @@ pub async fn dynamo() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await)
 }
 
-/// Every item in the table that belongs to `caller` (records, quota and link tokens), by a full scan.
+/// Every item in the table that belongs to `caller` (records, quota and link tokens), by a full scan; not
+/// the caller's count items (see [`counts_of`]).
 pub async fn items_of(caller: &str) -> Vec<HashMap<String, AttributeValue>> {
+    let mut items = all_items_of(caller).await;
+    items.retain(|i| !i["pk"].as_s().is_ok_and(|pk| pk.starts_with("COUNT#")));
+    items
+}
+
+/// The caller's counts summed over its count items: (`records`, `verified`, `contacts_1`, `contacts_2`).
+pub async fn counts_of(caller: &str) -> [i64; 4] {
+    let mut sum = [0; 4];
+    for item in all_items_of(caller).await.iter().filter(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("COUNT#"))) {
+        for (i, name) in ["records", "verified", "contacts_1", "contacts_2"].iter().enumerate() {
+            sum[i] += item.get(*name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok()).unwrap_or(0);
+        }
+    }
+    sum
+}
+
+/// The counts as they should be, from the caller's records and contacts themselves.
+pub async fn counted_items_of(caller: &str) -> [i64; 4] {
+    let mut sum = [0; 4];
+    for item in items_of(caller).await {
+        let kind = item.get("kind").and_then(|v| v.as_s().ok()).map(String::as_str);
+        let n = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok()).unwrap_or(-1);
+        match kind {
+            Some("record") => {
+                sum[0] += 1;
+                sum[1] += i64::from(n("status") == 1);
+            }
+            Some("contact") if n("type") == 1 => sum[2] += 1,
+            Some("contact") => sum[3] += 1,
+            _ => {}
+        }
+    }
+    sum
+}
+
+async fn all_items_of(caller: &str) -> Vec<HashMap<String, AttributeValue>> {
     let client = dynamo().await;
     let mut out = Vec::new();
     let mut start = None;

@@ -31,6 +31,11 @@ async fn app(clock: &TestClock) -> (App<DynamoStore, SesMailer>, RequestCounter)
     let config = Config::from_env().expect("configuration from local/env.sh");
     let c = clock.clone();
     let app = counted_app(config, &aws_config::load_from_env().await, &counter, Arc::new(move || c.now()));
+    // The table's layout (its index shards) is read once per function instance, at its first request.
+    app.store.layout().await.expect("the table's layout");
+    assert_eq!(counter.take().total(DYNAMODB), 1, "one read of the layout");
+    app.store.layout().await.expect("the table's layout");
+    assert_eq!(counter.take().total(DYNAMODB), 0, "read once per instance");
     (app, counter)
 }
 

@@ -4,9 +4,12 @@ use serde_json::{json, Value};
 use crate::app::{Action, App, Reply, Request};
 use crate::error::ApiError;
 use crate::mail::Mailer;
+use crate::paging::{page_of, Cursor, NextToken, PageQuery};
 use crate::store::{ListFilter, Store};
 
-/// The caller's records, newest first, filtered by address, status and creation time, one page at a time.
+/// The caller's records, newest first, filtered by address, status and creation time, one page at a time:
+/// `PageNum`/`PageSize`, or (an extension) the `NextToken` of the previous answer, which walks any number
+/// of records at the cost of one page each.
 pub struct ListEmailVerification;
 
 pub const MAX_PAGE_SIZE: i64 = 500;
@@ -36,34 +39,38 @@ impl Action for ListEmailVerification {
             .int("PageSize", 1..=MAX_PAGE_SIZE, "an integer from 1 to 500", Some(DEFAULT_PAGE_SIZE))?
             .unwrap_or(DEFAULT_PAGE_SIZE);
 
+        let token = p.get("NextToken").map(|t| NextToken::decode(t).ok_or_else(|| ApiError::invalid("NextToken", "a NextToken from an earlier answer"))).transpose()?;
+        let (page_num, query) = match token {
+            Some(t) => (t.page, PageQuery::after(t.cursor, page_size as u32)),
+            None => (page_num as u64, PageQuery::offset((page_num as u64 - 1).saturating_mul(page_size as u64), page_size as u32)),
+        };
         let internal = |e: crate::error::BackendError| {
             tracing::error!(error = %e, "store failed");
             ApiError::Internal
         };
-        let mut records = match &email {
+        let page = match &email {
             // An exact address is one key: read it rather than walk the caller's index.
-            Some(email) => app.store.get_record(caller, email).await.map_err(internal)?.into_iter().filter(|r| filter.matches(r)).collect(),
-            None => app.store.list_records(caller, &filter).await.map_err(internal)?,
+            Some(email) => {
+                let one: Vec<_> = app.store.get_record(caller, email).await.map_err(internal)?.into_iter().filter(|r| filter.matches(r)).collect();
+                page_of(one, |r| Cursor { created_ms: r.created.timestamp_millis(), key: r.email.as_str().to_string() }, &query)
+            }
+            None => app.store.list_records(caller, &filter, &query).await.map_err(internal)?,
         };
-        records.reverse();
-        let total = records.len() as i64;
-        let total_pages = (total + page_size - 1) / page_size;
-        let start = ((page_num - 1).saturating_mul(page_size)).min(total) as usize;
-        let data: Vec<Value> = records
-            .iter()
-            .skip(start)
-            .take(page_size as usize)
-            .map(|r| Value::Object(super::record_fields(r)))
-            .collect();
-        let body = json!({
+        let total = page.total;
+        let total_pages = total.div_ceil(page_size as u64);
+        let data: Vec<Value> = page.items.iter().map(|r| Value::Object(super::record_fields(r))).collect();
+        let mut body = json!({
             "Data": data,
             "CurrentPageNum": page_num,
             "PageSize": page_size,
             "TotalPageNum": total_pages,
             "TotalItemNum": total,
-            "NextPage": page_num < total_pages,
+            "NextPage": page.next.is_some(),
             "PrePage": page_num > 1,
         });
+        if let Some(next) = page.next {
+            body["NextToken"] = json!(NextToken { page: page_num + 1, cursor: next }.encode());
+        }
         Ok(Reply::Api(match body {
             Value::Object(map) => map,
             _ => Default::default(),

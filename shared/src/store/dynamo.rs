@@ -2,24 +2,30 @@
 //!
 //! | item   | `pk`                          | other keys                                   | TTL (`ttl`)        |
 //! |--------|-------------------------------|----------------------------------------------|--------------------|
-//! | record | `EMAIL#<caller>#<address>`    | `gsi1pk` = caller, `gsi1sk` = `<created ms>#<address>` | none     |
+//! | record | `EMAIL#<caller>#<address>`    | `gsi1pk` = `LIST#<caller>#<shard>`, `gsi1sk` = `<created ms>#<address>` | none |
 //! | token  | `TOKEN#<sha256 of token>`     |                                              | link expiry        |
 //! | quota  | `QUOTA#<caller>#<address>`    |                                              | window after last send |
 //! | nonce  | `NONCE#<sha256 of key id and nonce, or of the signature>` |                  | end of its window  |
+//! | count  | `COUNT#<caller>#<count shard>` (`records`, `verified`, `contacts_1`, `contacts_2`) |  | none |
+//! | layout | `CONFIG#layout` (`index_shards`)                |                                    | none               |
 //!
-//! A caller id never holds `#`, so the keys cannot collide. The index `gsi1` serves List only.
+//! A caller id never holds `#`, so the keys cannot collide. The index `gsi1` serves List and Describe; how
+//! its entries and the counts are spread is in [`super::layout`]. A record or contact with a `cs` attribute
+//! (its count shard) is counted; one without was written before the shards (see [`super::migrate`]).
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    KeysAndAttributes, Projection, ProjectionType, Put, ReturnValuesOnConditionCheckFailure,
-    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+    KeysAndAttributes, Projection, ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification,
+    TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, TimeZone, Utc};
 
-use super::{ListFilter, ReplayGuard, SendState, SendWrite, Store, VerifyOutcome, WriteError};
+use super::dynamo_pages::{order_of, pad, Listing, ReadStats, Stream};
+use super::layout::Layout;
+use super::{ListFilter, Page, PageQuery, PageStart, ReplayGuard, SendState, SendWrite, Store, VerifyOutcome, WriteError};
 use crate::error::BackendError;
 use crate::model::{CallerId, EmailAddress, Lang, TokenHash, TokenRecord, VerificationRecord, VerificationStatus};
 use crate::quota::QuotaState;
@@ -33,11 +39,72 @@ pub const LIST_INDEX: &str = "gsi1";
 pub struct DynamoStore {
     pub(super) client: Client,
     pub(super) table: String,
+    /// The layout this deployment asks for (`INDEX_SHARDS`), used only if the table holds none yet.
+    wanted: Layout,
+    /// The table's layout, read once.
+    layout: std::sync::Arc<tokio::sync::OnceCell<Layout>>,
+    pub(super) stats: std::sync::Arc<std::sync::Mutex<ReadStats>>,
 }
+
+const LAYOUT_PK: &str = "CONFIG#layout";
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self::with_layout(client, table, Layout::from_env())
+    }
+
+    pub fn with_layout(client: Client, table: impl Into<String>, wanted: Layout) -> Self {
+        Self { client, table: table.into(), wanted, layout: Default::default(), stats: Default::default() }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The table's layout: the one stored in it, or, for a table that has none yet, the one this
+    /// deployment asks for, stored first (one conditional write; a concurrent first writer wins).
+    pub async fn layout(&self) -> Result<Layout, BackendError> {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        let read = |item: &Item| {
+            u32::try_from(get_n(item, "index_shards")?).ok().and_then(Layout::new).ok_or_else(|| malformed("index_shards"))
+        };
+        let layout = self
+            .layout
+            .get_or_try_init(|| async {
+                if let Some(item) = self.get(LAYOUT_PK.into()).await? {
+                    return read(&item);
+                }
+                let put = self
+                    .client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(values([
+                        ("pk", s(LAYOUT_PK)),
+                        ("kind", s("layout")),
+                        ("index_shards", n(i64::from(self.wanted.index_shards()))),
+                    ])))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .send()
+                    .await;
+                match put {
+                    Ok(_) => Ok(self.wanted),
+                    Err(e) => match e.into_service_error() {
+                        PutItemError::ConditionalCheckFailedException(_) => {
+                            self.get(LAYOUT_PK.into()).await?.as_ref().map(read).transpose()?.ok_or_else(|| malformed("layout"))
+                        }
+                        other => Err(store_err(aws_sdk_dynamodb::error::DisplayErrorContext(other))),
+                    },
+                }
+            })
+            .await?;
+        if *layout != self.wanted {
+            tracing::warn!(stored = layout.index_shards(), asked = self.wanted.index_shards(), "the table keeps its index shards; IndexShards is ignored");
+        }
+        Ok(*layout)
     }
 
     /// Creates the table as `template.yaml` defines it (used by the local stack; a test compares the two).
@@ -157,38 +224,24 @@ impl DynamoStore {
 
     /// Writes all items or none; a lost race (a condition that no longer holds) is a conflict.
     pub(super) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), WriteError> {
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
-            Ok(_) => Ok(()),
-            Err(e) => match e.into_service_error() {
-                e if is_conflict(&e) => Err(WriteError::Conflict),
-                e => Err(WriteError::Backend(store_err(e))),
-            },
+        match self.transact_detailed(items).await {
+            Ok(()) => Ok(()),
+            Err(Cancelled::Conflict(_)) => Err(WriteError::Conflict),
+            Err(Cancelled::Backend(e)) => Err(WriteError::Backend(e)),
         }
     }
 
-    /// Every item of the list index that matches, page after page, in index order.
-    pub(super) async fn query_index(&self, key_condition: &str, filter: Option<&str>, values: Item) -> Result<Vec<Item>, BackendError> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(LIST_INDEX)
-                .key_condition_expression(key_condition)
-                .set_filter_expression(filter.map(str::to_string))
-                .set_expression_attribute_names(filter.and_then(names_in))
-                .set_expression_attribute_values(Some(values.clone()))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(store_err)?;
-            out.extend(page.items.unwrap_or_default());
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(out),
-            }
+    /// As [`Self::transact`], saying which items' conditions failed (by position).
+    pub(super) async fn transact_detailed(&self, items: Vec<TransactWriteItem>) -> Result<(), Cancelled> {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => match e.into_service_error() {
+                E::TransactionCanceledException(c) if is_conflict_reasons(c.cancellation_reasons()) => Err(Cancelled::Conflict(
+                    c.cancellation_reasons().iter().map(|r| r.code() == Some("ConditionalCheckFailed")).collect(),
+                )),
+                e => Err(Cancelled::Backend(store_err(e))),
+            },
         }
     }
 
@@ -206,6 +259,45 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// The record goes from pending on `token` to verified; `counted`: it must be counted in that shard.
+    fn verify_update(&self, token: &TokenRecord, at: DateTime<Utc>, confirm_ip: &str, counted: Option<u32>) -> Result<TransactWriteItem, BackendError> {
+        let mut vals = values([
+            (":verified", n(1)),
+            (":pending", n(0)),
+            (":at", ms(at)),
+            (":ip", s(confirm_ip)),
+            (":one", n(1)),
+            (":t", s(token.hash.as_str())),
+        ]);
+        let condition = match counted {
+            Some(shard) => {
+                vals.insert(":cs".into(), n(i64::from(shard)));
+                "current_token = :t AND #s = :pending AND cs = :cs"
+            }
+            None => "current_token = :t AND #s = :pending AND attribute_not_exists(cs)",
+        };
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(record_pk(&token.caller, &token.email)))
+            .update_expression("SET #s = :verified, verified_at = :at, modified = :at, confirm_ip = :ip ADD version :one")
+            .condition_expression(condition)
+            .expression_attribute_names("#s", "status")
+            .set_expression_attribute_values(Some(vals))
+            .build()
+            .map_err(store_err)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+}
+
+/// Why a transaction wrote nothing.
+#[derive(Debug)]
+pub(super) enum Cancelled {
+    /// A lost race: for each item, whether its condition failed.
+    Conflict(Vec<bool>),
+    Backend(BackendError),
+}
+
 fn record_pk(caller: &CallerId, email: &EmailAddress) -> String {
     format!("EMAIL#{caller}#{email}")
 }
@@ -217,7 +309,11 @@ fn token_pk(hash: &TokenHash) -> String {
 }
 /// Sort key of the list index: creation time first, zero-padded so that text order is time order.
 fn list_sk(created: DateTime<Utc>, email: &str) -> String {
-    format!("{:015}#{email}", created.timestamp_millis())
+    format!("{}#{email}", pad(created.timestamp_millis()))
+}
+/// Partition key of one shard of a caller's records in the list index.
+fn list_pk(caller: &CallerId, shard: u32) -> String {
+    format!("LIST#{caller}#{shard}")
 }
 
 pub(super) fn s(v: impl Into<String>) -> AttributeValue {
@@ -288,7 +384,7 @@ fn get_opt_time(item: &Item, name: &str) -> Result<Option<DateTime<Utc>>, Backen
     item.contains_key(name).then(|| get_time(item, name)).transpose()
 }
 
-fn record_to_item(r: &VerificationRecord) -> Item {
+fn record_to_item(r: &VerificationRecord, layout: Layout) -> Item {
     let mut item = values([
         ("pk", s(record_pk(&r.caller, &r.email))),
         ("kind", s("record")),
@@ -303,8 +399,9 @@ fn record_to_item(r: &VerificationRecord) -> Item {
         ("current_token", s(r.current_token.as_str())),
         ("lang", s(r.lang.as_str())),
         ("version", n(r.version as i64)),
-        ("gsi1pk", s(r.caller.as_str())),
+        ("gsi1pk", s(list_pk(&r.caller, layout.index_shard(r.email.as_str())))),
         ("gsi1sk", s(list_sk(r.created, r.email.as_str()))),
+        ("cs", n(i64::from(layout.count_shard(r.email.as_str())))),
     ]);
     if let Some(ip) = &r.confirm_ip {
         item.insert("confirm_ip".into(), s(ip));
@@ -378,15 +475,8 @@ pub(super) fn item_to_quota(item: &Item) -> Result<QuotaState, BackendError> {
 }
 
 /// Whether a cancelled transaction lost a race (read again) rather than failed.
-fn is_conflict(err: &aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError) -> bool {
-    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
-    match err {
-        E::TransactionCanceledException(e) => e
-            .cancellation_reasons()
-            .iter()
-            .any(|r| matches!(r.code(), Some("ConditionalCheckFailed") | Some("TransactionConflict"))),
-        _ => false,
-    }
+fn is_conflict_reasons(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> bool {
+    reasons.iter().any(|r| matches!(r.code(), Some("ConditionalCheckFailed") | Some("TransactionConflict")))
 }
 
 impl Store for DynamoStore {
@@ -402,13 +492,18 @@ impl Store for DynamoStore {
     #[tracing::instrument(skip_all, fields(email = %w.record.email.masked(), token = w.token.hash.short()))]
     async fn reserve_send(&self, w: &SendWrite) -> Result<(), WriteError> {
         let (caller, email) = (&w.record.caller, &w.record.email);
-        let record = match w.expected_record_version {
-            None => self.put(record_to_item(&w.record), "attribute_not_exists(pk)", Item::new())?,
-            Some(v) => self.condition_check(record_pk(caller, email), "version = :v", values([(":v", n(v as i64))]))?,
+        let layout = self.layout().await?;
+        let mut items = Vec::with_capacity(4);
+        match w.expected_record_version {
+            None => {
+                items.push(self.put(record_to_item(&w.record, layout), "attribute_not_exists(pk)", Item::new())?);
+                items.push(self.count_update(caller, layout.count_shard(email.as_str()), &[("records", 1)])?);
+            }
+            Some(v) => items.push(self.condition_check(record_pk(caller, email), "version = :v", values([(":v", n(v as i64))]))?),
         };
-        let quota = self.quota_put(quota_pk(caller, email), &w.quota, w.quota_expires_at)?;
-        let token = self.put(token_to_item(&w.token), "attribute_not_exists(pk)", Item::new())?;
-        self.transact(vec![record, quota, token]).await
+        items.push(self.quota_put(quota_pk(caller, email), &w.quota, w.quota_expires_at)?);
+        items.push(self.put(token_to_item(&w.token), "attribute_not_exists(pk)", Item::new())?);
+        self.transact(items).await
     }
 
     /// One transaction in the common case: the record (still pending, still on the link this send replaces)
@@ -418,7 +513,6 @@ impl Store for DynamoStore {
     /// send's link removed.
     #[tracing::instrument(skip_all, fields(email = %w.record.email.masked(), token = w.token.hash.short()))]
     async fn commit_send(&self, w: &SendWrite) -> Result<(), WriteError> {
-        use aws_sdk_dynamodb::types::Update;
         if w.expected_record_version.is_none() {
             return Ok(());
         }
@@ -468,11 +562,15 @@ impl Store for DynamoStore {
         let (caller, email) = (&w.record.caller, &w.record.email);
         let mut link = vec![self.delete(token_pk(&w.token.hash), None, Item::new())?];
         if w.expected_record_version.is_none() {
+            // The record this reservation created, counted in its count shard (`cs`).
+            let layout = self.layout().await?;
+            let shard = layout.count_shard(email.as_str());
             link.push(self.delete(
                 record_pk(caller, email),
-                Some("current_token = :t AND #s = :pending"),
-                values([(":t", s(w.token.hash.as_str())), (":pending", n(0))]),
+                Some("current_token = :t AND #s = :pending AND cs = :cs"),
+                values([(":t", s(w.token.hash.as_str())), (":pending", n(0)), (":cs", n(i64::from(shard)))]),
             )?);
+            link.push(self.count_update(caller, shard, &[("records", -1)])?);
         }
         let refund = QuotaState { sends: w.quota_before.sends.clone(), version: w.quota.version + 1 };
         let mut all = link.clone();
@@ -502,88 +600,82 @@ impl Store for DynamoStore {
     }
 
     /// One transaction: the record becomes verified if this token is still its current one and it is
-    /// pending, and the token item loses its `ttl`, so that the link keeps saying "verified" after its
-    /// 72 hours instead of vanishing in DynamoDB's TTL sweep.
+    /// pending, its count shard counts one more verified record, and the token item loses its `ttl`, so
+    /// that the link keeps saying "verified" after its 72 hours instead of vanishing in DynamoDB's TTL sweep.
     #[tracing::instrument(skip_all, fields(email = %token.email.masked(), token = token.hash.short()))]
     async fn mark_verified(&self, token: &TokenRecord, at: DateTime<Utc>, confirm_ip: &str) -> Result<VerifyOutcome, BackendError> {
-        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
-        use aws_sdk_dynamodb::types::Update;
-        let record = Update::builder()
-            .table_name(&self.table)
-            .key("pk", s(record_pk(&token.caller, &token.email)))
-            .update_expression("SET #s = :verified, verified_at = :at, modified = :at, confirm_ip = :ip ADD version :one")
-            .condition_expression("current_token = :t AND #s = :pending")
-            .expression_attribute_names("#s", "status")
-            .set_expression_attribute_values(Some(values([
-                (":verified", n(1)),
-                (":pending", n(0)),
-                (":at", ms(at)),
-                (":ip", s(confirm_ip)),
-                (":one", n(1)),
-                (":t", s(token.hash.as_str())),
-            ])))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(store_err)?;
-        let keep_token = Update::builder()
-            .table_name(&self.table)
-            .key("pk", s(token_pk(&token.hash)))
-            .update_expression("REMOVE #ttl")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
-            .build()
-            .map_err(store_err)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(record).build())
-            .transact_items(TransactWriteItem::builder().update(keep_token).build())
-            .send()
-            .await;
-        let old = match result {
-            Ok(_) => return Ok(VerifyOutcome::Verified),
-            Err(e) => match e.into_service_error() {
-                E::TransactionCanceledException(e) => {
-                    let reasons = e.cancellation_reasons();
-                    let record_failed = reasons.first().and_then(|r| r.code()) == Some("ConditionalCheckFailed");
-                    if !record_failed {
-                        // The token item is gone: replaced by a newer send, or the record was deleted.
-                        return Ok(VerifyOutcome::Superseded);
-                    }
-                    match reasons.first().and_then(|r| r.item.clone()) {
-                        Some(item) => Some(item),
-                        // Older emulators do not return the item: read it.
-                        None => self.get(record_pk(&token.caller, &token.email)).await?,
-                    }
-                }
-                e => return Err(store_err(e)),
-            },
-        };
-        let Some(old) = old else { return Ok(VerifyOutcome::Superseded) };
-        let record = item_to_record(&old)?;
-        Ok(match (record.current_token == token.hash, record.status) {
-            (true, VerificationStatus::Verified) => VerifyOutcome::AlreadyVerified,
-            _ => VerifyOutcome::Superseded,
-        })
+        let layout = self.layout().await?;
+        let shard = layout.count_shard(token.email.as_str());
+        let mut counted = true;
+        for _ in 0..2 {
+            let mut items = vec![self.verify_update(token, at, confirm_ip, counted.then_some(shard))?];
+            let keep_token = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(token_pk(&token.hash)))
+                .update_expression("REMOVE #ttl")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+                .build()
+                .map_err(store_err)?;
+            items.push(TransactWriteItem::builder().update(keep_token).build());
+            if counted {
+                items.push(self.count_update(&token.caller, shard, &[("verified", 1)])?);
+            }
+            let failed = match self.transact_detailed(items).await {
+                Ok(()) => return Ok(VerifyOutcome::Verified),
+                Err(Cancelled::Backend(e)) => return Err(e),
+                Err(Cancelled::Conflict(failed)) => failed,
+            };
+            if !failed.first().copied().unwrap_or(false) {
+                // The token item is gone: replaced by a newer send, or the record was deleted.
+                return Ok(VerifyOutcome::Superseded);
+            }
+            let Some(old) = self.get(record_pk(&token.caller, &token.email)).await? else { return Ok(VerifyOutcome::Superseded) };
+            let record = item_to_record(&old)?;
+            match (record.current_token == token.hash, record.status) {
+                (true, VerificationStatus::Verified) => return Ok(VerifyOutcome::AlreadyVerified),
+                // Pending on this token, but written before the counts (no `cs`): verify it uncounted.
+                (true, VerificationStatus::Pending) if counted && !old.contains_key("cs") => counted = false,
+                _ => return Ok(VerifyOutcome::Superseded),
+            }
+        }
+        Err(BackendError::Store("the record kept changing while it was verified".into()))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn list_records(&self, caller: &CallerId, filter: &ListFilter) -> Result<Vec<VerificationRecord>, BackendError> {
-        let lo = filter.created_from.map_or_else(|| "0".to_string(), |t| format!("{:015}", t.timestamp_millis()));
-        let hi = filter.created_to.map_or_else(|| "~".to_string(), |t| format!("{:015}~", t.timestamp_millis()));
-        // A begin after the end selects nothing (DynamoDB refuses a BETWEEN whose bounds are reversed).
-        if lo > hi {
-            return Ok(Vec::new());
-        }
-        let mut values = values([(":c", s(caller.as_str())), (":lo", s(lo)), (":hi", s(hi))]);
-        let mut filter_expression = None;
-        if let Some(status) = filter.status {
-            values.insert(":s".into(), n(i64::from(status.code())));
-            filter_expression = Some("#s = :s");
-        }
-        let items = self.query_index("gsi1pk = :c AND gsi1sk BETWEEN :lo AND :hi", filter_expression, values).await?;
-        let records = readable(&items, item_to_record, "record");
-        Ok(records.into_iter().filter(|r| filter.matches(r)).collect())
+    async fn list_records(&self, caller: &CallerId, filter: &ListFilter, page: &PageQuery) -> Result<Page<VerificationRecord>, BackendError> {
+        let layout = self.layout().await?;
+        let (from, to) = (filter.created_from.map(|t| t.timestamp_millis()), filter.created_to.map(|t| t.timestamp_millis()));
+        let streams: Vec<Stream> =
+            (0..layout.index_shards()).map(|i| Stream::new(list_pk(caller, i), "", from, to)).collect();
+        let status_filter = filter.status.map(|st| ("#s = :s", values([(":s", n(i64::from(st.code())))])));
+        // The total: from the count items, or, for a time range, counted over that range.
+        let count = async {
+            if from.is_some() || to.is_some() {
+                return self.count_streams(&streams, status_filter.as_ref()).await;
+            }
+            let c = self.counts(caller, layout).await?;
+            Ok(u64::try_from(match filter.status {
+                None => c.records,
+                Some(VerificationStatus::Verified) => c.verified,
+                Some(VerificationStatus::Pending) => c.records - c.verified,
+            })
+            .unwrap_or(0))
+        };
+        let beyond = matches!(page.start, PageStart::Offset(o) if o > 0);
+        let listing = Listing { streams: streams.clone(), filter: status_filter.clone(), order: |item| order_of(item, String::new(), "email") };
+        // A page by offset beyond the total reads nothing more than the total.
+        let (total, (items, next)) = if beyond {
+            let total = count.await?;
+            match page.start {
+                PageStart::Offset(o) if o >= total => return Ok(Page::empty(total)),
+                _ => (total, self.page(listing, page).await?),
+            }
+        } else {
+            tokio::try_join!(count, self.page(listing, page))?
+        };
+        let records = super::dynamo::readable(&items, item_to_record, "record");
+        Ok(Page { items: records, total, next })
     }
 
     /// Reads the record, then deletes it and its current link in one transaction, on the condition that
@@ -594,10 +686,16 @@ impl Store for DynamoStore {
             let Some(item) = self.get(record_pk(caller, email)).await? else { return Ok(false) };
             let token = get_s(&item, "current_token")?.to_string();
             let version = get_n(&item, "version")?;
-            let writes = vec![
+            let mut writes = vec![
                 self.delete(record_pk(caller, email), Some("version = :v"), values([(":v", n(version))]))?,
                 self.delete(format!("TOKEN#{token}"), None, Item::new())?,
             ];
+            // A counted record (one written with the shards, or migrated) leaves its counts.
+            if let Ok(shard) = get_n(&item, "cs") {
+                let verified = get_n(&item, "status")? == 1;
+                let deltas: &[(&str, i64)] = if verified { &[("records", -1), ("verified", -1)] } else { &[("records", -1)] };
+                writes.push(self.count_update(caller, u32::try_from(shard).map_err(|_| malformed("cs"))?, deltas)?);
+            }
             match self.transact(writes).await {
                 Ok(()) => return Ok(true),
                 Err(WriteError::Conflict) => continue,

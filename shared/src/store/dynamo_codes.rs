@@ -4,16 +4,19 @@
 //! |---------------|----------------------------------------|---------------------------------------------------------|---------------|
 //! | code          | `CODE#<caller>#<type>#<contact>`       |                                                         | code expiry   |
 //! | code quota    | `CODEQUOTA#<caller>#<type>#<contact>`  |                                                         | window after last send |
-//! | contact       | `CONTACT#<caller>#<type>#<contact>`    | `gsi1pk` = `CONTACTS#<caller>`, `gsi1sk` = `<type>#<created ms>#<contact>` | none |
+//! | contact       | `CONTACT#<caller>#<type>#<contact>`    | `gsi1pk` = `CONTACTS#<caller>#<shard>`, `gsi1sk` = `<type>#<created ms>#<contact>` | none |
+//!
+//! A contact's key in the listing order and for its shards is `<type>#<contact>`; it is counted in
+//! `contacts_<type>` of its count shard (`cs`).
 
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
 use super::dynamo::{
-    get_n, get_s, get_time, item_to_quota, malformed, ms, n, names_in, s, store_err, values, DynamoStore, Item,
-    TTL_ATTRIBUTE,
+    get_n, get_s, get_time, item_to_quota, malformed, ms, n, names_in, readable, s, store_err, values, Cancelled,
+    DynamoStore, Item, TTL_ATTRIBUTE,
 };
-use super::{CodeRecord, CodeSendState, CodeStore, ContactRecord, WriteError};
+use super::dynamo_pages::{order_of, pad, Listing, Stream};
+use super::{CodeRecord, CodeSendState, CodeStore, ContactRecord, Page, PageQuery, PageStart, WriteError};
 use crate::code::{Contact, ContactType};
 use crate::error::BackendError;
 use crate::model::CallerId;
@@ -31,8 +34,18 @@ fn code_quota_pk(caller: &CallerId, contact: &Contact) -> String {
 fn contact_pk(caller: &CallerId, contact: &Contact) -> String {
     format!("CONTACT#{}", suffix(caller, contact))
 }
-fn contacts_gsi_pk(caller: &CallerId) -> String {
-    format!("CONTACTS#{caller}")
+fn contacts_gsi_pk(caller: &CallerId, shard: u32) -> String {
+    format!("CONTACTS#{caller}#{shard}")
+}
+/// The contact's key in the listing order and for its shards.
+fn contact_key(contact: &Contact) -> String {
+    format!("{}#{}", contact.kind().code(), contact.as_str())
+}
+fn count_field(kind: ContactType) -> &'static str {
+    match kind {
+        ContactType::Phone => "contacts_1",
+        ContactType::Email => "contacts_2",
+    }
 }
 
 fn parse_contact(item: &Item) -> Result<Contact, BackendError> {
@@ -145,59 +158,116 @@ impl CodeStore for DynamoStore {
         }
     }
 
+    /// One transaction: the code is used up and a new contact written and counted; for a contact verified
+    /// before, the code is used up and the contact kept as it is (its first CreatedOn stays).
     #[tracing::instrument(skip_all, fields(contact = %code.contact.masked()))]
     async fn consume_code(&self, code: &CodeRecord, at: DateTime<Utc>) -> Result<(), WriteError> {
-        let delete = self.delete(code_pk(&code.caller, &code.contact), Some(SAME_CODE), same_code_values(code))?;
-        // A contact verified again keeps its first CreatedOn.
+        let layout = self.layout().await?;
+        let key = contact_key(&code.contact);
+        let (index_shard, count_shard) = (layout.index_shard(&key), layout.count_shard(&key));
+        let use_up = || self.delete(code_pk(&code.caller, &code.contact), Some(SAME_CODE), same_code_values(code));
         let created = at.timestamp_millis();
-        let upsert = Update::builder()
-            .table_name(&self.table)
-            .key("pk", s(contact_pk(&code.caller, &code.contact)))
-            .update_expression(
-                "SET kind = :kind, caller = :caller, #t = :type, contact = :contact, created = if_not_exists(created, :created), gsi1pk = :gpk, gsi1sk = if_not_exists(gsi1sk, :gsk)",
-            )
-            .expression_attribute_names("#t", "type")
-            .set_expression_attribute_values(Some(values([
-                (":kind", s("contact")),
-                (":caller", s(code.caller.as_str())),
-                (":type", n(i64::from(code.contact.kind().code()))),
-                (":contact", s(code.contact.as_str())),
-                (":created", n(created)),
-                (":gpk", s(contacts_gsi_pk(&code.caller))),
-                (":gsk", s(format!("{}#{created:015}#{}", code.contact.kind().code(), code.contact.as_str()))),
-            ])))
-            .build()
-            .map_err(store_err)?;
-        let upsert = TransactWriteItem::builder().update(upsert).build();
-        self.transact(vec![delete, upsert]).await
+        let contact = values([
+            ("pk", s(contact_pk(&code.caller, &code.contact))),
+            ("kind", s("contact")),
+            ("caller", s(code.caller.as_str())),
+            ("type", n(i64::from(code.contact.kind().code()))),
+            ("contact", s(code.contact.as_str())),
+            ("created", n(created)),
+            ("gsi1pk", s(contacts_gsi_pk(&code.caller, index_shard))),
+            ("gsi1sk", s(format!("{}#{}#{}", code.contact.kind().code(), pad(created), code.contact.as_str()))),
+            ("cs", n(i64::from(count_shard))),
+        ]);
+        let new_contact = vec![
+            use_up()?,
+            self.put(contact, "attribute_not_exists(pk)", Item::new())?,
+            self.count_update(&code.caller, count_shard, &[(count_field(code.contact.kind()), 1)])?,
+        ];
+        match self.transact_detailed(new_contact).await {
+            Ok(()) => Ok(()),
+            Err(Cancelled::Backend(e)) => Err(WriteError::Backend(e)),
+            // The contact exists: use the code up, on the condition that it still does.
+            Err(Cancelled::Conflict(failed)) if failed.get(1).copied().unwrap_or(false) => {
+                let exists = self.condition_check(contact_pk(&code.caller, &code.contact), "attribute_exists(pk)", Item::new())?;
+                self.transact(vec![use_up()?, exists]).await
+            }
+            Err(Cancelled::Conflict(_)) => Err(WriteError::Conflict),
+        }
     }
 
     #[tracing::instrument(skip_all)]
-    async fn list_contacts(&self, caller: &CallerId, kind: Option<ContactType>) -> Result<Vec<ContactRecord>, BackendError> {
-        let items = match kind {
-            Some(k) => {
-                let values = values([(":c", s(contacts_gsi_pk(caller))), (":k", s(format!("{}#", k.code())))]);
-                self.query_index("gsi1pk = :c AND begins_with(gsi1sk, :k)", None, values).await?
-            }
-            None => self.query_index("gsi1pk = :c", None, values([(":c", s(contacts_gsi_pk(caller)))])).await?,
+    async fn list_contacts(&self, caller: &CallerId, kind: Option<ContactType>, page: &PageQuery) -> Result<Page<ContactRecord>, BackendError> {
+        let layout = self.layout().await?;
+        let kinds: Vec<ContactType> = match kind {
+            Some(k) => vec![k],
+            None => vec![ContactType::Phone, ContactType::Email],
         };
-        let mut out = super::dynamo::readable(&items, item_to_contact, "contact");
-        out.sort_by(|a, b| (a.created, &a.contact).cmp(&(b.created, &b.contact)));
-        Ok(out)
+        // Each type is its own range of each shard (the type leads the sort key).
+        let streams: Vec<Stream> = (0..layout.index_shards())
+            .flat_map(|i| kinds.iter().map(move |k| Stream::new(contacts_gsi_pk(caller, i), &format!("{}#", k.code()), None, None)))
+            .collect();
+        let count = async {
+            let c = self.counts(caller, layout).await?;
+            Ok::<u64, BackendError>(kinds.iter().map(|k| u64::try_from(c.contacts[usize::from(k.code()) - 1]).unwrap_or(0)).sum())
+        };
+        let listing = Listing {
+            streams,
+            filter: None,
+            order: |item| order_of(item, format!("{}#", get_n(item, "type")?), "contact"),
+        };
+        let (total, (items, next)) = match page.start {
+            PageStart::Offset(o) if o > 0 => {
+                let total = count.await?;
+                if o >= total {
+                    return Ok(Page::empty(total));
+                }
+                (total, self.page(listing, page).await?)
+            }
+            _ => tokio::try_join!(count, self.page(listing, page))?,
+        };
+        Ok(Page { items: readable(&items, item_to_contact, "contact"), total, next })
     }
 
     #[tracing::instrument(skip_all, fields(contact = %contact.masked()))]
+    async fn get_contact(&self, caller: &CallerId, contact: &Contact) -> Result<Option<ContactRecord>, BackendError> {
+        self.get(contact_pk(caller, contact)).await?.as_ref().map(item_to_contact).transpose()
+    }
+
+    /// One transaction for a counted contact: it goes, and so does its count. A contact written before the
+    /// counts (no `cs`) is deleted alone.
+    #[tracing::instrument(skip_all, fields(contact = %contact.masked()))]
     async fn delete_contact(&self, caller: &CallerId, contact: &Contact) -> Result<bool, BackendError> {
-        let out = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(contact_pk(caller, contact)))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(store_err)?;
-        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+        let layout = self.layout().await?;
+        let shard = layout.count_shard(&contact_key(contact));
+        for _ in 0..3 {
+            let counted = vec![
+                self.delete(contact_pk(caller, contact), Some("cs = :cs"), values([(":cs", n(i64::from(shard)))]))?,
+                self.count_update(caller, shard, &[(count_field(contact.kind()), -1)])?,
+            ];
+            match self.transact_detailed(counted).await {
+                Ok(()) => return Ok(true),
+                Err(Cancelled::Backend(e)) => return Err(e),
+                Err(Cancelled::Conflict(_)) => {}
+            }
+            let out = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", s(contact_pk(caller, contact)))
+                .condition_expression("attribute_not_exists(cs)")
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+                .send()
+                .await;
+            match out {
+                Ok(out) => return Ok(out.attributes.is_some_and(|a| !a.is_empty())),
+                Err(e) => match e.into_service_error() {
+                    // Counted after all (written between the two attempts): try the counted way again.
+                    aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(_) => {}
+                    other => return Err(store_err(other)),
+                },
+            }
+        }
+        Err(BackendError::Store("the contact kept changing while it was deleted".into()))
     }
 }
 

@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 
 use super::{
-    ReplayGuard, CodeRecord, CodeSendState, CodeStore, ContactRecord, ListFilter, SendState, SendWrite, Store, VerifyOutcome,
-    WriteError,
+    ReplayGuard, CodeRecord, CodeSendState, CodeStore, ContactRecord, ListFilter, Page, PageQuery, SendState, SendWrite,
+    Store, VerifyOutcome, WriteError,
 };
+use crate::paging::{page_of, Cursor};
 use crate::code::{Contact, ContactType};
 use crate::error::BackendError;
 use crate::model::{CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord, VerificationStatus};
@@ -146,12 +147,13 @@ impl Store for MemoryStore {
         Ok(VerifyOutcome::Verified)
     }
 
-    async fn list_records(&self, caller: &CallerId, filter: &ListFilter) -> Result<Vec<VerificationRecord>, BackendError> {
+    async fn list_records(&self, caller: &CallerId, filter: &ListFilter, page: &PageQuery) -> Result<Page<VerificationRecord>, BackendError> {
         let t = self.lock()?;
         let mut out: Vec<VerificationRecord> =
             t.records.values().filter(|r| &r.caller == caller && filter.matches(r)).cloned().collect();
-        out.sort_by(|a, b| (a.created, &a.email).cmp(&(b.created, &b.email)));
-        Ok(out)
+        let at = |r: &VerificationRecord| Cursor { created_ms: r.created.timestamp_millis(), key: r.email.as_str().to_string() };
+        out.sort_by_key(|r| std::cmp::Reverse(at(r)));
+        Ok(page_of(out, at, page))
     }
 
     async fn delete_record(&self, caller: &CallerId, email: &EmailAddress) -> Result<bool, BackendError> {
@@ -237,7 +239,7 @@ impl CodeStore for MemoryStore {
         }
     }
 
-    async fn list_contacts(&self, caller: &CallerId, kind: Option<ContactType>) -> Result<Vec<ContactRecord>, BackendError> {
+    async fn list_contacts(&self, caller: &CallerId, kind: Option<ContactType>, page: &PageQuery) -> Result<Page<ContactRecord>, BackendError> {
         let t = self.lock()?;
         let mut out: Vec<ContactRecord> = t
             .contacts
@@ -245,8 +247,16 @@ impl CodeStore for MemoryStore {
             .filter(|c| &c.caller == caller && kind.is_none_or(|k| c.contact.kind() == k))
             .cloned()
             .collect();
-        out.sort_by(|a, b| (a.created, &a.contact).cmp(&(b.created, &b.contact)));
-        Ok(out)
+        let at = |c: &ContactRecord| Cursor {
+            created_ms: c.created.timestamp_millis(),
+            key: format!("{}#{}", c.contact.kind().code(), c.contact.as_str()),
+        };
+        out.sort_by_key(|c| std::cmp::Reverse(at(c)));
+        Ok(page_of(out, at, page))
+    }
+
+    async fn get_contact(&self, caller: &CallerId, contact: &Contact) -> Result<Option<ContactRecord>, BackendError> {
+        Ok(self.lock()?.contacts.get(&ckey(caller, contact)).cloned())
     }
 
     async fn delete_contact(&self, caller: &CallerId, contact: &Contact) -> Result<bool, BackendError> {

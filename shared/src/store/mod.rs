@@ -3,14 +3,19 @@
 
 mod dynamo;
 mod dynamo_codes;
+mod dynamo_pages;
+mod layout;
 mod memory;
+pub mod migrate;
 
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
 pub use dynamo::DynamoStore;
+pub use layout::{Layout, DEFAULT_INDEX_SHARDS};
 pub use memory::MemoryStore;
+pub use crate::paging::{Cursor, Page, PageQuery, PageStart};
 
 use crate::code::{Contact, ContactType};
 use crate::error::BackendError;
@@ -117,12 +122,14 @@ pub trait Store: CodeStore + Send + Sync + 'static {
         confirm_ip: &str,
     ) -> impl Future<Output = Result<VerifyOutcome, BackendError>> + Send;
 
-    /// A caller's records that match, oldest first.
+    /// One page of a caller's records that match, newest first (by creation time, then address), and how
+    /// many match in all. Reads what the page needs, not the caller's whole history.
     fn list_records(
         &self,
         caller: &CallerId,
         filter: &ListFilter,
-    ) -> impl Future<Output = Result<Vec<VerificationRecord>, BackendError>> + Send;
+        page: &PageQuery,
+    ) -> impl Future<Output = Result<Page<VerificationRecord>, BackendError>> + Send;
 
     /// Deletes a record and its current token; `false` if there was none.
     fn delete_record(
@@ -209,12 +216,21 @@ pub trait CodeStore: Send + Sync + 'static {
     /// Uses the code up and marks its contact verified, if the code is still as read (single use).
     fn consume_code(&self, code: &CodeRecord, at: DateTime<Utc>) -> impl Future<Output = Result<(), WriteError>> + Send;
 
-    /// A caller's verified contacts of one type or all, oldest first.
+    /// One page of a caller's verified contacts of one type or all, newest first (by creation time, then
+    /// type and contact), and how many there are in all.
     fn list_contacts(
         &self,
         caller: &CallerId,
         kind: Option<ContactType>,
-    ) -> impl Future<Output = Result<Vec<ContactRecord>, BackendError>> + Send;
+        page: &PageQuery,
+    ) -> impl Future<Output = Result<Page<ContactRecord>, BackendError>> + Send;
+
+    /// One verified contact, if it is verified.
+    fn get_contact(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+    ) -> impl Future<Output = Result<Option<ContactRecord>, BackendError>> + Send;
 
     fn delete_contact(
         &self,

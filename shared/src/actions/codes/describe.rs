@@ -7,10 +7,11 @@ use crate::error::ApiError;
 use crate::mail::Mailer;
 use crate::model::format_time;
 use crate::render::Style;
+use crate::paging::{page_of, Cursor, NextToken, PageQuery};
 use crate::store::Store;
 
 /// The caller's verified contacts, newest first: `Type` 0 (all, default), 1 or 2; `Offset`; `Limit` 1–200
-/// (default 20); `Code` for one exact contact.
+/// (default 20); `Code` for one exact contact; `NextToken` (an extension) for the page after the previous one.
 pub struct DescribeIntlPhoneEmailList;
 
 impl Action for DescribeIntlPhoneEmailList {
@@ -36,19 +37,32 @@ impl Action for DescribeIntlPhoneEmailList {
                 Some(p.contact(as_kind)?)
             }
         };
-        let mut contacts = app.store.list_contacts(caller, kind).await.map_err(internal)?;
-        contacts.retain(|c| wanted.as_ref().is_none_or(|w| w == &c.contact));
-        contacts.reverse();
-        let total = contacts.len();
-        let list: Vec<Value> = contacts
+        let token = p.get("NextToken").map(|t| NextToken::decode(t).ok_or_else(|| ApiError::invalid("NextToken", "a NextToken from an earlier answer"))).transpose()?;
+        let query = match token {
+            Some(t) => PageQuery::after(t.cursor, limit as u32),
+            None => PageQuery::offset(offset as u64, limit as u32),
+        };
+        let at = |c: &crate::store::ContactRecord| Cursor {
+            created_ms: c.created.timestamp_millis(),
+            key: format!("{}#{}", c.contact.kind().code(), c.contact.as_str()),
+        };
+        let page = match &wanted {
+            // One exact contact is one key.
+            Some(w) => page_of(app.store.get_contact(caller, w).await.map_err(internal)?.into_iter().collect(), at, &query),
+            None => app.store.list_contacts(caller, kind, &query).await.map_err(internal)?,
+        };
+        let list: Vec<Value> = page
+            .items
             .iter()
-            .skip(offset as usize)
-            .take(limit as usize)
             .map(|c| json!({"Code": c.contact.as_str(), "Type": c.contact.kind().code(), "CreatedOn": format_time(c.created)}))
             .collect();
         let mut body = crate::render::Body::new();
         body.insert("PhoneEmailList".into(), Value::Array(list));
-        body.insert("TotalCount".into(), json!(total));
+        body.insert("TotalCount".into(), json!(page.total));
+        if let Some(next) = page.next {
+            // The page number only feeds List's CurrentPageNum; here it just keeps the token's form.
+            body.insert("NextToken".into(), json!(NextToken { page: 2, cursor: next }.encode()));
+        }
         Ok(Reply::Api(body))
     }
 }
