@@ -1,5 +1,5 @@
 # The commands of the README. Ports, paths and versions live in local/env.sh.
-.PHONY: run test install build bench access-keys
+.PHONY: run test install build bench access-keys deploy
 
 run:      ## start the local stack in the foreground (Ctrl-C stops it)
 	@bash local/stack.sh run
@@ -12,6 +12,9 @@ install:  ## only install the local tools into .tools/ (make run and make test d
 
 build:    ## every function's bootstrap.zip for arm64 with cargo-lambda (target/lambda/<function>/bootstrap.zip)
 	@bash local/build.sh arm64
+
+deploy:   ## sam build, then sam deploy (--guided the first time, or with DEPLOY_GUIDED=1); README, "Deploy"
+	@bash local/deploy.sh
 
 bench:    ## build, start the local stack, measure (sizes, cold start, latency, CPU, requests), write BENCHMARKS.md
 	@bash local/stack.sh bench

