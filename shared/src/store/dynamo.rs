@@ -384,7 +384,7 @@ fn get_opt_time(item: &Item, name: &str) -> Result<Option<DateTime<Utc>>, Backen
     item.contains_key(name).then(|| get_time(item, name)).transpose()
 }
 
-fn record_to_item(r: &VerificationRecord, layout: Layout) -> Item {
+pub(super) fn record_to_item(r: &VerificationRecord, layout: Layout) -> Item {
     let mut item = values([
         ("pk", s(record_pk(&r.caller, &r.email))),
         ("kind", s("record")),
@@ -649,32 +649,35 @@ impl Store for DynamoStore {
         let streams: Vec<Stream> =
             (0..layout.index_shards()).map(|i| Stream::new(list_pk(caller, i), "", from, to)).collect();
         let status_filter = filter.status.map(|st| ("#s = :s", values([(":s", n(i64::from(st.code())))])));
-        // The total: from the count items, or, for a time range, counted over that range.
-        let count = async {
-            if from.is_some() || to.is_some() {
-                return self.count_streams(&streams, status_filter.as_ref()).await;
-            }
+        let ranged = from.is_some() || to.is_some();
+        let order = |item: &Item| order_of(item, String::new(), "email");
+        // The common first page, unfiltered: the counts and the shards are read at once.
+        if !ranged && filter.status.is_none() && !matches!(page.start, PageStart::Offset(o) if o > 0) {
+            let listing = Listing { streams, filter: None, order, selectivity: 1.0 };
+            let (counts, (items, next)) = tokio::try_join!(self.counts(caller, layout), self.page(listing, page))?;
+            let records = readable(&items, item_to_record, "record");
+            return Ok(Page { items: records, total: u64::try_from(counts.records).unwrap_or(0), next });
+        }
+        // The total first: from the count items, or, for a time range, counted over that range.
+        let (total, selectivity) = if ranged {
+            (self.count_streams(&streams, status_filter.as_ref()).await?, 1.0)
+        } else {
             let c = self.counts(caller, layout).await?;
-            Ok(u64::try_from(match filter.status {
+            let matching = match filter.status {
                 None => c.records,
                 Some(VerificationStatus::Verified) => c.verified,
                 Some(VerificationStatus::Pending) => c.records - c.verified,
-            })
-            .unwrap_or(0))
+            };
+            let share = if c.records > 0 { matching as f64 / c.records as f64 } else { 1.0 };
+            (u64::try_from(matching).unwrap_or(0), share)
         };
-        let beyond = matches!(page.start, PageStart::Offset(o) if o > 0);
-        let listing = Listing { streams: streams.clone(), filter: status_filter.clone(), order: |item| order_of(item, String::new(), "email") };
-        // A page by offset beyond the total reads nothing more than the total.
-        let (total, (items, next)) = if beyond {
-            let total = count.await?;
-            match page.start {
-                PageStart::Offset(o) if o >= total => return Ok(Page::empty(total)),
-                _ => (total, self.page(listing, page).await?),
-            }
-        } else {
-            tokio::try_join!(count, self.page(listing, page))?
-        };
-        let records = super::dynamo::readable(&items, item_to_record, "record");
+        // A page by offset beyond the total reads nothing more.
+        if matches!(page.start, PageStart::Offset(o) if o >= total) {
+            return Ok(Page::empty(total));
+        }
+        let listing = Listing { streams, filter: status_filter, order, selectivity };
+        let (items, next) = self.page(listing, page).await?;
+        let records = readable(&items, item_to_record, "record");
         Ok(Page { items: records, total, next })
     }
 

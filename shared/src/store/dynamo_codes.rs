@@ -4,7 +4,7 @@
 //! |---------------|----------------------------------------|---------------------------------------------------------|---------------|
 //! | code          | `CODE#<caller>#<type>#<contact>`       |                                                         | code expiry   |
 //! | code quota    | `CODEQUOTA#<caller>#<type>#<contact>`  |                                                         | window after last send |
-//! | contact       | `CONTACT#<caller>#<type>#<contact>`    | `gsi1pk` = `CONTACTS#<caller>#<shard>`, `gsi1sk` = `<type>#<created ms>#<contact>` | none |
+//! | contact       | `CONTACT#<caller>#<type>#<contact>`    | `gsi1pk` = `CONTACTS#<caller>#<shard>`, `gsi1sk` = `<created ms>#<type>#<contact>` | none |
 //!
 //! A contact's key in the listing order and for its shards is `<type>#<contact>`; it is counted in
 //! `contacts_<type>` of its count shard (`cs`).
@@ -16,6 +16,7 @@ use super::dynamo::{
     DynamoStore, Item, TTL_ATTRIBUTE,
 };
 use super::dynamo_pages::{order_of, pad, Listing, Stream};
+use super::layout::Layout;
 use super::{CodeRecord, CodeSendState, CodeStore, ContactRecord, Page, PageQuery, PageStart, WriteError};
 use crate::code::{Contact, ContactType};
 use crate::error::BackendError;
@@ -62,6 +63,28 @@ fn item_to_code(item: &Item) -> Result<CodeRecord, BackendError> {
         sent_at: get_time(item, "sent_at")?,
         expires_at: get_time(item, "expires_at")?,
     })
+}
+
+/// A verified contact as stored: in its index shard, counted in its count shard.
+pub(super) fn contact_to_item(c: &ContactRecord, layout: Layout) -> Item {
+    let key = contact_key(&c.contact);
+    let created = c.created.timestamp_millis();
+    values([
+        ("pk", s(contact_pk(&c.caller, &c.contact))),
+        ("kind", s("contact")),
+        ("caller", s(c.caller.as_str())),
+        ("type", n(i64::from(c.contact.kind().code()))),
+        ("contact", s(c.contact.as_str())),
+        ("created", n(created)),
+        ("gsi1pk", s(contacts_gsi_pk(&c.caller, layout.index_shard(&key)))),
+        // Time first: a shard reads newest first across both types in one range (`Type` is a filter).
+        ("gsi1sk", s(format!("{}#{key}", pad(created)))),
+        ("cs", n(i64::from(layout.count_shard(&key)))),
+    ])
+}
+
+pub(super) fn contact_count_field(kind: ContactType) -> &'static str {
+    count_field(kind)
 }
 
 fn item_to_contact(item: &Item) -> Result<ContactRecord, BackendError> {
@@ -164,20 +187,9 @@ impl CodeStore for DynamoStore {
     async fn consume_code(&self, code: &CodeRecord, at: DateTime<Utc>) -> Result<(), WriteError> {
         let layout = self.layout().await?;
         let key = contact_key(&code.contact);
-        let (index_shard, count_shard) = (layout.index_shard(&key), layout.count_shard(&key));
+        let count_shard = layout.count_shard(&key);
         let use_up = || self.delete(code_pk(&code.caller, &code.contact), Some(SAME_CODE), same_code_values(code));
-        let created = at.timestamp_millis();
-        let contact = values([
-            ("pk", s(contact_pk(&code.caller, &code.contact))),
-            ("kind", s("contact")),
-            ("caller", s(code.caller.as_str())),
-            ("type", n(i64::from(code.contact.kind().code()))),
-            ("contact", s(code.contact.as_str())),
-            ("created", n(created)),
-            ("gsi1pk", s(contacts_gsi_pk(&code.caller, index_shard))),
-            ("gsi1sk", s(format!("{}#{}#{}", code.contact.kind().code(), pad(created), code.contact.as_str()))),
-            ("cs", n(i64::from(count_shard))),
-        ]);
+        let contact = contact_to_item(&ContactRecord { caller: code.caller.clone(), contact: code.contact.clone(), created: at }, layout);
         let new_contact = vec![
             use_up()?,
             self.put(contact, "attribute_not_exists(pk)", Item::new())?,
@@ -198,33 +210,27 @@ impl CodeStore for DynamoStore {
     #[tracing::instrument(skip_all)]
     async fn list_contacts(&self, caller: &CallerId, kind: Option<ContactType>, page: &PageQuery) -> Result<Page<ContactRecord>, BackendError> {
         let layout = self.layout().await?;
-        let kinds: Vec<ContactType> = match kind {
-            Some(k) => vec![k],
-            None => vec![ContactType::Phone, ContactType::Email],
+        let streams: Vec<Stream> = (0..layout.index_shards()).map(|i| Stream::new(contacts_gsi_pk(caller, i), "", None, None)).collect();
+        let order = |item: &Item| order_of(item, format!("{}#", get_n(item, "type")?), "contact");
+        // The common first page of all types: the counts and the shards are read at once.
+        if kind.is_none() && !matches!(page.start, PageStart::Offset(o) if o > 0) {
+            let listing = Listing { streams, filter: None, order, selectivity: 1.0 };
+            let (c, (items, next)) = tokio::try_join!(self.counts(caller, layout), self.page(listing, page))?;
+            let total = u64::try_from(c.contacts[0] + c.contacts[1]).unwrap_or(0);
+            return Ok(Page { items: readable(&items, item_to_contact, "contact"), total, next });
+        }
+        let c = self.counts(caller, layout).await?;
+        let all = u64::try_from(c.contacts[0] + c.contacts[1]).unwrap_or(0);
+        let total = match kind {
+            Some(k) => u64::try_from(c.contacts[usize::from(k.code()) - 1]).unwrap_or(0),
+            None => all,
         };
-        // Each type is its own range of each shard (the type leads the sort key).
-        let streams: Vec<Stream> = (0..layout.index_shards())
-            .flat_map(|i| kinds.iter().map(move |k| Stream::new(contacts_gsi_pk(caller, i), &format!("{}#", k.code()), None, None)))
-            .collect();
-        let count = async {
-            let c = self.counts(caller, layout).await?;
-            Ok::<u64, BackendError>(kinds.iter().map(|k| u64::try_from(c.contacts[usize::from(k.code()) - 1]).unwrap_or(0)).sum())
-        };
-        let listing = Listing {
-            streams,
-            filter: None,
-            order: |item| order_of(item, format!("{}#", get_n(item, "type")?), "contact"),
-        };
-        let (total, (items, next)) = match page.start {
-            PageStart::Offset(o) if o > 0 => {
-                let total = count.await?;
-                if o >= total {
-                    return Ok(Page::empty(total));
-                }
-                (total, self.page(listing, page).await?)
-            }
-            _ => tokio::try_join!(count, self.page(listing, page))?,
-        };
+        if matches!(page.start, PageStart::Offset(o) if o >= total) {
+            return Ok(Page::empty(total));
+        }
+        let type_filter = kind.map(|k| ("#t = :t", values([(":t", n(i64::from(k.code())))])));
+        let listing = Listing { streams, filter: type_filter, order, selectivity: if all == 0 { 1.0 } else { total as f64 / all as f64 } };
+        let (items, next) = self.page(listing, page).await?;
         Ok(Page { items: readable(&items, item_to_contact, "contact"), total, next })
     }
 

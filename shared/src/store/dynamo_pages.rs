@@ -83,6 +83,9 @@ pub(super) struct Listing<'a> {
     pub filter: Option<(&'a str, Item)>,
     /// An item's position in the order.
     pub order: fn(&Item) -> Result<Cursor, BackendError>,
+    /// The share of the entries the filter lets through, if known (1.0 otherwise): the first reads ask
+    /// for that much more, so that a filtered page seldom needs a second round.
+    pub selectivity: f64,
 }
 
 struct Shard {
@@ -111,7 +114,9 @@ impl DynamoStore {
             .filter(|s| s.lo <= s.hi)
             .map(|stream| Shard { stream, buffer: VecDeque::new(), start: None, done: false, chunk: 0 })
             .collect();
-        let first_chunk = need.saturating_mul(5).div_ceil(4 * shards.len().max(1) as u64).saturating_add(4).min(need);
+        let selectivity = listing.selectivity.clamp(0.01, 1.0);
+        let per_shard = (need as f64 * 1.25 / (shards.len().max(1) as f64 * selectivity)).ceil() as u64;
+        let first_chunk = per_shard.saturating_add(4).min(((need as f64) / selectivity).ceil() as u64);
         for shard in &mut shards {
             shard.chunk = i32::try_from(first_chunk).unwrap_or(MAX_CHUNK).min(MAX_CHUNK);
         }

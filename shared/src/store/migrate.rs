@@ -70,6 +70,8 @@ async fn move_one(store: &DynamoStore, layout: Layout, mut item: Item) -> Result
         }
         let caller = CallerId::parse(get_s(&item, "caller")?).map_err(|_| malformed("caller"))?;
         let pk = get_s(&item, "pk")?.to_string();
+        // Contacts move to time-first sort keys as well (`<created ms>#<type>#<contact>`).
+        let mut new_sk: Option<String> = None;
         let (kind, key, gsi1pk, mut deltas, condition, mut vals) = match get_s(&item, "kind")? {
             "record" => {
                 let email = get_s(&item, "email")?.to_string();
@@ -87,16 +89,22 @@ async fn move_one(store: &DynamoStore, layout: Layout, mut item: Item) -> Result
                 let key = format!("{kind}#{}", get_s(&item, "contact")?);
                 let field = if kind == 1 { "contacts_1" } else { "contacts_2" };
                 let gsi1pk = format!("CONTACTS#{caller}#{}", layout.index_shard(&key));
+                new_sk = Some(format!("{:015}#{key}", get_n(&item, "created")?));
                 (Kind::Contact, key, gsi1pk, vec![(field, 1)], "attribute_exists(pk) AND attribute_not_exists(cs)", Item::new())
             }
         };
         let shard = layout.count_shard(&key);
         vals.insert(":gpk".into(), s(gsi1pk));
         vals.insert(":cs".into(), n(i64::from(shard)));
+        let mut expression = String::from("SET gsi1pk = :gpk, cs = :cs");
+        if let Some(sk) = new_sk {
+            vals.insert(":gsk".into(), s(sk));
+            expression.push_str(", gsi1sk = :gsk");
+        }
         let update = Update::builder()
             .table_name(store.table())
             .key("pk", s(pk.clone()))
-            .update_expression("SET gsi1pk = :gpk, cs = :cs")
+            .update_expression(expression)
             .condition_expression(condition)
             .set_expression_attribute_values(Some(vals))
             .build()

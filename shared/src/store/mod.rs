@@ -2,8 +2,9 @@
 //! conditional writes, so a lost race is a [`WriteError::Conflict`] in either.
 
 mod dynamo;
+mod dynamo_bulk;
 mod dynamo_codes;
-mod dynamo_pages;
+pub mod dynamo_pages;
 mod layout;
 mod memory;
 pub mod migrate;
@@ -13,6 +14,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 
 pub use dynamo::DynamoStore;
+pub use dynamo_pages::ReadStats;
 pub use layout::{Layout, DEFAULT_INDEX_SHARDS};
 pub use memory::MemoryStore;
 pub use crate::paging::{Cursor, Page, PageQuery, PageStart};

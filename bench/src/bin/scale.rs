@@ -1,0 +1,366 @@
+//! `make bench`, issue 10: List and Describe for a caller with 100,000 records and 100,000 verified
+//! contacts in DynamoDB Local, at pages 1, 10 and 100 (and by NextToken), with filters. For each call: the
+//! DynamoDB requests (counted by an SDK interceptor), the index entries and items read and the capacity
+//! units DynamoDB reports, the wall time, and the peak of memory the call allocated (a counting global
+//! allocator). The same calls for a caller with 1,000 records show whether memory grows with the total.
+//! Then the cost of 1,000,000 verifications at list prices, from the requests of one verification.
+//!
+//! Writes its section of BENCHMARKS.md (between `<!-- make bench scale: begin -->` and its end line).
+//! Run by `local/stack.sh bench` with DynamoDB Local and the SES emulator up; alone:
+//! `cargo run --release -p bench --bin scale -- [--records N] [--out FILE]`.
+
+use std::alloc::{GlobalAlloc, Layout as AllocLayout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use bench::count::{counted_app, RequestCounter, DYNAMODB};
+use bench::fakes::LinkKeeper;
+use chrono::{Duration, TimeZone, Utc};
+use serde_json::Value;
+use shared::actions::{DescribeIntlPhoneEmailList, ListEmailVerification, SubmitEmailVerification, VerifyEmail};
+use shared::app::{Action, App, Config, Reply, Request};
+use shared::code::{Contact, ContactType};
+use shared::mail::SesMailer;
+use shared::model::{CallerId, EmailAddress, Lang, TokenHash, VerificationRecord, VerificationStatus};
+use shared::params::Params;
+use shared::store::{ContactRecord, DynamoStore};
+
+struct Counting;
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: AllocLayout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: AllocLayout) {
+        unsafe { System.dealloc(ptr, layout) };
+        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+struct Measured {
+    what: String,
+    requests: u64,
+    breakdown: String,
+    items_read: u64,
+    capacity: f64,
+    millis: f64,
+    peak_kib: f64,
+    answer: String,
+}
+
+type BenchApp = App<DynamoStore, LinkKeeper<SesMailer>>;
+
+fn request(caller: &CallerId, pairs: &[(&str, String)]) -> Request {
+    Request::new(Params::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str()))), Some(caller.clone()), "192.0.2.1", false)
+        .expect("a valid request")
+}
+
+async fn measure<A: Action>(app: &BenchApp, counter: &RequestCounter, what: String, req: &Request) -> (Measured, Value) {
+    counter.take();
+    app.store.take_read_stats();
+    let base = CURRENT.load(Ordering::SeqCst);
+    PEAK.store(base, Ordering::SeqCst);
+    let started = Instant::now();
+    let reply = A::handle(app, req).await;
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    let peak = PEAK.load(Ordering::SeqCst).saturating_sub(base);
+    let counts = counter.take();
+    let stats = app.store.take_read_stats();
+    let body = match reply {
+        Ok(Reply::Api(body)) => Value::Object(body),
+        other => panic!("{what}: {:?}", other.err()),
+    };
+    let answer = match (body.get("TotalItemNum"), body.get("TotalCount")) {
+        (Some(t), _) => format!("{} of {t}", body["Data"].as_array().map_or(0, Vec::len)),
+        (_, Some(t)) => format!("{} of {t}", body["PhoneEmailList"].as_array().map_or(0, Vec::len)),
+        _ => String::new(),
+    };
+    let m = Measured {
+        what,
+        requests: counts.total(DYNAMODB),
+        breakdown: counts.breakdown(DYNAMODB),
+        items_read: stats.items_read,
+        capacity: stats.capacity_units,
+        millis,
+        peak_kib: peak as f64 / 1024.0,
+        answer,
+    };
+    (m, body)
+}
+
+fn records_of(caller: &CallerId, n: usize, start: chrono::DateTime<Utc>) -> Vec<VerificationRecord> {
+    (0..n)
+        .map(|i| {
+            let created = start + Duration::seconds(i as i64);
+            VerificationRecord {
+                caller: caller.clone(),
+                email: EmailAddress::parse(&format!("contact{i}@registrant{}.example", i % 997)).expect("address"),
+                status: if i % 3 == 0 { VerificationStatus::Verified } else { VerificationStatus::Pending },
+                verification_no: format!("{i:032x}"),
+                created,
+                modified: created,
+                token_sent: created,
+                send_ip: "192.0.2.1".into(),
+                confirm_ip: (i % 3 == 0).then(|| "192.0.2.2".to_string()),
+                verified_at: (i % 3 == 0).then_some(created),
+                current_token: TokenHash::from_stored(format!("{i:064x}")),
+                lang: Lang::En,
+                version: 1,
+            }
+        })
+        .collect()
+}
+
+fn contacts_of(caller: &CallerId, n: usize, start: chrono::DateTime<Utc>) -> Vec<ContactRecord> {
+    (0..n)
+        .map(|i| {
+            let contact = if i % 2 == 0 {
+                Contact::parse(ContactType::Phone, &format!("+44790{:07}", i)).expect("number")
+            } else {
+                Contact::parse(ContactType::Email, &format!("person{i}@example.org")).expect("address")
+            };
+            ContactRecord { caller: caller.clone(), contact, created: start + Duration::seconds(i as i64) }
+        })
+        .collect()
+}
+
+/// The List and Describe calls measured for one caller with `n` records and `n` contacts.
+async fn listing_calls(app: &BenchApp, counter: &RequestCounter, caller: &CallerId, n: usize, label: &str) -> Vec<Measured> {
+    let mut out = Vec::new();
+    let size = 20usize;
+    for page in [1usize, 10, 100] {
+        let req = request(caller, &[("PageNum", page.to_string()), ("PageSize", size.to_string())]);
+        out.push(measure::<ListEmailVerification>(app, counter, format!("{label}: List page {page} (PageSize 20)"), &req).await.0);
+    }
+    // Page 100 by NextToken: walk pages 1..99 (unmeasured), then measure the 100th.
+    let mut token: Option<String> = None;
+    for _ in 1..100 {
+        let mut pairs = vec![("PageSize", size.to_string())];
+        if let Some(t) = &token {
+            pairs.push(("NextToken", t.clone()));
+        }
+        let reply = ListEmailVerification::handle(app, &request(caller, &pairs)).await.expect("a page");
+        token = match reply {
+            Reply::Api(body) => body.get("NextToken").and_then(Value::as_str).map(str::to_string),
+            _ => None,
+        };
+    }
+    if let Some(t) = token {
+        let req = request(caller, &[("PageSize", size.to_string()), ("NextToken", t)]);
+        out.push(measure::<ListEmailVerification>(app, counter, format!("{label}: List page 100 by NextToken"), &req).await.0);
+    }
+    let req = request(caller, &[("VerificationStatus", "1".into()), ("PageNum", "10".into())]);
+    out.push(measure::<ListEmailVerification>(app, counter, format!("{label}: List VerificationStatus=1, page 10"), &req).await.0);
+    let start = Utc.timestamp_millis_opt(1_700_000_000_000).single().expect("time");
+    let (from, to) = (start + Duration::seconds(n as i64 / 2), start + Duration::seconds(n as i64 / 2 + 999));
+    let req = request(caller, &[("BeginCreateTime", from.timestamp_millis().to_string()), ("EndCreateTime", to.timestamp_millis().to_string())]);
+    out.push(measure::<ListEmailVerification>(app, counter, format!("{label}: List of 1,000 seconds (BeginCreateTime/EndCreateTime), page 1"), &req).await.0);
+    let req = request(caller, &[("Email", format!("contact{}@registrant{}.example", n / 2, (n / 2) % 997))]);
+    out.push(measure::<ListEmailVerification>(app, counter, format!("{label}: List Email=<one address>"), &req).await.0);
+    for page in [1usize, 10, 100] {
+        let req = request(caller, &[("Offset", ((page - 1) * size).to_string()), ("Limit", size.to_string())]);
+        out.push(measure::<DescribeIntlPhoneEmailList>(app, counter, format!("{label}: Describe page {page} (Limit 20)"), &req).await.0);
+    }
+    let req = request(caller, &[("Type", "1".into()), ("Offset", "180".into()), ("Limit", "20".into())]);
+    out.push(measure::<DescribeIntlPhoneEmailList>(app, counter, format!("{label}: Describe Type=1, page 10"), &req).await.0);
+    out
+}
+
+fn markdown_table(rows: &[Measured]) -> String {
+    let mut t = String::from("| call | answer | DynamoDB requests | index entries and items read | capacity units | wall ms | peak memory KiB |\n|---|---|---|---|---|---|---|\n");
+    for m in rows {
+        t.push_str(&format!(
+            "| {} | {} | {} ({}) | {} | {:.1} | {:.1} | {:.0} |\n",
+            m.what, m.answer, m.requests, m.breakdown, m.items_read, m.capacity, m.millis, m.peak_kib
+        ));
+    }
+    t
+}
+
+struct Options {
+    records: usize,
+    out: std::path::PathBuf,
+}
+
+fn options() -> Result<Options, String> {
+    let mut o = Options { records: 100_000, out: "BENCHMARKS.md".into() };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--records" => o.records = args.next().and_then(|v| v.parse().ok()).ok_or("--records needs a number")?,
+            "--out" => o.out = args.next().ok_or("--out needs a file")?.into(),
+            other => return Err(format!("unknown argument {other}; usage: scale [--records N] [--out FILE]")),
+        }
+    }
+    Ok(o)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let opts = options()?;
+    let aws = aws_config::load_from_env().await;
+    let client = aws_sdk_dynamodb::Client::new(&aws);
+    let table = format!("bench-scale-{}", std::process::id());
+    DynamoStore::create_table(&client, &table).await.map_err(|e| e.to_string())?;
+    let result = run(&opts, &aws, &table).await;
+    let _ = client.delete_table().table_name(&table).send().await;
+    let section = result?;
+    println!("{section}");
+    let old = std::fs::read_to_string(&opts.out).unwrap_or_default();
+    std::fs::write(&opts.out, replace_section(&old, &section)).map_err(|e| e.to_string())?;
+    eprintln!("==> wrote its section of {}", opts.out.display());
+    Ok(())
+}
+
+const BEGIN: &str = "<!-- make bench scale: begin -->";
+const END: &str = "<!-- make bench scale: end -->";
+
+fn replace_section(old: &str, section: &str) -> String {
+    let block = format!("{BEGIN}\n{section}\n{END}\n");
+    match (old.find(BEGIN), old.find(END)) {
+        (Some(b), Some(e)) if e > b => format!("{}{block}{}", &old[..b], old[e + END.len()..].trim_start_matches('\n')),
+        _ => format!("{}\n{block}", old.trim_end()),
+    }
+}
+
+async fn run(opts: &Options, aws: &aws_config::SdkConfig, table: &str) -> Result<String, String> {
+    let counter = RequestCounter::new();
+    let mut config = Config::from_env().map_err(|e| e.to_string())?;
+    config.table_name = table.to_string();
+    config.send_pacer = shared::pace::SendPacer::new(10_000.0);
+    let plain = counted_app(config, aws, &counter, shared::app::system_clock());
+    let app = App {
+        store: plain.store,
+        mailer: LinkKeeper::new(plain.mailer),
+        sms: plain.sms,
+        code_secret: plain.code_secret,
+        config: plain.config,
+        clock: plain.clock,
+    };
+    let layout = app.store.layout().await.map_err(|e| e.to_string())?;
+    let start = Utc.timestamp_millis_opt(1_700_000_000_000).single().ok_or("time")?;
+
+    let big = CallerId::parse("registrar-scale").map_err(|_| "caller")?;
+    let small = CallerId::parse("registrar-small").map_err(|_| "caller")?;
+    let loading = Instant::now();
+    for (caller, n) in [(&big, opts.records), (&small, 1_000)] {
+        eprintln!("==> scale: loading {n} records and {n} contacts for {caller} (BatchWriteItem)");
+        app.store.load_records(caller, &records_of(caller, n, start)).await.map_err(|e| e.to_string())?;
+        app.store.load_contacts(caller, &contacts_of(caller, n, start)).await.map_err(|e| e.to_string())?;
+    }
+    let load_secs = loading.elapsed().as_secs_f64();
+    // Warm: the first call of a function instance reads the layout; a page of another caller does it.
+    let _ = ListEmailVerification::handle(&app, &request(&CallerId::parse("warm-up").map_err(|_| "caller")?, &[])).await;
+
+    eprintln!("==> scale: List and Describe");
+    let mut rows = listing_calls(&app, &counter, &big, opts.records, &format!("{}k records", opts.records / 1000)).await;
+    let small_rows = listing_calls(&app, &counter, &small, 1_000, "1k records").await;
+
+    // One verification: Submit of one new address, then the click on its link.
+    eprintln!("==> scale: 200 verifications (Submit of one new address, then Verify)");
+    let (mut submit_ms, mut verify_ms) = (Vec::new(), Vec::new());
+    let (mut submit_req, mut verify_req) = (String::new(), String::new());
+    let me = CallerId::parse("registrar-costs").map_err(|_| "caller")?;
+    for i in 0..200 {
+        let email = format!("cost{i}.{}@example.com", uuid::Uuid::new_v4().simple());
+        counter.take();
+        let t = Instant::now();
+        let reply = SubmitEmailVerification::handle(&app, &request(&me, &[("Email", email.clone())])).await.map_err(|e| format!("{e:?}"))?;
+        submit_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        let c = counter.take();
+        submit_req = format!("{} ({})", c.total(DYNAMODB), c.breakdown(DYNAMODB));
+        if let Reply::Api(body) = &reply {
+            if body["SuccessList"].as_array().map_or(0, Vec::len) != 1 {
+                return Err(format!("Submit: {body:?}"));
+            }
+        }
+        let token = app.mailer.token_for(&email).ok_or("the link of the mail")?;
+        counter.take();
+        let t = Instant::now();
+        VerifyEmail::handle(&app, &request(&me, &[("Token", token)])).await.map_err(|e| format!("{e:?}"))?;
+        verify_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        let c = counter.take();
+        verify_req = format!("{} ({})", c.total(DYNAMODB), c.breakdown(DYNAMODB));
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (submit_med, verify_med) = (median(&mut submit_ms), median(&mut verify_ms));
+
+    rows.extend(small_rows);
+    let mut s = String::new();
+    s.push_str("## Registrar scale (issue 10)\n\n");
+    s.push_str(&format!(
+        "`make bench` (scale part: `target/release/scale`), DynamoDB Local {} on this machine. One caller with {} records and {} verified contacts \
+         (BatchWriteItem, {:.0} s for both callers), another with 1,000 of each; {} index shards, {} count shards. \
+         Requests are counted by an SDK interceptor; entries read and capacity units are what DynamoDB Local reports \
+         (ScannedCount, ConsumedCapacity); peak memory is what the call allocated at most, above what was allocated before it.\n\n",
+        std::env::var("DYNAMODB_LOCAL_VERSION").unwrap_or_else(|_| "3.3.0".into()),
+        opts.records,
+        opts.records,
+        load_secs,
+        layout.index_shards(),
+        layout.count_shards()
+    ));
+    s.push_str(&markdown_table(&rows));
+    s.push_str(&cost_section(submit_med, verify_med, &submit_req, &verify_req));
+    Ok(s)
+}
+
+fn cost_section(submit_ms: f64, verify_ms: f64, submit_req: &str, verify_req: &str) -> String {
+    // List prices, us-east-1 (on-demand DynamoDB since November 2024; Lambda arm64; HTTP API first 300 M).
+    const WRU: f64 = 0.625 / 1e6;
+    const RRU: f64 = 0.125 / 1e6;
+    const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
+    const LAMBDA_GB_SECOND_ARM: f64 = 0.000_013_333_4;
+    const HTTP_API_REQUEST: f64 = 1.00 / 1e6;
+    const SES_PER_MAIL: f64 = 0.10 / 1000.0;
+    // Write and read units of one verification, from the items the two actions write and read (each under
+    // 1 KB, under 4 KB read): transactional writes cost 2 units an item, index entries 1, strongly
+    // consistent reads 1 an item.
+    let submit_wru = 4.0 * 2.0 + 1.0; // record, count, quota, link in one transaction; the index entry
+    let submit_rru = 2.0; // record and quota, one consistent BatchGetItem
+    let verify_wru = 3.0 * 2.0 + 1.0; // record, link, count in one transaction; the index entry (status)
+    let verify_rru = 1.0; // the link
+    let per = 1e6;
+    let dynamo = ((submit_wru + verify_wru) * WRU + (submit_rru + verify_rru) * RRU) * per;
+    let billed_ms = submit_ms.ceil() + verify_ms.ceil();
+    let lambda = (2.0 * LAMBDA_REQUEST + billed_ms / 1000.0 * 0.125 * LAMBDA_GB_SECOND_ARM) * per;
+    let api = 2.0 * HTTP_API_REQUEST * per;
+    let total = dynamo + lambda + api;
+    let ses = SES_PER_MAIL * per;
+    format!(
+        "\n### Cost of 1,000,000 verifications (on paper, list prices, us-east-1)\n\n\
+One verification = one Submit of a new address (DynamoDB: {submit_req}) and one click on its link (DynamoDB: {verify_req}), \
+measured above 200 times against DynamoDB Local and the SES emulator: median {submit_ms:.1} ms and {verify_ms:.1} ms.\n\n\
+| part | per verification | per 1,000,000 |\n|---|---|---|\n\
+| DynamoDB on demand: {:.0} write units ($0.625/M) and {:.0} read units ($0.125/M) | Submit: 4 transactional items × 2 + 1 index entry; Verify: 3 × 2 + 1; reads 2 + 1 | ${dynamo:.2} |\n\
+| Lambda arm64 128 MB: 2 requests ($0.20/M) and {billed_ms:.0} ms billed ($0.0000133334/GB-s) | local durations; AWS's own are of the same order | ${lambda:.2} |\n\
+| API Gateway HTTP API: 2 requests ($1.00/M) | | ${api:.2} |\n\
+| **this service** | | **${total:.2}** |\n\
+| SES: 1 mail ($0.10 per 1,000) | | ${ses:.2} |\n\n\
+Overhead: **{:.1} % of SES** (target 3 %: {}). What stands in the way, in figures: API Gateway alone is ${api:.2} ({:.1} %), \
+and DynamoDB's transactions bill every item twice: the {:.0} write units are ${:.2} of the ${dynamo:.2}. \
+Without transactions the same items would cost half, but a failed send could then leave a half-written record \
+(issue 9); the quota and link items could fold into the record for a new address (3 items fewer, about $3.75), \
+and the count shards (2 units a create and a verify, $2.50) are the price of exact totals at registrar scale.\n",
+        submit_wru + verify_wru,
+        submit_rru + verify_rru,
+        total / ses * 100.0,
+        if total / ses <= 0.03 { "met" } else { "missed" },
+        api / ses * 100.0,
+        submit_wru + verify_wru,
+        (submit_wru + verify_wru) * WRU * per,
+    )
+}
