@@ -53,6 +53,10 @@ export ACCESS_KEYS="${ACCESS_KEYS:-$local_access_keys}"
 export SMS_OUTBOX="${SMS_OUTBOX:-$STATE_DIR/sms-outbox.jsonl}"
 # The per-caller rate (deployed: 20/s, burst 40 per function instance) is higher locally, so that the test
 # suites, which call as a few callers, are never throttled by it; tests/tests/rules.rs checks the limit itself.
+# Local stack only: texts may go to every country (deployed: SmsAllowedCountries, default US,CA,GB), and a
+# caller may send 1,000 a day (deployed: SmsDailyLimitPerCaller, 100); tests/tests/deliverability.rs checks both.
+export SMS_ALLOWED_COUNTRIES="${SMS_ALLOWED_COUNTRIES:-*}"
+export SMS_DAILY_LIMIT_PER_CALLER="${SMS_DAILY_LIMIT_PER_CALLER:-1000}"
 export CALLER_RATE_LIMIT="${CALLER_RATE_LIMIT:-200}"
 export CALLER_BURST_LIMIT="${CALLER_BURST_LIMIT:-400}"
 export LAMBDA_URL="http://$BIND_HOST:$LAMBDA_PORT/lambda-url"

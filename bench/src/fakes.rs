@@ -84,6 +84,11 @@ impl<S: Store> Store for DelayStore<S> {
         self.inner.list_records(caller, filter, page).await
     }
 
+    async fn record_delivery(&self, event: &shared::delivery::DeliveryEvent) -> Result<bool, BackendError> {
+        self.wait().await;
+        self.inner.record_delivery(event).await
+    }
+
     async fn delete_record(&self, caller: &CallerId, email: &EmailAddress) -> Result<bool, BackendError> {
         self.wait().await;
         self.inner.delete_record(caller, email).await
@@ -111,6 +116,16 @@ impl<S: CodeStore> CodeStore for DelayStore<S> {
     ) -> Result<(), WriteError> {
         self.wait().await;
         self.inner.refund_code_quota(caller, contact, before, spent, expires).await
+    }
+
+    async fn spend_sms_day(&self, caller: &CallerId, day: &str, cap: u32) -> Result<bool, BackendError> {
+        self.wait().await;
+        self.inner.spend_sms_day(caller, day, cap).await
+    }
+
+    async fn refund_sms_day(&self, caller: &CallerId, day: &str) -> Result<(), BackendError> {
+        self.wait().await;
+        self.inner.refund_sms_day(caller, day).await
     }
 
     async fn put_code(&self, code: &CodeRecord) -> Result<(), BackendError> {

@@ -45,6 +45,8 @@ pub struct Config {
     pub send_budget: std::time::Duration,
     /// Local stack only: take the caller from `X-User-Id` when no IAM identity came with the request.
     pub local_caller_header: bool,
+    /// Where texts may go and how many one caller may send a day.
+    pub sms: crate::spend::SmsPolicy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +88,7 @@ impl Config {
             }),
             send_budget: std::time::Duration::from_secs(num("SEND_TIME_BUDGET_SECONDS", 20)?.clamp(1, 900) as u64),
             local_caller_header: std::env::var("LOCAL_CALLER_HEADER").is_ok_and(|v| v == "1"),
+            sms: crate::spend::SmsPolicy::from_env()?,
         })
     }
 }
@@ -210,6 +213,9 @@ pub trait Action: Send + Sync + 'static {
     const SENDS_MAIL: bool = false;
     const SENDS_SMS: bool = false;
     const USES_CODE_SECRET: bool = false;
+    /// The DynamoDB API actions its store calls make (`GetItem`, ...; a transaction needs the action of
+    /// each of its items). The template grants each function exactly these (tests/tests/deployment.rs).
+    const DYNAMODB: &'static [&'static str];
 
     fn handle<S: Store, M: Mailer>(
         app: &App<S, M>,

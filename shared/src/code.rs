@@ -51,6 +51,12 @@ impl PhoneNumber {
         Ok(Self(parsed.format().mode(phonenumber::Mode::E164).to_string()))
     }
 
+    /// The number's country (ISO 3166 code, `GB`), from the numbering plan.
+    pub fn country(&self) -> Option<String> {
+        let parsed = phonenumber::parse(None, &self.0).ok()?;
+        parsed.country().id().map(|id| format!("{id:?}"))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

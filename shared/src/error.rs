@@ -13,6 +13,8 @@ pub enum ItemCode {
     EmailVerificationNotExist,
     NetworkIOError,
     InternalError,
+    /// A hard bounce or a complaint (or SES's suppression list) made the address undeliverable.
+    EmailUndeliverable,
 }
 
 impl ItemCode {
@@ -26,6 +28,7 @@ impl ItemCode {
             Self::EmailVerificationNotExist => "EmailVerificationNotExist",
             Self::NetworkIOError => "NetworkIOError",
             Self::InternalError => "InternalError",
+            Self::EmailUndeliverable => "EmailUndeliverable",
         }
     }
 }
@@ -61,6 +64,15 @@ pub enum ApiError {
     /// The caller is over its request rate.
     #[error("throttled")]
     Throttled { retry_after_seconds: i64 },
+    /// A code by mail to an address that hard-bounced or complained.
+    #[error("email undeliverable")]
+    EmailUndeliverable,
+    /// A text message to a country the stack does not send to (`SmsAllowedCountries`).
+    #[error("SMS country not allowed")]
+    SmsCountryNotAllowed,
+    /// The caller sent its text messages of the day (`SmsDailyLimitPerCaller`).
+    #[error("SMS daily limit")]
+    SmsDailyLimit,
 }
 
 /// Why a code cannot be checked.
@@ -101,6 +113,9 @@ impl ApiError {
             Self::ContactNotFound => "ResourceNotFound.PhoneEmailNotExist",
             Self::CodeSendFailed => "InternalError.SendVerifyCodeErr",
             Self::Throttled { .. } => "RequestLimitExceeded",
+            Self::EmailUndeliverable => "FailedOperation.EmailUndeliverable",
+            Self::SmsCountryNotAllowed => "UnsupportedOperation",
+            Self::SmsDailyLimit => "LimitExceeded",
             Self::EmailVerificationNotExist | Self::TokenInvalid | Self::TokenExpired | Self::Internal => "InternalError",
         }
     }
@@ -110,7 +125,8 @@ impl ApiError {
             Self::ParameterIllegal(_) | Self::TokenInvalid | Self::TokenExpired => 400,
             Self::Forbidden => 403,
             Self::EmailVerificationNotExist | Self::ContactNotFound => 404,
-            Self::CodeSendLimited { .. } | Self::Throttled { .. } => 429,
+            Self::CodeSendLimited { .. } | Self::Throttled { .. } | Self::SmsDailyLimit => 429,
+            Self::EmailUndeliverable | Self::SmsCountryNotAllowed => 400,
             Self::CodeWrong { .. } | Self::CodeUnusable(_) | Self::ContactVerified => 400,
             Self::Internal | Self::CodeSendFailed => 500,
         }
@@ -133,6 +149,9 @@ impl ApiError {
             Self::ContactNotFound => Msg::ContactNotFound,
             Self::CodeSendFailed => Msg::CodeSendFailed,
             Self::Throttled { retry_after_seconds } => Msg::Throttled { retry_after_seconds: *retry_after_seconds },
+            Self::EmailUndeliverable => Msg::EmailUndeliverable,
+            Self::SmsCountryNotAllowed => Msg::SmsCountryNotAllowed,
+            Self::SmsDailyLimit => Msg::SmsDailyLimit,
         }
     }
 
@@ -152,6 +171,9 @@ pub enum BackendError {
     Store(String),
     #[error("mail: {0}")]
     Mail(String),
+    /// SES refused the address itself (its account-level suppression list): sending again will not help.
+    #[error("undeliverable: {0}")]
+    Undeliverable(String),
     /// The provider (SES, End User Messaging) throttled the send; it may pass if tried again later.
     #[error("throttled: {0}")]
     Throttled(String),

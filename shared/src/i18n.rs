@@ -42,6 +42,9 @@ pub enum Msg {
     Refused(Refusal),
     /// The caller is over its request rate.
     Throttled { retry_after_seconds: i64 },
+    EmailUndeliverable,
+    SmsCountryNotAllowed,
+    SmsDailyLimit,
 }
 
 impl Msg {
@@ -99,6 +102,11 @@ impl Msg {
             Msg::Throttled { retry_after_seconds } => {
                 format!("Too many requests from this caller. Try again in {retry_after_seconds} seconds.")
             }
+            Msg::EmailUndeliverable => {
+                "The email address bounced permanently or its owner marked our mail as spam: it is not mailed again.".into()
+            }
+            Msg::SmsCountryNotAllowed => "Text messages to this country are not enabled for this service.".into(),
+            Msg::SmsDailyLimit => "This caller has sent its text messages for today. Try again tomorrow (UTC).".into(),
             Msg::Refused(r) => match r {
                 Refusal::NotSigned => "The request is not signed: sign it with ACS3-HMAC-SHA256, HMAC-SHA1 (RPC) or TC3-HMAC-SHA256.".into(),
                 Refusal::Missing(what) => format!("The signed request lacks {what}."),
@@ -151,6 +159,9 @@ impl Msg {
             Msg::ContactNotFound => "该手机号或邮箱不在已验证列表中。".into(),
             Msg::CodeSendFailed => "验证码发送失败。".into(),
             Msg::Throttled { retry_after_seconds } => format!("该调用方的请求过于频繁，请在 {retry_after_seconds} 秒后重试。"),
+            Msg::EmailUndeliverable => "该邮箱地址曾永久退信或被收件人标记为垃圾邮件，不再向其发送邮件。".into(),
+            Msg::SmsCountryNotAllowed => "本服务未开通发往该国家或地区的短信。".into(),
+            Msg::SmsDailyLimit => "该调用方今日的短信发送量已达上限，请于明天（UTC）再试。".into(),
             Msg::Refused(r) => match r {
                 Refusal::NotSigned => "请求未签名：请使用 ACS3-HMAC-SHA256、HMAC-SHA1（RPC）或 TC3-HMAC-SHA256 签名。".into(),
                 Refusal::Missing(what) => format!("签名请求缺少 {}。", zh_fragment(what)),
@@ -390,6 +401,9 @@ mod tests {
             Msg::ContactVerified,
             Msg::ContactNotFound,
             Msg::Throttled { retry_after_seconds: 1 },
+            Msg::EmailUndeliverable,
+            Msg::SmsCountryNotAllowed,
+            Msg::SmsDailyLimit,
             Msg::Refused(Refusal::NotSigned),
             Msg::Refused(Refusal::Missing("x-acs-date")),
             Msg::Refused(Refusal::Malformed("Authorization")),

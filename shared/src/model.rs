@@ -271,6 +271,8 @@ pub struct VerificationRecord {
     pub lang: Lang,
     /// Optimistic-concurrency version: every write names the version it read.
     pub version: u64,
+    /// The last SES event about this caller's mail to the address (written by the events consumer).
+    pub delivery: Option<crate::delivery::Delivery>,
 }
 
 /// A link token as stored: found by its hash, it names the record it verifies.

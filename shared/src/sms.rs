@@ -2,8 +2,8 @@
 //! (JSON lines) that tests and people read. Chosen over SNS because End User Messaging is where AWS now
 //! provisions SMS origination identities (phone numbers, sender IDs, pools: SNS sends through them too),
 //! and `SendTextMessage` names the identity per message (`SMS_ORIGINATION_IDENTITY`) and marks codes as
-//! transactional. Configuration sets, opt-out lists and a per-message price cap are there when needed;
-//! this code does not use them yet.
+//! transactional. Each message carries the per-message price cap `SMS_MAX_PRICE` (template parameter
+//! `SmsMaxPricePerMessage`); where texts may go and how many a caller may send a day are in `crate::spend`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -17,7 +17,13 @@ use crate::error::BackendError;
 #[derive(Clone, Debug)]
 pub enum SmsSender {
     /// `SendTextMessage`, from the origination identity if one is configured.
-    EndUserMessaging { client: LazyClient<aws_sdk_pinpointsmsvoicev2::Client>, origination_identity: Option<String> },
+    EndUserMessaging {
+        client: LazyClient<aws_sdk_pinpointsmsvoicev2::Client>,
+        origination_identity: Option<String>,
+        /// The most one message may cost, in US dollars (`SMS_MAX_PRICE`): End User Messaging refuses to send
+        /// a dearer one, and the code send fails with nothing spent.
+        max_price: Option<String>,
+    },
     /// Local stack only: each message is one JSON line `{"to", "body", "at"}` appended to this file.
     Outbox(PathBuf),
     /// A function whose action sends no text: no client, and none of its code in the binary.
@@ -35,6 +41,7 @@ impl SmsSender {
                     LazyClient::new(move || aws_sdk_pinpointsmsvoicev2::Client::new(&aws))
                 },
                 origination_identity: std::env::var("SMS_ORIGINATION_IDENTITY").ok().filter(|v| !v.is_empty()),
+                max_price: std::env::var("SMS_MAX_PRICE").ok().filter(|v| !v.is_empty()),
             },
         }
     }
@@ -42,13 +49,14 @@ impl SmsSender {
     #[tracing::instrument(skip_all, fields(to = %to.masked()))]
     pub async fn send(&self, to: &PhoneNumber, body: &str) -> Result<(), BackendError> {
         match self {
-            Self::EndUserMessaging { client, origination_identity } => {
+            Self::EndUserMessaging { client, origination_identity, max_price } => {
                 client
                     .send_text_message()
                     .destination_phone_number(to.as_str())
                     .message_body(body)
                     .message_type(MessageType::Transactional)
                     .set_origination_identity(origination_identity.clone())
+                    .set_max_price(max_price.clone())
                     .send()
                     .await
                     .map_err(|e| {

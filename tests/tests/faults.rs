@@ -315,6 +315,9 @@ mod failing {
         async fn list_records(&self, c: &CallerId, f: &ListFilter, p: &PageQuery) -> Result<Page<VerificationRecord>, BackendError> {
             step!(self, self.inner.list_records(c, f, p), Self::injected())
         }
+        async fn record_delivery(&self, e: &shared::delivery::DeliveryEvent) -> Result<bool, BackendError> {
+            step!(self, self.inner.record_delivery(e), Self::injected())
+        }
         async fn delete_record(&self, c: &CallerId, e: &EmailAddress) -> Result<bool, BackendError> {
             step!(self, self.inner.delete_record(c, e), Self::injected())
         }
@@ -329,6 +332,12 @@ mod failing {
         }
         async fn refund_code_quota(&self, c: &CallerId, k: &Contact, b: &QuotaState, s: &QuotaState, x: DateTime<Utc>) -> Result<(), WriteError> {
             step!(self, self.inner.refund_code_quota(c, k, b, s, x), WriteError::Backend(Self::injected()))
+        }
+        async fn spend_sms_day(&self, c: &CallerId, d: &str, cap: u32) -> Result<bool, BackendError> {
+            step!(self, self.inner.spend_sms_day(c, d, cap), Self::injected())
+        }
+        async fn refund_sms_day(&self, c: &CallerId, d: &str) -> Result<(), BackendError> {
+            step!(self, self.inner.refund_sms_day(c, d), Self::injected())
         }
         async fn put_code(&self, code: &CodeRecord) -> Result<(), BackendError> {
             step!(self, self.inner.put_code(code), Self::injected())

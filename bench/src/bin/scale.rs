@@ -116,6 +116,7 @@ fn records_of(caller: &CallerId, n: usize, start: chrono::DateTime<Utc>) -> Vec<
                 current_token: TokenHash::from_stored(format!("{i:064x}")),
                 lang: Lang::En,
                 version: 1,
+                delivery: None,
             }
         })
         .collect()
@@ -247,7 +248,7 @@ async fn run(opts: &Options, aws: &aws_config::SdkConfig, table: &str) -> Result
         config: plain.config,
         clock: plain.clock,
     };
-    let layout = app.store.layout().await.map_err(|e| e.to_string())?;
+    let layout = app.store.layout_for_write().await.map_err(|e| e.to_string())?;
     let start = Utc.timestamp_millis_opt(1_700_000_000_000).single().ok_or("time")?;
 
     let big = CallerId::parse("registrar-scale").map_err(|_| "caller")?;

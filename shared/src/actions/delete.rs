@@ -14,6 +14,7 @@ pub struct DeleteEmailVerification;
 
 impl Action for DeleteEmailVerification {
     const NAME: &'static str = "DeleteEmailVerification";
+    const DYNAMODB: &'static [&'static str] = &["GetItem", "DeleteItem", "UpdateItem"];
 
     #[tracing::instrument(name = "delete", skip_all)]
     async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {

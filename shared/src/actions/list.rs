@@ -19,6 +19,7 @@ const MAX_EPOCH_MS: i64 = 253_402_300_799_999;
 
 impl Action for ListEmailVerification {
     const NAME: &'static str = "ListEmailVerification";
+    const DYNAMODB: &'static [&'static str] = &["GetItem", "BatchGetItem", "Query"];
 
     #[tracing::instrument(name = "list", skip_all)]
     async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {

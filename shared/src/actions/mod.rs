@@ -42,11 +42,20 @@ pub struct Info {
     pub sends_mail: bool,
     pub sends_sms: bool,
     pub uses_code_secret: bool,
+    /// The DynamoDB API actions it calls ([`Action::DYNAMODB`]).
+    pub dynamodb: &'static [&'static str],
 }
 
 impl Info {
     pub const fn of<A: Action>() -> Self {
-        Self { name: A::NAME, style: A::STYLE, sends_mail: A::SENDS_MAIL, sends_sms: A::SENDS_SMS, uses_code_secret: A::USES_CODE_SECRET }
+        Self {
+            name: A::NAME,
+            style: A::STYLE,
+            sends_mail: A::SENDS_MAIL,
+            sends_sms: A::SENDS_SMS,
+            uses_code_secret: A::USES_CODE_SECRET,
+            dynamodb: A::DYNAMODB,
+        }
     }
 
     /// The function's (and binary's) name: `SubmitEmailVerification` -> `submit-email-verification`.
@@ -115,7 +124,8 @@ action_table![
 
 /// What the actions of the table use together (the front door serves them all, so it builds all of it).
 pub const ALL_NEEDS: Info = {
-    let mut all = Info { name: "*", style: Style::Alibaba, sends_mail: false, sends_sms: false, uses_code_secret: false };
+    // Its DynamoDB actions are the union of theirs plus PutItem (the replay record): tests/tests/deployment.rs.
+    let mut all = Info { name: "*", style: Style::Alibaba, sends_mail: false, sends_sms: false, uses_code_secret: false, dynamodb: &[] };
     let mut i = 0;
     while i < ALL.len() {
         all.sends_mail |= ALL[i].sends_mail;
@@ -153,6 +163,9 @@ pub fn record_fields(r: &VerificationRecord) -> serde_json::Map<String, Value> {
         "UserId": r.caller.as_str(),
         "VerificationStatus": r.status.code(),
         "VerificationTime": r.verified_at.map(format_time).unwrap_or_default(),
+        // Extensions: the last SES event about this caller's mail to the address ("" before any).
+        "DeliveryState": r.delivery.as_ref().map(|d| d.kind.as_str()).unwrap_or_default(),
+        "DeliveryTime": r.delivery.as_ref().map(|d| format_time(d.at)).unwrap_or_default(),
     });
     match body {
         Value::Object(map) => map,

@@ -8,6 +8,7 @@ pub struct QueryEmailVerification;
 
 impl Action for QueryEmailVerification {
     const NAME: &'static str = "QueryEmailVerification";
+    const DYNAMODB: &'static [&'static str] = &["GetItem"];
 
     #[tracing::instrument(name = "query", skip_all)]
     async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {

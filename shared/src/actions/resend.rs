@@ -9,6 +9,7 @@ pub struct ResendEmailVerification;
 
 impl Action for ResendEmailVerification {
     const NAME: &'static str = "ResendEmailVerification";
+    const DYNAMODB: &'static [&'static str] = &["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"];
     const SENDS_MAIL: bool = true;
 
     #[tracing::instrument(name = "resend", skip_all)]

@@ -27,6 +27,16 @@ pub enum SendMode {
     Resend,
 }
 
+impl SendMode {
+    /// The action's name, for the metrics' `Action` dimension.
+    pub fn action(self) -> &'static str {
+        match self {
+            Self::Submit { .. } => "SubmitEmailVerification",
+            Self::Resend => "ResendEmailVerification",
+        }
+    }
+}
+
 /// Where an address ends up in the answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -51,6 +61,22 @@ pub async fn send_one<S: Store, M: Mailer>(
         Err(e) => {
             tracing::error!(error = %e, "send failed");
             match e {
+                BackendError::Undeliverable(why) => {
+                    // SES's own suppression list: remembered like a hard bounce, so the next send is refused
+                    // before it spends anything.
+                    let event = crate::delivery::DeliveryEvent {
+                        address: email.clone(),
+                        kind: crate::delivery::DeliveryKind::HardBounce,
+                        at: app.now(),
+                        caller: Some(caller.clone()),
+                        family: Some("link".into()),
+                        reason: why,
+                    };
+                    if let Err(e) = app.store.record_delivery(&event).await {
+                        tracing::error!(error = %e, "the suppressed address could not be recorded");
+                    }
+                    Outcome::Fail(ItemCode::EmailUndeliverable, Msg::EmailUndeliverable)
+                }
                 BackendError::Mail(_) | BackendError::Throttled(_) => Outcome::Fail(ItemCode::NetworkIOError, Msg::NetworkIo),
                 _ => Outcome::Fail(ItemCode::InternalError, Msg::Internal),
             }
@@ -82,11 +108,16 @@ async fn try_send<S: Store, M: Mailer>(
             }
             (record, _) => record.clone(),
         };
+        // A hard bounce or a complaint: never again, and nothing spent.
+        if state.undeliverable {
+            return Ok(Outcome::Fail(ItemCode::EmailUndeliverable, Msg::EmailUndeliverable));
+        }
         let now = app.now();
         let quota_before = state.quota.clone();
         let quota = match state.quota.spend(now, &app.config.quota) {
             Ok(q) => q,
             Err(e) => {
+                crate::metrics::count(crate::metrics::Metric::QuotaRefusals, mode.action(), "link");
                 return Ok(Outcome::Fail(
                     ItemCode::SendTokenQuotaExceeded,
                     Msg::QuotaExceeded { retry_after_seconds: e.retry_after_seconds },
@@ -119,6 +150,7 @@ async fn try_send<S: Store, M: Mailer>(
                 current_token: hash.clone(),
                 lang: req.lang,
                 version: 1,
+                delivery: None,
             },
         };
         let write = SendWrite {
@@ -155,7 +187,10 @@ async fn try_send<S: Store, M: Mailer>(
         }
         let link = verification_link(&req.link_base, &token, req.lang);
         let sent = match verification_mail(email, req.lang, &link) {
-            Ok(mail) => deliver(&app.config.send_pacer, req.deadline, || app.mailer.send(&mail)).await,
+            Ok(mail) => {
+                let mail = mail.tagged(caller, "link");
+                deliver(&app.config.send_pacer, req.deadline, || app.mailer.send(&mail)).await
+            }
             Err(e) => Err(e),
         };
         if let Err(e) = sent {
@@ -171,6 +206,7 @@ async fn try_send<S: Store, M: Mailer>(
             Err(WriteError::Conflict) => tracing::warn!(token = hash.short(), "the record changed while the mail was sent; its link was not replaced"),
             Err(WriteError::Backend(e)) => return Err(e),
         }
+        crate::metrics::count(crate::metrics::Metric::MailsSent, mode.action(), "link");
         tracing::info!(token = hash.short(), "verification mail sent");
         return Ok(Outcome::Success);
     }

@@ -10,6 +10,7 @@ pub struct SubmitEmailVerification;
 
 impl Action for SubmitEmailVerification {
     const NAME: &'static str = "SubmitEmailVerification";
+    const DYNAMODB: &'static [&'static str] = &["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"];
     const SENDS_MAIL: bool = true;
 
     #[tracing::instrument(name = "submit", skip_all)]

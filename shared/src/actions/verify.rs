@@ -15,6 +15,7 @@ pub struct VerifyEmail;
 
 impl Action for VerifyEmail {
     const NAME: &'static str = "VerifyEmail";
+    const DYNAMODB: &'static [&'static str] = &["GetItem", "UpdateItem"];
 
     #[tracing::instrument(name = "verify", skip_all, fields(public_link = req.public_link))]
     async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {
@@ -61,6 +62,7 @@ async fn verify<S: Store, M: Mailer>(
     }
     match app.store.mark_verified(&found, now, &req.client_ip).await.map_err(internal)? {
         VerifyOutcome::Verified => {
+            crate::metrics::count(crate::metrics::Metric::LinksVerified, "VerifyEmail", "link");
             tracing::info!(token = hash.short(), email = %found.email.masked(), "address verified");
             Ok(found)
         }

@@ -20,6 +20,19 @@ pub struct OutgoingMail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// SES message tags (name, value): `caller` and `family`, for the events consumer.
+    pub tags: Vec<(String, String)>,
+}
+
+impl OutgoingMail {
+    /// Tagged with whose mail it is (see [`crate::delivery::caller_tag`]) and its family (`link`, `code`).
+    pub fn tagged(mut self, caller: &crate::model::CallerId, family: &str) -> Self {
+        if let Some(tag) = crate::delivery::caller_tag(caller) {
+            self.tags.push(("caller".into(), tag));
+        }
+        self.tags.push(("family".into(), family.into()));
+        self
+    }
 }
 
 pub trait Mailer: Send + Sync + 'static {
@@ -66,6 +79,7 @@ pub fn code_mail(to: &EmailAddress, lang: Lang, code: &VerifyCode) -> Result<Out
         subject: w.code_subject.to_string(),
         text: CodeText { w, code }.render().map_err(render)?,
         html: CodeHtml { w, code, lang: lang.as_str() }.render().map_err(render)?,
+        tags: Vec::new(),
     })
 }
 
@@ -89,6 +103,7 @@ pub fn verification_mail(to: &EmailAddress, lang: Lang, link: &str) -> Result<Ou
         subject: w.mail_subject.to_string(),
         text: MailText { w, link }.render().map_err(render)?,
         html: MailHtml { w, link, lang: lang.as_str() }.render().map_err(render)?,
+        tags: Vec::new(),
     })
 }
 

@@ -26,6 +26,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use super::dynamo_pages::{order_of, pad, Listing, ReadStats, Stream};
 use super::layout::Layout;
 use super::{ListFilter, Page, PageQuery, PageStart, ReplayGuard, SendState, SendWrite, Store, VerifyOutcome, WriteError};
+use crate::delivery::{Delivery, DeliveryEvent, DeliveryKind};
 use crate::error::BackendError;
 use crate::model::{CallerId, EmailAddress, Lang, TokenHash, TokenRecord, VerificationRecord, VerificationStatus};
 use crate::quota::QuotaState;
@@ -65,83 +66,60 @@ impl DynamoStore {
         &self.table
     }
 
-    /// The table's layout: the one stored in it, or, for a table that has none yet, the one this
-    /// deployment asks for, stored first (one conditional write; a concurrent first writer wins).
+    /// The table's layout, for a reader: the one stored in it (read once per instance), or, while the table
+    /// holds none (nothing was ever written with shards), the one this deployment asks for, not stored:
+    /// functions that only read never need to write.
     pub async fn layout(&self) -> Result<Layout, BackendError> {
-        use aws_sdk_dynamodb::operation::put_item::PutItemError;
-        let read = |item: &Item| {
-            u32::try_from(get_n(item, "index_shards")?).ok().and_then(Layout::new).ok_or_else(|| malformed("index_shards"))
-        };
-        let layout = self
-            .layout
-            .get_or_try_init(|| async {
-                if let Some(item) = self.get(LAYOUT_PK.into()).await? {
-                    return read(&item);
-                }
-                let put = self
-                    .client
-                    .put_item()
-                    .table_name(&self.table)
-                    .set_item(Some(values([
-                        ("pk", s(LAYOUT_PK)),
-                        ("kind", s("layout")),
-                        ("index_shards", n(i64::from(self.wanted.index_shards()))),
-                    ])))
-                    .condition_expression("attribute_not_exists(pk)")
-                    .send()
-                    .await;
-                match put {
-                    Ok(_) => Ok(self.wanted),
-                    Err(e) => match e.into_service_error() {
-                        PutItemError::ConditionalCheckFailedException(_) => {
-                            self.get(LAYOUT_PK.into()).await?.as_ref().map(read).transpose()?.ok_or_else(|| malformed("layout"))
-                        }
-                        other => Err(store_err(aws_sdk_dynamodb::error::DisplayErrorContext(other))),
-                    },
-                }
-            })
-            .await?;
-        if *layout != self.wanted {
-            tracing::warn!(stored = layout.index_shards(), asked = self.wanted.index_shards(), "the table keeps its index shards; IndexShards is ignored");
+        if let Some(layout) = self.layout.get() {
+            return Ok(*layout);
         }
-        Ok(*layout)
+        match self.get(LAYOUT_PK.into()).await? {
+            Some(item) => self.keep_layout(read_layout(&item)?),
+            None => Ok(self.wanted),
+        }
     }
 
-    /// Creates the table as `template.yaml` defines it (used by the local stack; a test compares the two).
-    pub async fn create_table(client: &Client, table: &str) -> Result<(), BackendError> {
-        let attr = |name: &str| {
-            AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build()
-        };
-        let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
-        let index = GlobalSecondaryIndex::builder()
-            .index_name(LIST_INDEX)
-            .key_schema(key("gsi1pk", KeyType::Hash).map_err(store_err)?)
-            .key_schema(key("gsi1sk", KeyType::Range).map_err(store_err)?)
-            .projection(Projection::builder().projection_type(ProjectionType::All).build())
-            .build()
-            .map_err(store_err)?;
-        client
-            .create_table()
-            .table_name(table)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(attr("pk").map_err(store_err)?)
-            .attribute_definitions(attr("gsi1pk").map_err(store_err)?)
-            .attribute_definitions(attr("gsi1sk").map_err(store_err)?)
-            .key_schema(key("pk", KeyType::Hash).map_err(store_err)?)
-            .global_secondary_indexes(index)
+    /// The table's layout, for a writer about to add a record or a contact: the one stored in it, or, for
+    /// a table that has none yet, the one this deployment asks for, stored first (one conditional write; a
+    /// concurrent first writer wins).
+    pub async fn layout_for_write(&self) -> Result<Layout, BackendError> {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        if let Some(layout) = self.layout.get() {
+            return Ok(*layout);
+        }
+        if let Some(item) = self.get(LAYOUT_PK.into()).await? {
+            return self.keep_layout(read_layout(&item)?);
+        }
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(values([
+                ("pk", s(LAYOUT_PK)),
+                ("kind", s("layout")),
+                ("index_shards", n(i64::from(self.wanted.index_shards()))),
+            ])))
+            .condition_expression("attribute_not_exists(pk)")
             .send()
-            .await
-            .map_err(store_err)?;
-        client
-            .update_time_to_live()
-            .table_name(table)
-            .time_to_live_specification(
-                TimeToLiveSpecification::builder().attribute_name(TTL_ATTRIBUTE).enabled(true).build().map_err(store_err)?,
-            )
-            .send()
-            .await
-            .map_err(store_err)?;
-        Ok(())
+            .await;
+        match put {
+            Ok(_) => self.keep_layout(self.wanted),
+            Err(e) => match e.into_service_error() {
+                PutItemError::ConditionalCheckFailedException(_) => {
+                    let item = self.get(LAYOUT_PK.into()).await?.ok_or_else(|| malformed("layout"))?;
+                    self.keep_layout(read_layout(&item)?)
+                }
+                other => Err(store_err(aws_sdk_dynamodb::error::DisplayErrorContext(other))),
+            },
+        }
+    }
+
+    fn keep_layout(&self, layout: Layout) -> Result<Layout, BackendError> {
+        if layout != self.wanted {
+            tracing::warn!(stored = layout.index_shards(), asked = self.wanted.index_shards(), "the table keeps its index shards; IndexShards is ignored");
+        }
+        let _ = self.layout.set(layout);
+        Ok(layout)
     }
 
     pub(super) fn put(&self, item: Item, condition: &str, values: Item) -> Result<TransactWriteItem, BackendError> {
@@ -195,31 +173,35 @@ impl DynamoStore {
         }
     }
 
-    /// Reads two items by `pk` in one consistent BatchGetItem (asking again for keys left unprocessed).
-    pub(super) async fn get_pair(&self, a: &str, b: &str) -> Result<(Option<Item>, Option<Item>), BackendError> {
-        let keys = KeysAndAttributes::builder()
-            .keys(values([("pk", s(a))]))
-            .keys(values([("pk", s(b))]))
-            .consistent_read(true)
-            .build()
-            .map_err(store_err)?;
-        let mut request = HashMap::from([(self.table.clone(), keys)]);
-        let (mut first, mut second) = (None, None);
+    /// Reads items by `pk` in one consistent BatchGetItem (asking again for keys left unprocessed), in the
+    /// order of `keys`.
+    pub(super) async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Item>>, BackendError> {
+        let mut wanted = KeysAndAttributes::builder().consistent_read(true);
+        for k in keys {
+            wanted = wanted.keys(values([("pk", s(*k))]));
+        }
+        let mut request = HashMap::from([(self.table.clone(), wanted.build().map_err(store_err)?)]);
+        let mut found: Vec<Option<Item>> = vec![None; keys.len()];
         for _ in 0..5 {
             let out = self.client.batch_get_item().set_request_items(Some(request)).send().await.map_err(store_err)?;
             for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
-                match get_s(&item, "pk")? {
-                    pk if pk == a => first = Some(item),
-                    pk if pk == b => second = Some(item),
-                    _ => {}
+                let pk = get_s(&item, "pk")?.to_string();
+                if let Some(i) = keys.iter().position(|k| *k == pk) {
+                    found[i] = Some(item);
                 }
             }
             request = out.unprocessed_keys.unwrap_or_default();
             if request.is_empty() {
-                return Ok((first, second));
+                return Ok(found);
             }
         }
         Err(BackendError::Store("BatchGetItem left keys unprocessed".into()))
+    }
+
+    /// Reads two items by `pk` in one consistent BatchGetItem.
+    pub(super) async fn get_pair(&self, a: &str, b: &str) -> Result<(Option<Item>, Option<Item>), BackendError> {
+        let mut both = self.get_many(&[a, b]).await?.into_iter();
+        Ok((both.next().flatten(), both.next().flatten()))
     }
 
     /// Writes all items or none; a lost race (a condition that no longer holds) is a conflict.
@@ -290,6 +272,24 @@ impl DynamoStore {
     }
 }
 
+/// Whether a conditional UpdateItem was applied (`false`: its condition did not hold).
+fn applied<T>(
+    result: Result<T, aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>>,
+) -> Result<bool, BackendError> {
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) => match e.into_service_error() {
+            UpdateItemError::ConditionalCheckFailedException(_) => Ok(false),
+            other => Err(store_err(aws_sdk_dynamodb::error::DisplayErrorContext(other))),
+        },
+    }
+}
+
+fn read_layout(item: &Item) -> Result<Layout, BackendError> {
+    u32::try_from(get_n(item, "index_shards")?).ok().and_then(Layout::new).ok_or_else(|| malformed("index_shards"))
+}
+
 /// Why a transaction wrote nothing.
 #[derive(Debug)]
 pub(super) enum Cancelled {
@@ -300,6 +300,10 @@ pub(super) enum Cancelled {
 
 fn record_pk(caller: &CallerId, email: &EmailAddress) -> String {
     format!("EMAIL#{caller}#{email}")
+}
+/// What SES said of mail to an address, whoever sent it.
+pub(super) fn delivery_pk(email: &str) -> String {
+    format!("DELIVERY#{email}")
 }
 fn quota_pk(caller: &CallerId, email: &EmailAddress) -> String {
     format!("QUOTA#{caller}#{email}")
@@ -432,7 +436,17 @@ fn item_to_record(item: &Item) -> Result<VerificationRecord, BackendError> {
         current_token: TokenHash::from_stored(get_s(item, "current_token")?.to_string()),
         lang: get_s(item, "lang")?.parse().unwrap_or(Lang::En),
         version: get_n(item, "version")? as u64,
+        // Written by the events consumer; one it cannot read is left out rather than failing the record.
+        delivery: match (item.get("delivery").and_then(|v| v.as_s().ok()), get_opt_time(item, "delivery_at")) {
+            (Some(kind), Ok(Some(at))) => DeliveryKind::parse(kind).map(|kind| Delivery { kind, at }),
+            _ => None,
+        },
     })
+}
+
+/// Whether a DELIVERY# item says the address is not to be mailed.
+pub(super) fn is_undeliverable(item: Option<&Item>) -> bool {
+    item.and_then(|i| i.get("undeliverable")).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false)
 }
 
 fn token_to_item(t: &TokenRecord) -> Item {
@@ -482,17 +496,18 @@ fn is_conflict_reasons(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) 
 impl Store for DynamoStore {
     #[tracing::instrument(skip_all, fields(email = %email.masked()))]
     async fn load_send_state(&self, caller: &CallerId, email: &EmailAddress) -> Result<SendState, BackendError> {
-        let (record, quota) = self.get_pair(&record_pk(caller, email), &quota_pk(caller, email)).await?;
+        let found = self.get_many(&[&record_pk(caller, email), &quota_pk(caller, email), &delivery_pk(email.as_str())]).await?;
         Ok(SendState {
-            record: record.as_ref().map(item_to_record).transpose()?,
-            quota: quota.as_ref().map(item_to_quota).transpose()?.unwrap_or_default(),
+            record: found[0].as_ref().map(item_to_record).transpose()?,
+            quota: found[1].as_ref().map(item_to_quota).transpose()?.unwrap_or_default(),
+            undeliverable: is_undeliverable(found[2].as_ref()),
         })
     }
 
     #[tracing::instrument(skip_all, fields(email = %w.record.email.masked(), token = w.token.hash.short()))]
     async fn reserve_send(&self, w: &SendWrite) -> Result<(), WriteError> {
         let (caller, email) = (&w.record.caller, &w.record.email);
-        let layout = self.layout().await?;
+        let layout = self.layout_for_write().await?;
         let mut items = Vec::with_capacity(4);
         match w.expected_record_version {
             None => {
@@ -679,6 +694,54 @@ impl Store for DynamoStore {
         let (items, next) = self.page(listing, page).await?;
         let records = readable(&items, item_to_record, "record");
         Ok(Page { items: records, total, next })
+    }
+
+    /// Up to three conditional updates, each idempotent: the address becomes undeliverable (once, whatever
+    /// the order of its events); its last state moves on if this event is newer than the one recorded; and
+    /// so does the state on the caller's record, if the event names a caller whose record exists.
+    #[tracing::instrument(skip_all, fields(email = %event.address.masked(), kind = event.kind.as_str()))]
+    async fn record_delivery(&self, event: &DeliveryEvent) -> Result<bool, BackendError> {
+        let at = ms(event.at);
+        let mut changed = false;
+        if event.kind.makes_undeliverable() {
+            let update = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(delivery_pk(event.address.as_str())))
+                .update_expression("SET kind = :kind, undeliverable = :yes, undeliverable_at = :at, undeliverable_reason = :why")
+                .condition_expression("attribute_not_exists(undeliverable)")
+                .expression_attribute_values(":kind", s("delivery"))
+                .expression_attribute_values(":yes", AttributeValue::Bool(true))
+                .expression_attribute_values(":at", at.clone())
+                .expression_attribute_values(":why", s(format!("{} {}", event.kind.as_str(), event.reason).trim().to_string()));
+            changed |= applied(update.send().await)?;
+        }
+        let newer = "attribute_not_exists(delivery_at) OR delivery_at < :at";
+        let state = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(delivery_pk(event.address.as_str())))
+            .update_expression("SET kind = :kind, delivery = :state, delivery_at = :at")
+            .condition_expression(newer)
+            .expression_attribute_values(":kind", s("delivery"))
+            .expression_attribute_values(":state", s(event.kind.as_str()))
+            .expression_attribute_values(":at", at.clone());
+        changed |= applied(state.send().await)?;
+        if let Some(caller) = &event.caller {
+            let record = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(record_pk(caller, &event.address)))
+                .update_expression("SET delivery = :state, delivery_at = :at")
+                .condition_expression(format!("attribute_exists(pk) AND ({newer})"))
+                .expression_attribute_values(":state", s(event.kind.as_str()))
+                .expression_attribute_values(":at", at);
+            changed |= applied(record.send().await)?;
+        }
+        Ok(changed)
     }
 
     /// Reads the record, then deletes it and its current link in one transaction, on the condition that

@@ -22,7 +22,7 @@ const PARALLEL: usize = 8;
 impl DynamoStore {
     /// Writes new records of one caller and counts them.
     pub async fn load_records(&self, caller: &CallerId, records: &[VerificationRecord]) -> Result<(), BackendError> {
-        let layout = self.layout().await?;
+        let layout = self.layout_for_write().await?;
         let mut counts: HashMap<u32, HashMap<&'static str, i64>> = HashMap::new();
         for r in records {
             let shard = counts.entry(layout.count_shard(r.email.as_str())).or_default();
@@ -37,7 +37,7 @@ impl DynamoStore {
 
     /// Writes new verified contacts of one caller and counts them.
     pub async fn load_contacts(&self, caller: &CallerId, contacts: &[ContactRecord]) -> Result<(), BackendError> {
-        let layout = self.layout().await?;
+        let layout = self.layout_for_write().await?;
         let mut counts: HashMap<u32, HashMap<&'static str, i64>> = HashMap::new();
         for c in contacts {
             let key = format!("{}#{}", c.contact.kind().code(), c.contact.as_str());

@@ -105,10 +105,15 @@ fn same_code_values(code: &CodeRecord) -> Item {
 impl CodeStore for DynamoStore {
     #[tracing::instrument(skip_all, fields(contact = %contact.masked()))]
     async fn load_code_send_state(&self, caller: &CallerId, contact: &Contact) -> Result<CodeSendState, BackendError> {
-        let (contact, quota) = self.get_pair(&contact_pk(caller, contact), &code_quota_pk(caller, contact)).await?;
+        let mut keys = vec![contact_pk(caller, contact), code_quota_pk(caller, contact)];
+        if let Contact::Email(address) = contact {
+            keys.push(super::dynamo::delivery_pk(address.as_str()));
+        }
+        let found = self.get_many(&keys.iter().map(String::as_str).collect::<Vec<_>>()).await?;
         Ok(CodeSendState {
-            verified: contact.is_some(),
-            quota: quota.as_ref().map(item_to_quota).transpose()?.unwrap_or_default(),
+            verified: found[0].is_some(),
+            quota: found[1].as_ref().map(item_to_quota).transpose()?.unwrap_or_default(),
+            undeliverable: super::dynamo::is_undeliverable(found.get(2).and_then(Option::as_ref)),
         })
     }
 
@@ -131,6 +136,53 @@ impl CodeStore for DynamoStore {
         let refund = QuotaState { sends: before.sends.clone(), version: spent.version + 1 };
         let put = self.quota_put(code_quota_pk(caller, contact), &refund, quota_expires_at)?;
         self.transact(vec![put]).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn spend_sms_day(&self, caller: &CallerId, day: &str, cap: u32) -> Result<bool, BackendError> {
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        // Kept two days past its own (UTC day boundaries of other time zones), then swept by TTL.
+        let expires = chrono::Utc::now().timestamp() + 3 * 86_400;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("SMSDAY#{caller}#{day}")))
+            .update_expression("SET kind = :kind, #ttl = :ttl ADD texts :one")
+            .condition_expression("attribute_not_exists(texts) OR texts < :cap")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":kind", s("smsday"))
+            .expression_attribute_values(":ttl", n(expires))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":cap", n(i64::from(cap)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) => match e.into_service_error() {
+                UpdateItemError::ConditionalCheckFailedException(_) => Ok(false),
+                other => Err(store_err(aws_sdk_dynamodb::error::DisplayErrorContext(other))),
+            },
+        }
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn refund_sms_day(&self, caller: &CallerId, day: &str) -> Result<(), BackendError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("SMSDAY#{caller}#{day}")))
+            .update_expression("ADD texts :minus")
+            .condition_expression("texts > :zero")
+            .expression_attribute_values(":minus", n(-1))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|e| match e.into_service_error() {
+                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => Ok(()),
+                other => Err(store_err(aws_sdk_dynamodb::error::DisplayErrorContext(other))),
+            })
     }
 
     #[tracing::instrument(skip_all, fields(contact = %code.contact.masked()))]
@@ -185,7 +237,7 @@ impl CodeStore for DynamoStore {
     /// before, the code is used up and the contact kept as it is (its first CreatedOn stays).
     #[tracing::instrument(skip_all, fields(contact = %code.contact.masked()))]
     async fn consume_code(&self, code: &CodeRecord, at: DateTime<Utc>) -> Result<(), WriteError> {
-        let layout = self.layout().await?;
+        let layout = self.layout_for_write().await?;
         let key = contact_key(&code.contact);
         let count_shard = layout.count_shard(&key);
         let use_up = || self.delete(code_pk(&code.caller, &code.contact), Some(SAME_CODE), same_code_values(code));

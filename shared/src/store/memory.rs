@@ -12,6 +12,7 @@ use super::{
 };
 use crate::paging::{page_of, Cursor};
 use crate::code::{Contact, ContactType};
+use crate::delivery::{Delivery, DeliveryEvent, DeliveryKind};
 use crate::error::BackendError;
 use crate::model::{CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord, VerificationStatus};
 use crate::quota::QuotaState;
@@ -27,6 +28,9 @@ struct Tables {
     code_quotas: HashMap<(CallerId, Contact), QuotaState>,
     contacts: HashMap<(CallerId, Contact), ContactRecord>,
     nonces: HashMap<String, DateTime<Utc>>,
+    sms_days: HashMap<(CallerId, String), u32>,
+    /// Per address: the last event's kind and time, and whether it is undeliverable.
+    deliveries: HashMap<EmailAddress, (Option<(DeliveryKind, DateTime<Utc>)>, bool)>,
 }
 
 #[derive(Clone, Default)]
@@ -57,7 +61,11 @@ impl Store for MemoryStore {
     async fn load_send_state(&self, caller: &CallerId, email: &EmailAddress) -> Result<SendState, BackendError> {
         let t = self.lock()?;
         let k = key(caller, email);
-        Ok(SendState { record: t.records.get(&k).cloned(), quota: t.quotas.get(&k).cloned().unwrap_or_default() })
+        Ok(SendState {
+            record: t.records.get(&k).cloned(),
+            quota: t.quotas.get(&k).cloned().unwrap_or_default(),
+            undeliverable: t.deliveries.get(email).is_some_and(|d| d.1),
+        })
     }
 
     async fn reserve_send(&self, w: &SendWrite) -> Result<(), WriteError> {
@@ -156,6 +164,27 @@ impl Store for MemoryStore {
         Ok(page_of(out, at, page))
     }
 
+    async fn record_delivery(&self, e: &DeliveryEvent) -> Result<bool, BackendError> {
+        let mut t = self.lock()?;
+        let entry = t.deliveries.entry(e.address.clone()).or_default();
+        let mut changed = false;
+        if e.kind.makes_undeliverable() && !entry.1 {
+            entry.1 = true;
+            changed = true;
+        }
+        if entry.0.is_none_or(|(_, at)| at < e.at) {
+            entry.0 = Some((e.kind, e.at));
+            changed = true;
+        }
+        if let Some(r) = e.caller.as_ref().and_then(|c| t.records.get_mut(&key(c, &e.address))) {
+            if r.delivery.as_ref().is_none_or(|d| d.at < e.at) {
+                r.delivery = Some(Delivery { kind: e.kind, at: e.at });
+                changed = true;
+            }
+        }
+        Ok(changed)
+    }
+
     async fn delete_record(&self, caller: &CallerId, email: &EmailAddress) -> Result<bool, BackendError> {
         let mut t = self.lock()?;
         match t.records.remove(&key(caller, email)) {
@@ -176,7 +205,11 @@ impl CodeStore for MemoryStore {
     async fn load_code_send_state(&self, caller: &CallerId, contact: &Contact) -> Result<CodeSendState, BackendError> {
         let t = self.lock()?;
         let k = ckey(caller, contact);
-        Ok(CodeSendState { verified: t.contacts.contains_key(&k), quota: t.code_quotas.get(&k).cloned().unwrap_or_default() })
+        let undeliverable = match contact {
+            Contact::Email(a) => t.deliveries.get(a).is_some_and(|d| d.1),
+            Contact::Phone(_) => false,
+        };
+        Ok(CodeSendState { verified: t.contacts.contains_key(&k), quota: t.code_quotas.get(&k).cloned().unwrap_or_default(), undeliverable })
     }
 
     async fn spend_code_quota(&self, caller: &CallerId, contact: &Contact, quota: &QuotaState, _expires: DateTime<Utc>) -> Result<(), WriteError> {
@@ -237,6 +270,23 @@ impl CodeStore for MemoryStore {
             }
             _ => Err(WriteError::Conflict),
         }
+    }
+
+    async fn spend_sms_day(&self, caller: &CallerId, day: &str, cap: u32) -> Result<bool, BackendError> {
+        let mut t = self.lock()?;
+        let n = t.sms_days.entry((caller.clone(), day.to_string())).or_default();
+        if *n >= cap {
+            return Ok(false);
+        }
+        *n += 1;
+        Ok(true)
+    }
+
+    async fn refund_sms_day(&self, caller: &CallerId, day: &str) -> Result<(), BackendError> {
+        if let Some(n) = self.lock()?.sms_days.get_mut(&(caller.clone(), day.to_string())) {
+            *n = n.saturating_sub(1);
+        }
+        Ok(())
     }
 
     async fn list_contacts(&self, caller: &CallerId, kind: Option<ContactType>, page: &PageQuery) -> Result<Page<ContactRecord>, BackendError> {

@@ -23,7 +23,7 @@ pub struct Migrated {
 
 /// Every uncounted record and contact of the table, moved and counted.
 pub async fn migrate_index(store: &DynamoStore) -> Result<Migrated, BackendError> {
-    let layout = store.layout().await?;
+    let layout = store.layout_for_write().await?;
     let mut done = Migrated::default();
     let mut start: Option<Item> = None;
     loop {

@@ -20,6 +20,7 @@ pub use memory::MemoryStore;
 pub use crate::paging::{Cursor, Page, PageQuery, PageStart};
 
 use crate::code::{Contact, ContactType};
+use crate::delivery::DeliveryEvent;
 use crate::error::BackendError;
 use crate::model::{CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord, VerificationStatus};
 use crate::quota::QuotaState;
@@ -29,6 +30,8 @@ use crate::quota::QuotaState;
 pub struct SendState {
     pub record: Option<VerificationRecord>,
     pub quota: QuotaState,
+    /// A hard bounce or a complaint (for any caller's mail) made the address undeliverable.
+    pub undeliverable: bool,
 }
 
 /// One send of a link, in three steps so that a mail that cannot be handed over changes nothing:
@@ -133,6 +136,12 @@ pub trait Store: CodeStore + Send + Sync + 'static {
         page: &PageQuery,
     ) -> impl Future<Output = Result<Page<VerificationRecord>, BackendError>> + Send;
 
+    /// Records what SES said of a mail to an address: the address's own state (undeliverable after a hard
+    /// bounce or a complaint, whatever order events come in) and, when the event names its caller, that
+    /// caller's record. Idempotent: an event seen before, or older than what is recorded, changes nothing
+    /// (`false`).
+    fn record_delivery(&self, event: &DeliveryEvent) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
     /// Deletes a record and its current token; `false` if there was none.
     fn delete_record(
         &self,
@@ -172,6 +181,8 @@ pub struct ContactRecord {
 pub struct CodeSendState {
     pub verified: bool,
     pub quota: QuotaState,
+    /// An email contact that hard-bounced or complained.
+    pub undeliverable: bool,
 }
 
 /// Storage of codes and verified contacts (the Tencent-style actions), beside [`Store`].
@@ -202,6 +213,13 @@ pub trait CodeStore: Send + Sync + 'static {
         spent: &QuotaState,
         quota_expires_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    /// Counts one text message of `caller` on `day` (`YYYY-MM-DD`, UTC), unless it sent `cap` already
+    /// (`false`). One conditional write, so concurrent sends never pass the cap together.
+    fn spend_sms_day(&self, caller: &CallerId, day: &str, cap: u32) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
+    /// Gives back a text counted by [`Self::spend_sms_day`] that was not handed over.
+    fn refund_sms_day(&self, caller: &CallerId, day: &str) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     /// Stores a code that was handed over; the previous one stops working.
     fn put_code(&self, code: &CodeRecord) -> impl Future<Output = Result<(), BackendError>> + Send;

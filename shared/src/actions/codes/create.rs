@@ -11,6 +11,7 @@ pub struct CreateIntlPhoneEmail;
 
 impl Action for CreateIntlPhoneEmail {
     const NAME: &'static str = "CreateIntlPhoneEmail";
+    const DYNAMODB: &'static [&'static str] = &["GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"];
     const STYLE: Style = Style::Tencent;
     const USES_CODE_SECRET: bool = true;
 
@@ -38,6 +39,7 @@ impl Action for CreateIntlPhoneEmail {
             };
             match written {
                 Ok(Ok(())) => {
+                    crate::metrics::count(crate::metrics::Metric::CodesVerified, Self::NAME, "code");
                     tracing::info!(contact = %contact.masked(), "contact verified");
                     return Ok(Reply::Api(Body::new()));
                 }

@@ -10,6 +10,7 @@ pub struct DeleteIntlPhoneEmail;
 
 impl Action for DeleteIntlPhoneEmail {
     const NAME: &'static str = "DeleteIntlPhoneEmail";
+    const DYNAMODB: &'static [&'static str] = &["GetItem", "DeleteItem", "UpdateItem"];
     const STYLE: Style = Style::Tencent;
 
     #[tracing::instrument(name = "delete_contact", skip_all)]

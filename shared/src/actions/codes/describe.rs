@@ -16,6 +16,7 @@ pub struct DescribeIntlPhoneEmailList;
 
 impl Action for DescribeIntlPhoneEmailList {
     const NAME: &'static str = "DescribeIntlPhoneEmailList";
+    const DYNAMODB: &'static [&'static str] = &["GetItem", "BatchGetItem", "Query"];
     const STYLE: Style = Style::Tencent;
 
     #[tracing::instrument(name = "describe_contacts", skip_all)]

@@ -13,6 +13,7 @@ pub struct SendIntlPhoneEmailCode;
 
 impl Action for SendIntlPhoneEmailCode {
     const NAME: &'static str = "SendIntlPhoneEmailCode";
+    const DYNAMODB: &'static [&'static str] = &["BatchGetItem", "PutItem", "UpdateItem"];
     const STYLE: Style = Style::Tencent;
     const SENDS_MAIL: bool = true;
     const SENDS_SMS: bool = true;
@@ -23,17 +24,28 @@ impl Action for SendIntlPhoneEmailCode {
         let caller = req.caller()?;
         let contact = req.params.contact(req.params.contact_type()?)?;
         let secret = secret(app)?;
+        if let Contact::Phone(number) = &contact {
+            if !app.config.sms.allows(number.country().as_deref()) {
+                return Err(ApiError::SmsCountryNotAllowed);
+            }
+        }
         for attempt in 0..MAX_ATTEMPTS {
             let state = app.store.load_code_send_state(caller, &contact).await.map_err(internal)?;
             if state.verified {
                 return Err(ApiError::ContactVerified);
+            }
+            if state.undeliverable {
+                return Err(ApiError::EmailUndeliverable);
             }
             let now = app.now();
             let quota_before = state.quota.clone();
             let quota = state
                 .quota
                 .spend(now, &app.config.quota)
-                .map_err(|e| ApiError::CodeSendLimited { retry_after_seconds: e.retry_after_seconds })?;
+                .map_err(|e| {
+                    crate::metrics::count(crate::metrics::Metric::QuotaRefusals, Self::NAME, "code");
+                    ApiError::CodeSendLimited { retry_after_seconds: e.retry_after_seconds }
+                })?;
             let expires = quota.expires_at(&app.config.quota).unwrap_or(now);
             let code = VerifyCode::generate().map_err(|e| internal(e.into()))?;
             let hash = secret.hash(caller.as_str(), &contact, &code).map_err(|e| internal(BackendError::Store(e.to_string())))?;
@@ -51,10 +63,30 @@ impl Action for SendIntlPhoneEmailCode {
                     return Err(internal(e));
                 }
             }
+            // A text counts against the caller's day, after the quota (which serialises sends of one contact).
+            let day = crate::spend::sms_day(now);
+            let counted_day = match (&contact, app.config.sms.daily_cap_per_caller) {
+                (Contact::Phone(_), Some(cap)) => match app.store.spend_sms_day(caller, &day, cap).await {
+                    Ok(true) => true,
+                    Ok(false) => {
+                        let _ = app.store.refund_code_quota(caller, &contact, &quota_before, &quota, expires).await;
+                        crate::metrics::count(crate::metrics::Metric::QuotaRefusals, Self::NAME, "code");
+                        return Err(ApiError::SmsDailyLimit);
+                    }
+                    Err(e) => {
+                        let _ = app.store.refund_code_quota(caller, &contact, &quota_before, &quota, expires).await;
+                        return Err(internal(e));
+                    }
+                },
+                _ => false,
+            };
             let pacer = &app.config.send_pacer;
             let sent = match &contact {
                 Contact::Email(to) => match code_mail(to, req.lang, &code) {
-                    Ok(mail) => deliver(pacer, req.deadline, || app.mailer.send(&mail)).await,
+                    Ok(mail) => {
+                        let mail = mail.tagged(caller, "code");
+                        deliver(pacer, req.deadline, || app.mailer.send(&mail)).await
+                    }
                     Err(e) => Err(e),
                 },
                 Contact::Phone(to) => {
@@ -68,6 +100,14 @@ impl Action for SendIntlPhoneEmailCode {
                 if let Err(e) = app.store.refund_code_quota(caller, &contact, &quota_before, &quota, expires).await {
                     tracing::warn!(error = %e, "the quota of a failed code send could not be given back");
                 }
+                if counted_day {
+                    if let Err(e) = app.store.refund_sms_day(caller, &day).await {
+                        tracing::warn!(error = %e, "the day's text count of a failed send could not be given back");
+                    }
+                }
+                if let (BackendError::Undeliverable(_), Contact::Email(_)) = (&e, &contact) {
+                    return Err(ApiError::EmailUndeliverable);
+                }
                 return Err(ApiError::CodeSendFailed);
             }
             let record = CodeRecord {
@@ -79,6 +119,8 @@ impl Action for SendIntlPhoneEmailCode {
                 expires_at: now + app.config.code_lifetime,
             };
             app.store.put_code(&record).await.map_err(internal)?;
+            let metric = if matches!(contact, Contact::Phone(_)) { crate::metrics::Metric::TextsSent } else { crate::metrics::Metric::MailsSent };
+            crate::metrics::count(metric, Self::NAME, "code");
             tracing::info!(contact = %contact.masked(), "verification code sent");
             return Ok(Reply::Api(Body::new()));
         }
