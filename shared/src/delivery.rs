@@ -200,7 +200,7 @@ mod tests {
         assert_eq!(got[0].kind, DeliveryKind::HardBounce);
         assert!(got[0].kind.makes_undeliverable());
         assert_eq!(got[0].caller.as_ref().map(CallerId::as_str), Some("alice"));
-        assert_eq!(got[0].at.timestamp_millis(), 1_764_410_401_500);
+        assert_eq!(got[0].at.timestamp_millis(), 1_795_946_401_500);
         assert_eq!(got[0].reason, "Permanent OnAccountSuppressionList");
         let soft = json!({"eventType": "Bounce", "mail": {"timestamp": "2026-11-29T10:00:00Z"},
             "bounce": {"bounceType": "Transient", "bouncedRecipients": [{"emailAddress": "b@example.com"}]}});

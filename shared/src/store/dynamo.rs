@@ -122,6 +122,43 @@ impl DynamoStore {
         Ok(layout)
     }
 
+    /// Creates the table as `template.yaml` defines it (used by the local stack; a test compares the two).
+    pub async fn create_table(client: &Client, table: &str) -> Result<(), BackendError> {
+        let attr = |name: &str| {
+            AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build()
+        };
+        let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
+        let index = GlobalSecondaryIndex::builder()
+            .index_name(LIST_INDEX)
+            .key_schema(key("gsi1pk", KeyType::Hash).map_err(store_err)?)
+            .key_schema(key("gsi1sk", KeyType::Range).map_err(store_err)?)
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .build()
+            .map_err(store_err)?;
+        client
+            .create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("pk").map_err(store_err)?)
+            .attribute_definitions(attr("gsi1pk").map_err(store_err)?)
+            .attribute_definitions(attr("gsi1sk").map_err(store_err)?)
+            .key_schema(key("pk", KeyType::Hash).map_err(store_err)?)
+            .global_secondary_indexes(index)
+            .send()
+            .await
+            .map_err(store_err)?;
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder().attribute_name(TTL_ATTRIBUTE).enabled(true).build().map_err(store_err)?,
+            )
+            .send()
+            .await
+            .map_err(store_err)?;
+        Ok(())
+    }
+
     pub(super) fn put(&self, item: Item, condition: &str, values: Item) -> Result<TransactWriteItem, BackendError> {
         let put = Put::builder()
             .table_name(&self.table)
@@ -196,12 +233,6 @@ impl DynamoStore {
             }
         }
         Err(BackendError::Store("BatchGetItem left keys unprocessed".into()))
-    }
-
-    /// Reads two items by `pk` in one consistent BatchGetItem.
-    pub(super) async fn get_pair(&self, a: &str, b: &str) -> Result<(Option<Item>, Option<Item>), BackendError> {
-        let mut both = self.get_many(&[a, b]).await?.into_iter();
-        Ok((both.next().flatten(), both.next().flatten()))
     }
 
     /// Writes all items or none; a lost race (a condition that no longer holds) is a conflict.
