@@ -302,6 +302,13 @@ async fn run(opts: &Options, aws: &aws_config::SdkConfig, table: &str) -> Result
     rows.extend(small_rows);
     let mut s = String::new();
     s.push_str("## Registrar scale (issue 10)\n\n");
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    s.push_str(&format!("Run {} UTC at commit {commit}.\n\n", Utc::now().format("%Y-%m-%d %H:%M")));
     s.push_str(&format!(
         "`make bench` (scale part: `target/release/scale`), DynamoDB Local {} on this machine. One caller with {} records and {} verified contacts \
          (BatchWriteItem, {:.0} s for both callers), another with 1,000 of each; {} index shards, {} count shards. \
