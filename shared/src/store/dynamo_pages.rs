@@ -159,14 +159,13 @@ impl DynamoStore {
         Ok((items, None))
     }
 
-    /// One Query of a shard, newest first: the items, and where to go on (`None`: the shard is read).
-    async fn read_chunk(&self, shard: &Shard, filter: Option<&(&str, Item)>) -> Result<(Vec<Item>, Option<Item>), BackendError> {
-        let mut vals = values([(":pk", s(&shard.stream.pk)), (":lo", s(&shard.stream.lo)), (":hi", s(&shard.stream.hi))]);
+    /// A Query of one stream's range of the index, with the listing's filter, from `start`.
+    fn stream_query(&self, stream: &Stream, filter: Option<&(&str, Item)>, start: Option<Item>) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        let mut vals = values([(":pk", s(&stream.pk)), (":lo", s(&stream.lo)), (":hi", s(&stream.hi))]);
         if let Some((_, fv)) = filter {
             vals.extend(fv.clone());
         }
-        let out = self
-            .client
+        self.client
             .query()
             .table_name(&self.table)
             .index_name(LIST_INDEX)
@@ -174,13 +173,14 @@ impl DynamoStore {
             .set_filter_expression(filter.map(|(f, _)| f.to_string()))
             .set_expression_attribute_names(filter.and_then(|(f, _)| names_in(f)))
             .set_expression_attribute_values(Some(vals))
-            .scan_index_forward(false)
-            .limit(shard.chunk.max(1))
-            .set_exclusive_start_key(shard.start.clone())
+            .set_exclusive_start_key(start)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(store_err)?;
+    }
+
+    /// One Query of a shard, newest first: the items, and where to go on (`None`: the shard is read).
+    async fn read_chunk(&self, shard: &Shard, filter: Option<&(&str, Item)>) -> Result<(Vec<Item>, Option<Item>), BackendError> {
+        let query = self.stream_query(&shard.stream, filter, shard.start.clone());
+        let out = query.scan_index_forward(false).limit(shard.chunk.max(1)).send().await.map_err(store_err)?;
         self.note_read(out.scanned_count.max(0) as u64, out.consumed_capacity.as_ref().and_then(|c| c.capacity_units));
         Ok((out.items.unwrap_or_default(), out.last_evaluated_key.filter(|k| !k.is_empty())))
     }
@@ -192,25 +192,7 @@ impl DynamoStore {
             let mut total = 0u64;
             let mut start: Option<Item> = None;
             loop {
-                let mut vals = values([(":pk", s(&stream.pk)), (":lo", s(&stream.lo)), (":hi", s(&stream.hi))]);
-                if let Some((_, fv)) = filter {
-                    vals.extend(fv.clone());
-                }
-                let out = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(LIST_INDEX)
-                    .key_condition_expression("gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi")
-                    .set_filter_expression(filter.map(|(f, _)| f.to_string()))
-                    .set_expression_attribute_names(filter.and_then(|(f, _)| names_in(f)))
-                    .set_expression_attribute_values(Some(vals))
-                    .select(Select::Count)
-                    .set_exclusive_start_key(start.take())
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await
-                    .map_err(store_err)?;
+                let out = self.stream_query(stream, filter, start.take()).select(Select::Count).send().await.map_err(store_err)?;
                 self.note_read(out.scanned_count.max(0) as u64, out.consumed_capacity.as_ref().and_then(|c| c.capacity_units));
                 total += out.count.max(0) as u64;
                 match out.last_evaluated_key {
