@@ -313,3 +313,41 @@ async fn a_second_stack_on_the_same_ports_refuses_and_leaves_the_first_alone() {
         .expect("the first stack still answers");
     assert!(kept.item.is_some(), "the first stack's data is still there");
 }
+
+/// Issue 11: every function has its Errors and Throttles alarms, notifying the stack's topic, and a line in
+/// the dashboard; the other alarms the issue names are there too.
+#[test]
+fn every_function_has_its_alarms_and_the_operator_alarms_are_there() {
+    let t = template();
+    let resources = t["Resources"].as_mapping().unwrap();
+    let logical = |v: &Yaml| -> Option<String> {
+        // `!Ref X` parses as a tagged value.
+        match v {
+            Yaml::Tagged(tagged) if tagged.tag == "!Ref" => tagged.value.as_str().map(str::to_string),
+            _ => None,
+        }
+    };
+    let alarms: Vec<&Yaml> = resources.values().filter(|r| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm")).collect();
+    let dashboard = serde_yaml::to_string(&resources.values().find(|r| r["Type"].as_str() == Some("AWS::CloudWatch::Dashboard")).expect("a dashboard")["Properties"]).unwrap();
+    for (name, r) in resources {
+        if r["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let name = name.as_str().unwrap();
+        for metric in ["Errors", "Throttles"] {
+            let found = alarms.iter().any(|a| {
+                let p = &a["Properties"];
+                p["MetricName"].as_str() == Some(metric)
+                    && p["Dimensions"].as_sequence().is_some_and(|d| d.iter().any(|d| logical(&d["Value"]).as_deref() == Some(name)))
+                    && !p["AlarmActions"].is_null()
+            });
+            assert!(found, "{name} has no {metric} alarm that notifies");
+        }
+        assert!(dashboard.contains(&format!("${{{name}}}")), "{name} is not on the dashboard");
+    }
+    let metrics: BTreeSet<&str> = alarms.iter().filter_map(|a| a["Properties"]["MetricName"].as_str()).collect();
+    for m in ["5xx", "Reputation.BounceRate", "Reputation.ComplaintRate", "TextMessageMonthlySpend", "ApproximateNumberOfMessagesVisible"] {
+        assert!(metrics.contains(m), "no alarm on {m}: {metrics:?}");
+    }
+    assert!(resources.values().any(|r| r["Type"].as_str() == Some("AWS::SES::ConfigurationSet")));
+}
