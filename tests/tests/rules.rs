@@ -98,7 +98,12 @@ async fn an_unreadable_record_is_skipped_by_list() {
     bad.insert("email".into(), aws_sdk_dynamodb::types::AttributeValue::S(broken.into()));
     let sk = good["gsi1sk"].as_s().unwrap().replace(&address.to_lowercase(), broken);
     bad.insert("gsi1sk".into(), aws_sdk_dynamodb::types::AttributeValue::S(sk));
-    dynamo().await.put_item().table_name(env("TABLE_NAME")).set_item(Some(bad)).send().await.unwrap();
+    dynamo().await.put_item().table_name(env("TABLE_NAME")).set_item(Some(bad.clone())).send().await.unwrap();
+    // And an index entry that cannot even be placed in the order (no creation time).
+    let mut placeless = bad;
+    placeless.insert("pk".into(), aws_sdk_dynamodb::types::AttributeValue::S(format!("EMAIL#{caller}#x-{address}")));
+    placeless.remove("created");
+    dynamo().await.put_item().table_name(env("TABLE_NAME")).set_item(Some(placeless)).send().await.unwrap();
 
     let listed = run::<shared::actions::ListEmailVerification, _, _>(&app, &request(&caller, &[("PageSize", "50")])).await.expect("List answers");
     let emails: Vec<&str> = listed["Data"].as_array().unwrap().iter().filter_map(|r| r["Email"].as_str()).collect();

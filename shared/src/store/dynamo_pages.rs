@@ -130,7 +130,15 @@ impl DynamoStore {
                 for (&i, (got, next)) in hungry.iter().zip(results) {
                     let shard = &mut shards[i];
                     for item in got {
-                        let at = (listing.order)(&item)?;
+                        // An entry without a readable time or key cannot be placed: skipped and logged, like
+                        // every unreadable item, so that it never takes the caller's listing down.
+                        let at = match (listing.order)(&item) {
+                            Ok(at) => at,
+                            Err(e) => {
+                                tracing::error!(error = %e, "an index entry without a readable position was skipped");
+                                continue;
+                            }
+                        };
                         if after.is_none_or(|c| &at < c) {
                             shard.buffer.push_back((at, item));
                         }
