@@ -77,6 +77,12 @@ pub enum Contact {
 }
 
 impl Contact {
+    /// `<type>#<contact>`: the contact's key among a caller's contacts (its listing order after the time,
+    /// its index and count shards).
+    pub fn key(&self) -> String {
+        format!("{}#{}", self.kind().code(), self.as_str())
+    }
+
     pub fn parse(kind: ContactType, raw: &str) -> Option<Self> {
         match kind {
             ContactType::Phone => PhoneNumber::parse(raw).ok().map(Self::Phone),

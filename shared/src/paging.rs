@@ -43,6 +43,24 @@ impl PageQuery {
     }
 }
 
+impl From<&Cursor> for Cursor {
+    fn from(c: &Cursor) -> Self {
+        c.clone()
+    }
+}
+
+impl From<&crate::model::VerificationRecord> for Cursor {
+    fn from(r: &crate::model::VerificationRecord) -> Self {
+        Self { created_ms: r.created.timestamp_millis(), key: r.email.as_str().to_string() }
+    }
+}
+
+impl From<&crate::store::ContactRecord> for Cursor {
+    fn from(c: &crate::store::ContactRecord) -> Self {
+        Self { created_ms: c.created.timestamp_millis(), key: c.contact.key() }
+    }
+}
+
 /// One page, with the exact number of items of the whole (filtered) listing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Page<T> {
@@ -56,15 +74,15 @@ impl<T> Page<T> {
     pub fn empty(total: u64) -> Self {
         Self { items: Vec::new(), total, next: None }
     }
-
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), total: self.total, next: self.next }
-    }
 }
 
 /// Takes one page out of a whole listing, already filtered and sorted newest first (the memory store and
 /// the single-key look-ups use it; the DynamoDB store reads only what the page needs).
-pub fn page_of<T>(sorted_newest_first: Vec<T>, cursor_of: impl Fn(&T) -> Cursor, query: &PageQuery) -> Page<T> {
+pub fn page_of<T>(sorted_newest_first: Vec<T>, query: &PageQuery) -> Page<T>
+where
+    for<'a> Cursor: From<&'a T>,
+{
+    let cursor_of = |t: &T| Cursor::from(t);
     let total = sorted_newest_first.len() as u64;
     let size = query.size as usize;
     let rest: Vec<T> = match &query.start {
@@ -133,7 +151,7 @@ mod tests {
         let mut walked = Vec::new();
         let mut q = PageQuery::offset(0, 3);
         loop {
-            let page = page_of(items.clone(), Clone::clone, &q);
+            let page = page_of(items.clone(), &q);
             assert_eq!(page.total, 7);
             walked.extend(page.items.clone());
             match page.next {
@@ -142,8 +160,8 @@ mod tests {
             }
         }
         assert_eq!(walked, items);
-        let third = page_of(items.clone(), Clone::clone, &PageQuery::offset(6, 3));
+        let third = page_of(items.clone(), &PageQuery::offset(6, 3));
         assert_eq!((third.items, third.next), (vec![items[6].clone()], None));
-        assert!(page_of(items.clone(), Clone::clone, &PageQuery::offset(u64::MAX, 3)).items.is_empty());
+        assert!(page_of(items.clone(), &PageQuery::offset(u64::MAX, 3)).items.is_empty());
     }
 }

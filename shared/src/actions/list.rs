@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 use crate::app::{Action, App, Reply, Request};
 use crate::error::ApiError;
 use crate::mail::Mailer;
-use crate::paging::{page_of, Cursor, NextToken, PageQuery};
+use crate::paging::{page_of, NextToken, PageQuery};
 use crate::store::{ListFilter, Store};
 
 /// The caller's records, newest first, filtered by address, status and creation time, one page at a time:
@@ -53,7 +53,7 @@ impl Action for ListEmailVerification {
             // An exact address is one key: read it rather than walk the caller's index.
             Some(email) => {
                 let one: Vec<_> = app.store.get_record(caller, email).await.map_err(internal)?.into_iter().filter(|r| filter.matches(r)).collect();
-                page_of(one, |r| Cursor { created_ms: r.created.timestamp_millis(), key: r.email.as_str().to_string() }, &query)
+                page_of(one, &query)
             }
             None => app.store.list_records(caller, &filter, &query).await.map_err(internal)?,
         };

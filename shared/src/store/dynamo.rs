@@ -304,7 +304,7 @@ impl DynamoStore {
 }
 
 /// Whether a conditional UpdateItem was applied (`false`: its condition did not hold).
-fn applied<T>(
+pub(super) fn applied<T>(
     result: Result<T, aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>>,
 ) -> Result<bool, BackendError> {
     use aws_sdk_dynamodb::operation::update_item::UpdateItemError;

@@ -40,8 +40,7 @@ impl DynamoStore {
         let layout = self.layout_for_write().await?;
         let mut counts: HashMap<u32, HashMap<&'static str, i64>> = HashMap::new();
         for c in contacts {
-            let key = format!("{}#{}", c.contact.kind().code(), c.contact.as_str());
-            *counts.entry(layout.count_shard(&key)).or_default().entry(contact_count_field(c.contact.kind())).or_default() += 1;
+            *counts.entry(layout.count_shard(&c.contact.key())).or_default().entry(contact_count_field(c.contact.kind())).or_default() += 1;
         }
         self.batch_put(contacts.iter().map(|c| contact_to_item(c, layout)).collect()).await?;
         self.add_counts(caller, counts).await

@@ -12,6 +12,7 @@
 use chrono::{DateTime, Utc};
 
 use super::dynamo::{
+    applied,
     get_n, get_s, get_time, item_to_quota, malformed, ms, n, names_in, readable, s, store_err, values, Cancelled,
     DynamoStore, Item, TTL_ATTRIBUTE,
 };
@@ -38,10 +39,6 @@ fn contact_pk(caller: &CallerId, contact: &Contact) -> String {
 fn contacts_gsi_pk(caller: &CallerId, shard: u32) -> String {
     format!("CONTACTS#{caller}#{shard}")
 }
-/// The contact's key in the listing order and for its shards.
-fn contact_key(contact: &Contact) -> String {
-    format!("{}#{}", contact.kind().code(), contact.as_str())
-}
 fn count_field(kind: ContactType) -> &'static str {
     match kind {
         ContactType::Phone => "contacts_1",
@@ -67,7 +64,7 @@ fn item_to_code(item: &Item) -> Result<CodeRecord, BackendError> {
 
 /// A verified contact as stored: in its index shard, counted in its count shard.
 pub(super) fn contact_to_item(c: &ContactRecord, layout: Layout) -> Item {
-    let key = contact_key(&c.contact);
+    let key = c.contact.key();
     let created = c.created.timestamp_millis();
     values([
         ("pk", s(contact_pk(&c.caller, &c.contact))),
@@ -140,7 +137,6 @@ impl CodeStore for DynamoStore {
 
     #[tracing::instrument(skip_all)]
     async fn spend_sms_day(&self, caller: &CallerId, day: &str, cap: u32) -> Result<bool, BackendError> {
-        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
         // Kept two days past its own (UTC day boundaries of other time zones), then swept by TTL.
         let expires = chrono::Utc::now().timestamp() + 3 * 86_400;
         let result = self
@@ -157,18 +153,13 @@ impl CodeStore for DynamoStore {
             .expression_attribute_values(":cap", n(i64::from(cap)))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(_) => Ok(false),
-                other => Err(store_err(aws_sdk_dynamodb::error::DisplayErrorContext(other))),
-            },
-        }
+        applied(result)
     }
 
     #[tracing::instrument(skip_all)]
     async fn refund_sms_day(&self, caller: &CallerId, day: &str) -> Result<(), BackendError> {
-        self.client
+        let result = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(format!("SMSDAY#{caller}#{day}")))
@@ -177,12 +168,9 @@ impl CodeStore for DynamoStore {
             .expression_attribute_values(":minus", n(-1))
             .expression_attribute_values(":zero", n(0))
             .send()
-            .await
-            .map(|_| ())
-            .or_else(|e| match e.into_service_error() {
-                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => Ok(()),
-                other => Err(store_err(aws_sdk_dynamodb::error::DisplayErrorContext(other))),
-            })
+            .await;
+        // Nothing to give back (already 0, or swept): nothing to do.
+        applied(result).map(|_| ())
     }
 
     #[tracing::instrument(skip_all, fields(contact = %code.contact.masked()))]
@@ -238,7 +226,7 @@ impl CodeStore for DynamoStore {
     #[tracing::instrument(skip_all, fields(contact = %code.contact.masked()))]
     async fn consume_code(&self, code: &CodeRecord, at: DateTime<Utc>) -> Result<(), WriteError> {
         let layout = self.layout_for_write().await?;
-        let key = contact_key(&code.contact);
+        let key = code.contact.key();
         let count_shard = layout.count_shard(&key);
         let use_up = || self.delete(code_pk(&code.caller, &code.contact), Some(SAME_CODE), same_code_values(code));
         let contact = contact_to_item(&ContactRecord { caller: code.caller.clone(), contact: code.contact.clone(), created: at }, layout);
@@ -296,7 +284,7 @@ impl CodeStore for DynamoStore {
     #[tracing::instrument(skip_all, fields(contact = %contact.masked()))]
     async fn delete_contact(&self, caller: &CallerId, contact: &Contact) -> Result<bool, BackendError> {
         let layout = self.layout().await?;
-        let shard = layout.count_shard(&contact_key(contact));
+        let shard = layout.count_shard(&contact.key());
         for _ in 0..3 {
             let counted = vec![
                 self.delete(contact_pk(caller, contact), Some("cs = :cs"), values([(":cs", n(i64::from(shard)))]))?,

@@ -159,9 +159,8 @@ impl Store for MemoryStore {
         let t = self.lock()?;
         let mut out: Vec<VerificationRecord> =
             t.records.values().filter(|r| &r.caller == caller && filter.matches(r)).cloned().collect();
-        let at = |r: &VerificationRecord| Cursor { created_ms: r.created.timestamp_millis(), key: r.email.as_str().to_string() };
-        out.sort_by_key(|r| std::cmp::Reverse(at(r)));
-        Ok(page_of(out, at, page))
+        out.sort_by_key(|r| std::cmp::Reverse(Cursor::from(r)));
+        Ok(page_of(out, page))
     }
 
     async fn record_delivery(&self, e: &DeliveryEvent) -> Result<bool, BackendError> {
@@ -297,12 +296,8 @@ impl CodeStore for MemoryStore {
             .filter(|c| &c.caller == caller && kind.is_none_or(|k| c.contact.kind() == k))
             .cloned()
             .collect();
-        let at = |c: &ContactRecord| Cursor {
-            created_ms: c.created.timestamp_millis(),
-            key: format!("{}#{}", c.contact.kind().code(), c.contact.as_str()),
-        };
-        out.sort_by_key(|c| std::cmp::Reverse(at(c)));
-        Ok(page_of(out, at, page))
+        out.sort_by_key(|c| std::cmp::Reverse(Cursor::from(c)));
+        Ok(page_of(out, page))
     }
 
     async fn get_contact(&self, caller: &CallerId, contact: &Contact) -> Result<Option<ContactRecord>, BackendError> {

@@ -6,7 +6,7 @@
 //! the condition that it is still uncounted and (records) still at the version read; an item that changed
 //! meanwhile is read again. Run it with `make migrate ARGS='--table <TableName>'`.
 
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::dynamo::{get_n, get_s, malformed, n, s, store_err, values, DynamoStore, Item};
 use super::layout::Layout;
@@ -113,7 +113,7 @@ async fn move_one(store: &DynamoStore, layout: Layout, mut item: Item) -> Result
         let writes = vec![TransactWriteItem::builder().update(update).build(), store.count_update(&caller, shard, &deltas)?];
         match store.transact(writes).await {
             Ok(()) => return Ok(Some(kind)),
-            Err(super::WriteError::Conflict) => match store_get(store, &pk).await? {
+            Err(super::WriteError::Conflict) => match store.get(pk.clone()).await? {
                 Some(again) => item = again,
                 None => return Ok(Some(kind)), // deleted meanwhile: nothing left to move
             },
@@ -121,17 +121,4 @@ async fn move_one(store: &DynamoStore, layout: Layout, mut item: Item) -> Result
         }
     }
     Ok(None)
-}
-
-async fn store_get(store: &DynamoStore, pk: &str) -> Result<Option<Item>, BackendError> {
-    let out = store
-        .client()
-        .get_item()
-        .table_name(store.table())
-        .key("pk", AttributeValue::S(pk.to_string()))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(store_err)?;
-    Ok(out.item)
 }

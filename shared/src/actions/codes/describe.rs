@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::mail::Mailer;
 use crate::model::format_time;
 use crate::render::Style;
-use crate::paging::{page_of, Cursor, NextToken, PageQuery};
+use crate::paging::{page_of, NextToken, PageQuery};
 use crate::store::Store;
 
 /// The caller's verified contacts, newest first: `Type` 0 (all, default), 1 or 2; `Offset`; `Limit` 1–200
@@ -43,13 +43,9 @@ impl Action for DescribeIntlPhoneEmailList {
             Some(t) => PageQuery::after(t.cursor, limit as u32),
             None => PageQuery::offset(offset as u64, limit as u32),
         };
-        let at = |c: &crate::store::ContactRecord| Cursor {
-            created_ms: c.created.timestamp_millis(),
-            key: format!("{}#{}", c.contact.kind().code(), c.contact.as_str()),
-        };
         let page = match &wanted {
             // One exact contact is one key.
-            Some(w) => page_of(app.store.get_contact(caller, w).await.map_err(internal)?.into_iter().collect(), at, &query),
+            Some(w) => page_of(app.store.get_contact(caller, w).await.map_err(internal)?.into_iter().collect(), &query),
             None => app.store.list_contacts(caller, kind, &query).await.map_err(internal)?,
         };
         let list: Vec<Value> = page
