@@ -33,6 +33,9 @@ SAM_VENV_DIR="${SAM_VENV_DIR:-$TOOLS_DIR/sam-venv}"
 NODE_DIR="$TOOLS_DIR/node"
 DYNAMODB_DIR="$TOOLS_DIR/dynamodb-local"
 
+# CI builds once from a clean clone: no incremental caches (gigabytes of disk that a one-off build never reuses).
+if [ "${CI:-}" = "true" ]; then export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"; fi
+
 # What the functions and the tests see: the AWS SDK talks to the local endpoints.
 export AWS_REGION="${AWS_REGION:-us-east-1}"
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
