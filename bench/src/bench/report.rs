@@ -591,6 +591,12 @@ PutItem (the replay record) and nothing else: SES requests are compared too."
 
         if let Some(stack) = &self.stack {
             let _ = writeln!(s, "\n## AWS requests per action (happy path, counted by an SDK interceptor, local stack; the code actions send by mail)\n");
+            let _ = writeln!(
+                s,
+                "A warm process's requests: before counting, one Submit has run in it. Its first write reads the table's \
+                 layout (GetItem `CONFIG#layout`, and a PutItem in a table that has none yet) once; every later request \
+                 uses the copy it keeps.\n"
+            );
             let _ = writeln!(s, "| Action | Addresses | DynamoDB | DynamoDB by operation | SES |\n|---|---:|---:|---|---:|");
             for r in &stack.counts {
                 let note = if r.problem.is_empty() { String::new() } else { format!(" (not the happy path: {})", r.problem.replace('|', "/")) };
