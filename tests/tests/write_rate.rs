@@ -129,9 +129,9 @@ impl HttpClient for FakeDynamo {
     }
 }
 
-/// Imports `count` addresses at `PER_SECOND` with the given shards; the busiest key of the table and of
+/// Imports `count` addresses at `per_second` with the given shards; the busiest key of the table and of
 /// the index, with its write units in its busiest second.
-async fn import(count: i64, layout: Layout) -> (Ledger, (String, f64), (String, f64)) {
+async fn import(count: i64, per_second: i64, layout: Layout) -> (Ledger, (String, f64), (String, f64)) {
     let fake = FakeDynamo::default();
     let conf = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
@@ -164,8 +164,8 @@ async fn import(count: i64, layout: Layout) -> (Ledger, (String, f64), (String, 
             while next < count {
                 let batch: Vec<String> =
                     (next..(next + 32).min(count)).map(|i| format!("contact{i}@registrant{}.example", i % 997)).collect();
-                // The import reaches address `next` at `next / PER_SECOND` seconds.
-                now.store(next * 1000 / PER_SECOND, Ordering::SeqCst);
+                // The import reaches address `next` at `next / per_second` seconds.
+                now.store(next * 1000 / per_second, Ordering::SeqCst);
                 let email = batch.join(",");
                 let req = Request::new(Params::from_pairs([("Email", email.as_str())]), caller.clone(), "192.0.2.1", false)
                     .expect("request");
@@ -196,7 +196,7 @@ async fn a_bulk_import_at_5000_a_second_keeps_every_key_under_1000_write_units()
     // A hundred thousand mails: no metric line for each on this test's output.
     std::env::set_var("EMF_METRICS", "0");
     let layout = Layout::new(DEFAULT_INDEX_SHARDS).expect("the default layout");
-    let (ledger, table, index) = import(IMPORT, layout).await;
+    let (ledger, table, index) = import(IMPORT, PER_SECOND, layout).await;
     println!("{IMPORT} addresses at {PER_SECOND}/s with {DEFAULT_INDEX_SHARDS} index shards: {} writes; busiest table key {} ({:.0} WCU/s); busiest index key {} ({:.0} WCU/s)", ledger.writes, table.0, table.1, index.0, index.1);
     // Every address wrote one index entry, under the caller's shards.
     let entries: f64 = ledger.index.values().sum();
@@ -211,6 +211,19 @@ async fn a_bulk_import_at_5000_a_second_keeps_every_key_under_1000_write_units()
 async fn the_same_import_on_one_shard_goes_over() {
     std::env::set_var("EMF_METRICS", "0");
     // The first 2,000 addresses of a second are enough to show it.
-    let (_, table, index) = import(2_000, Layout::new(1).expect("one shard")).await;
+    let (_, table, index) = import(2_000, PER_SECOND, Layout::new(1).expect("one shard")).await;
     assert!(index.1 > LIMIT && table.1 > LIMIT, "one shard: index {index:?}, table {table:?}");
+}
+
+/// docs/API.md, "Pages and their cost": `IndexShards` 4 (a first page of 5 requests) carries about 2,600 new
+/// addresses a second per caller, and not 5,000.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_shards_carry_2600_a_second_and_not_5000() {
+    std::env::set_var("EMF_METRICS", "0");
+    let four = || Layout::new(4).expect("four shards");
+    let (_, table, index) = import(26_000, 2_600, four()).await;
+    println!("26,000 addresses at 2,600/s with 4 index shards: busiest table key {table:?}, busiest index key {index:?}");
+    assert!(table.1 <= LIMIT && index.1 <= LIMIT, "4 shards at 2,600/s: index {index:?}, table {table:?}");
+    let (_, table, index) = import(5_000, PER_SECOND, four()).await;
+    assert!(index.1 > LIMIT || table.1 > LIMIT, "4 shards at 5,000/s: index {index:?}, table {table:?}");
 }

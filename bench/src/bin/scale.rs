@@ -299,7 +299,11 @@ async fn run(opts: &Options, aws: &aws_config::SdkConfig, table: &str) -> Result
     };
     let (submit_med, verify_med) = (median(&mut submit_ms), median(&mut verify_ms));
 
+    // The other side of the choice: the same caller in a table of 4 index shards (docs/API.md, "Pages and their cost").
+    let four = four_shards(&app, aws, &counter, table, &big, opts.records, start).await?;
+
     rows.extend(small_rows);
+    rows.extend(four);
     let mut s = String::new();
     s.push_str("## Registrar scale (issue 10)\n\n");
     let commit = std::process::Command::new("git")
@@ -313,7 +317,10 @@ async fn run(opts: &Options, aws: &aws_config::SdkConfig, table: &str) -> Result
         "`make bench` (scale part: `target/release/scale`), DynamoDB Local {} on this machine. One caller with {} records and {} verified contacts \
          (BatchWriteItem, {:.0} s for both callers), another with 1,000 of each; {} index shards, {} count shards. \
          Requests are counted by an SDK interceptor; entries read and capacity units are what DynamoDB Local reports \
-         (ScannedCount, ConsumedCapacity); peak memory is what the call allocated at most, above what was allocated before it.\n\n",
+         (ScannedCount, ConsumedCapacity); peak memory is what the call allocated at most, above what was allocated before it. \
+         The last two rows load the big caller again into a table of 4 index shards: the first page's cost with \
+         `IndexShards` 4, which meets the page target (at most 5 requests) and carries about 2,600 new addresses a \
+         second per caller instead of 5,000 (docs/API.md, \"Pages and their cost\").\n\n",
         std::env::var("DYNAMODB_LOCAL_VERSION").unwrap_or_else(|_| "3.3.0".into()),
         opts.records,
         opts.records,
@@ -325,6 +332,47 @@ async fn run(opts: &Options, aws: &aws_config::SdkConfig, table: &str) -> Result
     s.push_str(&cost_section(submit_med, verify_med, &submit_req, &verify_req));
     s.push_str(&caller_rate_section().await);
     Ok(s)
+}
+
+/// The first pages of List and Describe for one caller with `n` records and contacts in a table of 4 index
+/// shards (a table of its own, deleted after): 4 Query and the counts' BatchGetItem.
+async fn four_shards(
+    app: &BenchApp,
+    aws: &aws_config::SdkConfig,
+    counter: &RequestCounter,
+    table: &str,
+    caller: &CallerId,
+    n: usize,
+    start: chrono::DateTime<Utc>,
+) -> Result<Vec<Measured>, String> {
+    let table = format!("{table}-4");
+    let client = bench::count::dynamodb_client(aws, counter);
+    DynamoStore::create_table(&client, &table).await.map_err(|e| e.to_string())?;
+    let layout = shared::store::Layout::new(4).ok_or("4 shards")?;
+    let four = App {
+        store: DynamoStore::with_layout(client.clone(), &table, layout),
+        mailer: app.mailer.clone(),
+        sms: app.sms.clone(),
+        code_secret: None,
+        config: app.config.clone(),
+        clock: app.clock.clone(),
+    };
+    let result = async {
+        four.store.layout_for_write().await.map_err(|e| e.to_string())?;
+        eprintln!("==> scale: loading {n} records and {n} contacts for {caller} into a table of 4 index shards");
+        four.store.load_records(caller, &records_of(caller, n, start)).await.map_err(|e| e.to_string())?;
+        four.store.load_contacts(caller, &contacts_of(caller, n, start)).await.map_err(|e| e.to_string())?;
+        let label = format!("{}k records, IndexShards 4", n / 1000);
+        let list = request(caller, &[("PageNum", "1".into()), ("PageSize", "20".into())]);
+        let describe = request(caller, &[("Offset", "0".into()), ("Limit", "20".into())]);
+        Ok::<_, String>(vec![
+            measure::<ListEmailVerification>(&four, counter, format!("{label}: List page 1 (PageSize 20)"), &list).await.0,
+            measure::<DescribeIntlPhoneEmailList>(&four, counter, format!("{label}: Describe page 1 (Limit 20)"), &describe).await.0,
+        ])
+    }
+    .await;
+    let _ = client.delete_table().table_name(&table).send().await;
+    result
 }
 
 /// Issue 9: the per-caller rate (`shared::rate::CallerRate`, the template's defaults 20/s, burst 40), measured:
