@@ -51,21 +51,51 @@ report_dir="$STATE_DIR/schemathesis"
 rm -rf "$report_dir"
 mkdir -p "$report_dir"
 
+schemathesis() {
+  # shellcheck disable=SC2086 # SCHEMA_ARGS holds several options
+  PYTHONDONTWRITEBYTECODE=1 HYPOTHESIS_STORAGE_DIRECTORY="$work/.hypothesis" \
+  SCHEMATHESIS_HOOKS="$ROOT_DIR/tests/schema/hooks.py" \
+    "$st" run "$ROOT_DIR/docs/openapi.yaml" \
+      --url "$base" \
+      --checks "$checks" \
+      --seed "$seed" \
+      --max-examples "$max_examples" \
+      --phases "$phases" \
+      --generation-database none \
+      --workers 1 \
+      --request-timeout 60 \
+      --max-redirects 0 \
+      --no-color \
+      --report junit,har --report-dir "$report_dir" \
+      ${SCHEMA_ARGS:-}
+}
+
+# Failures that only cargo lambda watch made: every failing case is a 500 whose body is the emulator's own problem
+# document ({"type":"https://httpstatuses.com/500",...}; the service's errors always carry RequestId and Code),
+# flagged as a server error (ST101) and for its text/plain type (ST105). The local emulator drops an invocation
+# now and then under make test's load (the function never saw it; BENCHMARKS.md, "Load and soak", counts them);
+# that says nothing about the service, so such a run is run once more, whole, and the second run decides.
+only_emulator_failures() {
+  "$SCHEMA_VENV_DIR/bin/python" - "$report_dir" <<'PY'
+import glob, re, sys, xml.etree.ElementTree as ET
+reports = sorted(glob.glob(sys.argv[1] + "/junit-*.xml"))
+if not reports:
+    sys.exit(1)
+failures = [f for tc in ET.parse(reports[-1]).iter("testcase") for f in tc if f.tag in ("failure", "error")]
+emulator = '`{"type":"https://httpstatuses.com/500","status":500,"title":"Internal Server Error"}`'
+def emulator_only(f):
+    text = f.text or ""
+    codes = set(re.findall(r"\bST\d{3}\b", (f.get("message") or "") + text))
+    cases = text.count("Test Case ID:")
+    return f.tag == "failure" and codes <= {"ST101", "ST105"} and cases >= 1 and text.count(emulator) == cases
+sys.exit(0 if failures and all(emulator_only(f) for f in failures) else 1)
+PY
+}
+
 echo "==> schemathesis $($st --version | awk '{print $NF}') against $base (seed $seed, at most $max_examples examples per operation, phases $phases)"
 cd "$work"
-# shellcheck disable=SC2086 # SCHEMA_ARGS holds several options
-PYTHONDONTWRITEBYTECODE=1 HYPOTHESIS_STORAGE_DIRECTORY="$work/.hypothesis" \
-SCHEMATHESIS_HOOKS="$ROOT_DIR/tests/schema/hooks.py" \
-  "$st" run "$ROOT_DIR/docs/openapi.yaml" \
-    --url "$base" \
-    --checks "$checks" \
-    --seed "$seed" \
-    --max-examples "$max_examples" \
-    --phases "$phases" \
-    --generation-database none \
-    --workers 1 \
-    --request-timeout 60 \
-    --max-redirects 0 \
-    --no-color \
-    --report junit,har --report-dir "$report_dir" \
-    ${SCHEMA_ARGS:-}
+if ! schemathesis; then
+  only_emulator_failures || exit 1
+  echo "==> every failure above is cargo lambda watch's own 500 (its problem document, not an answer of the service): running schemathesis once more"
+  schemathesis
+fi
