@@ -72,8 +72,8 @@ schemathesis() {
 
 # Failures that only cargo lambda watch made: every failing case is a 500 whose body is the emulator's own problem
 # document ({"type":"https://httpstatuses.com/500",...}; the service's errors always carry RequestId and Code),
-# flagged as a server error (ST101) and for its text/plain type (ST105). The local emulator drops an invocation
-# now and then under make test's load (the function never saw it; BENCHMARKS.md, "Load and soak", counts them);
+# flagged as a server error (ST101) and for its text/plain type (ST105). The local emulator loses a large answer
+# now and then under concurrent load, after the function sent it (README.md here, "The emulator's lost answers");
 # that says nothing about the service, so such a run is run once more, whole, and the second run decides.
 only_emulator_failures() {
   "$SCHEMA_VENV_DIR/bin/python" - "$report_dir" <<'PY'
