@@ -27,13 +27,21 @@ pub struct Counts(pub BTreeMap<(String, String), u64>);
 impl Counts {
     /// Every request to `service`.
     pub fn total(&self, service: &str) -> u64 {
-        self.0.iter().filter(|((s, _), _)| s == service).map(|(_, n)| n).sum()
+        self.0
+            .iter()
+            .filter(|((s, _), _)| s == service)
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// `service`'s requests by operation: `BatchGetItem 1 + TransactWriteItems 1`; `-` when none.
     pub fn breakdown(&self, service: &str) -> String {
-        let parts: Vec<String> =
-            self.0.iter().filter(|((s, _), _)| s == service).map(|((_, op), n)| format!("{op} {n}")).collect();
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .filter(|((s, _), _)| s == service)
+            .map(|((_, op), n)| format!("{op} {n}"))
+            .collect();
         if parts.is_empty() {
             "-".into()
         } else {
@@ -52,7 +60,9 @@ impl RequestCounter {
     }
 
     fn lock(&self) -> MutexGuard<'_, Counts> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The counts so far, and a fresh start.
@@ -88,16 +98,29 @@ impl Intercept for RequestCounter {
 
 /// A DynamoDB client built as the functions build theirs, plus the counter.
 pub fn dynamodb_client(aws: &SdkConfig, counter: &RequestCounter) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::config::Builder::from(aws).interceptor(counter.clone()).build())
+    aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(aws)
+            .interceptor(counter.clone())
+            .build(),
+    )
 }
 
 /// An SES v2 client built as the functions build theirs, plus the counter.
 pub fn sesv2_client(aws: &SdkConfig, counter: &RequestCounter) -> aws_sdk_sesv2::Client {
-    aws_sdk_sesv2::Client::from_conf(aws_sdk_sesv2::config::Builder::from(aws).interceptor(counter.clone()).build())
+    aws_sdk_sesv2::Client::from_conf(
+        aws_sdk_sesv2::config::Builder::from(aws)
+            .interceptor(counter.clone())
+            .build(),
+    )
 }
 
 /// The application as `shared::lambda::run` builds it (DynamoDB and SES v2), with both clients counted.
-pub fn counted_app(config: Config, aws: &SdkConfig, counter: &RequestCounter, clock: Clock) -> App<DynamoStore, SesMailer> {
+pub fn counted_app(
+    config: Config,
+    aws: &SdkConfig,
+    counter: &RequestCounter,
+    clock: Clock,
+) -> App<DynamoStore, SesMailer> {
     App {
         store: DynamoStore::new(dynamodb_client(aws, counter), &config.table_name),
         mailer: SesMailer::new(sesv2_client(aws, counter), &config.sender),

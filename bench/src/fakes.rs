@@ -14,9 +14,9 @@ use shared::mail::{Mailer, OutgoingMail};
 use shared::model::{CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord};
 use shared::quota::QuotaState;
 use shared::sms::SmsSender;
-use shared::store::{Page, PageQuery, 
-    CodeRecord, CodeSendState, CodeStore, ContactRecord, ListFilter, SendState, SendWrite, Store, VerifyOutcome,
-    WriteError,
+use shared::store::{
+    CodeRecord, CodeSendState, CodeStore, ContactRecord, ListFilter, Page, PageQuery, SendState,
+    SendWrite, Store, VerifyOutcome, WriteError,
 };
 
 /// A store that waits `delay` before each call, then asks the inner store. Counts its calls.
@@ -29,7 +29,11 @@ pub struct DelayStore<S> {
 
 impl<S> DelayStore<S> {
     pub fn new(inner: S, delay: Duration) -> Self {
-        Self { inner, delay, calls: Arc::default() }
+        Self {
+            inner,
+            delay,
+            calls: Arc::default(),
+        }
     }
 
     /// Calls so far.
@@ -44,7 +48,11 @@ impl<S> DelayStore<S> {
 }
 
 impl<S: Store> Store for DelayStore<S> {
-    async fn load_send_state(&self, caller: &CallerId, email: &EmailAddress) -> Result<SendState, BackendError> {
+    async fn load_send_state(
+        &self,
+        caller: &CallerId,
+        email: &EmailAddress,
+    ) -> Result<SendState, BackendError> {
         self.wait().await;
         self.inner.load_send_state(caller, email).await
     }
@@ -64,7 +72,11 @@ impl<S: Store> Store for DelayStore<S> {
         self.inner.undo_send(write).await
     }
 
-    async fn get_record(&self, caller: &CallerId, email: &EmailAddress) -> Result<Option<VerificationRecord>, BackendError> {
+    async fn get_record(
+        &self,
+        caller: &CallerId,
+        email: &EmailAddress,
+    ) -> Result<Option<VerificationRecord>, BackendError> {
         self.wait().await;
         self.inner.get_record(caller, email).await
     }
@@ -74,36 +86,65 @@ impl<S: Store> Store for DelayStore<S> {
         self.inner.get_token(hash).await
     }
 
-    async fn mark_verified(&self, token: &TokenRecord, at: DateTime<Utc>, confirm_ip: &str) -> Result<VerifyOutcome, BackendError> {
+    async fn mark_verified(
+        &self,
+        token: &TokenRecord,
+        at: DateTime<Utc>,
+        confirm_ip: &str,
+    ) -> Result<VerifyOutcome, BackendError> {
         self.wait().await;
         self.inner.mark_verified(token, at, confirm_ip).await
     }
 
-    async fn list_records(&self, caller: &CallerId, filter: &ListFilter, page: &PageQuery) -> Result<Page<VerificationRecord>, BackendError> {
+    async fn list_records(
+        &self,
+        caller: &CallerId,
+        filter: &ListFilter,
+        page: &PageQuery,
+    ) -> Result<Page<VerificationRecord>, BackendError> {
         self.wait().await;
         self.inner.list_records(caller, filter, page).await
     }
 
-    async fn record_delivery(&self, event: &shared::delivery::DeliveryEvent) -> Result<bool, BackendError> {
+    async fn record_delivery(
+        &self,
+        event: &shared::delivery::DeliveryEvent,
+    ) -> Result<bool, BackendError> {
         self.wait().await;
         self.inner.record_delivery(event).await
     }
 
-    async fn delete_record(&self, caller: &CallerId, email: &EmailAddress) -> Result<bool, BackendError> {
+    async fn delete_record(
+        &self,
+        caller: &CallerId,
+        email: &EmailAddress,
+    ) -> Result<bool, BackendError> {
         self.wait().await;
         self.inner.delete_record(caller, email).await
     }
 }
 
 impl<S: CodeStore> CodeStore for DelayStore<S> {
-    async fn load_code_send_state(&self, caller: &CallerId, contact: &Contact) -> Result<CodeSendState, BackendError> {
+    async fn load_code_send_state(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+    ) -> Result<CodeSendState, BackendError> {
         self.wait().await;
         self.inner.load_code_send_state(caller, contact).await
     }
 
-    async fn spend_code_quota(&self, caller: &CallerId, contact: &Contact, quota: &QuotaState, expires: DateTime<Utc>) -> Result<(), WriteError> {
+    async fn spend_code_quota(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+        quota: &QuotaState,
+        expires: DateTime<Utc>,
+    ) -> Result<(), WriteError> {
         self.wait().await;
-        self.inner.spend_code_quota(caller, contact, quota, expires).await
+        self.inner
+            .spend_code_quota(caller, contact, quota, expires)
+            .await
     }
 
     async fn refund_code_quota(
@@ -115,10 +156,17 @@ impl<S: CodeStore> CodeStore for DelayStore<S> {
         expires: DateTime<Utc>,
     ) -> Result<(), WriteError> {
         self.wait().await;
-        self.inner.refund_code_quota(caller, contact, before, spent, expires).await
+        self.inner
+            .refund_code_quota(caller, contact, before, spent, expires)
+            .await
     }
 
-    async fn spend_sms_day(&self, caller: &CallerId, day: &str, cap: u32) -> Result<bool, BackendError> {
+    async fn spend_sms_day(
+        &self,
+        caller: &CallerId,
+        day: &str,
+        cap: u32,
+    ) -> Result<bool, BackendError> {
         self.wait().await;
         self.inner.spend_sms_day(caller, day, cap).await
     }
@@ -133,7 +181,11 @@ impl<S: CodeStore> CodeStore for DelayStore<S> {
         self.inner.put_code(code).await
     }
 
-    async fn get_code(&self, caller: &CallerId, contact: &Contact) -> Result<Option<CodeRecord>, BackendError> {
+    async fn get_code(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+    ) -> Result<Option<CodeRecord>, BackendError> {
         self.wait().await;
         self.inner.get_code(caller, contact).await
     }
@@ -148,17 +200,30 @@ impl<S: CodeStore> CodeStore for DelayStore<S> {
         self.inner.consume_code(code, at).await
     }
 
-    async fn list_contacts(&self, caller: &CallerId, kind: Option<ContactType>, page: &PageQuery) -> Result<Page<ContactRecord>, BackendError> {
+    async fn list_contacts(
+        &self,
+        caller: &CallerId,
+        kind: Option<ContactType>,
+        page: &PageQuery,
+    ) -> Result<Page<ContactRecord>, BackendError> {
         self.wait().await;
         self.inner.list_contacts(caller, kind, page).await
     }
 
-    async fn get_contact(&self, caller: &CallerId, contact: &Contact) -> Result<Option<ContactRecord>, BackendError> {
+    async fn get_contact(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+    ) -> Result<Option<ContactRecord>, BackendError> {
         self.wait().await;
         self.inner.get_contact(caller, contact).await
     }
 
-    async fn delete_contact(&self, caller: &CallerId, contact: &Contact) -> Result<bool, BackendError> {
+    async fn delete_contact(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+    ) -> Result<bool, BackendError> {
         self.wait().await;
         self.inner.delete_contact(caller, contact).await
     }
@@ -166,7 +231,9 @@ impl<S: CodeStore> CodeStore for DelayStore<S> {
 
 /// Text messages into a file of their own under the temporary folder (the email actions send none).
 pub fn sms_outbox() -> SmsSender {
-    SmsSender::Outbox(std::env::temp_dir().join(format!("bench-sms-outbox-{}.jsonl", std::process::id())))
+    SmsSender::Outbox(
+        std::env::temp_dir().join(format!("bench-sms-outbox-{}.jsonl", std::process::id())),
+    )
 }
 
 /// A mailer that waits `delay`, then drops the mail. Counts the mails.
@@ -178,7 +245,10 @@ pub struct DelayMailer {
 
 impl DelayMailer {
     pub fn new(delay: Duration) -> Self {
-        Self { delay, sent: Arc::default() }
+        Self {
+            delay,
+            sent: Arc::default(),
+        }
     }
 
     pub fn sent(&self) -> u64 {
@@ -213,25 +283,37 @@ pub struct LinkKeeper<M> {
 
 impl<M> LinkKeeper<M> {
     pub fn new(inner: M) -> Self {
-        Self { inner, tokens: Arc::default() }
+        Self {
+            inner,
+            tokens: Arc::default(),
+        }
     }
 
     /// The token of the last link, or the last code, sent to `address` (as normalised by `EmailAddress`).
     pub fn token_for(&self, address: &str) -> Option<String> {
         let key = EmailAddress::parse(address).ok()?.as_str().to_string();
-        self.tokens.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned()
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned()
     }
 }
 
 /// The six-digit code in a code mail's text.
 pub fn code_in(text: &str) -> Option<String> {
-    text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).map(String::from)
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .map(String::from)
 }
 
 /// The token in the first `...?Token=<token>` of a text.
 pub fn token_in(text: &str) -> Option<String> {
     let (_, rest) = text.split_once("Token=")?;
-    let token: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    let token: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
     (!token.is_empty()).then_some(token)
 }
 
@@ -240,7 +322,10 @@ impl<M: Mailer> Mailer for LinkKeeper<M> {
         self.inner.send(mail).await?;
         // A link mail carries a token, a code mail the code: either is what the next step needs.
         if let Some(token) = token_in(&mail.text).or_else(|| code_in(&mail.text)) {
-            self.tokens.lock().unwrap_or_else(|p| p.into_inner()).insert(mail.to.as_str().to_string(), token);
+            self.tokens
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(mail.to.as_str().to_string(), token);
         }
         Ok(())
     }
@@ -257,6 +342,8 @@ impl MovableClock {
 
     pub fn clock(&self) -> Clock {
         let offset = Arc::clone(&self.0);
-        Arc::new(move || Utc::now() + chrono::Duration::milliseconds(offset.load(Ordering::Relaxed)))
+        Arc::new(move || {
+            Utc::now() + chrono::Duration::milliseconds(offset.load(Ordering::Relaxed))
+        })
     }
 }

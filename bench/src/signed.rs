@@ -74,11 +74,18 @@ fn nonce() -> String {
 pub fn string_pairs(params: &Value) -> Vec<(String, String)> {
     let text = |v: &Value| match v {
         Value::String(s) => s.clone(),
-        Value::Array(items) => items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), String::from)).collect::<Vec<_>>().join(","),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), String::from))
+            .collect::<Vec<_>>()
+            .join(","),
         Value::Null => String::new(),
         other => other.to_string(),
     };
-    params.as_object().map(|o| o.iter().map(|(k, v)| (k.clone(), text(v))).collect()).unwrap_or_default()
+    params
+        .as_object()
+        .map(|o| o.iter().map(|(k, v)| (k.clone(), text(v))).collect())
+        .unwrap_or_default()
 }
 
 fn query_string(pairs: &[(String, String)]) -> String {
@@ -86,20 +93,33 @@ fn query_string(pairs: &[(String, String)]) -> String {
 }
 
 /// The API Gateway v2 event of `POST /` with these headers, query parameters and body.
-fn api_event(headers: &Map<String, Value>, query: &[(String, String)], body: &str, user_agent: &str) -> String {
+fn api_event(
+    headers: &Map<String, Value>,
+    query: &[(String, String)],
+    body: &str,
+    user_agent: &str,
+) -> String {
     let mut headers = headers.clone();
     for (k, v) in [
         ("accept", "application/json"),
         ("content-length", &body.len().to_string()),
         ("user-agent", user_agent),
-        ("x-amzn-trace-id", "Root=1-6922f6c0-0123456789abcdef01234567"),
+        (
+            "x-amzn-trace-id",
+            "Root=1-6922f6c0-0123456789abcdef01234567",
+        ),
         ("x-forwarded-for", "203.0.113.7"),
         ("x-forwarded-port", "443"),
         ("x-forwarded-proto", "https"),
     ] {
-        headers.entry(k).or_insert_with(|| Value::String(v.to_string()));
+        headers
+            .entry(k)
+            .or_insert_with(|| Value::String(v.to_string()));
     }
-    let query_parameters: Map<String, Value> = query.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+    let query_parameters: Map<String, Value> = query
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
     let mut event = json!({
         "version": "2.0",
         "routeKey": "POST /",
@@ -130,7 +150,13 @@ fn api_event(headers: &Map<String, Value>, query: &[(String, String)], body: &st
 /// The event of one call of `action` with `params` (a JSON object: the body the per-action route takes),
 /// signed with `key` in `scheme` at `now` (the server's clock: the front door refuses a time outside its
 /// window).
-pub fn event(scheme: Scheme, key: &KeyPair, action: &str, params: &Value, now: DateTime<Utc>) -> String {
+pub fn event(
+    scheme: Scheme,
+    key: &KeyPair,
+    action: &str,
+    params: &Value,
+    now: DateTime<Utc>,
+) -> String {
     match scheme {
         Scheme::Acs3 => acs3_event(key, action, params, now),
         Scheme::Rpc => rpc_event(key, action, params, now),
@@ -145,21 +171,46 @@ fn acs3_event(key: &KeyPair, action: &str, params: &Value, now: DateTime<Utc>) -
         ("host".into(), HOST.into()),
         ("x-acs-action".into(), action.into()),
         ("x-acs-content-sha256".into(), sha256_hex(body)),
-        ("x-acs-date".into(), now.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        (
+            "x-acs-date".into(),
+            now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        ),
         ("x-acs-signature-nonce".into(), nonce()),
         ("x-acs-version".into(), ALIBABA_VERSION.into()),
     ];
     signed.sort();
     let names: Vec<String> = signed.iter().map(|(n, _)| n.clone()).collect();
-    let lookup = |name: &str| signed.iter().filter(|(n, _)| n == name).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+    let lookup = |name: &str| {
+        signed
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect::<Vec<_>>()
+    };
     let canonical = acs3::canonical_request("POST", "/", &query, &names, &lookup, body);
-    let signature = hex::encode(hmac_sha256(key.secret.as_bytes(), acs3::string_to_sign(&canonical).as_bytes()));
-    let mut headers: Map<String, Value> = signed.iter().map(|(n, v)| (n.clone(), Value::String(v.clone()))).collect();
+    let signature = hex::encode(hmac_sha256(
+        key.secret.as_bytes(),
+        acs3::string_to_sign(&canonical).as_bytes(),
+    ));
+    let mut headers: Map<String, Value> = signed
+        .iter()
+        .map(|(n, v)| (n.clone(), Value::String(v.clone())))
+        .collect();
     headers.insert(
         "authorization".into(),
-        Value::String(format!("{} Credential={},SignedHeaders={},Signature={signature}", acs3::ALGORITHM, key.id, names.join(";"))),
+        Value::String(format!(
+            "{} Credential={},SignedHeaders={},Signature={signature}",
+            acs3::ALGORITHM,
+            key.id,
+            names.join(";")
+        )),
     );
-    api_event(&headers, &query, "", "AlibabaCloud (Linux; x86_64) Rust/bench TeaDSL/2")
+    api_event(
+        &headers,
+        &query,
+        "",
+        "AlibabaCloud (Linux; x86_64) Rust/bench TeaDSL/2",
+    )
 }
 
 fn rpc_event(key: &KeyPair, action: &str, params: &Value, now: DateTime<Utc>) -> String {
@@ -170,11 +221,15 @@ fn rpc_event(key: &KeyPair, action: &str, params: &Value, now: DateTime<Utc>) ->
         ("SignatureMethod".into(), rpc::SIGNATURE_METHOD.into()),
         ("SignatureNonce".into(), nonce()),
         ("SignatureVersion".into(), "1.0".into()),
-        ("Timestamp".into(), now.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        (
+            "Timestamp".into(),
+            now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        ),
         ("Version".into(), ALIBABA_VERSION.into()),
     ];
     pairs.extend(string_pairs(params));
-    let string_to_sign = rpc::string_to_sign("POST", pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let string_to_sign =
+        rpc::string_to_sign("POST", pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let mut mac = match <HmacSha1 as Mac>::new_from_slice(&rpc::key(&key.secret)) {
         Ok(m) => m,
         Err(_) => unreachable!("HMAC takes keys of any length"),
@@ -182,8 +237,15 @@ fn rpc_event(key: &KeyPair, action: &str, params: &Value, now: DateTime<Utc>) ->
     mac.update(string_to_sign.as_bytes());
     let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
     pairs.push(("Signature".into(), signature));
-    let headers: Map<String, Value> = [("host".to_string(), Value::String(HOST.into()))].into_iter().collect();
-    api_event(&headers, &pairs, "", "aliyun-sdk-python/2.16.0 Python/3.11.7 Linux/x86_64")
+    let headers: Map<String, Value> = [("host".to_string(), Value::String(HOST.into()))]
+        .into_iter()
+        .collect();
+    api_event(
+        &headers,
+        &pairs,
+        "",
+        "aliyun-sdk-python/2.16.0 Python/3.11.7 Linux/x86_64",
+    )
 }
 
 fn tc3_event(key: &KeyPair, action: &str, params: &Value, now: DateTime<Utc>) -> String {
@@ -193,12 +255,25 @@ fn tc3_event(key: &KeyPair, action: &str, params: &Value, now: DateTime<Utc>) ->
     // Signed as Tencent's current documentation signs them: with the action. (Its older example signs only
     // content-type and host; then two actions with the same body in the same second have the same
     // signature, which the front door takes for a replay.)
-    let signed = [("content-type", "application/json"), ("host", HOST), ("x-tc-action", action)];
+    let signed = [
+        ("content-type", "application/json"),
+        ("host", HOST),
+        ("x-tc-action", action),
+    ];
     let names: Vec<String> = signed.iter().map(|(n, _)| n.to_string()).collect();
-    let lookup = |name: &str| signed.iter().filter(|(n, _)| *n == name).map(|(_, v)| v.to_string()).collect::<Vec<_>>();
+    let lookup = |name: &str| {
+        signed
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, v)| v.to_string())
+            .collect::<Vec<_>>()
+    };
     let canonical = tc3::canonical_request("POST", "", &names, &lookup, body.as_bytes());
     let string_to_sign = tc3::string_to_sign(&timestamp, &date, TENCENT_SERVICE, &canonical);
-    let signature = hex::encode(hmac_sha256(&tc3::signing_key(&key.secret, &date, TENCENT_SERVICE), string_to_sign.as_bytes()));
+    let signature = hex::encode(hmac_sha256(
+        &tc3::signing_key(&key.secret, &date, TENCENT_SERVICE),
+        string_to_sign.as_bytes(),
+    ));
     let mut headers: Map<String, Value> = Map::new();
     for (k, v) in [
         ("content-type", "application/json".to_string()),
@@ -232,18 +307,34 @@ mod tests {
 
     fn door(key: &KeyPair) -> FrontDoor<MemoryStore, NoopMailer> {
         // The configuration as the functions read it; only the two variables without a default are set.
-        for (name, value) in [("TABLE_NAME", "bench-test"), ("SENDER_ADDRESS", "no-reply@verify.local")] {
+        for (name, value) in [
+            ("TABLE_NAME", "bench-test"),
+            ("SENDER_ADDRESS", "no-reply@verify.local"),
+        ] {
             if std::env::var(name).is_err() {
                 std::env::set_var(name, value);
             }
         }
         let config = Config::from_env().unwrap();
-        let app = App { store: MemoryStore::new(), mailer: NoopMailer, sms: SmsSender::None, code_secret: None, config, clock: system_clock() };
-        FrontDoor { app, keys: Keys::fixed(KeyRing::parse(&KeyPair::ring_json(std::slice::from_ref(key))).unwrap()) }
+        let app = App {
+            store: MemoryStore::new(),
+            mailer: NoopMailer,
+            sms: SmsSender::None,
+            code_secret: None,
+            config,
+            clock: system_clock(),
+        };
+        FrontDoor {
+            app,
+            keys: Keys::fixed(
+                KeyRing::parse(&KeyPair::ring_json(std::slice::from_ref(key))).unwrap(),
+            ),
+        }
     }
 
     async fn call(door: &FrontDoor<MemoryStore, NoopMailer>, event: &str) -> (u16, Value) {
-        let response = shared::front_door::handle(door, lambda_http::request::from_str(event).unwrap()).await;
+        let response =
+            shared::front_door::handle(door, lambda_http::request::from_str(event).unwrap()).await;
         let status = response.status().as_u16();
         let body = match response.into_body() {
             lambda_http::Body::Text(t) => t,
@@ -256,29 +347,64 @@ mod tests {
     /// request signed with another secret is refused.
     #[tokio::test]
     async fn the_front_door_admits_each_schemes_requests_once() {
-        let key = KeyPair { id: "bench-key".into(), secret: "bench-secret-0123".into(), caller: "arn:aws:iam::123456789012:user/bench".into() };
+        let key = KeyPair {
+            id: "bench-key".into(),
+            secret: "bench-secret-0123".into(),
+            caller: "arn:aws:iam::123456789012:user/bench".into(),
+        };
         let door = door(&key);
         for (i, scheme) in Scheme::ALL.into_iter().enumerate() {
             let params = json!({"Email": format!("signed.{i}@example.com"), "Lang": "en"});
             let event = event(scheme, &key, "SubmitEmailVerification", &params, Utc::now());
             let (status, body) = call(&door, &event).await;
             assert_eq!(status, 200, "{scheme:?}: {body}");
-            assert_eq!(body["SuccessList"].as_array().map(Vec::len), Some(1), "{scheme:?}: {body}");
+            assert_eq!(
+                body["SuccessList"].as_array().map(Vec::len),
+                Some(1),
+                "{scheme:?}: {body}"
+            );
 
             let (status, body) = call(&door, &event).await;
-            let code = body["Code"].as_str().or(body["Response"]["Error"]["Code"].as_str()).unwrap_or("");
-            assert!(code == "SignatureNonceUsed" || code == "AuthFailure.SignatureFailure", "{scheme:?}: replay answered {status} {body}");
+            let code = body["Code"]
+                .as_str()
+                .or(body["Response"]["Error"]["Code"].as_str())
+                .unwrap_or("");
+            assert!(
+                code == "SignatureNonceUsed" || code == "AuthFailure.SignatureFailure",
+                "{scheme:?}: replay answered {status} {body}"
+            );
 
-            let wrong = KeyPair { secret: "another-secret-0123".into(), ..key.clone() };
-            let (status, body) = call(&door, &super::event(scheme, &wrong, "QueryEmailVerification", &params, Utc::now())).await;
-            let code = body["Code"].as_str().or(body["Response"]["Error"]["Code"].as_str()).unwrap_or("");
-            assert!(code == "SignatureDoesNotMatch" || code == "AuthFailure.SignatureFailure", "{scheme:?}: wrong secret answered {status} {body}");
+            let wrong = KeyPair {
+                secret: "another-secret-0123".into(),
+                ..key.clone()
+            };
+            let (status, body) = call(
+                &door,
+                &super::event(
+                    scheme,
+                    &wrong,
+                    "QueryEmailVerification",
+                    &params,
+                    Utc::now(),
+                ),
+            )
+            .await;
+            let code = body["Code"]
+                .as_str()
+                .or(body["Response"]["Error"]["Code"].as_str())
+                .unwrap_or("");
+            assert!(
+                code == "SignatureDoesNotMatch" || code == "AuthFailure.SignatureFailure",
+                "{scheme:?}: wrong secret answered {status} {body}"
+            );
         }
     }
 
     #[test]
     fn json_members_become_query_strings() {
-        let pairs = string_pairs(&json!({"Email": ["a@x.com", "b@x.com"], "Type": 2, "Lang": "en", "Flag": true}));
+        let pairs = string_pairs(
+            &json!({"Email": ["a@x.com", "b@x.com"], "Type": 2, "Lang": "en", "Flag": true}),
+        );
         let find = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         assert_eq!(find("Email"), Some("a@x.com,b@x.com"));
         assert_eq!(find("Type"), Some("2"));

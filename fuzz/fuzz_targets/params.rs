@@ -8,17 +8,36 @@ use shared::code::{Contact, ContactType};
 use shared::model::EmailAddress;
 use shared::params::{Params, MAX_EMAILS};
 
-const CONTENT_TYPES: [&str; 6] =
-    ["application/json", "application/x-www-form-urlencoded", "text/plain", "", "multipart/form-data", "application/json; charset=utf-8"];
-const READ: [&str; 8] = ["Email", "Lang", "Token", "Code", "VerifyCode", "PageNum", "Flag", "Type"];
+const CONTENT_TYPES: [&str; 6] = [
+    "application/json",
+    "application/x-www-form-urlencoded",
+    "text/plain",
+    "",
+    "multipart/form-data",
+    "application/json; charset=utf-8",
+];
+const READ: [&str; 8] = [
+    "Email",
+    "Lang",
+    "Token",
+    "Code",
+    "VerifyCode",
+    "PageNum",
+    "Flag",
+    "Type",
+];
 
 fuzz_target!(|data: &[u8]| {
     // Byte 0 picks the content type, byte 1 how many of the next bytes are the query string; the rest is the body.
-    let [ct, query_len, rest @ ..] = data else { return };
+    let [ct, query_len, rest @ ..] = data else {
+        return;
+    };
     let (query, body) = rest.split_at((*query_len as usize).min(rest.len()));
     let query = String::from_utf8_lossy(query);
     let ct = CONTENT_TYPES[*ct as usize % CONTENT_TYPES.len()];
-    let Ok(p) = Params::parse(&query, ct, body) else { return };
+    let Ok(p) = Params::parse(&query, ct, body) else {
+        return;
+    };
     check(&p);
     for (_, v) in p.pairs().take(4) {
         check(&Params::from_pairs(READ.map(|name| (name, v))));
@@ -41,7 +60,12 @@ fn check(p: &Params) {
         assert_eq!(given("PageNum").parse::<i64>(), Ok(n));
     }
     if let Ok(t) = p.token() {
-        assert!(t.as_str().len() == 64 && t.as_str().bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(
+            t.as_str().len() == 64
+                && t.as_str()
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
     }
     if let Ok(c) = p.verify_code() {
         assert!(c.as_str().len() == 6 && c.as_str().bytes().all(|b| b.is_ascii_digit()));
@@ -49,7 +73,12 @@ fn check(p: &Params) {
     for kind in [ContactType::Phone, ContactType::Email] {
         if let Ok(c) = p.contact(kind) {
             assert_eq!(c.kind(), kind);
-            assert_eq!(Contact::parse(kind, c.as_str()).as_ref(), Some(&c), "{:?} does not parse back", c.as_str());
+            assert_eq!(
+                Contact::parse(kind, c.as_str()).as_ref(),
+                Some(&c),
+                "{:?} does not parse back",
+                c.as_str()
+            );
             let _ = c.masked();
         }
     }

@@ -13,7 +13,16 @@ fuzz_target!(|data: &[u8]| {
     let Ok(n) = parsed else { return };
     let s = n.as_str();
     let digits = s.strip_prefix('+').unwrap_or("");
-    assert!((2..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0'), "{raw:?} -> {s:?}");
-    assert_eq!(PhoneNumber::parse(s).as_ref(), Ok(&n), "{raw:?} -> {s:?} does not parse back to itself");
+    assert!(
+        (2..=15).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0'),
+        "{raw:?} -> {s:?}"
+    );
+    assert_eq!(
+        PhoneNumber::parse(s).as_ref(),
+        Ok(&n),
+        "{raw:?} -> {s:?} does not parse back to itself"
+    );
     let _ = n.masked();
 });

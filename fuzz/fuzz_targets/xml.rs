@@ -12,14 +12,23 @@ use shared::error::ApiError;
 use shared::model::Lang;
 use shared::render::{self, Format};
 
-const NAMES: [&str; 6] = ["Email", "Data", "Code", "SuccessList", "Message", "FailList"];
+const NAMES: [&str; 6] = [
+    "Email",
+    "Data",
+    "Code",
+    "SuccessList",
+    "Message",
+    "FailList",
+];
 
 fuzz_target!(|data: &[u8]| {
     let [mode, rest @ ..] = data else { return };
     let text = String::from_utf8_lossy(rest);
     let (request_id, body) = if mode % 2 == 0 {
         // Field names come from the code, never from a request (they are not escaped): only values are fuzzed.
-        let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(rest) else { return };
+        let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(rest) else {
+            return;
+        };
         if !names_ok(&Value::Object(body.clone())) {
             return;
         }
@@ -32,7 +41,12 @@ fuzz_target!(|data: &[u8]| {
         for (i, piece) in pieces.enumerate() {
             let name = format!("{}{}", NAMES[i % NAMES.len()], i / NAMES.len());
             let value = if name.contains("List") || name.starts_with("Data") {
-                Value::Array(piece.split(',').map(|item| serde_json::json!({ "Email": item, "Code": item.len() })).collect())
+                Value::Array(
+                    piece
+                        .split(',')
+                        .map(|item| serde_json::json!({ "Email": item, "Code": item.len() }))
+                        .collect(),
+                )
             } else {
                 Value::from(piece)
             };
@@ -44,20 +58,41 @@ fuzz_target!(|data: &[u8]| {
     let mut all = Map::new();
     all.insert("RequestId".into(), Value::from(request_id.as_str()));
     all.extend(body);
-    assert_eq!(read(&doc), expected("FuzzResponse", &Value::Object(all), "FuzzResponse"), "{doc:?}");
+    assert_eq!(
+        read(&doc),
+        expected("FuzzResponse", &Value::Object(all), "FuzzResponse"),
+        "{doc:?}"
+    );
 
-    let n = rest.iter().fold(0u64, |a, b| a.wrapping_mul(31).wrapping_add(*b as u64));
+    let n = rest
+        .iter()
+        .fold(0u64, |a, b| a.wrapping_mul(31).wrapping_add(*b as u64));
     let err = match mode % 4 {
-        0 => ApiError::CodeWrong { tries_left: n as u32 },
-        1 => ApiError::CodeSendLimited { retry_after_seconds: n as i64 },
+        0 => ApiError::CodeWrong {
+            tries_left: n as u32,
+        },
+        1 => ApiError::CodeSendLimited {
+            retry_after_seconds: n as i64,
+        },
         2 => ApiError::missing("Email"),
         _ => ApiError::invalid("Code", "a valid email address"),
     };
     let lang = if mode & 4 == 0 { Lang::En } else { Lang::Zh };
     let doc = render::error(&text, &err, lang, Format::Xml);
-    let mut want = Element { name: "Error".into(), ..Element::default() };
-    for (name, value) in [("RequestId", text.to_string()), ("Code", err.code().to_string()), ("Message", err.msg().text(lang))] {
-        want.children.push(Element { name: name.into(), text: sanitised(&value), children: Vec::new() });
+    let mut want = Element {
+        name: "Error".into(),
+        ..Element::default()
+    };
+    for (name, value) in [
+        ("RequestId", text.to_string()),
+        ("Code", err.code().to_string()),
+        ("Message", err.msg().text(lang)),
+    ] {
+        want.children.push(Element {
+            name: name.into(),
+            text: sanitised(&value),
+            children: Vec::new(),
+        });
     }
     assert_eq!(read(&doc), want, "{doc:?}");
 });
@@ -66,7 +101,9 @@ fuzz_target!(|data: &[u8]| {
 fn names_ok(v: &Value) -> bool {
     match v {
         Value::Object(map) => map.iter().all(|(k, v)| {
-            k.starts_with(|c: char| c.is_ascii_alphabetic()) && k.chars().all(|c| c.is_ascii_alphanumeric()) && names_ok(v)
+            k.starts_with(|c: char| c.is_ascii_alphabetic())
+                && k.chars().all(|c| c.is_ascii_alphanumeric())
+                && names_ok(v)
         }),
         Value::Array(items) => items.iter().all(names_ok),
         _ => true,
@@ -78,7 +115,9 @@ fn xml_char(c: char) -> bool {
 }
 
 fn sanitised(s: &str) -> String {
-    s.chars().map(|c| if xml_char(c) { c } else { '\u{FFFD}' }).collect()
+    s.chars()
+        .map(|c| if xml_char(c) { c } else { '\u{FFFD}' })
+        .collect()
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -89,11 +128,18 @@ struct Element {
 }
 
 fn expected(name: &str, value: &Value, field: &str) -> Element {
-    let mut el = Element { name: name.into(), ..Element::default() };
+    let mut el = Element {
+        name: name.into(),
+        ..Element::default()
+    };
     match value {
         Value::Object(map) => el.children = map.iter().map(|(k, v)| expected(k, v, k)).collect(),
         Value::Array(items) => {
-            let item = if field == "Data" { "EmailVerification" } else { "SendResult" };
+            let item = if field == "Data" {
+                "EmailVerification"
+            } else {
+                "SendResult"
+            };
             el.children = items.iter().map(|v| expected(item, v, field)).collect();
         }
         Value::String(s) => el.text = sanitised(s),
@@ -116,10 +162,16 @@ fn read(doc: &str) -> Element {
         other => panic!("no XML declaration first: {other:?}"),
     }
     loop {
-        match reader.read_event().unwrap_or_else(|e| panic!("ill-formed ({e}): {doc:?}")) {
+        match reader
+            .read_event()
+            .unwrap_or_else(|e| panic!("ill-formed ({e}): {doc:?}"))
+        {
             Event::Start(s) => {
                 assert!(root.is_none(), "a second root: {doc:?}");
-                stack.push(Element { name: String::from_utf8(s.name().as_ref().to_vec()).unwrap(), ..Element::default() });
+                stack.push(Element {
+                    name: String::from_utf8(s.name().as_ref().to_vec()).unwrap(),
+                    ..Element::default()
+                });
             }
             Event::End(_) => {
                 let el = stack.pop().expect("an end tag without a start");
@@ -128,7 +180,11 @@ fn read(doc: &str) -> Element {
                     None => root = Some(el),
                 }
             }
-            Event::Text(t) => stack.last_mut().expect("text outside the root").text.push_str(&t.xml10_content().unwrap()),
+            Event::Text(t) => stack
+                .last_mut()
+                .expect("text outside the root")
+                .text
+                .push_str(&t.xml10_content().unwrap()),
             Event::GeneralRef(r) => {
                 let c = match r.resolve_char_ref().unwrap() {
                     Some(c) => c,
@@ -142,7 +198,11 @@ fn read(doc: &str) -> Element {
                     },
                 };
                 assert!(xml_char(c), "a reference to {c:?}: {doc:?}");
-                stack.last_mut().expect("a reference outside the root").text.push(c);
+                stack
+                    .last_mut()
+                    .expect("a reference outside the root")
+                    .text
+                    .push(c);
             }
             Event::Eof => break,
             other => panic!("unexpected {other:?}: {doc:?}"),

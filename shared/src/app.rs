@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::code::CodeSecret;
 use crate::error::ApiError;
 use crate::mail::Mailer;
 use crate::model::{CallerId, Lang};
 use crate::params::Params;
 use crate::quota::QuotaPolicy;
-use crate::code::CodeSecret;
 use crate::render::{Body, Style};
 use crate::sms::SmsSender;
 use crate::store::Store;
@@ -61,32 +61,55 @@ impl ConfigError {
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let var = |name: &str| std::env::var(name).map_err(|_| ConfigError(format!("{name} is not set")));
+        let var =
+            |name: &str| std::env::var(name).map_err(|_| ConfigError(format!("{name} is not set")));
         let num = |name: &str, default: i64| -> Result<i64, ConfigError> {
             match std::env::var(name) {
                 Err(_) => Ok(default),
-                Ok(v) => v.trim().parse().map_err(|_| ConfigError(format!("{name} is not a number: {v:?}"))),
+                Ok(v) => v
+                    .trim()
+                    .parse()
+                    .map_err(|_| ConfigError(format!("{name} is not a number: {v:?}"))),
             }
         };
         let defaults = QuotaPolicy::default();
         Ok(Self {
             table_name: var("TABLE_NAME")?,
             sender: var("SENDER_ADDRESS")?,
-            public_base_url: std::env::var("PUBLIC_BASE_URL").unwrap_or_default().trim_end_matches('/').to_string(),
+            public_base_url: std::env::var("PUBLIC_BASE_URL")
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_string(),
             quota: QuotaPolicy {
-                min_interval: Duration::seconds(num("QUOTA_MIN_INTERVAL_SECONDS", defaults.min_interval.num_seconds())?),
-                max_per_window: num("QUOTA_MAX_PER_DAY", defaults.max_per_window as i64)?.max(1) as usize,
+                min_interval: Duration::seconds(num(
+                    "QUOTA_MIN_INTERVAL_SECONDS",
+                    defaults.min_interval.num_seconds(),
+                )?),
+                max_per_window: num("QUOTA_MAX_PER_DAY", defaults.max_per_window as i64)?.max(1)
+                    as usize,
                 window: defaults.window,
             },
             link_lifetime: Duration::hours(LINK_LIFETIME_HOURS),
             code_lifetime: Duration::minutes(CODE_LIFETIME_MINUTES),
             send_concurrency: num("SEND_CONCURRENCY", 32)?.clamp(1, 100) as usize,
-            caller_rate: crate::rate::CallerRate::new(num("CALLER_RATE_LIMIT", 20)?.max(1) as f64, num("CALLER_BURST_LIMIT", 40)?.max(1) as f64),
+            caller_rate: crate::rate::CallerRate::new(
+                num("CALLER_RATE_LIMIT", 20)?.max(1) as f64,
+                num("CALLER_BURST_LIMIT", 40)?.max(1) as f64,
+            ),
             send_pacer: crate::pace::SendPacer::new(match std::env::var("MAX_SEND_RATE") {
                 Err(_) => crate::pace::DEFAULT_MAX_SEND_RATE,
-                Ok(v) => v.trim().parse::<f64>().ok().filter(|r| r.is_finite() && *r > 0.0).ok_or_else(|| ConfigError(format!("MAX_SEND_RATE is not a positive number: {v:?}")))?,
+                Ok(v) => v
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|r| r.is_finite() && *r > 0.0)
+                    .ok_or_else(|| {
+                        ConfigError(format!("MAX_SEND_RATE is not a positive number: {v:?}"))
+                    })?,
             }),
-            send_budget: std::time::Duration::from_secs(num("SEND_TIME_BUDGET_SECONDS", 20)?.clamp(1, 900) as u64),
+            send_budget: std::time::Duration::from_secs(
+                num("SEND_TIME_BUDGET_SECONDS", 20)?.clamp(1, 900) as u64,
+            ),
             local_caller_header: std::env::var("LOCAL_CALLER_HEADER").is_ok_and(|v| v == "1"),
             sms: crate::spend::SmsPolicy::from_env()?,
         })
@@ -123,19 +146,32 @@ fn weak_secret(_: crate::code::WeakSecret) -> ConfigError {
 
 /// The codes' HMAC key: `CODE_HMAC_SECRET` (local stack), or the Secrets Manager secret named by
 /// `CODE_SECRET_ARN`, read once at cold start (deployed). `None` when neither is set.
-pub async fn load_code_secret(aws: &aws_config::SdkConfig) -> Result<Option<CodeSecret>, ConfigError> {
+pub async fn load_code_secret(
+    aws: &aws_config::SdkConfig,
+) -> Result<Option<CodeSecret>, ConfigError> {
     if let Some(local) = local_code_secret() {
         return local.map(Some);
     }
-    let Ok(arn) = std::env::var("CODE_SECRET_ARN") else { return Ok(None) };
+    let Ok(arn) = std::env::var("CODE_SECRET_ARN") else {
+        return Ok(None);
+    };
     let out = aws_sdk_secretsmanager::Client::new(aws)
         .get_secret_value()
         .secret_id(arn)
         .send()
         .await
-        .map_err(|e| ConfigError(format!("reading the code secret: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e))))?;
-    let secret = out.secret_string.ok_or_else(|| ConfigError("the code secret has no string value".into()))?;
-    CodeSecret::new(secret.into_bytes()).map(Some).map_err(weak_secret)
+        .map_err(|e| {
+            ConfigError(format!(
+                "reading the code secret: {}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+            ))
+        })?;
+    let secret = out
+        .secret_string
+        .ok_or_else(|| ConfigError("the code secret has no string value".into()))?;
+    CodeSecret::new(secret.into_bytes())
+        .map(Some)
+        .map_err(weak_secret)
 }
 
 impl<S, M> App<S, M> {
@@ -165,16 +201,32 @@ impl Request {
     /// Builds a request from parameters, reading `Lang` and `UserClientIp` the same way for every action.
     /// On the public link page `UserClientIp` is ignored: whoever holds a link must not choose the
     /// `ConfirmIp` it records.
-    pub fn new(params: Params, caller: Option<CallerId>, source_ip: &str, public_link: bool) -> Result<Self, ApiError> {
+    pub fn new(
+        params: Params,
+        caller: Option<CallerId>,
+        source_ip: &str,
+        public_link: bool,
+    ) -> Result<Self, ApiError> {
         let lang = params.lang()?;
         let given_ip = params.get("UserClientIp").filter(|_| !public_link);
         let client_ip = match given_ip {
             // An IP address, written back in its canonical form: nothing else is ever stored.
-            Some(ip) => ip.parse::<std::net::IpAddr>().map_err(|_| ApiError::invalid("UserClientIp", "an IPv4 or IPv6 address"))?.to_string(),
+            Some(ip) => ip
+                .parse::<std::net::IpAddr>()
+                .map_err(|_| ApiError::invalid("UserClientIp", "an IPv4 or IPv6 address"))?
+                .to_string(),
             None => source_ip.to_string(),
         };
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-        Ok(Self { params, lang, caller, client_ip, public_link, link_base: String::new(), deadline })
+        Ok(Self {
+            params,
+            lang,
+            caller,
+            client_ip,
+            public_link,
+            link_base: String::new(),
+            deadline,
+        })
     }
 
     /// The request may hand messages over for `budget` from now.
@@ -228,7 +280,12 @@ mod tests {
     use super::*;
 
     fn with_ip(ip: &str) -> Result<Request, ApiError> {
-        Request::new(Params::from_pairs([("UserClientIp", ip)]), None, "203.0.113.9", false)
+        Request::new(
+            Params::from_pairs([("UserClientIp", ip)]),
+            None,
+            "203.0.113.9",
+            false,
+        )
     }
 
     /// Issue 9, defect 5: `UserClientIp` is an IP address or nothing; a 390 KB value once went into 100
@@ -237,12 +294,34 @@ mod tests {
     fn user_client_ip_is_an_ip_address() {
         assert_eq!(with_ip("198.51.100.7").unwrap().client_ip, "198.51.100.7");
         assert_eq!(with_ip(" 2001:db8::1 ").unwrap().client_ip, "2001:db8::1");
-        for bad in ["x".repeat(390_000).as_str(), "not an ip", "198.51.100.7, 10.0.0.1", "1.2.3", "<script>"] {
-            assert_eq!(with_ip(bad).err().map(|e| e.code()), Some("ParameterIllegal"), "{:.40}", bad);
+        for bad in [
+            "x".repeat(390_000).as_str(),
+            "not an ip",
+            "198.51.100.7, 10.0.0.1",
+            "1.2.3",
+            "<script>",
+        ] {
+            assert_eq!(
+                with_ip(bad).err().map(|e| e.code()),
+                Some("ParameterIllegal"),
+                "{:.40}",
+                bad
+            );
         }
-        assert_eq!(Request::new(Params::default(), None, "203.0.113.9", false).unwrap().client_ip, "203.0.113.9");
+        assert_eq!(
+            Request::new(Params::default(), None, "203.0.113.9", false)
+                .unwrap()
+                .client_ip,
+            "203.0.113.9"
+        );
         // The link page ignores it, whatever it holds.
-        let page = Request::new(Params::from_pairs([("UserClientIp", "junk")]), None, "203.0.113.9", true).unwrap();
+        let page = Request::new(
+            Params::from_pairs([("UserClientIp", "junk")]),
+            None,
+            "203.0.113.9",
+            true,
+        )
+        .unwrap();
         assert_eq!(page.client_ip, "203.0.113.9");
     }
 }

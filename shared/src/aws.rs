@@ -37,7 +37,9 @@ impl TlsRoots {
         match std::env::var("AWS_TLS_ROOTS").as_deref() {
             Err(_) | Ok("") | Ok("amazon") => Ok(Self::Amazon),
             Ok("native") => Ok(Self::Native),
-            Ok(other) => Err(ConfigError::new(format!("AWS_TLS_ROOTS must be amazon or native, not {other:?}"))),
+            Ok(other) => Err(ConfigError::new(format!(
+                "AWS_TLS_ROOTS must be amazon or native, not {other:?}"
+            ))),
         }
     }
 }
@@ -59,8 +61,12 @@ pub async fn sdk_config() -> Result<SdkConfig, ConfigError> {
     if let Some(region) = non_empty_env("AWS_REGION") {
         loader = loader.region(aws_config::Region::new(region));
     }
-    if non_empty_env("AWS_ACCESS_KEY_ID").is_some() && non_empty_env("AWS_SECRET_ACCESS_KEY").is_some() {
-        loader = loader.credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
+    if non_empty_env("AWS_ACCESS_KEY_ID").is_some()
+        && non_empty_env("AWS_SECRET_ACCESS_KEY").is_some()
+    {
+        loader = loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        );
     }
     // A stalled service (DynamoDB, SES, End User Messaging) answers with an error in seconds instead of
     // holding the request until the function times out: the actions then say so (InternalError,
@@ -91,17 +97,19 @@ pub fn amazon_roots_https_client() -> Result<SharedHttpClient, ConfigError> {
         .with_trust_store(trust)
         .build()
         .map_err(|e| ConfigError::new(format!("TLS set-up: {e}")))?;
-    Ok(Builder::new().build_with_connector_fn(move |settings, components| {
-        let mut builder = ConnectorBuilder::default()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-            .tls_context(context.clone());
-        builder.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            builder.set_sleep_impl(components.sleep_impl());
-        }
-        builder.set_proxy_config(Some(ProxyConfig::from_env()));
-        builder.build()
-    }))
+    Ok(
+        Builder::new().build_with_connector_fn(move |settings, components| {
+            let mut builder = ConnectorBuilder::default()
+                .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+                .tls_context(context.clone());
+            builder.set_connector_settings(settings.cloned());
+            if let Some(components) = components {
+                builder.set_sleep_impl(components.sleep_impl());
+            }
+            builder.set_proxy_config(Some(ProxyConfig::from_env()));
+            builder.build()
+        }),
+    )
 }
 
 /// A client made the first time it is used, then kept: a function that sends no mail never pays for an
@@ -155,9 +163,11 @@ mod tests {
         assert_eq!(names.len(), 5);
         let mut roots = rustls::RootCertStore::empty();
         use rustls_pki_types::pem::PemObject;
-        let ders = rustls_pki_types::CertificateDer::pem_slice_iter(AMAZON_TRUST_SERVICES_ROOTS.as_bytes())
-            .collect::<Result<Vec<_>, _>>()
-            .expect("valid PEM");
+        let ders = rustls_pki_types::CertificateDer::pem_slice_iter(
+            AMAZON_TRUST_SERVICES_ROOTS.as_bytes(),
+        )
+        .collect::<Result<Vec<_>, _>>()
+        .expect("valid PEM");
         let (valid, invalid) = roots.add_parsable_certificates(ders);
         assert_eq!((valid, invalid), (5, 0));
     }

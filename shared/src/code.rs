@@ -40,15 +40,24 @@ pub struct InvalidPhone;
 
 impl PhoneNumber {
     pub fn parse(raw: &str) -> Result<Self, InvalidPhone> {
-        let compact: String = raw.trim().chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.')).collect();
-        if !compact.starts_with('+') || compact.len() > 16 || !compact[1..].bytes().all(|b| b.is_ascii_digit()) {
+        let compact: String = raw
+            .trim()
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
+            .collect();
+        if !compact.starts_with('+')
+            || compact.len() > 16
+            || !compact[1..].bytes().all(|b| b.is_ascii_digit())
+        {
             return Err(InvalidPhone);
         }
         let parsed = phonenumber::parse(None, &compact).map_err(|_| InvalidPhone)?;
         if !phonenumber::is_valid(&parsed) {
             return Err(InvalidPhone);
         }
-        Ok(Self(parsed.format().mode(phonenumber::Mode::E164).to_string()))
+        Ok(Self(
+            parsed.format().mode(phonenumber::Mode::E164).to_string(),
+        ))
     }
 
     /// The number's country (ISO 3166 code, `GB`), from the numbering plan.
@@ -176,13 +185,30 @@ impl CodeSecret {
 
     /// HMAC-SHA256 over caller, contact and code, hex: binds the code to whom it was sent for. An error,
     /// never an empty hash, when the MAC cannot be made.
-    pub fn hash(&self, caller: &str, contact: &Contact, code: &VerifyCode) -> Result<String, HashFailed> {
-        Ok(hex::encode(self.mac(caller, contact, code)?.finalize().into_bytes()))
+    pub fn hash(
+        &self,
+        caller: &str,
+        contact: &Contact,
+        code: &VerifyCode,
+    ) -> Result<String, HashFailed> {
+        Ok(hex::encode(
+            self.mac(caller, contact, code)?.finalize().into_bytes(),
+        ))
     }
 
-    fn mac(&self, caller: &str, contact: &Contact, code: &VerifyCode) -> Result<Hmac<Sha256>, HashFailed> {
+    fn mac(
+        &self,
+        caller: &str,
+        contact: &Contact,
+        code: &VerifyCode,
+    ) -> Result<Hmac<Sha256>, HashFailed> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).map_err(|_| HashFailed)?;
-        for part in [caller, &contact.kind().code().to_string(), contact.as_str(), code.as_str()] {
+        for part in [
+            caller,
+            &contact.kind().code().to_string(),
+            contact.as_str(),
+            code.as_str(),
+        ] {
             mac.update(part.as_bytes());
             mac.update(&[0]);
         }
@@ -192,8 +218,11 @@ impl CodeSecret {
     /// Whether `stored` is the full hash of this code, compared in constant time (`Mac::verify_slice`).
     /// Anything that is not a whole hash, or a MAC that cannot be made, does not verify.
     pub fn verify(&self, caller: &str, contact: &Contact, code: &VerifyCode, stored: &str) -> bool {
-        let Ok(stored) = hex::decode(stored) else { return false };
-        self.mac(caller, contact, code).is_ok_and(|mac| mac.verify_slice(&stored).is_ok())
+        let Ok(stored) = hex::decode(stored) else {
+            return false;
+        };
+        self.mac(caller, contact, code)
+            .is_ok_and(|mac| mac.verify_slice(&stored).is_ok())
     }
 }
 
@@ -219,33 +248,78 @@ mod tests {
         let code = VerifyCode::parse("123456").unwrap();
         let stored: String = secret.hash("alice", &contact, &code).unwrap();
         assert!(secret.verify("alice", &contact, &code, &stored));
-        for wrong in [String::new(), stored[..63].to_string(), stored[..32].to_string(), "00".repeat(32), format!("{stored}00")] {
-            assert!(!secret.verify("alice", &contact, &code, &wrong), "{wrong:?}");
+        for wrong in [
+            String::new(),
+            stored[..63].to_string(),
+            stored[..32].to_string(),
+            "00".repeat(32),
+            format!("{stored}00"),
+        ] {
+            assert!(
+                !secret.verify("alice", &contact, &code, &wrong),
+                "{wrong:?}"
+            );
         }
         assert!(!secret.verify("bob", &contact, &code, &stored));
-        assert!(!secret.verify("alice", &contact, &VerifyCode::parse("123457").unwrap(), &stored));
+        assert!(!secret.verify(
+            "alice",
+            &contact,
+            &VerifyCode::parse("123457").unwrap(),
+            &stored
+        ));
     }
 
     #[test]
     fn phones_are_normalised_to_e164() {
-        assert_eq!(PhoneNumber::parse("+86 138-0013-8000").unwrap().as_str(), "+8613800138000");
-        assert_eq!(PhoneNumber::parse("+1 (650) 253-0000").unwrap().as_str(), "+16502530000");
-        for bad in ["18766554433", "+86123", "+999 1234567", "phone", "", "+8613800138000x", "++8613800138000"] {
-            assert_eq!(PhoneNumber::parse(bad), Err(InvalidPhone), "{bad:?} was accepted");
+        assert_eq!(
+            PhoneNumber::parse("+86 138-0013-8000").unwrap().as_str(),
+            "+8613800138000"
+        );
+        assert_eq!(
+            PhoneNumber::parse("+1 (650) 253-0000").unwrap().as_str(),
+            "+16502530000"
+        );
+        for bad in [
+            "18766554433",
+            "+86123",
+            "+999 1234567",
+            "phone",
+            "",
+            "+8613800138000x",
+            "++8613800138000",
+        ] {
+            assert_eq!(
+                PhoneNumber::parse(bad),
+                Err(InvalidPhone),
+                "{bad:?} was accepted"
+            );
         }
-        assert_eq!(PhoneNumber::parse("+8613800138000").unwrap().masked(), "+86***00");
+        assert_eq!(
+            PhoneNumber::parse("+8613800138000").unwrap().masked(),
+            "+86***00"
+        );
     }
 
     #[test]
     fn codes_are_six_digits_and_vary() {
-        let codes: std::collections::HashSet<String> =
-            (0..200).map(|_| VerifyCode::generate().unwrap().as_str().to_string()).collect();
-        assert!(codes.len() > 190, "200 draws gave only {} distinct codes", codes.len());
-        assert!(codes.iter().all(|c| c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit())));
+        let codes: std::collections::HashSet<String> = (0..200)
+            .map(|_| VerifyCode::generate().unwrap().as_str().to_string())
+            .collect();
+        assert!(
+            codes.len() > 190,
+            "200 draws gave only {} distinct codes",
+            codes.len()
+        );
+        assert!(codes
+            .iter()
+            .all(|c| c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit())));
         assert_eq!(VerifyCode::parse("12345"), Err(MalformedCode));
         assert_eq!(VerifyCode::parse("1234567"), Err(MalformedCode));
         assert_eq!(VerifyCode::parse("12345a"), Err(MalformedCode));
-        assert_eq!(format!("{:?}", VerifyCode::parse("123456").unwrap()), "VerifyCode(***)");
+        assert_eq!(
+            format!("{:?}", VerifyCode::parse("123456").unwrap()),
+            "VerifyCode(***)"
+        );
     }
 
     #[test]
@@ -258,7 +332,10 @@ mod tests {
         let h = k1.hash("alice", &phone, &code).unwrap();
         assert_eq!(h.len(), 64);
         assert!(k1.verify("alice", &phone, &code, &h));
-        assert!(!k2.verify("alice", &phone, &code, &h), "another key gives another hash");
+        assert!(
+            !k2.verify("alice", &phone, &code, &h),
+            "another key gives another hash"
+        );
         assert!(!k1.verify("bob", &phone, &code, &h));
         assert!(!k1.verify("alice", &email, &code, &h));
         assert!(!k1.verify("alice", &phone, &VerifyCode::parse("123457").unwrap(), &h));

@@ -37,7 +37,15 @@ impl DeliveryKind {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Delivered, Self::SoftBounce, Self::HardBounce, Self::Complaint, Self::Rejected].into_iter().find(|k| k.as_str() == s)
+        [
+            Self::Delivered,
+            Self::SoftBounce,
+            Self::HardBounce,
+            Self::Complaint,
+            Self::Rejected,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 
     /// Whether the address is never mailed again.
@@ -102,7 +110,9 @@ pub fn caller_from_tag(tag: &str) -> Option<CallerId> {
 }
 
 fn time(v: &Value) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(v.as_str()?).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(v.as_str()?)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 fn tag<'a>(mail: &'a Value, name: &str) -> Option<&'a str> {
@@ -113,8 +123,15 @@ fn tag<'a>(mail: &'a Value, name: &str) -> Option<&'a str> {
 /// SES event itself (as SNS or Firehose deliver it). Event types other than these four (sends, opens,
 /// clicks, delays) are about no address's deliverability: none.
 pub fn parse_ses_event(event: &Value) -> Result<Vec<DeliveryEvent>, NotAnSesEvent> {
-    let ses = if event.get("detail").is_some_and(Value::is_object) { &event["detail"] } else { event };
-    let kind_name = ses["eventType"].as_str().or_else(|| ses["notificationType"].as_str()).ok_or_else(|| NotAnSesEvent("no eventType".into()))?;
+    let ses = if event.get("detail").is_some_and(Value::is_object) {
+        &event["detail"]
+    } else {
+        event
+    };
+    let kind_name = ses["eventType"]
+        .as_str()
+        .or_else(|| ses["notificationType"].as_str())
+        .ok_or_else(|| NotAnSesEvent("no eventType".into()))?;
     let mail = &ses["mail"];
     if !mail.is_object() {
         return Err(NotAnSesEvent("no mail".into()));
@@ -125,32 +142,65 @@ pub fn parse_ses_event(event: &Value) -> Result<Vec<DeliveryEvent>, NotAnSesEven
     let (kind, part, recipients): (DeliveryKind, &Value, Vec<&str>) = match kind_name {
         "Bounce" => {
             let b = &ses["bounce"];
-            let kind = if b["bounceType"] == "Transient" { DeliveryKind::SoftBounce } else { DeliveryKind::HardBounce };
-            let to = b["bouncedRecipients"].as_array().into_iter().flatten().filter_map(|r| r["emailAddress"].as_str()).collect();
+            let kind = if b["bounceType"] == "Transient" {
+                DeliveryKind::SoftBounce
+            } else {
+                DeliveryKind::HardBounce
+            };
+            let to = b["bouncedRecipients"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r["emailAddress"].as_str())
+                .collect();
             (kind, b, to)
         }
         "Complaint" => {
             let c = &ses["complaint"];
-            let to = c["complainedRecipients"].as_array().into_iter().flatten().filter_map(|r| r["emailAddress"].as_str()).collect();
+            let to = c["complainedRecipients"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r["emailAddress"].as_str())
+                .collect();
             (DeliveryKind::Complaint, c, to)
         }
         "Delivery" => {
             let d = &ses["delivery"];
-            let to = d["recipients"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let to = d["recipients"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
             (DeliveryKind::Delivered, d, to)
         }
         "Reject" => {
-            let to = mail["destination"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let to = mail["destination"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
             (DeliveryKind::Rejected, &ses["reject"], to)
         }
         _ => return Ok(Vec::new()),
     };
-    let at = time(&part["timestamp"]).or(mail_time).ok_or_else(|| NotAnSesEvent("no timestamp".into()))?;
+    let at = time(&part["timestamp"])
+        .or(mail_time)
+        .ok_or_else(|| NotAnSesEvent("no timestamp".into()))?;
     let reason = match kind {
-        DeliveryKind::HardBounce | DeliveryKind::SoftBounce => {
-            format!("{} {}", part["bounceType"].as_str().unwrap_or(""), part["bounceSubType"].as_str().unwrap_or("")).trim().to_string()
-        }
-        DeliveryKind::Complaint => part["complaintFeedbackType"].as_str().unwrap_or("complaint").to_string(),
+        DeliveryKind::HardBounce | DeliveryKind::SoftBounce => format!(
+            "{} {}",
+            part["bounceType"].as_str().unwrap_or(""),
+            part["bounceSubType"].as_str().unwrap_or("")
+        )
+        .trim()
+        .to_string(),
+        DeliveryKind::Complaint => part["complaintFeedbackType"]
+            .as_str()
+            .unwrap_or("complaint")
+            .to_string(),
         DeliveryKind::Rejected => part["reason"].as_str().unwrap_or("").to_string(),
         DeliveryKind::Delivered => String::new(),
     };
@@ -158,10 +208,19 @@ pub fn parse_ses_event(event: &Value) -> Result<Vec<DeliveryEvent>, NotAnSesEven
         .into_iter()
         // A recipient may be written `Name <address>`.
         .filter_map(|r| {
-            let bare = r.rsplit_once('<').map_or(r, |(_, rest)| rest.trim_end_matches('>'));
+            let bare = r
+                .rsplit_once('<')
+                .map_or(r, |(_, rest)| rest.trim_end_matches('>'));
             EmailAddress::parse(bare).ok()
         })
-        .map(|address| DeliveryEvent { address, kind, at, caller: caller.clone(), family: family.clone(), reason: reason.clone() })
+        .map(|address| DeliveryEvent {
+            address,
+            kind,
+            at,
+            caller: caller.clone(),
+            family: family.clone(),
+            reason: reason.clone(),
+        })
         .collect())
 }
 
@@ -172,13 +231,26 @@ mod tests {
 
     #[test]
     fn caller_tags_read_back_and_hold_only_what_ses_allows() {
-        for raw in ["alice", "arn:aws:iam::123456789012:user/ops/alice", "a_b.c@d+e=f,g", "local-bob"] {
+        for raw in [
+            "alice",
+            "arn:aws:iam::123456789012:user/ops/alice",
+            "a_b.c@d+e=f,g",
+            "local-bob",
+        ] {
             let caller = CallerId::parse(raw).unwrap();
             let tag = caller_tag(&caller).unwrap();
-            assert!(tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'), "{tag}");
+            assert!(
+                tag.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+                "{tag}"
+            );
             assert_eq!(caller_from_tag(&tag), Some(caller));
         }
-        assert_eq!(caller_tag(&CallerId::parse(&"/".repeat(100)).unwrap()), None, "too long for a tag");
+        assert_eq!(
+            caller_tag(&CallerId::parse(&"/".repeat(100)).unwrap()),
+            None,
+            "too long for a tag"
+        );
         assert_eq!(caller_from_tag("bad_Z"), None);
     }
 
@@ -204,9 +276,13 @@ mod tests {
         assert_eq!(got[0].reason, "Permanent OnAccountSuppressionList");
         let soft = json!({"eventType": "Bounce", "mail": {"timestamp": "2026-11-29T10:00:00Z"},
             "bounce": {"bounceType": "Transient", "bouncedRecipients": [{"emailAddress": "b@example.com"}]}});
-        assert_eq!(parse_ses_event(&soft).unwrap()[0].kind, DeliveryKind::SoftBounce);
+        assert_eq!(
+            parse_ses_event(&soft).unwrap()[0].kind,
+            DeliveryKind::SoftBounce
+        );
         assert!(!DeliveryKind::SoftBounce.makes_undeliverable());
-        let open = json!({"detail": {"eventType": "Open", "mail": {"timestamp": "2026-11-29T10:00:00Z"}}});
+        let open =
+            json!({"detail": {"eventType": "Open", "mail": {"timestamp": "2026-11-29T10:00:00Z"}}});
         assert_eq!(parse_ses_event(&open).unwrap(), vec![]);
         assert!(parse_ses_event(&json!({"hello": 1})).is_err());
     }
@@ -236,9 +312,15 @@ pub enum ConsumeError {
 /// dead-letter queue (`SesEventsDeadLetterQueue`, watched by an alarm); trying again is safe, since every
 /// write is conditional on the event being newer than what is recorded.
 #[tracing::instrument(skip_all)]
-pub async fn consume<S: crate::store::Store>(store: &S, event: &Value) -> Result<Consumed, ConsumeError> {
+pub async fn consume<S: crate::store::Store>(
+    store: &S,
+    event: &Value,
+) -> Result<Consumed, ConsumeError> {
     let events = parse_ses_event(event)?;
-    let mut done = Consumed { addresses: events.len(), changed: 0 };
+    let mut done = Consumed {
+        addresses: events.len(),
+        changed: 0,
+    };
     for e in &events {
         let changed = store.record_delivery(e).await?;
         tracing::info!(email = %e.address.masked(), kind = e.kind.as_str(), changed, "SES event recorded");
@@ -246,8 +328,12 @@ pub async fn consume<S: crate::store::Store>(store: &S, event: &Value) -> Result
             done.changed += 1;
             let family = e.family.as_deref().unwrap_or("unknown");
             match e.kind {
-                DeliveryKind::HardBounce | DeliveryKind::SoftBounce => crate::metrics::count(crate::metrics::Metric::Bounces, "SesEvents", family),
-                DeliveryKind::Complaint => crate::metrics::count(crate::metrics::Metric::Complaints, "SesEvents", family),
+                DeliveryKind::HardBounce | DeliveryKind::SoftBounce => {
+                    crate::metrics::count(crate::metrics::Metric::Bounces, "SesEvents", family)
+                }
+                DeliveryKind::Complaint => {
+                    crate::metrics::count(crate::metrics::Metric::Complaints, "SesEvents", family)
+                }
                 DeliveryKind::Delivered | DeliveryKind::Rejected => {}
             }
         }
@@ -261,7 +347,10 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     crate::telemetry::init();
     let aws = crate::aws::sdk_config().await?;
     let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
-    let store = std::sync::Arc::new(crate::store::DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table));
+    let store = std::sync::Arc::new(crate::store::DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&aws),
+        table,
+    ));
     lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<Value>| {
         let store = std::sync::Arc::clone(&store);
         async move {

@@ -116,7 +116,10 @@ impl ApiError {
             Self::EmailUndeliverable => "FailedOperation.EmailUndeliverable",
             Self::SmsCountryNotAllowed => "UnsupportedOperation",
             Self::SmsDailyLimit => "LimitExceeded",
-            Self::EmailVerificationNotExist | Self::TokenInvalid | Self::TokenExpired | Self::Internal => "InternalError",
+            Self::EmailVerificationNotExist
+            | Self::TokenInvalid
+            | Self::TokenExpired
+            | Self::Internal => "InternalError",
         }
     }
 
@@ -140,15 +143,25 @@ impl ApiError {
             Self::TokenInvalid => Msg::TokenInvalid,
             Self::TokenExpired => Msg::TokenExpired,
             Self::Internal => Msg::Internal,
-            Self::CodeSendLimited { retry_after_seconds } => Msg::CodeSendLimited { retry_after_seconds: *retry_after_seconds },
-            Self::CodeWrong { tries_left } => Msg::CodeWrong { tries_left: *tries_left },
+            Self::CodeSendLimited {
+                retry_after_seconds,
+            } => Msg::CodeSendLimited {
+                retry_after_seconds: *retry_after_seconds,
+            },
+            Self::CodeWrong { tries_left } => Msg::CodeWrong {
+                tries_left: *tries_left,
+            },
             Self::CodeUnusable(CodeProblem::Expired) => Msg::CodeExpired,
             Self::CodeUnusable(CodeProblem::Missing) => Msg::CodeMissing,
             Self::CodeUnusable(CodeProblem::Locked) => Msg::CodeLocked,
             Self::ContactVerified => Msg::ContactVerified,
             Self::ContactNotFound => Msg::ContactNotFound,
             Self::CodeSendFailed => Msg::CodeSendFailed,
-            Self::Throttled { retry_after_seconds } => Msg::Throttled { retry_after_seconds: *retry_after_seconds },
+            Self::Throttled {
+                retry_after_seconds,
+            } => Msg::Throttled {
+                retry_after_seconds: *retry_after_seconds,
+            },
             Self::EmailUndeliverable => Msg::EmailUndeliverable,
             Self::SmsCountryNotAllowed => Msg::SmsCountryNotAllowed,
             Self::SmsDailyLimit => Msg::SmsDailyLimit,

@@ -9,8 +9,13 @@ use crate::model::Lang;
 pub enum ParamProblem {
     Missing(&'static str),
     /// The value is not one of the allowed ones; `expected` says which are allowed (the same in both languages).
-    Invalid { name: &'static str, expected: &'static str },
-    TooManyEmails { max: usize },
+    Invalid {
+        name: &'static str,
+        expected: &'static str,
+    },
+    TooManyEmails {
+        max: usize,
+    },
     MalformedJson,
     MalformedToken,
 }
@@ -21,7 +26,9 @@ pub enum Msg {
     Success,
     Param(ParamProblem),
     InvalidEmail,
-    QuotaExceeded { retry_after_seconds: i64 },
+    QuotaExceeded {
+        retry_after_seconds: i64,
+    },
     EmailVerificationExist,
     EmailVerified,
     EmailVerificationNotExist,
@@ -30,8 +37,12 @@ pub enum Msg {
     TokenExpired,
     Forbidden,
     Internal,
-    CodeSendLimited { retry_after_seconds: i64 },
-    CodeWrong { tries_left: u32 },
+    CodeSendLimited {
+        retry_after_seconds: i64,
+    },
+    CodeWrong {
+        tries_left: u32,
+    },
     CodeExpired,
     CodeMissing,
     CodeLocked,
@@ -41,7 +52,9 @@ pub enum Msg {
     /// The front door refused a signed request.
     Refused(Refusal),
     /// The caller is over its request rate.
-    Throttled { retry_after_seconds: i64 },
+    Throttled {
+        retry_after_seconds: i64,
+    },
     EmailUndeliverable,
     SmsCountryNotAllowed,
     SmsDailyLimit,
@@ -131,12 +144,16 @@ impl Msg {
                 ParamProblem::Invalid { name, expected } => {
                     format!("参数 {name} 的取值无效，应为{}。", zh_fragment(expected))
                 }
-                ParamProblem::TooManyEmails { max } => format!("参数 Email 中的邮箱超过 {max} 个。"),
+                ParamProblem::TooManyEmails { max } => {
+                    format!("参数 Email 中的邮箱超过 {max} 个。")
+                }
                 ParamProblem::MalformedJson => "请求体不是合法的 JSON。".into(),
                 ParamProblem::MalformedToken => "参数 Token 无效，应为 64 位十六进制字符。".into(),
             },
             Msg::InvalidEmail => "邮箱地址格式不正确。".into(),
-            Msg::QuotaExceeded { retry_after_seconds } => {
+            Msg::QuotaExceeded {
+                retry_after_seconds,
+            } => {
                 format!("发送验证邮件的次数已超过上限，请在 {retry_after_seconds} 秒后重试。")
             }
             Msg::EmailVerificationExist => "该邮箱已有待验证的验证邮件。".into(),
@@ -147,10 +164,14 @@ impl Msg {
             Msg::TokenExpired => "验证链接已过期。".into(),
             Msg::Forbidden => "请求未通过身份认证。".into(),
             Msg::Internal => "服务内部错误，请稍后重试。".into(),
-            Msg::CodeSendLimited { retry_after_seconds } => {
+            Msg::CodeSendLimited {
+                retry_after_seconds,
+            } => {
                 format!("向该联系方式发送验证码过于频繁，请在 {retry_after_seconds} 秒后重试。")
             }
-            Msg::CodeWrong { tries_left: 0 } => "验证码错误，已无剩余尝试次数，请重新获取验证码。".into(),
+            Msg::CodeWrong { tries_left: 0 } => {
+                "验证码错误，已无剩余尝试次数，请重新获取验证码。".into()
+            }
             Msg::CodeWrong { tries_left } => format!("验证码错误，还可尝试 {tries_left} 次。"),
             Msg::CodeExpired => "验证码已过期，请重新获取。".into(),
             Msg::CodeMissing => "该联系方式没有待验证的验证码（未发送或已使用）。".into(),
@@ -158,18 +179,27 @@ impl Msg {
             Msg::ContactVerified => "该手机号或邮箱已验证。".into(),
             Msg::ContactNotFound => "该手机号或邮箱不在已验证列表中。".into(),
             Msg::CodeSendFailed => "验证码发送失败。".into(),
-            Msg::Throttled { retry_after_seconds } => format!("该调用方的请求过于频繁，请在 {retry_after_seconds} 秒后重试。"),
-            Msg::EmailUndeliverable => "该邮箱地址曾永久退信或被收件人标记为垃圾邮件，不再向其发送邮件。".into(),
+            Msg::Throttled {
+                retry_after_seconds,
+            } => format!("该调用方的请求过于频繁，请在 {retry_after_seconds} 秒后重试。"),
+            Msg::EmailUndeliverable => {
+                "该邮箱地址曾永久退信或被收件人标记为垃圾邮件，不再向其发送邮件。".into()
+            }
             Msg::SmsCountryNotAllowed => "本服务未开通发往该国家或地区的短信。".into(),
             Msg::SmsDailyLimit => "该调用方今日的短信发送量已达上限，请于明天（UTC）再试。".into(),
             Msg::Refused(r) => match r {
-                Refusal::NotSigned => "请求未签名：请使用 ACS3-HMAC-SHA256、HMAC-SHA1（RPC）或 TC3-HMAC-SHA256 签名。".into(),
+                Refusal::NotSigned => {
+                    "请求未签名：请使用 ACS3-HMAC-SHA256、HMAC-SHA1（RPC）或 TC3-HMAC-SHA256 签名。"
+                        .into()
+                }
                 Refusal::Missing(what) => format!("签名请求缺少 {}。", zh_fragment(what)),
                 Refusal::Malformed(what) => format!("签名信息格式错误：{}。", zh_fragment(what)),
                 Refusal::BadTimestamp => "请求时间的格式不正确。".into(),
                 Refusal::UnknownKey => "AccessKeyId（SecretId）不存在。".into(),
                 Refusal::DisabledKey => "AccessKeyId（SecretId）已被禁用。".into(),
-                Refusal::Expired { max_minutes } => format!("请求时间与服务器时间相差超过 {max_minutes} 分钟，请校准时钟后重新签名。"),
+                Refusal::Expired { max_minutes } => format!(
+                    "请求时间与服务器时间相差超过 {max_minutes} 分钟，请校准时钟后重新签名。"
+                ),
                 Refusal::BadSignature => "请求签名不匹配，请检查密钥和签名方法。".into(),
                 Refusal::Replayed => "该签名请求已被接收过，每个请求都须重新签名。".into(),
                 Refusal::UnknownAction(a) => format!("接口 {a:?} 不存在。"),
@@ -253,7 +283,8 @@ pub fn words(lang: Lang) -> &'static Words {
 static EN: Words = Words {
     mail_subject: "Verify your email address",
     mail_greeting: "Hello,",
-    mail_instruction: "Please confirm that this email address belongs to you by opening the link below:",
+    mail_instruction:
+        "Please confirm that this email address belongs to you by opening the link below:",
     mail_button: "Verify email address",
     mail_expiry: "The link is valid for 3 days.",
     mail_ignore: "If you did not ask for this, you can ignore this mail.",
@@ -327,7 +358,11 @@ mod tests {
                 }
             }
             parts.push(args[start..].trim());
-            if let Some(arg) = parts.get(skip).and_then(|a| a.strip_prefix('"')).and_then(|a| a.strip_suffix('"')) {
+            if let Some(arg) = parts
+                .get(skip)
+                .and_then(|a| a.strip_prefix('"'))
+                .and_then(|a| a.strip_suffix('"'))
+            {
                 out.push(arg.to_string());
             }
         }
@@ -353,23 +388,64 @@ mod tests {
         fragments.extend(quoted_after(&sources, "Refusal::Missing(", 0));
         assert!(fragments.len() > 20, "{fragments:?}");
         for en in fragments {
-            let msg = Msg::Param(ParamProblem::Invalid { name: "X", expected: Box::leak(en.clone().into_boxed_str()) });
+            let msg = Msg::Param(ParamProblem::Invalid {
+                name: "X",
+                expected: Box::leak(en.clone().into_boxed_str()),
+            });
             let zh = msg.text(Lang::Zh);
             // What may stay in Latin letters: names of parameters and headers, formats and standards.
             let mut rest = zh.clone();
             let mut tokens = vec![
-                "X", "JSON", "XML", "E.164", "IPv4", "IPv6", "application/json", "application/x-www-form-urlencoded", "en", "zh",
-                "ACS3-HMAC-SHA256", "TC3-HMAC-SHA256", "HMAC-SHA1", "Credential", "SignedHeaders", "Signature", "SignatureMethod",
-                "SignatureVersion", "Authorization", "X-TC-Content-SHA256", "UNSIGNED-PAYLOAD", "X-TC-Timestamp", "UTC",
-                "x-acs-action", "x-acs-date", "x-acs-signature-nonce", "content-type", "host", "tc3_request", "date", "service",
-                "true", "false", "+8613800138000", "X-TC-Action", "AccessKeyId", "SignatureNonce", "Timestamp", "Action", "NextToken",
+                "X",
+                "JSON",
+                "XML",
+                "E.164",
+                "IPv4",
+                "IPv6",
+                "application/json",
+                "application/x-www-form-urlencoded",
+                "en",
+                "zh",
+                "ACS3-HMAC-SHA256",
+                "TC3-HMAC-SHA256",
+                "HMAC-SHA1",
+                "Credential",
+                "SignedHeaders",
+                "Signature",
+                "SignatureMethod",
+                "SignatureVersion",
+                "Authorization",
+                "X-TC-Content-SHA256",
+                "UNSIGNED-PAYLOAD",
+                "X-TC-Timestamp",
+                "UTC",
+                "x-acs-action",
+                "x-acs-date",
+                "x-acs-signature-nonce",
+                "content-type",
+                "host",
+                "tc3_request",
+                "date",
+                "service",
+                "true",
+                "false",
+                "+8613800138000",
+                "X-TC-Action",
+                "AccessKeyId",
+                "SignatureNonce",
+                "Timestamp",
+                "Action",
+                "NextToken",
             ];
             // Longest first, so that `X` does not eat the X of `XML`.
             tokens.sort_by_key(|t| std::cmp::Reverse(t.len()));
             for token in tokens {
                 rest = rest.replace(token, "");
             }
-            assert!(!rest.chars().any(|c| c.is_ascii_alphabetic()), "{en:?} has no Chinese: {zh:?}");
+            assert!(
+                !rest.chars().any(|c| c.is_ascii_alphabetic()),
+                "{en:?} has no Chinese: {zh:?}"
+            );
         }
     }
 
@@ -378,12 +454,17 @@ mod tests {
         let all = [
             Msg::Success,
             Msg::Param(ParamProblem::Missing("Email")),
-            Msg::Param(ParamProblem::Invalid { name: "Lang", expected: "en or zh" }),
+            Msg::Param(ParamProblem::Invalid {
+                name: "Lang",
+                expected: "en or zh",
+            }),
             Msg::Param(ParamProblem::TooManyEmails { max: 100 }),
             Msg::Param(ParamProblem::MalformedJson),
             Msg::Param(ParamProblem::MalformedToken),
             Msg::InvalidEmail,
-            Msg::QuotaExceeded { retry_after_seconds: 42 },
+            Msg::QuotaExceeded {
+                retry_after_seconds: 42,
+            },
             Msg::EmailVerificationExist,
             Msg::EmailVerified,
             Msg::EmailVerificationNotExist,
@@ -392,7 +473,9 @@ mod tests {
             Msg::TokenExpired,
             Msg::Forbidden,
             Msg::Internal,
-            Msg::CodeSendLimited { retry_after_seconds: 7 },
+            Msg::CodeSendLimited {
+                retry_after_seconds: 7,
+            },
             Msg::CodeWrong { tries_left: 3 },
             Msg::CodeWrong { tries_left: 0 },
             Msg::CodeExpired,
@@ -400,7 +483,9 @@ mod tests {
             Msg::CodeLocked,
             Msg::ContactVerified,
             Msg::ContactNotFound,
-            Msg::Throttled { retry_after_seconds: 1 },
+            Msg::Throttled {
+                retry_after_seconds: 1,
+            },
             Msg::EmailUndeliverable,
             Msg::SmsCountryNotAllowed,
             Msg::SmsDailyLimit,
@@ -422,6 +507,10 @@ mod tests {
             assert!(!en.is_empty() && !zh.is_empty());
             assert_ne!(en, zh, "{m:?} is not translated");
         }
-        assert!(Msg::QuotaExceeded { retry_after_seconds: 42 }.text(Lang::Zh).contains("42"));
+        assert!(Msg::QuotaExceeded {
+            retry_after_seconds: 42
+        }
+        .text(Lang::Zh)
+        .contains("42"));
     }
 }

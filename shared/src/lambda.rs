@@ -10,13 +10,13 @@ use tracing::Instrument;
 
 use crate::actions::{Entry, Info};
 use crate::app::{load_code_secret, system_clock, Action, App, Config, Reply, Request};
-use crate::sms::SmsSender;
-use crate::render::Style;
 use crate::error::ApiError;
 use crate::mail::{Mailer, SesMailer};
 use crate::model::{CallerId, Lang};
 use crate::params::Params;
+use crate::render::Style;
 use crate::render::{self, Format};
+use crate::sms::SmsSender;
 use crate::store::{DynamoStore, Store};
 
 pub use lambda_http::Error;
@@ -37,22 +37,40 @@ pub async fn build_app(needs: Info) -> Result<App<DynamoStore, SesMailer>, lambd
     build_app_with(needs, &crate::aws::sdk_config().await?).await
 }
 
-pub async fn build_app_with(needs: Info, aws: &aws_config::SdkConfig) -> Result<App<DynamoStore, SesMailer>, lambda_http::Error> {
+pub async fn build_app_with(
+    needs: Info,
+    aws: &aws_config::SdkConfig,
+) -> Result<App<DynamoStore, SesMailer>, lambda_http::Error> {
     let config = Config::from_env()?;
     let aws = aws.clone();
     Ok(App {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name),
         // Constant per action: what a function does not use is neither made nor linked.
-        mailer: if needs.sends_mail { SesMailer::from_config(&aws, &config.sender) } else { SesMailer::none(&config.sender) },
-        sms: if needs.sends_sms { SmsSender::from_env(&aws) } else { SmsSender::None },
-        code_secret: if needs.uses_code_secret { load_code_secret(&aws).await? } else { None },
+        mailer: if needs.sends_mail {
+            SesMailer::from_config(&aws, &config.sender)
+        } else {
+            SesMailer::none(&config.sender)
+        },
+        sms: if needs.sends_sms {
+            SmsSender::from_env(&aws)
+        } else {
+            SmsSender::None
+        },
+        code_secret: if needs.uses_code_secret {
+            load_code_secret(&aws).await?
+        } else {
+            None
+        },
         config,
         clock: system_clock(),
     })
 }
 
 /// One invocation, in a span that carries the action and the RequestId into every log line.
-pub async fn handle<A: Action, S: Store, M: Mailer>(app: &App<S, M>, event: lambda_http::Request) -> Response<HttpBody> {
+pub async fn handle<A: Action, S: Store, M: Mailer>(
+    app: &App<S, M>,
+    event: lambda_http::Request,
+) -> Response<HttpBody> {
     let entry = Entry::<S, M>::of::<A>();
     let request_id = request_id_of(&event);
     let span = tracing::info_span!("request", action = A::NAME, request_id = %request_id);
@@ -67,19 +85,45 @@ pub async fn handle<A: Action, S: Store, M: Mailer>(app: &App<S, M>, event: lamb
 
 /// The vendors' form of the Lambda request id: an upper-case UUID.
 pub fn request_id_of(event: &lambda_http::Request) -> String {
-    render::request_id_from(event.lambda_context_ref().map_or("", |c| c.request_id.as_str()))
+    render::request_id_from(
+        event
+            .lambda_context_ref()
+            .map_or("", |c| c.request_id.as_str()),
+    )
 }
 
-async fn respond<S: Store, M: Mailer>(app: &App<S, M>, entry: Entry<S, M>, event: &lambda_http::Request, request_id: &str) -> Response<HttpBody> {
+async fn respond<S: Store, M: Mailer>(
+    app: &App<S, M>,
+    entry: Entry<S, M>,
+    event: &lambda_http::Request,
+    request_id: &str,
+) -> Response<HttpBody> {
     let public_link = event.uri().path().ends_with("/verify-email");
     let caller = caller_of(event, app.config.local_caller_header);
-    answer(app, entry, params_of(event), caller, &Origin::of(event), public_link, request_id).await
+    answer(
+        app,
+        entry,
+        params_of(event),
+        caller,
+        &Origin::of(event),
+        public_link,
+        request_id,
+    )
+    .await
 }
 
 /// The request's parameters: its query string and its body, read as its `Content-Type` says.
 pub fn params_of(event: &lambda_http::Request) -> Result<Params, ApiError> {
-    let content_type = event.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
-    Params::parse(event.uri().query().unwrap_or(""), content_type, event.body().as_ref())
+    let content_type = event
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    Params::parse(
+        event.uri().query().unwrap_or(""),
+        content_type,
+        event.body().as_ref(),
+    )
 }
 
 /// Where a request came from: the connection's source address, and the API's domain name (for links
@@ -140,20 +184,33 @@ pub async fn answer<S: Store, M: Mailer>(
     };
     // One caller over its rate is refused; the others are served.
     if let Some(Err(wait)) = caller.as_ref().map(|c| app.config.caller_rate.take(c)) {
-        let err = ApiError::Throttled { retry_after_seconds: wait.ceil().max(1.0) as i64 };
+        let err = ApiError::Throttled {
+            retry_after_seconds: wait.ceil().max(1.0) as i64,
+        };
         return failure(style, request_id, &err, lang, format, public_link);
     }
     let result = match Request::new(params, caller, &origin.source_ip, public_link) {
-        Ok(req) => (entry.handle)(app, &req.with_link_base(link_base).with_send_budget(app.config.send_budget)).await,
+        Ok(req) => {
+            (entry.handle)(
+                app,
+                &req.with_link_base(link_base)
+                    .with_send_budget(app.config.send_budget),
+            )
+            .await
+        }
         Err(e) => Err(e),
     };
     match (result, style) {
-        (Ok(Reply::Api(body)), Style::Alibaba) => {
-            response(200, format.content_type(), render::success(entry.info.name, request_id, body, format))
-        }
-        (Ok(Reply::Api(body)), Style::Tencent) => {
-            response(200, render::TENCENT_CONTENT_TYPE, render::tencent_success(request_id, body))
-        }
+        (Ok(Reply::Api(body)), Style::Alibaba) => response(
+            200,
+            format.content_type(),
+            render::success(entry.info.name, request_id, body, format),
+        ),
+        (Ok(Reply::Api(body)), Style::Tencent) => response(
+            200,
+            render::TENCENT_CONTENT_TYPE,
+            render::tencent_success(request_id, body),
+        ),
         (Ok(Reply::Page { status, html }), _) => page_response(status, html),
         (Err(e), _) => failure(style, request_id, &e, lang, format, public_link),
     }
@@ -161,9 +218,16 @@ pub async fn answer<S: Store, M: Mailer>(
 
 /// The caller: the IAM principal that API Gateway authenticated; only when there is none and the local
 /// switch is on (never in a deployed stack) is it `X-User-Id`.
-fn caller_of(event: &lambda_http::Request, local_caller_header: bool) -> Result<Option<CallerId>, ApiError> {
+fn caller_of(
+    event: &lambda_http::Request,
+    local_caller_header: bool,
+) -> Result<Option<CallerId>, ApiError> {
     let arn = match event.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.authorizer.as_ref().and_then(|a| a.iam.as_ref()).and_then(|iam| iam.user_arn.clone()),
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.iam.as_ref())
+            .and_then(|iam| iam.user_arn.clone()),
         _ => None,
     };
     let forbidden = |_| ApiError::Forbidden;
@@ -182,21 +246,36 @@ fn caller_of(event: &lambda_http::Request, local_caller_header: bool) -> Result<
 }
 
 /// An error in the action's envelope: an HTML page for the link, Tencent's HTTP 200, or Alibaba's 4xx/5xx.
-fn failure(style: Style, request_id: &str, err: &ApiError, lang: Lang, format: Format, public_link: bool) -> Response<HttpBody> {
+fn failure(
+    style: Style,
+    request_id: &str,
+    err: &ApiError,
+    lang: Lang,
+    format: Format,
+    public_link: bool,
+) -> Response<HttpBody> {
     if err.status() >= 500 {
         tracing::error!(code = err.code(), "request failed");
     } else {
         tracing::info!(code = err.code(), "request refused");
     }
     if style == Style::Tencent {
-        return response(200, render::TENCENT_CONTENT_TYPE, render::tencent_error(request_id, err, lang));
+        return response(
+            200,
+            render::TENCENT_CONTENT_TYPE,
+            render::tencent_error(request_id, err, lang),
+        );
     }
     if public_link {
         if let Reply::Page { status, html } = crate::actions::page(lang, Err(err.clone())) {
             return page_response(status, html);
         }
     }
-    response(err.status(), format.content_type(), render::error(request_id, err, lang, format))
+    response(
+        err.status(),
+        format.content_type(),
+        render::error(request_id, err, lang, format),
+    )
 }
 
 /// What the public link page may do: nothing but show its own inline styles. It is never cached (a link's
@@ -211,16 +290,19 @@ fn page_response(status: u16, html: String) -> Response<HttpBody> {
         ("content-security-policy", PAGE_CSP),
         ("x-content-type-options", "nosniff"),
     ] {
-        r.headers_mut().insert(name, lambda_http::http::HeaderValue::from_static(value));
+        r.headers_mut()
+            .insert(name, lambda_http::http::HeaderValue::from_static(value));
     }
     r
 }
 
 pub(crate) fn response(status: u16, content_type: &str, body: String) -> Response<HttpBody> {
     let mut r = Response::new(HttpBody::Text(body));
-    *r.status_mut() = lambda_http::http::StatusCode::from_u16(status).unwrap_or(lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR);
+    *r.status_mut() = lambda_http::http::StatusCode::from_u16(status)
+        .unwrap_or(lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR);
     if let Ok(v) = lambda_http::http::HeaderValue::from_str(content_type) {
-        r.headers_mut().insert(lambda_http::http::header::CONTENT_TYPE, v);
+        r.headers_mut()
+            .insert(lambda_http::http::header::CONTENT_TYPE, v);
     }
     r
 }

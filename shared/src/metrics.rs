@@ -58,10 +58,17 @@ pub fn count(metric: Metric, action: &str, family: &str) {
     if !*ON.get_or_init(|| std::env::var("EMF_METRICS").map_or(true, |v| v != "0")) {
         return;
     }
-    let text = line(metric, action, family, chrono::Utc::now().timestamp_millis());
+    let text = line(
+        metric,
+        action,
+        family,
+        chrono::Utc::now().timestamp_millis(),
+    );
     // One write of one line, which never interleaves with the log lines of other threads, and never panics
     // (as `println!` would if standard output were gone).
-    let _ = std::io::stdout().lock().write_all(format!("{text}\n").as_bytes());
+    let _ = std::io::stdout()
+        .lock()
+        .write_all(format!("{text}\n").as_bytes());
 }
 
 #[cfg(test)]
@@ -70,12 +77,25 @@ mod tests {
 
     #[test]
     fn a_line_is_the_embedded_metric_format_with_low_cardinality_dimensions() {
-        let v: serde_json::Value = serde_json::from_str(&line(Metric::MailsSent, "SubmitEmailVerification", "link", 1_700_000_000_000)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line(
+            Metric::MailsSent,
+            "SubmitEmailVerification",
+            "link",
+            1_700_000_000_000,
+        ))
+        .unwrap();
         let m = &v["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(m["Namespace"], "EmailVerification");
         assert_eq!(m["Dimensions"], json!([["Action", "Family"]]));
         assert_eq!(m["Metrics"][0]["Name"], "MailsSent");
-        assert_eq!((v["Action"].clone(), v["Family"].clone(), v["MailsSent"].clone()), (json!("SubmitEmailVerification"), json!("link"), json!(1)));
+        assert_eq!(
+            (
+                v["Action"].clone(),
+                v["Family"].clone(),
+                v["MailsSent"].clone()
+            ),
+            (json!("SubmitEmailVerification"), json!("link"), json!(1))
+        );
         assert_eq!(v["_aws"]["Timestamp"], 1_700_000_000_000i64);
         // Nothing else: no caller, no address.
         assert_eq!(v.as_object().unwrap().len(), 4);

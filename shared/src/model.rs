@@ -38,7 +38,8 @@ impl EmailAddress {
             .without_display_text()
             .without_domain_literal()
             .with_required_tld();
-        let parsed = email_address::EmailAddress::parse_with_options(&normalised, options).map_err(|_| InvalidEmail)?;
+        let parsed = email_address::EmailAddress::parse_with_options(&normalised, options)
+            .map_err(|_| InvalidEmail)?;
         // Store keys use '#' as a separator before the caller, never inside it, so the address may hold one;
         // control characters and spaces are refused by the parser already.
         if parsed.as_str() != normalised {
@@ -84,7 +85,9 @@ impl CallerId {
     pub fn parse(raw: &str) -> Result<Self, InvalidCaller> {
         let ok = !raw.is_empty()
             && raw.len() <= 512
-            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.:@/+=,".contains(&b));
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.:@/+=,".contains(&b));
         if ok {
             Ok(Self(raw.to_string()))
         } else {
@@ -98,9 +101,21 @@ impl CallerId {
         // Only `arn:<partition>:sts::<account>:assumed-role/<role>/<session>` is an assumed role: an IAM
         // user or role whose path merely contains `:assumed-role/` stays as it is.
         let mut parts = arn.splitn(6, ':');
-        if let (Some("arn"), Some(_partition), Some("sts"), Some(""), Some(account), Some(resource)) =
-            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-        {
+        if let (
+            Some("arn"),
+            Some(_partition),
+            Some("sts"),
+            Some(""),
+            Some(account),
+            Some(resource),
+        ) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) {
             if let Some(rest) = resource.strip_prefix("assumed-role/") {
                 if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
                     let role = rest.split('/').next().unwrap_or(rest);
@@ -314,8 +329,23 @@ mod tests {
 
     #[test]
     fn malformed_addresses_are_refused() {
-        for bad in ["", "   ", "plain", "a@", "@b.com", "a@b", "Alice <a@b.com>", "a b@c.com", "a@[1.2.3.4]", "a@@b.com"] {
-            assert_eq!(EmailAddress::parse(bad), Err(InvalidEmail), "{bad:?} was accepted");
+        for bad in [
+            "",
+            "   ",
+            "plain",
+            "a@",
+            "@b.com",
+            "a@b",
+            "Alice <a@b.com>",
+            "a b@c.com",
+            "a@[1.2.3.4]",
+            "a@@b.com",
+        ] {
+            assert_eq!(
+                EmailAddress::parse(bad),
+                Err(InvalidEmail),
+                "{bad:?} was accepted"
+            );
         }
         let long = format!("{}@example.com", "a".repeat(250));
         assert_eq!(EmailAddress::parse(&long), Err(InvalidEmail));
@@ -327,37 +357,88 @@ mod tests {
     #[test]
     fn every_accepted_address_parses_back_to_itself() {
         let inputs = [
-            "İ@example.com", "\u{130}nfo@example.com", "user@EXAMPLE.com", " Alice+Tag@Example.COM ", "user@bücher.example",
-            "user@BÜCHER.example", "user@bu\u{308}cher.example", "user@xn--bcher-kva.example", "\u{212a}elvin@example.com",
-            "ünicode@example.com", "用户@例子.中国", "user@例子.中国", "user@ＥＸＡＭＰＬＥ.com", "a.b-c_d+e@sub.example.co.uk",
-            "user@exa\u{301}mple.com", "user@-bad.example", "user@a..example", "ǅ@example.com", "ß@example.com", "user@straße.de",
+            "İ@example.com",
+            "\u{130}nfo@example.com",
+            "user@EXAMPLE.com",
+            " Alice+Tag@Example.COM ",
+            "user@bücher.example",
+            "user@BÜCHER.example",
+            "user@bu\u{308}cher.example",
+            "user@xn--bcher-kva.example",
+            "\u{212a}elvin@example.com",
+            "ünicode@example.com",
+            "用户@例子.中国",
+            "user@例子.中国",
+            "user@ＥＸＡＭＰＬＥ.com",
+            "a.b-c_d+e@sub.example.co.uk",
+            "user@exa\u{301}mple.com",
+            "user@-bad.example",
+            "user@a..example",
+            "ǅ@example.com",
+            "ß@example.com",
+            "user@straße.de",
         ];
         for raw in inputs {
             if let Ok(a) = EmailAddress::parse(raw) {
-                assert!(a.as_str().is_ascii(), "{raw:?} was stored as non-ASCII {:?}", a.as_str());
-                assert_eq!(EmailAddress::parse(a.as_str()).as_ref(), Ok(&a), "{raw:?} -> {:?} does not parse back to itself", a.as_str());
+                assert!(
+                    a.as_str().is_ascii(),
+                    "{raw:?} was stored as non-ASCII {:?}",
+                    a.as_str()
+                );
+                assert_eq!(
+                    EmailAddress::parse(a.as_str()).as_ref(),
+                    Ok(&a),
+                    "{raw:?} -> {:?} does not parse back to itself",
+                    a.as_str()
+                );
             }
         }
     }
 
     #[test]
     fn local_parts_are_ascii_and_domains_idna_encoded() {
-        for bad in ["İ@example.com", "ünicode@example.com", "用户@例子.中国", "user@-bad.example", "user@a..example"] {
-            assert_eq!(EmailAddress::parse(bad), Err(InvalidEmail), "{bad:?} was accepted");
+        for bad in [
+            "İ@example.com",
+            "ünicode@example.com",
+            "用户@例子.中国",
+            "user@-bad.example",
+            "user@a..example",
+        ] {
+            assert_eq!(
+                EmailAddress::parse(bad),
+                Err(InvalidEmail),
+                "{bad:?} was accepted"
+            );
         }
         let idn = EmailAddress::parse("User@Bücher.Example").unwrap();
         assert_eq!(idn.as_str(), "user@xn--bcher-kva.example");
         // NFC: a decomposed ü is the same domain as the composed one.
-        assert_eq!(EmailAddress::parse("user@bu\u{308}cher.example").unwrap(), idn);
-        assert_eq!(EmailAddress::parse("user@xn--bcher-kva.example").unwrap(), idn);
-        assert_eq!(EmailAddress::parse("user@例子.中国").unwrap().as_str(), "user@xn--fsqu00a.xn--fiqs8s");
+        assert_eq!(
+            EmailAddress::parse("user@bu\u{308}cher.example").unwrap(),
+            idn
+        );
+        assert_eq!(
+            EmailAddress::parse("user@xn--bcher-kva.example").unwrap(),
+            idn
+        );
+        assert_eq!(
+            EmailAddress::parse("user@例子.中国").unwrap().as_str(),
+            "user@xn--fsqu00a.xn--fiqs8s"
+        );
         // NFC comes first: the Kelvin sign is the letter K.
-        assert_eq!(EmailAddress::parse("\u{212a}elvin@example.com").unwrap().as_str(), "kelvin@example.com");
+        assert_eq!(
+            EmailAddress::parse("\u{212a}elvin@example.com")
+                .unwrap()
+                .as_str(),
+            "kelvin@example.com"
+        );
     }
 
     #[test]
     fn masking_hides_the_address() {
-        let masked = EmailAddress::parse("someone.secret@private-domain.org").unwrap().masked();
+        let masked = EmailAddress::parse("someone.secret@private-domain.org")
+            .unwrap()
+            .masked();
         assert_eq!(masked, "s***@p***.org");
         assert!(!masked.contains("secret"));
     }
@@ -368,7 +449,10 @@ mod tests {
         let b = Token::generate().unwrap();
         assert_ne!(a, b);
         assert_eq!(a.as_str().len(), Token::LEN);
-        assert_eq!(Token::parse(&a.as_str().to_uppercase()).unwrap().hash(), a.hash());
+        assert_eq!(
+            Token::parse(&a.as_str().to_uppercase()).unwrap().hash(),
+            a.hash()
+        );
         assert_ne!(a.hash(), b.hash());
         assert_eq!(format!("{a:?}"), "Token(***)");
     }
@@ -384,21 +468,37 @@ mod tests {
     #[test]
     fn an_iam_user_whose_path_holds_assumed_role_stays_its_own_caller() {
         // Issue 9, defect 5: two IAM users under a path that contains `:assumed-role/` are two callers.
-        let a = CallerId::from_iam_arn("arn:aws:iam::123456789012:user/x:assumed-role/Team/alice").unwrap();
-        let b = CallerId::from_iam_arn("arn:aws:iam::123456789012:user/x:assumed-role/Team/bob").unwrap();
+        let a = CallerId::from_iam_arn("arn:aws:iam::123456789012:user/x:assumed-role/Team/alice")
+            .unwrap();
+        let b = CallerId::from_iam_arn("arn:aws:iam::123456789012:user/x:assumed-role/Team/bob")
+            .unwrap();
         assert_ne!(a, b);
-        assert_eq!(a.as_str(), "arn:aws:iam::123456789012:user/x:assumed-role/Team/alice");
+        assert_eq!(
+            a.as_str(),
+            "arn:aws:iam::123456789012:user/x:assumed-role/Team/alice"
+        );
         // Only an STS assumed-role ARN, in any partition, loses its session name.
-        let cn = CallerId::from_iam_arn("arn:aws-cn:sts::123456789012:assumed-role/Registrar/s-1").unwrap();
-        assert_eq!(cn.as_str(), "arn:aws-cn:sts::123456789012:assumed-role/Registrar");
+        let cn = CallerId::from_iam_arn("arn:aws-cn:sts::123456789012:assumed-role/Registrar/s-1")
+            .unwrap();
+        assert_eq!(
+            cn.as_str(),
+            "arn:aws-cn:sts::123456789012:assumed-role/Registrar"
+        );
     }
 
     #[test]
     fn assumed_role_sessions_are_one_caller() {
-        let a = CallerId::from_iam_arn("arn:aws:sts::123456789012:assumed-role/Registrar/session-1").unwrap();
-        let b = CallerId::from_iam_arn("arn:aws:sts::123456789012:assumed-role/Registrar/session-2").unwrap();
+        let a =
+            CallerId::from_iam_arn("arn:aws:sts::123456789012:assumed-role/Registrar/session-1")
+                .unwrap();
+        let b =
+            CallerId::from_iam_arn("arn:aws:sts::123456789012:assumed-role/Registrar/session-2")
+                .unwrap();
         assert_eq!(a, b);
-        assert_eq!(a.as_str(), "arn:aws:sts::123456789012:assumed-role/Registrar");
+        assert_eq!(
+            a.as_str(),
+            "arn:aws:sts::123456789012:assumed-role/Registrar"
+        );
         let user = CallerId::from_iam_arn("arn:aws:iam::123456789012:user/alice").unwrap();
         assert_ne!(user, a);
     }

@@ -30,15 +30,26 @@ pub struct SendPacer {
 
 impl std::fmt::Debug for SendPacer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SendPacer({:.1}/s)", 1.0 / self.interval.as_secs_f64().max(f64::MIN_POSITIVE))
+        write!(
+            f,
+            "SendPacer({:.1}/s)",
+            1.0 / self.interval.as_secs_f64().max(f64::MIN_POSITIVE)
+        )
     }
 }
 
 impl SendPacer {
     /// At most `per_second` sends a second (at least one a minute).
     pub fn new(per_second: f64) -> Self {
-        let per_second = if per_second.is_finite() { per_second.clamp(1.0 / 60.0, 10_000.0) } else { DEFAULT_MAX_SEND_RATE };
-        Self { interval: Duration::from_secs_f64(1.0 / per_second), next: Arc::new(Mutex::new(None)) }
+        let per_second = if per_second.is_finite() {
+            per_second.clamp(1.0 / 60.0, 10_000.0)
+        } else {
+            DEFAULT_MAX_SEND_RATE
+        };
+        Self {
+            interval: Duration::from_secs_f64(1.0 / per_second),
+            next: Arc::new(Mutex::new(None)),
+        }
     }
 
     /// Waits for this send's turn. `false`, without waiting, when the turn would come after `deadline`.
@@ -60,7 +71,11 @@ impl SendPacer {
 
 /// Hands one message over with `send`, in its turn; a throttled attempt is tried again after a growing
 /// pause while `deadline` allows. Any other failure, or the deadline, ends it.
-pub async fn deliver<F, Fut>(pacer: &SendPacer, deadline: Instant, mut send: F) -> Result<(), BackendError>
+pub async fn deliver<F, Fut>(
+    pacer: &SendPacer,
+    deadline: Instant,
+    mut send: F,
+) -> Result<(), BackendError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<(), BackendError>>,
@@ -68,14 +83,21 @@ where
     let mut backoff = FIRST_BACKOFF;
     loop {
         if !pacer.turn(deadline).await {
-            return Err(BackendError::Throttled("no turn to send before the request's time budget ends".into()));
+            return Err(BackendError::Throttled(
+                "no turn to send before the request's time budget ends".into(),
+            ));
         }
         match send().await {
             Err(BackendError::Throttled(why)) => {
                 if Instant::now() + backoff >= deadline {
-                    return Err(BackendError::Throttled(format!("still throttled when the time budget ended: {why}")));
+                    return Err(BackendError::Throttled(format!(
+                        "still throttled when the time budget ended: {why}"
+                    )));
                 }
-                tracing::warn!(backoff_ms = backoff.as_millis() as u64, "throttled; trying again");
+                tracing::warn!(
+                    backoff_ms = backoff.as_millis() as u64,
+                    "throttled; trying again"
+                );
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
@@ -87,7 +109,16 @@ where
 /// Whether an AWS error code says "slow down": SES v2's `TooManyRequestsException`, End User
 /// Messaging's `ThrottlingException`, and the SDKs' generic throttling codes.
 pub fn is_throttling(code: Option<&str>) -> bool {
-    matches!(code, Some("TooManyRequestsException" | "ThrottlingException" | "Throttling" | "ThrottledException" | "RequestLimitExceeded"))
+    matches!(
+        code,
+        Some(
+            "TooManyRequestsException"
+                | "ThrottlingException"
+                | "Throttling"
+                | "ThrottledException"
+                | "RequestLimitExceeded"
+        )
+    )
 }
 
 #[cfg(test)]
@@ -109,7 +140,10 @@ mod tests {
         assert_eq!(times[0], Duration::ZERO);
         assert_eq!(times[24], Duration::from_millis(2400));
         for w in times.windows(11) {
-            assert!(w[10] - w[0] >= Duration::from_secs(1), "more than 10 sends within a second: {w:?}");
+            assert!(
+                w[10] - w[0] >= Duration::from_secs(1),
+                "more than 10 sends within a second: {w:?}"
+            );
         }
         // A turn past the deadline is refused at once.
         assert!(!pacer.turn(Instant::now()).await);
@@ -121,19 +155,35 @@ mod tests {
         let calls = AtomicUsize::new(0);
         let flaky = || {
             let n = calls.fetch_add(1, Ordering::SeqCst);
-            async move { if n < 3 { Err(BackendError::Throttled("slow down".into())) } else { Ok(()) } }
+            async move {
+                if n < 3 {
+                    Err(BackendError::Throttled("slow down".into()))
+                } else {
+                    Ok(())
+                }
+            }
         };
-        deliver(&pacer, Instant::now() + Duration::from_secs(10), flaky).await.unwrap();
+        deliver(&pacer, Instant::now() + Duration::from_secs(10), flaky)
+            .await
+            .unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 4);
 
         let always = || async { Err::<(), _>(BackendError::Throttled("slow down".into())) };
         let start = Instant::now();
-        let err = deliver(&pacer, start + Duration::from_secs(5), always).await.unwrap_err();
+        let err = deliver(&pacer, start + Duration::from_secs(5), always)
+            .await
+            .unwrap_err();
         assert!(matches!(err, BackendError::Throttled(_)));
-        assert!(Instant::now() - start <= Duration::from_secs(5), "it gave up within its budget");
+        assert!(
+            Instant::now() - start <= Duration::from_secs(5),
+            "it gave up within its budget"
+        );
 
         let broken = || async { Err::<(), _>(BackendError::Mail("refused".into())) };
         let calls_before = Instant::now();
-        assert!(matches!(deliver(&pacer, calls_before + Duration::from_secs(5), broken).await, Err(BackendError::Mail(_))));
+        assert!(matches!(
+            deliver(&pacer, calls_before + Duration::from_secs(5), broken).await,
+            Err(BackendError::Mail(_))
+        ));
     }
 }

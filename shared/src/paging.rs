@@ -36,10 +36,16 @@ pub struct PageQuery {
 
 impl PageQuery {
     pub fn offset(offset: u64, size: u32) -> Self {
-        Self { start: PageStart::Offset(offset), size: size.max(1) }
+        Self {
+            start: PageStart::Offset(offset),
+            size: size.max(1),
+        }
     }
     pub fn after(cursor: Cursor, size: u32) -> Self {
-        Self { start: PageStart::After(cursor), size: size.max(1) }
+        Self {
+            start: PageStart::After(cursor),
+            size: size.max(1),
+        }
     }
 }
 
@@ -51,13 +57,19 @@ impl From<&Cursor> for Cursor {
 
 impl From<&crate::model::VerificationRecord> for Cursor {
     fn from(r: &crate::model::VerificationRecord) -> Self {
-        Self { created_ms: r.created.timestamp_millis(), key: r.email.as_str().to_string() }
+        Self {
+            created_ms: r.created.timestamp_millis(),
+            key: r.email.as_str().to_string(),
+        }
     }
 }
 
 impl From<&crate::store::ContactRecord> for Cursor {
     fn from(c: &crate::store::ContactRecord) -> Self {
-        Self { created_ms: c.created.timestamp_millis(), key: c.contact.key() }
+        Self {
+            created_ms: c.created.timestamp_millis(),
+            key: c.contact.key(),
+        }
     }
 }
 
@@ -72,7 +84,11 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     pub fn empty(total: u64) -> Self {
-        Self { items: Vec::new(), total, next: None }
+        Self {
+            items: Vec::new(),
+            total,
+            next: None,
+        }
     }
 }
 
@@ -86,12 +102,22 @@ where
     let total = sorted_newest_first.len() as u64;
     let size = query.size as usize;
     let rest: Vec<T> = match &query.start {
-        PageStart::Offset(n) => sorted_newest_first.into_iter().skip(usize::try_from(*n).unwrap_or(usize::MAX)).collect(),
-        PageStart::After(c) => sorted_newest_first.into_iter().filter(|t| &cursor_of(t) < c).collect(),
+        PageStart::Offset(n) => sorted_newest_first
+            .into_iter()
+            .skip(usize::try_from(*n).unwrap_or(usize::MAX))
+            .collect(),
+        PageStart::After(c) => sorted_newest_first
+            .into_iter()
+            .filter(|t| &cursor_of(t) < c)
+            .collect(),
     };
     let more = rest.len() > size;
     let items: Vec<T> = rest.into_iter().take(size).collect();
-    let next = if more { items.last().map(&cursor_of) } else { None };
+    let next = if more {
+        items.last().map(&cursor_of)
+    } else {
+        None
+    };
     Page { items, total, next }
 }
 
@@ -122,7 +148,11 @@ impl NextToken {
         }
         let bytes = URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
         let t: NextToken = serde_json::from_slice(&bytes).ok()?;
-        (t.page >= 2 && t.cursor.created_ms >= 0 && !t.cursor.key.is_empty() && t.cursor.key.len() <= 512).then_some(t)
+        (t.page >= 2
+            && t.cursor.created_ms >= 0
+            && !t.cursor.key.is_empty()
+            && t.cursor.key.len() <= 512)
+            .then_some(t)
     }
 }
 
@@ -131,17 +161,26 @@ mod tests {
     use super::*;
 
     fn c(t: i64, k: &str) -> Cursor {
-        Cursor { created_ms: t, key: k.into() }
+        Cursor {
+            created_ms: t,
+            key: k.into(),
+        }
     }
 
     #[test]
     fn a_token_reads_back_as_itself_and_garbage_is_refused() {
-        let t = NextToken { page: 3, cursor: c(1_700_000_000_123, "a@example.com") };
+        let t = NextToken {
+            page: 3,
+            cursor: c(1_700_000_000_123, "a@example.com"),
+        };
         assert_eq!(NextToken::decode(&t.encode()), Some(t));
         for bad in ["", "x", "eyJwIjoxfQ", &"A".repeat(2000), "e30"] {
             assert_eq!(NextToken::decode(bad), None, "{bad}");
         }
-        let page_one = NextToken { page: 1, cursor: c(1, "a") };
+        let page_one = NextToken {
+            page: 1,
+            cursor: c(1, "a"),
+        };
         assert_eq!(NextToken::decode(&page_one.encode()), None);
     }
 
@@ -162,6 +201,8 @@ mod tests {
         assert_eq!(walked, items);
         let third = page_of(items.clone(), &PageQuery::offset(6, 3));
         assert_eq!((third.items, third.next), (vec![items[6].clone()], None));
-        assert!(page_of(items.clone(), &PageQuery::offset(u64::MAX, 3)).items.is_empty());
+        assert!(page_of(items.clone(), &PageQuery::offset(u64::MAX, 3))
+            .items
+            .is_empty());
     }
 }

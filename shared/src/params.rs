@@ -21,13 +21,20 @@ impl Params {
         K: Into<String>,
         V: Into<String>,
     {
-        Self(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 
     /// Merges the query string with the body. `content_type` chooses how the body is read; an empty body
     /// adds nothing. A JSON body must be an object; its arrays of strings become comma-separated lists.
     pub fn parse(query: &str, content_type: &str, body: &[u8]) -> Result<Self, ApiError> {
-        let mut map: HashMap<String, String> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        let mut map: HashMap<String, String> = form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
         let body_is_blank = body.iter().all(u8::is_ascii_whitespace);
         if !body_is_blank {
             let ct = content_type.to_ascii_lowercase();
@@ -36,7 +43,10 @@ impl Params {
             } else if ct.is_empty() || ct.contains("json") || ct.starts_with("text/plain") {
                 map.extend(json_object(body)?);
             } else {
-                return Err(ApiError::invalid("Content-Type", "application/json or application/x-www-form-urlencoded"));
+                return Err(ApiError::invalid(
+                    "Content-Type",
+                    "application/json or application/x-www-form-urlencoded",
+                ));
             }
         }
         Ok(Self(map))
@@ -49,7 +59,9 @@ impl Params {
 
     /// Sets `name` to `value` unless the request gave it.
     pub fn or_default(mut self, name: &str, value: &str) -> Self {
-        self.0.entry(name.to_string()).or_insert_with(|| value.to_string());
+        self.0
+            .entry(name.to_string())
+            .or_insert_with(|| value.to_string());
         self
     }
 
@@ -64,7 +76,9 @@ impl Params {
     }
 
     pub fn lang(&self) -> Result<Lang, ApiError> {
-        self.get("Lang").map_or(Ok(Lang::En), |v| v.parse().map_err(|_| ApiError::invalid("Lang", "en or zh")))
+        self.get("Lang").map_or(Ok(Lang::En), |v| {
+            v.parse().map_err(|_| ApiError::invalid("Lang", "en or zh"))
+        })
     }
 
     pub fn bool(&self, name: &'static str, default: bool) -> Result<bool, ApiError> {
@@ -108,19 +122,27 @@ impl Params {
     /// the same call can still be served; duplicates (after normalisation) are served once.
     pub fn email_list(&self) -> Result<EmailList, ApiError> {
         let raw = self.get("Email").ok_or(ApiError::missing("Email"))?;
-        let items: Vec<&str> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        let items: Vec<&str> = raw
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
         if items.is_empty() {
             return Err(ApiError::missing("Email"));
         }
         if items.len() > MAX_EMAILS {
-            return Err(ApiError::ParameterIllegal(ParamProblem::TooManyEmails { max: MAX_EMAILS }));
+            return Err(ApiError::ParameterIllegal(ParamProblem::TooManyEmails {
+                max: MAX_EMAILS,
+            }));
         }
         let mut list = EmailList::default();
         for item in items {
             match EmailAddress::parse(item) {
                 Ok(email) if !list.valid.contains(&email) => list.valid.push(email),
                 Ok(_) => {}
-                Err(_) if !list.invalid.iter().any(|s| s == item) => list.invalid.push(item.to_string()),
+                Err(_) if !list.invalid.iter().any(|s| s == item) => {
+                    list.invalid.push(item.to_string())
+                }
                 Err(_) => {}
             }
         }
@@ -132,20 +154,28 @@ impl Params {
     /// `Type`: 1 (mobile) or 2 (email).
     pub fn contact_type(&self) -> Result<ContactType, ApiError> {
         let raw = self.get("Type").ok_or(ApiError::missing("Type"))?;
-        ContactType::parse(raw).ok_or(ApiError::invalid("Type", "1 (mobile number) or 2 (email address)"))
+        ContactType::parse(raw).ok_or(ApiError::invalid(
+            "Type",
+            "1 (mobile number) or 2 (email address)",
+        ))
     }
 
     /// `Code` read as `kind` says: a phone number in E.164 or an address.
     pub fn contact(&self, kind: ContactType) -> Result<Contact, ApiError> {
         let raw = self.get("Code").ok_or(ApiError::missing("Code"))?;
         Contact::parse(kind, raw).ok_or(match kind {
-            ContactType::Phone => ApiError::invalid("Code", "a mobile number in E.164 format, such as +8613800138000"),
+            ContactType::Phone => ApiError::invalid(
+                "Code",
+                "a mobile number in E.164 format, such as +8613800138000",
+            ),
             ContactType::Email => ApiError::invalid("Code", "a valid email address"),
         })
     }
 
     pub fn verify_code(&self) -> Result<VerifyCode, ApiError> {
-        let raw = self.get("VerifyCode").ok_or(ApiError::missing("VerifyCode"))?;
+        let raw = self
+            .get("VerifyCode")
+            .ok_or(ApiError::missing("VerifyCode"))?;
         VerifyCode::parse(raw).map_err(|_| ApiError::invalid("VerifyCode", "6 digits"))
     }
 }
@@ -196,7 +226,12 @@ mod tests {
 
     #[test]
     fn body_wins_over_query_and_json_arrays_become_lists() {
-        let p = Params::parse("Lang=zh&Email=q%40x.com", "application/json", br#"{"Email":["A@x.com","b@x.com"],"PageNum":2,"SendIfExist":true}"#).unwrap();
+        let p = Params::parse(
+            "Lang=zh&Email=q%40x.com",
+            "application/json",
+            br#"{"Email":["A@x.com","b@x.com"],"PageNum":2,"SendIfExist":true}"#,
+        )
+        .unwrap();
         assert_eq!(p.get("Lang"), Some("zh"));
         assert_eq!(p.get("Email"), Some("A@x.com,b@x.com"));
         assert_eq!(p.get("PageNum"), Some("2"));
@@ -205,7 +240,12 @@ mod tests {
 
     #[test]
     fn form_bodies_decode_plus_signs_as_encoded() {
-        let p = Params::parse("", "application/x-www-form-urlencoded", b"Email=a%2Bb%40example.com").unwrap();
+        let p = Params::parse(
+            "",
+            "application/x-www-form-urlencoded",
+            b"Email=a%2Bb%40example.com",
+        )
+        .unwrap();
         assert_eq!(p.email().unwrap().as_str(), "a+b@example.com");
     }
 
@@ -230,27 +270,62 @@ mod tests {
     fn email_lists_split_dedupe_and_keep_the_bad_apart() {
         let p = Params::from_pairs([("Email", " a@x.com, A@X.com ,bad, b@x.com,,bad")]);
         let list = p.email_list().unwrap();
-        assert_eq!(list.valid.iter().map(|e| e.as_str()).collect::<Vec<_>>(), ["a@x.com", "b@x.com"]);
+        assert_eq!(
+            list.valid.iter().map(|e| e.as_str()).collect::<Vec<_>>(),
+            ["a@x.com", "b@x.com"]
+        );
         assert_eq!(list.invalid, ["bad"]);
     }
 
     #[test]
     fn email_lists_have_bounds() {
-        assert_eq!(Params::default().email_list().unwrap_err(), ApiError::missing("Email"));
-        assert_eq!(Params::from_pairs([("Email", " , ")]).email_list().unwrap_err(), ApiError::missing("Email"));
-        let many = (0..101).map(|i| format!("u{i}@x.com")).collect::<Vec<_>>().join(",");
         assert_eq!(
-            Params::from_pairs([("Email", many)]).email_list().unwrap_err(),
+            Params::default().email_list().unwrap_err(),
+            ApiError::missing("Email")
+        );
+        assert_eq!(
+            Params::from_pairs([("Email", " , ")])
+                .email_list()
+                .unwrap_err(),
+            ApiError::missing("Email")
+        );
+        let many = (0..101)
+            .map(|i| format!("u{i}@x.com"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert_eq!(
+            Params::from_pairs([("Email", many)])
+                .email_list()
+                .unwrap_err(),
             ApiError::ParameterIllegal(ParamProblem::TooManyEmails { max: 100 })
         );
-        let hundred = (0..100).map(|i| format!("u{i}@x.com")).collect::<Vec<_>>().join(",");
-        assert_eq!(Params::from_pairs([("Email", hundred)]).email_list().unwrap().valid.len(), 100);
+        let hundred = (0..100)
+            .map(|i| format!("u{i}@x.com"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert_eq!(
+            Params::from_pairs([("Email", hundred)])
+                .email_list()
+                .unwrap()
+                .valid
+                .len(),
+            100
+        );
     }
 
     #[test]
     fn lang_is_en_or_zh() {
         assert_eq!(Params::default().lang().unwrap(), Lang::En);
-        assert_eq!(Params::from_pairs([("Lang", "ZH")]).lang().unwrap(), Lang::Zh);
-        assert_eq!(Params::from_pairs([("Lang", "fr")]).lang().unwrap_err().code(), "ParameterIllegal");
+        assert_eq!(
+            Params::from_pairs([("Lang", "ZH")]).lang().unwrap(),
+            Lang::Zh
+        );
+        assert_eq!(
+            Params::from_pairs([("Lang", "fr")])
+                .lang()
+                .unwrap_err()
+                .code(),
+            "ParameterIllegal"
+        );
     }
 }

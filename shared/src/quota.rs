@@ -13,7 +13,11 @@ pub struct QuotaPolicy {
 
 impl Default for QuotaPolicy {
     fn default() -> Self {
-        Self { min_interval: Duration::seconds(60), max_per_window: 5, window: Duration::hours(24) }
+        Self {
+            min_interval: Duration::seconds(60),
+            max_per_window: 5,
+            window: Duration::hours(24),
+        }
     }
 }
 
@@ -33,9 +37,17 @@ pub struct QuotaExceeded {
 
 impl QuotaState {
     /// Records a send at `now` if the policy allows it, and returns the state to write back.
-    pub fn spend(&self, now: DateTime<Utc>, policy: &QuotaPolicy) -> Result<QuotaState, QuotaExceeded> {
-        let mut sends: Vec<DateTime<Utc>> =
-            self.sends.iter().copied().filter(|t| *t > now - policy.window).collect();
+    pub fn spend(
+        &self,
+        now: DateTime<Utc>,
+        policy: &QuotaPolicy,
+    ) -> Result<QuotaState, QuotaExceeded> {
+        let mut sends: Vec<DateTime<Utc>> = self
+            .sends
+            .iter()
+            .copied()
+            .filter(|t| *t > now - policy.window)
+            .collect();
         sends.sort();
         let mut allowed_at = now;
         if let Some(last) = sends.last() {
@@ -50,10 +62,15 @@ impl QuotaState {
             let wait = allowed_at - now;
             // Round up: "retry in 0 s" would invite an immediate retry that fails again.
             let secs = wait.num_seconds() + i64::from(wait.subsec_nanos() > 0);
-            return Err(QuotaExceeded { retry_after_seconds: secs.max(1) });
+            return Err(QuotaExceeded {
+                retry_after_seconds: secs.max(1),
+            });
         }
         sends.push(now);
-        Ok(QuotaState { sends, version: self.version + 1 })
+        Ok(QuotaState {
+            sends,
+            version: self.version + 1,
+        })
     }
 
     /// When this state stops mattering: the last send has left the window (the store's TTL).
@@ -76,8 +93,18 @@ mod tests {
         let p = QuotaPolicy::default();
         let s = QuotaState::default().spend(t(0), &p).unwrap();
         assert_eq!(s.version, 1);
-        assert_eq!(s.spend(t(59), &p), Err(QuotaExceeded { retry_after_seconds: 1 }));
-        assert_eq!(s.spend(t(10), &p), Err(QuotaExceeded { retry_after_seconds: 50 }));
+        assert_eq!(
+            s.spend(t(59), &p),
+            Err(QuotaExceeded {
+                retry_after_seconds: 1
+            })
+        );
+        assert_eq!(
+            s.spend(t(10), &p),
+            Err(QuotaExceeded {
+                retry_after_seconds: 50
+            })
+        );
         assert!(s.spend(t(60), &p).is_ok());
     }
 
@@ -98,8 +125,16 @@ mod tests {
 
     #[test]
     fn policy_values_are_honoured() {
-        let p = QuotaPolicy { min_interval: Duration::zero(), max_per_window: 2, window: Duration::hours(1) };
-        let s = QuotaState::default().spend(t(0), &p).unwrap().spend(t(0), &p).unwrap();
+        let p = QuotaPolicy {
+            min_interval: Duration::zero(),
+            max_per_window: 2,
+            window: Duration::hours(1),
+        };
+        let s = QuotaState::default()
+            .spend(t(0), &p)
+            .unwrap()
+            .spend(t(0), &p)
+            .unwrap();
         assert_eq!(s.spend(t(1), &p).unwrap_err().retry_after_seconds, 3599);
     }
 }

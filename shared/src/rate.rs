@@ -29,13 +29,19 @@ impl std::fmt::Debug for CallerRate {
 
 impl CallerRate {
     pub fn new(per_second: f64, burst: f64) -> Self {
-        Self { per_second: per_second.max(0.001), burst: burst.max(1.0), buckets: Arc::default() }
+        Self {
+            per_second: per_second.max(0.001),
+            burst: burst.max(1.0),
+            buckets: Arc::default(),
+        }
     }
 
     /// Takes one request from `caller`'s bucket: `Err(seconds to wait)` when it is empty.
     pub fn take(&self, caller: &CallerId) -> Result<(), f64> {
         let now = Instant::now();
-        let Ok(mut buckets) = self.buckets.lock() else { return Ok(()) };
+        let Ok(mut buckets) = self.buckets.lock() else {
+            return Ok(());
+        };
         if buckets.len() >= MAX_CALLERS && !buckets.contains_key(caller) {
             let idle = now - std::time::Duration::from_secs_f64(self.burst / self.per_second);
             buckets.retain(|_, (_, last)| *last > idle);
@@ -59,7 +65,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn one_caller_over_its_rate_is_refused_and_the_others_are_not() {
         let rate = CallerRate::new(5.0, 10.0);
-        let (alice, bob) = (CallerId::parse("alice").unwrap(), CallerId::parse("bob").unwrap());
+        let (alice, bob) = (
+            CallerId::parse("alice").unwrap(),
+            CallerId::parse("bob").unwrap(),
+        );
         let allowed = (0..30).filter(|_| rate.take(&alice).is_ok()).count();
         assert_eq!(allowed, 10, "the burst");
         assert!(rate.take(&bob).is_ok(), "another caller is served");

@@ -69,8 +69,14 @@ pub fn tencent_error(request_id: &str, err: &ApiError, lang: Lang) -> String {
     let mut error = Map::new();
     error.insert("Code".into(), Value::String(err.tencent_code().into()));
     error.insert("Message".into(), Value::String(err.msg().text(lang)));
-    if let ApiError::CodeSendLimited { retry_after_seconds } = err {
-        error.insert("RetryAfterSeconds".into(), Value::from(*retry_after_seconds));
+    if let ApiError::CodeSendLimited {
+        retry_after_seconds,
+    } = err
+    {
+        error.insert(
+            "RetryAfterSeconds".into(),
+            Value::from(*retry_after_seconds),
+        );
     }
     let mut response = Map::new();
     response.insert("Error".into(), Value::Object(error));
@@ -128,7 +134,11 @@ fn xml_text(s: &str) -> std::borrow::Cow<'_, str> {
     if s.chars().all(allowed) {
         return std::borrow::Cow::Borrowed(s);
     }
-    std::borrow::Cow::Owned(s.chars().map(|c| if allowed(c) { c } else { '\u{FFFD}' }).collect())
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| if allowed(c) { c } else { '\u{FFFD}' })
+            .collect(),
+    )
 }
 
 fn write_element(w: &mut Writer<Vec<u8>>, name: &str, value: &Value, field: &str) {
@@ -172,13 +182,23 @@ mod tests {
 
     #[test]
     fn json_puts_the_request_id_first_and_keeps_order() {
-        let out = success("X", "ID-1", body(json!({"SuccessList": [], "FailList": []})), Format::Json);
-        assert_eq!(out, r#"{"RequestId":"ID-1","SuccessList":[],"FailList":[]}"#);
+        let out = success(
+            "X",
+            "ID-1",
+            body(json!({"SuccessList": [], "FailList": []})),
+            Format::Json,
+        );
+        assert_eq!(
+            out,
+            r#"{"RequestId":"ID-1","SuccessList":[],"FailList":[]}"#
+        );
     }
 
     #[test]
     fn xml_has_the_vendor_shape_and_escapes() {
-        let b = body(json!({"FailList": [{"Email": "a<b>@x.com", "Code": "ParameterIllegal"}], "SuccessList": []}));
+        let b = body(
+            json!({"FailList": [{"Email": "a<b>@x.com", "Code": "ParameterIllegal"}], "SuccessList": []}),
+        );
         let out = success("ResendEmailVerification", "ID-1", b, Format::Xml);
         assert_eq!(
             out,
@@ -191,7 +211,9 @@ mod tests {
     /// Issue 9, defect 5: control characters in a value must not make the XML answer ill-formed.
     #[test]
     fn xml_stays_well_formed_whatever_the_values_hold() {
-        let b = body(json!({"FailList": [{"Email": "a\u{1}b\u{8}c\u{1b}@x.com\u{fffe}", "Code": "ParameterIllegal"}]}));
+        let b = body(
+            json!({"FailList": [{"Email": "a\u{1}b\u{8}c\u{1b}@x.com\u{fffe}", "Code": "ParameterIllegal"}]}),
+        );
         let out = success("SubmitEmailVerification", "ID-1", b, Format::Xml);
         let mut reader = quick_xml::Reader::from_str(&out);
         loop {
@@ -200,14 +222,21 @@ mod tests {
                 Ok(quick_xml::events::Event::Text(t)) => {
                     let raw = t.decode().unwrap();
                     let text = quick_xml::escape::unescape(&raw).unwrap();
-                    assert!(text.chars().all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r')), "{text:?}");
+                    assert!(
+                        text.chars()
+                            .all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r')),
+                        "{text:?}"
+                    );
                     assert!(!text.contains('\u{fffe}'), "{text:?}");
                 }
                 Ok(_) => {}
                 Err(e) => panic!("ill-formed XML ({e}): {out}"),
             }
         }
-        assert!(out.contains("<Email>a\u{fffd}b\u{fffd}c\u{fffd}@x.com\u{fffd}</Email>"), "{out}");
+        assert!(
+            out.contains("<Email>a\u{fffd}b\u{fffd}c\u{fffd}@x.com\u{fffd}</Email>"),
+            "{out}"
+        );
     }
 
     /// A carriage return survives the round trip (XML readers turn a raw one into a line feed).
@@ -226,10 +255,15 @@ mod tests {
                 quick_xml::events::Event::Start(e) => inside = e.name().as_ref() == b"Email",
                 quick_xml::events::Event::End(_) => inside = false,
                 quick_xml::events::Event::Text(t) if inside => text.push_str(&t.decode().unwrap()),
-                quick_xml::events::Event::GeneralRef(r) if inside => match r.resolve_char_ref().unwrap() {
-                    Some(c) => text.push(c),
-                    None => text.push_str(quick_xml::escape::resolve_predefined_entity(&r.decode().unwrap()).unwrap()),
-                },
+                quick_xml::events::Event::GeneralRef(r) if inside => {
+                    match r.resolve_char_ref().unwrap() {
+                        Some(c) => text.push(c),
+                        None => text.push_str(
+                            quick_xml::escape::resolve_predefined_entity(&r.decode().unwrap())
+                                .unwrap(),
+                        ),
+                    }
+                }
                 _ => {}
             }
         }
@@ -250,18 +284,32 @@ mod tests {
     fn tencent_envelopes() {
         let ok = tencent_success("ID", body(json!({"TotalCount": 0})));
         assert_eq!(ok, r#"{"Response":{"TotalCount":0,"RequestId":"ID"}}"#);
-        let err = tencent_error("ID", &ApiError::CodeSendLimited { retry_after_seconds: 42 }, Lang::En);
+        let err = tencent_error(
+            "ID",
+            &ApiError::CodeSendLimited {
+                retry_after_seconds: 42,
+            },
+            Lang::En,
+        );
         let v: Value = serde_json::from_str(&err).unwrap();
-        assert_eq!(v["Response"]["Error"]["Code"], "FailedOperation.SendVerifyCodeIsLimited");
+        assert_eq!(
+            v["Response"]["Error"]["Code"],
+            "FailedOperation.SendVerifyCodeIsLimited"
+        );
         assert_eq!(v["Response"]["Error"]["RetryAfterSeconds"], 42);
         assert_eq!(v["Response"]["RequestId"], "ID");
         let missing = tencent_error("ID", &ApiError::missing("Type"), Lang::Zh);
-        assert!(missing.contains("\"MissingParameter\"") && missing.contains("缺少必填参数 Type。"));
+        assert!(
+            missing.contains("\"MissingParameter\"") && missing.contains("缺少必填参数 Type。")
+        );
     }
 
     #[test]
     fn request_ids_are_upper_case_uuids() {
-        assert_eq!(request_id_from("0ea54e99-db48-4ce3-a099-6ed8e451b8ac"), "0EA54E99-DB48-4CE3-A099-6ED8E451B8AC");
+        assert_eq!(
+            request_id_from("0ea54e99-db48-4ce3-a099-6ed8e451b8ac"),
+            "0EA54E99-DB48-4CE3-A099-6ED8E451B8AC"
+        );
         let made = request_id_from("not-a-uuid");
         assert_eq!(made.len(), 36);
         assert_eq!(made, made.to_uppercase());
@@ -271,6 +319,9 @@ mod tests {
     fn format_is_json_or_xml() {
         assert_eq!(Format::parse(None).unwrap(), Format::Json);
         assert_eq!(Format::parse(Some("xml")).unwrap(), Format::Xml);
-        assert_eq!(Format::parse(Some("yaml")).unwrap_err().code(), "ParameterIllegal");
+        assert_eq!(
+            Format::parse(Some("yaml")).unwrap_err().code(),
+            "ParameterIllegal"
+        );
     }
 }

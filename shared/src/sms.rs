@@ -40,8 +40,12 @@ impl SmsSender {
                     let aws = aws.clone();
                     LazyClient::new(move || aws_sdk_pinpointsmsvoicev2::Client::new(&aws))
                 },
-                origination_identity: std::env::var("SMS_ORIGINATION_IDENTITY").ok().filter(|v| !v.is_empty()),
-                max_price: std::env::var("SMS_MAX_PRICE").ok().filter(|v| !v.is_empty()),
+                origination_identity: std::env::var("SMS_ORIGINATION_IDENTITY")
+                    .ok()
+                    .filter(|v| !v.is_empty()),
+                max_price: std::env::var("SMS_MAX_PRICE")
+                    .ok()
+                    .filter(|v| !v.is_empty()),
             },
         }
     }
@@ -49,7 +53,11 @@ impl SmsSender {
     #[tracing::instrument(skip_all, fields(to = %to.masked()))]
     pub async fn send(&self, to: &PhoneNumber, body: &str) -> Result<(), BackendError> {
         match self {
-            Self::EndUserMessaging { client, origination_identity, max_price } => {
+            Self::EndUserMessaging {
+                client,
+                origination_identity,
+                max_price,
+            } => {
                 client
                     .send_text_message()
                     .destination_phone_number(to.as_str())
@@ -60,8 +68,12 @@ impl SmsSender {
                     .send()
                     .await
                     .map_err(|e| {
-                        let throttled = crate::pace::is_throttling(aws_sdk_pinpointsmsvoicev2::error::ProvideErrorMetadata::code(&e));
-                        let text = aws_sdk_pinpointsmsvoicev2::error::DisplayErrorContext(e).to_string().replace(to.as_str(), &to.masked());
+                        let throttled = crate::pace::is_throttling(
+                            aws_sdk_pinpointsmsvoicev2::error::ProvideErrorMetadata::code(&e),
+                        );
+                        let text = aws_sdk_pinpointsmsvoicev2::error::DisplayErrorContext(e)
+                            .to_string()
+                            .replace(to.as_str(), &to.masked());
                         if throttled {
                             BackendError::Throttled(text)
                         } else {
@@ -70,16 +82,21 @@ impl SmsSender {
                     })?;
                 Ok(())
             }
-            Self::None => Err(BackendError::Mail("this function is not built to send text messages".into())),
+            Self::None => Err(BackendError::Mail(
+                "this function is not built to send text messages".into(),
+            )),
             Self::Outbox(path) => {
                 let line = serde_json::json!({"to": to.as_str(), "body": body, "at": chrono::Utc::now().timestamp_millis()});
                 let mut file = std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
                     .open(path)
-                    .map_err(|e| BackendError::Mail(format!("SMS outbox {}: {e}", path.display())))?;
+                    .map_err(|e| {
+                        BackendError::Mail(format!("SMS outbox {}: {e}", path.display()))
+                    })?;
                 // One write of one line: appends from concurrent processes do not interleave.
-                file.write_all(format!("{line}\n").as_bytes()).map_err(|e| BackendError::Mail(format!("SMS outbox: {e}")))
+                file.write_all(format!("{line}\n").as_bytes())
+                    .map_err(|e| BackendError::Mail(format!("SMS outbox: {e}")))
             }
         }
     }

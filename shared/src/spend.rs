@@ -23,7 +23,10 @@ pub const DEFAULT_DAILY_CAP: u32 = 100;
 
 impl Default for SmsPolicy {
     fn default() -> Self {
-        Self::parse(DEFAULT_ALLOWED_COUNTRIES, DEFAULT_DAILY_CAP).unwrap_or(Self { allowed_countries: None, daily_cap_per_caller: None })
+        Self::parse(DEFAULT_ALLOWED_COUNTRIES, DEFAULT_DAILY_CAP).unwrap_or(Self {
+            allowed_countries: None,
+            daily_cap_per_caller: None,
+        })
     }
 }
 
@@ -34,21 +37,34 @@ impl SmsPolicy {
         let allowed_countries = if countries == "*" {
             None
         } else {
-            let set: BTreeSet<String> = countries.split(',').map(|c| c.trim().to_ascii_uppercase()).filter(|c| !c.is_empty()).collect();
-            if set.iter().any(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase())) {
+            let set: BTreeSet<String> = countries
+                .split(',')
+                .map(|c| c.trim().to_ascii_uppercase())
+                .filter(|c| !c.is_empty())
+                .collect();
+            if set
+                .iter()
+                .any(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()))
+            {
                 return Err(ConfigError::new(format!("SMS_ALLOWED_COUNTRIES: expected * or ISO country codes like US,GB, not {countries:?}")));
             }
             Some(set)
         };
-        Ok(Self { allowed_countries, daily_cap_per_caller: (cap > 0).then_some(cap) })
+        Ok(Self {
+            allowed_countries,
+            daily_cap_per_caller: (cap > 0).then_some(cap),
+        })
     }
 
     /// `SMS_ALLOWED_COUNTRIES` and `SMS_DAILY_LIMIT_PER_CALLER`, or the defaults.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let countries = std::env::var("SMS_ALLOWED_COUNTRIES").unwrap_or_else(|_| DEFAULT_ALLOWED_COUNTRIES.into());
+        let countries = std::env::var("SMS_ALLOWED_COUNTRIES")
+            .unwrap_or_else(|_| DEFAULT_ALLOWED_COUNTRIES.into());
         let cap = match std::env::var("SMS_DAILY_LIMIT_PER_CALLER") {
             Err(_) => DEFAULT_DAILY_CAP,
-            Ok(v) => v.trim().parse().map_err(|_| ConfigError::new(format!("SMS_DAILY_LIMIT_PER_CALLER is not a number: {v:?}")))?,
+            Ok(v) => v.trim().parse().map_err(|_| {
+                ConfigError::new(format!("SMS_DAILY_LIMIT_PER_CALLER is not a number: {v:?}"))
+            })?,
         };
         Self::parse(&countries, cap)
     }
@@ -81,6 +97,13 @@ mod tests {
         assert!(all.allows(Some("NG")) && all.allows(None));
         assert_eq!(all.daily_cap_per_caller, None);
         assert!(SmsPolicy::parse("USA", 1).is_err());
-        assert_eq!(SmsPolicy::default().allowed_countries.unwrap().into_iter().collect::<Vec<_>>(), ["CA", "GB", "US"]);
+        assert_eq!(
+            SmsPolicy::default()
+                .allowed_countries
+                .unwrap()
+                .into_iter()
+                .collect::<Vec<_>>(),
+            ["CA", "GB", "US"]
+        );
     }
 }

@@ -22,7 +22,8 @@ use serde_json::{Map, Value};
 use shared::code::{Contact, ContactType, PhoneNumber};
 use shared::error::{ApiError, CodeProblem};
 use shared::front_door::signing::{
-    authorization_fields, canonical_pairs, encode, hmac_matches, hmac_sha1, hmac_sha256, HmacSha1, HmacSha256,
+    authorization_fields, canonical_pairs, encode, hmac_matches, hmac_sha1, hmac_sha256, HmacSha1,
+    HmacSha256,
 };
 use shared::front_door::{acs3, rpc, tc3};
 use shared::i18n::ParamProblem;
@@ -31,7 +32,11 @@ use shared::params::{Params, MAX_EMAILS};
 use shared::render::{self, Format};
 
 fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -44,13 +49,18 @@ fn text(max: usize) -> impl Strategy<Value = String> {
 
 /// Strings assembled from pieces that matter to a parser, with arbitrary text between them.
 fn pieces(alphabet: &'static [&'static str], max: usize) -> impl Strategy<Value = String> {
-    let piece = prop_oneof![3 => prop::sample::select(alphabet).prop_map(str::to_string), 1 => text(4)];
+    let piece =
+        prop_oneof![3 => prop::sample::select(alphabet).prop_map(str::to_string), 1 => text(4)];
     prop::collection::vec(piece, 0..max).prop_map(|v| v.concat())
 }
 
 /// Leading and trailing whitespace that `trim` removes.
 fn padding() -> impl Strategy<Value = String> {
-    prop::collection::vec(prop::sample::select(&[" ", "\t", "\n", "\r", "\u{3000}", "\u{a0}"][..]), 0..3).prop_map(|v| v.concat())
+    prop::collection::vec(
+        prop::sample::select(&[" ", "\t", "\n", "\r", "\u{3000}", "\u{a0}"][..]),
+        0..3,
+    )
+    .prop_map(|v| v.concat())
 }
 
 fn padded(core: impl Strategy<Value = String>) -> impl Strategy<Value = String> {
@@ -65,9 +75,53 @@ fn plain_address() -> impl Strategy<Value = String> {
 /// Address-like strings: the characters that normalisation, IDNA and the syntax check care about.
 fn address_like() -> impl Strategy<Value = String> {
     const ALPHABET: &[&str] = &[
-        "a", "Z", "0", ".", "..", "-", "_", "+", "@", "@", "example", "com", ".com", "xn--", "xn--bcher-kva", "ü",
-        "u\u{308}", "\u{301}", "İ", "ß", "ǅ", "\u{212a}", "Ｅ", "例子", "中国", ".", " ", "\t", "#", "\"", "(", ")",
-        "[", "]", "<", ">", ",", ";", ":", "\\", "\u{200d}", "\u{fe0f}", "\u{0}", "\u{7f}", "%", "!", "~",
+        "a",
+        "Z",
+        "0",
+        ".",
+        "..",
+        "-",
+        "_",
+        "+",
+        "@",
+        "@",
+        "example",
+        "com",
+        ".com",
+        "xn--",
+        "xn--bcher-kva",
+        "ü",
+        "u\u{308}",
+        "\u{301}",
+        "İ",
+        "ß",
+        "ǅ",
+        "\u{212a}",
+        "Ｅ",
+        "例子",
+        "中国",
+        ".",
+        " ",
+        "\t",
+        "#",
+        "\"",
+        "(",
+        ")",
+        "[",
+        "]",
+        "<",
+        ">",
+        ",",
+        ";",
+        ":",
+        "\\",
+        "\u{200d}",
+        "\u{fe0f}",
+        "\u{0}",
+        "\u{7f}",
+        "%",
+        "!",
+        "~",
     ];
     prop_oneof![
         2 => pieces(ALPHABET, 16),
@@ -81,7 +135,10 @@ fn address_like() -> impl Strategy<Value = String> {
 
 /// Phone-like strings: `+`, digits and the separators `PhoneNumber::parse` drops.
 fn phone_like() -> impl Strategy<Value = String> {
-    const ALPHABET: &[&str] = &["+", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", " ", "-", "(", ")", ".", "86", "138", "44", "1"];
+    const ALPHABET: &[&str] = &[
+        "+", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", " ", "-", "(", ")", ".", "86",
+        "138", "44", "1",
+    ];
     prop_oneof![
         3 => pieces(ALPHABET, 24),
         1 => text(20),
@@ -94,7 +151,10 @@ fn phone_like() -> impl Strategy<Value = String> {
 fn valid_phone() -> impl Strategy<Value = (String, String)> {
     prop_oneof![
         // China Mobile's 138 block: +86 138 XXXX XXXX.
-        "[0-9]{8}".prop_map(|d| (format!("+86138{d}"), format!("+86 138-{}-{}", &d[..4], &d[4..]))),
+        "[0-9]{8}".prop_map(|d| (
+            format!("+86138{d}"),
+            format!("+86 138-{}-{}", &d[..4], &d[4..])
+        )),
         // UK mobiles: +44 7400 XXXXXX.
         "[0-9]{6}".prop_map(|d| (format!("+447400{d}"), format!("+44 (7400) {d}"))),
         // Mountain View: +1 650 253 XXXX.
@@ -106,20 +166,31 @@ fn valid_phone() -> impl Strategy<Value = (String, String)> {
 // Request parameters.
 
 fn form(pairs: &BTreeMap<String, String>) -> String {
-    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 fn pairs_of(p: &Params) -> BTreeMap<String, String> {
-    p.pairs().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    p.pairs()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn content_type() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(
             &[
-                "", "application/json", "application/json; charset=utf-8", "APPLICATION/JSON", "text/plain",
-                "application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=UTF-8",
-                "multipart/form-data", "application/xml", "application/vnd.api+json",
+                "",
+                "application/json",
+                "application/json; charset=utf-8",
+                "APPLICATION/JSON",
+                "text/plain",
+                "application/x-www-form-urlencoded",
+                "application/x-www-form-urlencoded; charset=UTF-8",
+                "multipart/form-data",
+                "application/xml",
+                "application/vnd.api+json",
             ][..]
         )
         .prop_map(str::to_string),
@@ -189,7 +260,10 @@ fn unscalar() -> impl Strategy<Value = Value> {
 /// The values the typed readers are given: anything, and the near misses of what each one accepts.
 fn reader_value() -> impl Strategy<Value = String> {
     let near = prop_oneof![
-        prop::sample::select(&["true", "TRUE", "False", "yes", "1", "en", "ZH", "Zh-CN", "fr", "1", "2", "3"][..]).prop_map(str::to_string),
+        prop::sample::select(
+            &["true", "TRUE", "False", "yes", "1", "en", "ZH", "Zh-CN", "fr", "1", "2", "3"][..]
+        )
+        .prop_map(str::to_string),
         any::<i64>().prop_map(|n| n.to_string()),
         "[0-9]{1,25}",
         "[0-9a-fA-F]{63,65}",
@@ -197,16 +271,30 @@ fn reader_value() -> impl Strategy<Value = String> {
         "[0-9٠-٩]{6}",
         address_like(),
         phone_like(),
-        prop::collection::vec(prop_oneof![address_like(), plain_address()], 0..6).prop_map(|v| v.join(",")),
+        prop::collection::vec(prop_oneof![address_like(), plain_address()], 0..6)
+            .prop_map(|v| v.join(",")),
     ];
     prop_oneof![1 => text(24), 4 => padded(near)]
 }
 
-const READ: [&str; 7] = ["Email", "Lang", "Token", "Code", "VerifyCode", "PageNum", "Flag"];
+const READ: [&str; 7] = [
+    "Email",
+    "Lang",
+    "Token",
+    "Code",
+    "VerifyCode",
+    "PageNum",
+    "Flag",
+];
 
 fn reader_params() -> impl Strategy<Value = Params> {
-    prop::collection::vec(prop::option::of(reader_value()), READ.len())
-        .prop_map(|values| Params::from_pairs(READ.iter().zip(values).filter_map(|(k, v)| v.map(|v| (*k, v)))))
+    prop::collection::vec(prop::option::of(reader_value()), READ.len()).prop_map(|values| {
+        Params::from_pairs(
+            READ.iter()
+                .zip(values)
+                .filter_map(|(k, v)| v.map(|v| (*k, v))),
+        )
+    })
 }
 
 proptest! {
@@ -445,11 +533,20 @@ fn check_email_list(p: &Params) -> Result<(), TestCaseError> {
         prop_assert_eq!(got, Err(ApiError::missing("Email")));
         return Ok(());
     };
-    let items: Vec<&str> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let items: Vec<&str> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
     if items.is_empty() {
         prop_assert_eq!(got, Err(ApiError::missing("Email")));
     } else if items.len() > MAX_EMAILS {
-        prop_assert_eq!(got, Err(ApiError::ParameterIllegal(ParamProblem::TooManyEmails { max: MAX_EMAILS })));
+        prop_assert_eq!(
+            got,
+            Err(ApiError::ParameterIllegal(ParamProblem::TooManyEmails {
+                max: MAX_EMAILS
+            }))
+        );
     } else {
         let list = got.unwrap();
         let mut valid: Vec<EmailAddress> = Vec::new();
@@ -476,11 +573,28 @@ fn check_address(raw: &str) -> Result<(), TestCaseError> {
     if let Ok(a) = EmailAddress::parse(raw) {
         let s = a.as_str();
         prop_assert!(s.is_ascii(), "{:?} was stored as non-ASCII {:?}", raw, s);
-        prop_assert!(s.len() <= EmailAddress::MAX_LEN, "{:?} was stored with {} bytes", raw, s.len());
-        prop_assert!(!s.bytes().any(|b| b.is_ascii_uppercase() || b.is_ascii_whitespace() || b.is_ascii_control()), "{:?} -> {:?}", raw, s);
+        prop_assert!(
+            s.len() <= EmailAddress::MAX_LEN,
+            "{:?} was stored with {} bytes",
+            raw,
+            s.len()
+        );
+        prop_assert!(
+            !s.bytes()
+                .any(|b| b.is_ascii_uppercase() || b.is_ascii_whitespace() || b.is_ascii_control()),
+            "{:?} -> {:?}",
+            raw,
+            s
+        );
         prop_assert_eq!(s.matches('@').count() >= 1, true);
         let again = EmailAddress::parse(s);
-        prop_assert_eq!(again.as_ref(), Ok(&a), "{:?} -> {:?} does not parse back to itself", raw, s);
+        prop_assert_eq!(
+            again.as_ref(),
+            Ok(&a),
+            "{:?} -> {:?} does not parse back to itself",
+            raw,
+            s
+        );
     }
     Ok(())
 }
@@ -519,7 +633,9 @@ proptest! {
 
 fn is_e164(s: &str) -> bool {
     let digits = s.strip_prefix('+').unwrap_or("");
-    (2..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0')
+    (2..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
 }
 
 proptest! {
@@ -574,12 +690,17 @@ fn xml_char(c: char) -> bool {
 
 /// The text of the element being read.
 fn in_root(stack: &mut [Element]) -> Result<&mut String, String> {
-    stack.last_mut().map(|e| &mut e.text).ok_or_else(|| "text outside the root".to_string())
+    stack
+        .last_mut()
+        .map(|e| &mut e.text)
+        .ok_or_else(|| "text outside the root".to_string())
 }
 
 /// What a value must read back as: itself, but the characters XML forbids as U+FFFD.
 fn xml_expected_text(s: &str) -> String {
-    s.chars().map(|c| if xml_char(c) { c } else { '\u{FFFD}' }).collect()
+    s.chars()
+        .map(|c| if xml_char(c) { c } else { '\u{FFFD}' })
+        .collect()
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -591,7 +712,11 @@ struct Element {
 
 impl Element {
     fn new(name: &str) -> Self {
-        Self { name: name.to_string(), text: String::new(), children: Vec::new() }
+        Self {
+            name: name.to_string(),
+            text: String::new(),
+            children: Vec::new(),
+        }
     }
 }
 
@@ -625,7 +750,9 @@ fn read_xml(doc: &str) -> Result<Element, String> {
                 if root.is_some() {
                     return Err("a second root element".into());
                 }
-                stack.push(Element::new(std::str::from_utf8(s.name().as_ref()).map_err(|e| err(&e))?));
+                stack.push(Element::new(
+                    std::str::from_utf8(s.name().as_ref()).map_err(|e| err(&e))?,
+                ));
             }
             Event::Empty(s) => {
                 let el = Element::new(std::str::from_utf8(s.name().as_ref()).map_err(|e| err(&e))?);
@@ -648,7 +775,9 @@ fn read_xml(doc: &str) -> Result<Element, String> {
             }
             Event::GeneralRef(r) => {
                 let c = if r.is_char_ref() {
-                    r.resolve_char_ref().map_err(|e| err(&e))?.ok_or("a character reference without a character")?
+                    r.resolve_char_ref()
+                        .map_err(|e| err(&e))?
+                        .ok_or("a character reference without a character")?
                 } else {
                     match r.decode().map_err(|e| err(&e))?.as_ref() {
                         "lt" => '<',
@@ -679,10 +808,19 @@ fn read_xml(doc: &str) -> Result<Element, String> {
 fn expected_element(name: &str, value: &Value, field: &str) -> Element {
     let mut el = Element::new(name);
     match value {
-        Value::Object(map) => el.children = map.iter().map(|(k, v)| expected_element(k, v, k)).collect(),
+        Value::Object(map) => {
+            el.children = map.iter().map(|(k, v)| expected_element(k, v, k)).collect()
+        }
         Value::Array(items) => {
-            let item = if field == "Data" { "EmailVerification" } else { "SendResult" };
-            el.children = items.iter().map(|v| expected_element(item, v, field)).collect();
+            let item = if field == "Data" {
+                "EmailVerification"
+            } else {
+                "SendResult"
+            };
+            el.children = items
+                .iter()
+                .map(|v| expected_element(item, v, field))
+                .collect();
         }
         Value::String(s) => el.text = xml_expected_text(s),
         Value::Null => {}
@@ -694,7 +832,18 @@ fn expected_element(name: &str, value: &Value, field: &str) -> Element {
 /// A field name: the names of the answers and a few more.
 fn xml_name() -> impl Strategy<Value = String> {
     prop_oneof![
-        prop::sample::select(&["Data", "SuccessList", "FailList", "Email", "Code", "Message", "TotalCount"][..]).prop_map(str::to_string),
+        prop::sample::select(
+            &[
+                "Data",
+                "SuccessList",
+                "FailList",
+                "Email",
+                "Code",
+                "Message",
+                "TotalCount"
+            ][..]
+        )
+        .prop_map(str::to_string),
         "[A-Z][A-Za-z0-9]{0,10}",
     ]
 }
@@ -718,7 +867,8 @@ fn json_value() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(3, 24, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::vec((xml_name(), inner), 0..4).prop_map(|v| Value::Object(v.into_iter().collect())),
+            prop::collection::vec((xml_name(), inner), 0..4)
+                .prop_map(|v| Value::Object(v.into_iter().collect())),
         ]
     })
 }
@@ -728,17 +878,29 @@ fn api_error() -> impl Strategy<Value = ApiError> {
     let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
     prop_oneof![
         xml_value_text().prop_map(move |n| ApiError::missing(leak(n))),
-        (xml_value_text(), xml_value_text()).prop_map(move |(n, e)| ApiError::invalid(leak(n), leak(e))),
-        any::<usize>().prop_map(|max| ApiError::ParameterIllegal(ParamProblem::TooManyEmails { max })),
+        (xml_value_text(), xml_value_text())
+            .prop_map(move |(n, e)| ApiError::invalid(leak(n), leak(e))),
+        any::<usize>()
+            .prop_map(|max| ApiError::ParameterIllegal(ParamProblem::TooManyEmails { max })),
         Just(ApiError::ParameterIllegal(ParamProblem::MalformedJson)),
         Just(ApiError::ParameterIllegal(ParamProblem::MalformedToken)),
-        any::<i64>().prop_map(|retry_after_seconds| ApiError::CodeSendLimited { retry_after_seconds }),
+        any::<i64>().prop_map(|retry_after_seconds| ApiError::CodeSendLimited {
+            retry_after_seconds
+        }),
         any::<u32>().prop_map(|tries_left| ApiError::CodeWrong { tries_left }),
         prop::sample::select(
             &[
-                ApiError::Forbidden, ApiError::EmailVerificationNotExist, ApiError::TokenInvalid, ApiError::TokenExpired,
-                ApiError::Internal, ApiError::CodeUnusable(CodeProblem::Expired), ApiError::CodeUnusable(CodeProblem::Missing),
-                ApiError::CodeUnusable(CodeProblem::Locked), ApiError::ContactVerified, ApiError::ContactNotFound, ApiError::CodeSendFailed,
+                ApiError::Forbidden,
+                ApiError::EmailVerificationNotExist,
+                ApiError::TokenInvalid,
+                ApiError::TokenExpired,
+                ApiError::Internal,
+                ApiError::CodeUnusable(CodeProblem::Expired),
+                ApiError::CodeUnusable(CodeProblem::Missing),
+                ApiError::CodeUnusable(CodeProblem::Locked),
+                ApiError::ContactVerified,
+                ApiError::ContactNotFound,
+                ApiError::CodeSendFailed,
             ][..]
         ),
     ]
@@ -746,7 +908,11 @@ fn api_error() -> impl Strategy<Value = ApiError> {
 
 /// Any values: the answer is well-formed XML, `RequestId` first, then the fields in order, and each text
 /// reads back as it was given but for the characters XML forbids, which read as U+FFFD.
-fn check_xml_success(action: &str, request_id: &str, fields: Vec<(String, Value)>) -> Result<(), TestCaseError> {
+fn check_xml_success(
+    action: &str,
+    request_id: &str,
+    fields: Vec<(String, Value)>,
+) -> Result<(), TestCaseError> {
     let body: Map<String, Value> = fields.into_iter().collect();
     let doc = render::success(action, request_id, body.clone(), Format::Xml);
     let read = read_xml(&doc).map_err(|e| TestCaseError::fail(format!("{e}: {doc:?}")))?;
@@ -754,7 +920,12 @@ fn check_xml_success(action: &str, request_id: &str, fields: Vec<(String, Value)
     all.insert("RequestId".into(), Value::from(request_id));
     all.extend(body);
     let root = format!("{action}Response");
-    prop_assert_eq!(read, expected_element(&root, &Value::Object(all), &root), "{:?}", doc);
+    prop_assert_eq!(
+        read,
+        expected_element(&root, &Value::Object(all), &root),
+        "{:?}",
+        doc
+    );
     Ok(())
 }
 
@@ -763,7 +934,11 @@ fn check_xml_error(request_id: &str, err: &ApiError, lang: Lang) -> Result<(), T
     let doc = render::error(request_id, err, lang, Format::Xml);
     let read = read_xml(&doc).map_err(|e| TestCaseError::fail(format!("{e}: {doc:?}")))?;
     let mut expected = Element::new("Error");
-    for (name, text) in [("RequestId", request_id), ("Code", err.code()), ("Message", &err.msg().text(lang))] {
+    for (name, text) in [
+        ("RequestId", request_id),
+        ("Code", err.code()),
+        ("Message", &err.msg().text(lang)),
+    ] {
         let mut el = Element::new(name);
         el.text = xml_expected_text(text);
         expected.children.push(el);
@@ -829,7 +1004,10 @@ fn regression_xml_keeps_carriage_returns() {
     let minimal: Vec<(String, Value)> = vec![("Data".into(), serde_json::json!({ "Data": "\r" }))];
     check_xml_success("A", "", minimal).unwrap();
     check_xml_error("\r", &ApiError::missing(""), Lang::En).unwrap();
-    let fail_list = vec![("FailList".into(), serde_json::json!([{ "Email": "a\r\n@x.com", "Code": "ParameterIllegal" }]))];
+    let fail_list = vec![(
+        "FailList".into(),
+        serde_json::json!([{ "Email": "a\r\n@x.com", "Code": "ParameterIllegal" }]),
+    )];
     check_xml_success("SubmitEmailVerification", "ID-1", fail_list).unwrap();
 }
 
@@ -839,16 +1017,49 @@ fn regression_xml_keeps_carriage_returns() {
 /// Strings that look like `Authorization` values of either scheme, and anything else.
 fn authorization_like() -> impl Strategy<Value = String> {
     const ALPHABET: &[&str] = &[
-        "ACS3-HMAC-SHA256", "TC3-HMAC-SHA256", " ", ", ", ",", "=", "Credential=", "SignedHeaders=", "Signature=", "/",
-        ";", "tc3_request", "2019-02-25", "2024-02-30", "cvm", "host", "x-acs-date", "00", "0", "ab", "zz", "é", "\u{0}",
+        "ACS3-HMAC-SHA256",
+        "TC3-HMAC-SHA256",
+        " ",
+        ", ",
+        ",",
+        "=",
+        "Credential=",
+        "SignedHeaders=",
+        "Signature=",
+        "/",
+        ";",
+        "tc3_request",
+        "2019-02-25",
+        "2024-02-30",
+        "cvm",
+        "host",
+        "x-acs-date",
+        "00",
+        "0",
+        "ab",
+        "zz",
+        "é",
+        "\u{0}",
     ];
     prop_oneof![2 => pieces(ALPHABET, 16), 1 => text(40)]
 }
 
 /// An `Authorization` value's fields in the order `order` picks them, with a field the parsers do not know
 /// when `extra` says so.
-fn authorization_value(algorithm: &str, credential: &str, headers: &[String], signature: &str, order: &[usize], sep: &str, extra: bool) -> String {
-    let mut left = vec![format!("Credential={credential}"), format!("SignedHeaders={}", headers.join(";")), format!("Signature={signature}")];
+fn authorization_value(
+    algorithm: &str,
+    credential: &str,
+    headers: &[String],
+    signature: &str,
+    order: &[usize],
+    sep: &str,
+    extra: bool,
+) -> String {
+    let mut left = vec![
+        format!("Credential={credential}"),
+        format!("SignedHeaders={}", headers.join(";")),
+        format!("Signature={signature}"),
+    ];
     if extra {
         left.push("Region=cn-hangzhou".into());
     }
@@ -868,11 +1079,10 @@ fn header_name() -> impl Strategy<Value = String> {
 
 /// A signature's bytes and how a client may write them (hex, either case).
 fn signature_hex() -> impl Strategy<Value = (Vec<u8>, String)> {
-    (prop::collection::vec(any::<u8>(), 0..40), any::<bool>())
-        .prop_map(|(b, upper)| {
-            let h = hex::encode(&b);
-            (b, if upper { h.to_uppercase() } else { h })
-        })
+    (prop::collection::vec(any::<u8>(), 0..40), any::<bool>()).prop_map(|(b, upper)| {
+        let h = hex::encode(&b);
+        (b, if upper { h.to_uppercase() } else { h })
+    })
 }
 
 fn flipped(data: &[u8], at: Index, mask: u8) -> Vec<u8> {
@@ -883,7 +1093,10 @@ fn flipped(data: &[u8], at: Index, mask: u8) -> Vec<u8> {
 }
 
 fn percent_decoded(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8().expect("encode writes UTF-8 only").into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .expect("encode writes UTF-8 only")
+        .into_owned()
 }
 
 /// A caller's request as the signers see it.
@@ -904,16 +1117,31 @@ fn request() -> impl Strategy<Value = Request> {
         prop::collection::vec(any::<u8>(), 0..64),
         text(24),
     )
-        .prop_map(|(method, query, headers, body, secret)| Request { method: method.into(), query, headers, body, secret })
+        .prop_map(|(method, query, headers, body, secret)| Request {
+            method: method.into(),
+            query,
+            headers,
+            body,
+            secret,
+        })
 }
 
 impl Request {
     fn signed_headers(&self) -> Vec<String> {
-        self.headers.iter().map(|(n, _)| n.clone()).collect::<BTreeSet<_>>().into_iter().collect()
+        self.headers
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
     }
 
     fn header(&self, name: &str) -> Vec<String> {
-        self.headers.iter().filter(|(n, _)| n == name).map(|(_, v)| v.clone()).collect()
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 }
 

@@ -16,7 +16,8 @@ use shared::store::DynamoStore;
 
 /// An environment variable that `make test` (local/env.sh) sets.
 pub fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests with `make test`"))
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run the tests with `make test`"))
 }
 
 /// A name no other test uses: `prefix-<uuid>`.
@@ -26,7 +27,10 @@ pub fn unique(prefix: &str) -> String {
 
 /// A fresh address with a `+` tag and capitals, to prove normalisation and the round trip.
 pub fn fresh_address() -> String {
-    format!("User.{}+Tag@Example.com", &uuid::Uuid::new_v4().simple().to_string()[..12])
+    format!(
+        "User.{}+Tag@Example.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
 }
 
 /// An HTTP answer: status, content type and body.
@@ -45,7 +49,9 @@ impl Answer {
 
 fn agent() -> ureq::Agent {
     // The first call to a function may wait for cargo lambda watch to build it.
-    ureq::AgentBuilder::new().timeout(std::time::Duration::from_secs(600)).build()
+    ureq::AgentBuilder::new()
+        .timeout(std::time::Duration::from_secs(600))
+        .build()
 }
 
 fn answer(result: Result<ureq::Response, ureq::Error>) -> Answer {
@@ -68,23 +74,46 @@ pub fn function_url(function: &str) -> String {
 
 /// POSTs a JSON body to a function as `caller` (the local `X-User-Id` switch).
 pub fn post_json(function: &str, caller: &str, body: &Value) -> Answer {
-    answer(agent().post(&function_url(function)).set("X-User-Id", caller).set("Content-Type", "application/json").send_string(&body.to_string()))
+    answer(
+        agent()
+            .post(&function_url(function))
+            .set("X-User-Id", caller)
+            .set("Content-Type", "application/json")
+            .send_string(&body.to_string()),
+    )
 }
 
 /// POSTs a JSON body to a function whose URL also carries a query string.
 pub fn post_json_with_query(function: &str, caller: &str, query: &str, body: &Value) -> Answer {
     let url = format!("{}?{query}", function_url(function));
-    answer(agent().post(&url).set("X-User-Id", caller).set("Content-Type", "application/json").send_string(&body.to_string()))
+    answer(
+        agent()
+            .post(&url)
+            .set("X-User-Id", caller)
+            .set("Content-Type", "application/json")
+            .send_string(&body.to_string()),
+    )
 }
 
 /// POSTs a raw body with a content type.
 pub fn post_raw(function: &str, caller: &str, content_type: &str, body: &str) -> Answer {
-    answer(agent().post(&function_url(function)).set("X-User-Id", caller).set("Content-Type", content_type).send_string(body))
+    answer(
+        agent()
+            .post(&function_url(function))
+            .set("X-User-Id", caller)
+            .set("Content-Type", content_type)
+            .send_string(body),
+    )
 }
 
 /// GETs a function with a query string.
 pub fn get_query(function: &str, caller: &str, query: &str) -> Answer {
-    answer(agent().get(&format!("{}?{query}", function_url(function))).set("X-User-Id", caller).call())
+    answer(
+        agent()
+            .get(&format!("{}?{query}", function_url(function)))
+            .set("X-User-Id", caller)
+            .call(),
+    )
 }
 
 /// GETs any URL (a link from a mail).
@@ -110,9 +139,19 @@ pub fn mails_to(address: &str) -> Vec<Mail> {
         .map(Vec::as_slice)
         .unwrap_or_default()
         .iter()
-        .filter(|m| m["destination"]["to"].as_array().is_some_and(|to| to.iter().any(|t| t.as_str().is_some_and(|t| t.to_lowercase() == wanted))))
+        .filter(|m| {
+            m["destination"]["to"].as_array().is_some_and(|to| {
+                to.iter()
+                    .any(|t| t.as_str().is_some_and(|t| t.to_lowercase() == wanted))
+            })
+        })
         .map(|m| Mail {
-            to: m["destination"]["to"].as_array().into_iter().flatten().filter_map(|t| t.as_str().map(String::from)).collect(),
+            to: m["destination"]["to"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.as_str().map(String::from))
+                .collect(),
             subject: m["subject"].as_str().unwrap_or_default().to_string(),
             text: m["body"]["text"].as_str().unwrap_or_default().to_string(),
             html: m["body"]["html"].as_str().unwrap_or_default().to_string(),
@@ -131,7 +170,10 @@ pub fn link_in(mail: &Mail) -> String {
 
 /// The token of a link.
 pub fn token_of(link: &str) -> String {
-    let after = link.rsplit_once("Token=").map(|(_, t)| t).unwrap_or_default();
+    let after = link
+        .rsplit_once("Token=")
+        .map(|(_, t)| t)
+        .unwrap_or_default();
     after.split('&').next().unwrap_or_default().to_string()
 }
 
@@ -150,9 +192,20 @@ pub async fn items_of(caller: &str) -> Vec<HashMap<String, AttributeValue>> {
 /// The caller's counts summed over its count items: (`records`, `verified`, `contacts_1`, `contacts_2`).
 pub async fn counts_of(caller: &str) -> [i64; 4] {
     let mut sum = [0; 4];
-    for item in all_items_of(caller).await.iter().filter(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("COUNT#"))) {
-        for (i, name) in ["records", "verified", "contacts_1", "contacts_2"].iter().enumerate() {
-            sum[i] += item.get(*name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok()).unwrap_or(0);
+    for item in all_items_of(caller)
+        .await
+        .iter()
+        .filter(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("COUNT#")))
+    {
+        for (i, name) in ["records", "verified", "contacts_1", "contacts_2"]
+            .iter()
+            .enumerate()
+        {
+            sum[i] += item
+                .get(*name)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse::<i64>().ok())
+                .unwrap_or(0);
         }
     }
     sum
@@ -162,8 +215,16 @@ pub async fn counts_of(caller: &str) -> [i64; 4] {
 pub async fn counted_items_of(caller: &str) -> [i64; 4] {
     let mut sum = [0; 4];
     for item in items_of(caller).await {
-        let kind = item.get("kind").and_then(|v| v.as_s().ok()).map(String::as_str);
-        let n = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok()).unwrap_or(-1);
+        let kind = item
+            .get("kind")
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str);
+        let n = |name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse::<i64>().ok())
+                .unwrap_or(-1)
+        };
         match kind {
             Some("record") => {
                 sum[0] += 1;
@@ -227,18 +288,35 @@ pub async fn local_app(clock: &TestClock) -> App<DynamoStore, SesMailer> {
     app_with(config, clock, &aws_config::load_from_env().await)
 }
 
-pub fn app_with(config: Config, clock: &TestClock, aws: &aws_config::SdkConfig) -> App<DynamoStore, SesMailer> {
-    app_with_mailer(config, clock, aws, SesMailer::new(aws_sdk_sesv2::Client::new(aws), &env("SENDER_ADDRESS")))
+pub fn app_with(
+    config: Config,
+    clock: &TestClock,
+    aws: &aws_config::SdkConfig,
+) -> App<DynamoStore, SesMailer> {
+    app_with_mailer(
+        config,
+        clock,
+        aws,
+        SesMailer::new(aws_sdk_sesv2::Client::new(aws), &env("SENDER_ADDRESS")),
+    )
 }
 
 /// The same with another mailer (an SES client pointed elsewhere).
-pub fn app_with_mailer(config: Config, clock: &TestClock, aws: &aws_config::SdkConfig, mailer: SesMailer) -> App<DynamoStore, SesMailer> {
+pub fn app_with_mailer(
+    config: Config,
+    clock: &TestClock,
+    aws: &aws_config::SdkConfig,
+    mailer: SesMailer,
+) -> App<DynamoStore, SesMailer> {
     let c = clock.clone();
     App {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), &config.table_name),
         mailer,
         sms: SmsSender::from_env(aws),
-        code_secret: Some(CodeSecret::new(env("CODE_HMAC_SECRET").into_bytes()).expect("a long enough local secret")),
+        code_secret: Some(
+            CodeSecret::new(env("CODE_HMAC_SECRET").into_bytes())
+                .expect("a long enough local secret"),
+        ),
         config,
         clock: Arc::new(move || c.now()),
     }

@@ -17,19 +17,35 @@ const SEND_CODE: &str = "send-intl-phone-email-code";
 
 /// `events/ses-events-<kind>.json` about `address`, from `caller`, `minutes` after the sample's time.
 fn event(kind: &str, address: &str, caller: &str, minutes: i64) -> Value {
-    let text = std::fs::read_to_string(format!("{}/../events/ses-events-{kind}.json", env!("CARGO_MANIFEST_DIR"))).expect("sample event");
-    let sample = ["sample.bounce@example.com", "sample.complaint@example.com", "sample.user+events@example.com"];
+    let text = std::fs::read_to_string(format!(
+        "{}/../events/ses-events-{kind}.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("sample event");
+    let sample = [
+        "sample.bounce@example.com",
+        "sample.complaint@example.com",
+        "sample.user+events@example.com",
+    ];
     let mut text = sample.iter().fold(text, |t, s| t.replace(s, address));
-    let tag = shared::delivery::caller_tag(&shared::model::CallerId::parse(caller).unwrap()).unwrap();
-    text = text.replace("\"caller\": [\n          \"sample\"\n        ]", &format!("\"caller\": [\"{tag}\"]"));
+    let tag =
+        shared::delivery::caller_tag(&shared::model::CallerId::parse(caller).unwrap()).unwrap();
+    text = text.replace(
+        "\"caller\": [\n          \"sample\"\n        ]",
+        &format!("\"caller\": [\"{tag}\"]"),
+    );
     let mut v: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(v["detail"]["mail"]["tags"]["caller"][0], tag, "the sample's caller tag was replaced");
+    assert_eq!(
+        v["detail"]["mail"]["tags"]["caller"][0], tag,
+        "the sample's caller tag was replaced"
+    );
     // Move every time of the event by `minutes`.
     fn shift(v: &mut Value, minutes: i64) {
         match v {
             Value::String(s) => {
                 if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-                    *s = (t + chrono::Duration::minutes(minutes)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                    *s = (t + chrono::Duration::minutes(minutes))
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
                 }
             }
             Value::Array(a) => a.iter_mut().for_each(|x| shift(x, minutes)),
@@ -49,16 +65,34 @@ fn invoke_ses_events(event: &Value) -> Value {
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .args(["lambda", "invoke", "ses-events", "--data-file"])
         .arg(&file)
-        .args(["--invoke-address", &env("BIND_HOST"), "--invoke-port", &env("LAMBDA_PORT"), "--output-format", "json"])
+        .args([
+            "--invoke-address",
+            &env("BIND_HOST"),
+            "--invoke-port",
+            &env("LAMBDA_PORT"),
+            "--output-format",
+            "json",
+        ])
         .output()
         .expect("cargo lambda invoke runs");
     let _ = std::fs::remove_file(&file);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
-fn item(items: &[HashMap<String, AttributeValue>], prefix: &str) -> Option<HashMap<String, AttributeValue>> {
-    items.iter().find(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with(prefix))).cloned()
+fn item(
+    items: &[HashMap<String, AttributeValue>],
+    prefix: &str,
+) -> Option<HashMap<String, AttributeValue>> {
+    items
+        .iter()
+        .find(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with(prefix)))
+        .cloned()
 }
 
 async fn delivery_item(address: &str) -> Option<HashMap<String, AttributeValue>> {
@@ -89,74 +123,189 @@ async fn a_hard_bounce_marks_the_address_and_the_next_submit_is_refused_with_not
 
     // Refused, per address, and nothing spent: the quota item and the mailbox are as they were.
     let before = items_of(&caller).await;
-    let again = post_json(SUBMIT, &caller, &json!({"Email": address, "SendIfExist": true})).json();
-    assert_eq!(again["FailList"][0]["Code"], "EmailUndeliverable", "{again}");
-    assert!(again["FailList"][0]["Message"].as_str().unwrap().contains("bounced"), "{again}");
-    assert_eq!(item(&items_of(&caller).await, "QUOTA#"), item(&before, "QUOTA#"), "no quota spent");
+    let again = post_json(
+        SUBMIT,
+        &caller,
+        &json!({"Email": address, "SendIfExist": true}),
+    )
+    .json();
+    assert_eq!(
+        again["FailList"][0]["Code"], "EmailUndeliverable",
+        "{again}"
+    );
+    assert!(
+        again["FailList"][0]["Message"]
+            .as_str()
+            .unwrap()
+            .contains("bounced"),
+        "{again}"
+    );
+    assert_eq!(
+        item(&items_of(&caller).await, "QUOTA#"),
+        item(&before, "QUOTA#"),
+        "no quota spent"
+    );
     assert_eq!(mails_to(&address).len(), mails, "no mail");
     // Another caller may not mail it either: SES's reputation is the whole account's.
     let other = post_json(SUBMIT, &unique("bounce-other"), &json!({"Email": address})).json();
-    assert_eq!(other["FailList"][0]["Code"], "EmailUndeliverable", "{other}");
+    assert_eq!(
+        other["FailList"][0]["Code"], "EmailUndeliverable",
+        "{other}"
+    );
     // Nor may a code go to it.
     let code = post_json(SEND_CODE, &caller, &json!({"Type": 2, "Code": address})).json();
-    assert_eq!(code["Response"]["Error"]["Code"], "FailedOperation.EmailUndeliverable", "{code}");
+    assert_eq!(
+        code["Response"]["Error"]["Code"], "FailedOperation.EmailUndeliverable",
+        "{code}"
+    );
     assert_eq!(mails_to(&address).len(), mails, "no code mail");
 
     // The same event again changes nothing.
     let state = (delivery_item(&address).await, items_of(&caller).await);
-    assert_eq!(invoke_ses_events(&event("bounce", &address, &caller, 0)), json!({"addresses": 1, "changed": 0}));
-    assert_eq!((delivery_item(&address).await, items_of(&caller).await), state, "a repeated event changes nothing");
+    assert_eq!(
+        invoke_ses_events(&event("bounce", &address, &caller, 0)),
+        json!({"addresses": 1, "changed": 0})
+    );
+    assert_eq!(
+        (delivery_item(&address).await, items_of(&caller).await),
+        state,
+        "a repeated event changes nothing"
+    );
     // An older delivery arriving late changes nothing either; the address stays undeliverable.
-    assert_eq!(invoke_ses_events(&event("delivery", &address, &caller, -10)), json!({"addresses": 1, "changed": 0}));
+    assert_eq!(
+        invoke_ses_events(&event("delivery", &address, &caller, -10)),
+        json!({"addresses": 1, "changed": 0})
+    );
     let later = invoke_ses_events(&event("delivery", &address, &caller, 10));
     assert_eq!(later["changed"], 1);
-    let refused = post_json(SUBMIT, &caller, &json!({"Email": address, "SendIfExist": true})).json();
-    assert_eq!(refused["FailList"][0]["Code"], "EmailUndeliverable", "a delivery does not undo a hard bounce");
+    let refused = post_json(
+        SUBMIT,
+        &caller,
+        &json!({"Email": address, "SendIfExist": true}),
+    )
+    .json();
+    assert_eq!(
+        refused["FailList"][0]["Code"], "EmailUndeliverable",
+        "a delivery does not undo a hard bounce"
+    );
     let log = std::fs::read_to_string(env("LAMBDA_LOG")).unwrap_or_default();
-    assert!(log.lines().any(|l| l.contains("\"_aws\"") && l.contains("\"Bounces\"")), "a Bounces metric in the embedded metric format");
-    assert!(log.lines().any(|l| l.contains("\"_aws\"") && l.contains("\"MailsSent\"")), "a MailsSent metric");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("\"_aws\"") && l.contains("\"Bounces\"")),
+        "a Bounces metric in the embedded metric format"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("\"_aws\"") && l.contains("\"MailsSent\"")),
+        "a MailsSent metric"
+    );
 }
 
 #[tokio::test]
 async fn a_complaint_marks_the_address_and_a_soft_bounce_or_a_delivery_does_not() {
     let caller = unique("complaint");
-    let (complained, delivered) = (fresh_address().to_lowercase(), fresh_address().to_lowercase());
+    let (complained, delivered) = (
+        fresh_address().to_lowercase(),
+        fresh_address().to_lowercase(),
+    );
     for a in [&complained, &delivered] {
-        assert_eq!(post_json(SUBMIT, &caller, &json!({"Email": a})).json()["SuccessList"][0]["Email"], **a);
+        assert_eq!(
+            post_json(SUBMIT, &caller, &json!({"Email": a})).json()["SuccessList"][0]["Email"],
+            **a
+        );
     }
-    assert_eq!(invoke_ses_events(&event("complaint", &complained, &caller, 0))["changed"], 1);
-    assert_eq!(invoke_ses_events(&event("delivery", &delivered, &caller, 0))["changed"], 1);
+    assert_eq!(
+        invoke_ses_events(&event("complaint", &complained, &caller, 0))["changed"],
+        1
+    );
+    assert_eq!(
+        invoke_ses_events(&event("delivery", &delivered, &caller, 0))["changed"],
+        1
+    );
     let mut soft = event("bounce", &delivered, &caller, 5);
     soft["detail"]["bounce"]["bounceType"] = json!("Transient");
     assert_eq!(invoke_ses_events(&soft)["changed"], 1);
-    assert_eq!(post_json(QUERY, &caller, &json!({"Email": delivered})).json()["DeliveryState"], "SoftBounce");
+    assert_eq!(
+        post_json(QUERY, &caller, &json!({"Email": delivered})).json()["DeliveryState"],
+        "SoftBounce"
+    );
     // A soft bounce of an address never mailed before by this caller: nothing to show, and no refusal.
     let soft_only = fresh_address().to_lowercase();
     let mut soft = event("bounce", &soft_only, &caller, 5);
     soft["detail"]["bounce"]["bounceType"] = json!("Transient");
-    assert_eq!(invoke_ses_events(&soft)["changed"], 1, "the address's own state");
+    assert_eq!(
+        invoke_ses_events(&soft)["changed"],
+        1,
+        "the address's own state"
+    );
     let list = post_json("list-email-verification", &caller, &json!({})).json();
-    let states: HashMap<String, String> = list["Data"].as_array().unwrap().iter().map(|r| (r["Email"].as_str().unwrap().into(), r["DeliveryState"].as_str().unwrap().into())).collect();
+    let states: HashMap<String, String> = list["Data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["Email"].as_str().unwrap().into(),
+                r["DeliveryState"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
     assert_eq!(states[&complained], "Complaint");
-    let again = post_json(SUBMIT, &caller, &json!({"Email": format!("{complained},{soft_only}"), "SendIfExist": true})).json();
-    assert_eq!(again["FailList"], json!([{"Email": complained, "Code": "EmailUndeliverable", "Message": "The email address bounced permanently or its owner marked our mail as spam: it is not mailed again."}]), "{again}");
-    assert_eq!(again["SuccessList"][0]["Email"], soft_only, "a soft bounce does not stop mail: {again}");
+    let again = post_json(
+        SUBMIT,
+        &caller,
+        &json!({"Email": format!("{complained},{soft_only}"), "SendIfExist": true}),
+    )
+    .json();
+    assert_eq!(
+        again["FailList"],
+        json!([{"Email": complained, "Code": "EmailUndeliverable", "Message": "The email address bounced permanently or its owner marked our mail as spam: it is not mailed again."}]),
+        "{again}"
+    );
+    assert_eq!(
+        again["SuccessList"][0]["Email"], soft_only,
+        "a soft bounce does not stop mail: {again}"
+    );
     // Not an SES event: an error, so that Lambda tries again and then keeps it in the dead-letter queue.
     let out = std::process::Command::new("cargo")
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .args(["lambda", "invoke", "ses-events", "--data-ascii", "{\"hello\":1}", "--invoke-address", &env("BIND_HOST"), "--invoke-port", &env("LAMBDA_PORT")])
+        .args([
+            "lambda",
+            "invoke",
+            "ses-events",
+            "--data-ascii",
+            "{\"hello\":1}",
+            "--invoke-address",
+            &env("BIND_HOST"),
+            "--invoke-port",
+            &env("LAMBDA_PORT"),
+        ])
         .output()
         .unwrap();
-    assert!(!out.status.success() || String::from_utf8_lossy(&out.stdout).contains("rror"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !out.status.success() || String::from_utf8_lossy(&out.stdout).contains("rror"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 fn code_request(caller: &str, phone: &str) -> Request {
     let caller = shared::model::CallerId::parse(caller).ok();
-    Request::new(Params::from_pairs([("Type", "1"), ("Code", phone)]), caller, "192.0.2.1", false).expect("request")
+    Request::new(
+        Params::from_pairs([("Type", "1"), ("Code", phone)]),
+        caller,
+        "192.0.2.1",
+        false,
+    )
+    .expect("request")
 }
 
 /// The Tencent code of an action's error, or "" for success.
-async fn send_code(app: &shared::app::App<shared::store::DynamoStore, shared::mail::SesMailer>, caller: &str, phone: &str) -> String {
+async fn send_code(
+    app: &shared::app::App<shared::store::DynamoStore, shared::mail::SesMailer>,
+    caller: &str,
+    phone: &str,
+) -> String {
     match shared::actions::SendIntlPhoneEmailCode::handle(app, &code_request(caller, phone)).await {
         Ok(Reply::Api(_)) => String::new(),
         Ok(_) => "page".into(),
@@ -182,13 +331,29 @@ async fn texts_keep_to_their_countries_and_each_caller_to_its_daily_cap() {
     assert_eq!(send_code(&app, &caller, &phones[1]).await, "");
     assert_eq!(send_code(&app, &caller, &phones[2]).await, "LimitExceeded");
     assert!(texts_to(&phones[2]).is_empty(), "nothing sent");
-    let contact = shared::code::Contact::parse(shared::code::ContactType::Phone, &phones[2]).unwrap();
-    let state = app.store.load_code_send_state(&shared::model::CallerId::parse(&caller).unwrap(), &contact).await.unwrap();
-    assert!(state.quota.sends.is_empty(), "the refused contact's quota is not spent");
+    let contact =
+        shared::code::Contact::parse(shared::code::ContactType::Phone, &phones[2]).unwrap();
+    let state = app
+        .store
+        .load_code_send_state(&shared::model::CallerId::parse(&caller).unwrap(), &contact)
+        .await
+        .unwrap();
+    assert!(
+        state.quota.sends.is_empty(),
+        "the refused contact's quota is not spent"
+    );
     // Another caller has its own day.
-    assert_eq!(send_code(&app, &unique("sms-spend-other"), &phones[2]).await, "");
+    assert_eq!(
+        send_code(&app, &unique("sms-spend-other"), &phones[2]).await,
+        ""
+    );
     // The local stack's functions allow every country (SMS_ALLOWED_COUNTRIES=*).
-    let r = post_json(SEND_CODE, &unique("sms-any"), &json!({"Type": 1, "Code": us})).json();
+    let r = post_json(
+        SEND_CODE,
+        &unique("sms-any"),
+        &json!({"Type": 1, "Code": us}),
+    )
+    .json();
     assert!(r["Response"]["Error"].is_null(), "{r}");
 }
 
@@ -197,9 +362,14 @@ async fn texts_keep_to_their_countries_and_each_caller_to_its_daily_cap() {
 struct Suppressed(std::sync::Arc<std::sync::atomic::AtomicUsize>);
 
 impl shared::mail::Mailer for Suppressed {
-    async fn send(&self, _: &shared::mail::OutgoingMail) -> Result<(), shared::error::BackendError> {
+    async fn send(
+        &self,
+        _: &shared::mail::OutgoingMail,
+    ) -> Result<(), shared::error::BackendError> {
         self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Err(shared::error::BackendError::Undeliverable("MessageRejected: the address is on the account-level suppression list".into()))
+        Err(shared::error::BackendError::Undeliverable(
+            "MessageRejected: the address is on the account-level suppression list".into(),
+        ))
     }
 }
 
@@ -208,19 +378,48 @@ async fn mail_refused_by_the_suppression_list_gets_the_same_code_and_spends_noth
     let clock = TestClock::default();
     let base = local_app(&clock).await;
     let mailer = Suppressed::default();
-    let app = shared::app::App { store: base.store, mailer: mailer.clone(), sms: base.sms, code_secret: base.code_secret, config: base.config, clock: base.clock };
+    let app = shared::app::App {
+        store: base.store,
+        mailer: mailer.clone(),
+        sms: base.sms,
+        code_secret: base.code_secret,
+        config: base.config,
+        clock: base.clock,
+    };
     let (caller, address) = (unique("suppressed"), fresh_address().to_lowercase());
-    let req = Request::new(Params::from_pairs([("Email", address.as_str())]), shared::model::CallerId::parse(&caller).ok(), "192.0.2.1", false).unwrap();
-    let body = match shared::actions::SubmitEmailVerification::handle(&app, &req).await.unwrap() {
+    let req = Request::new(
+        Params::from_pairs([("Email", address.as_str())]),
+        shared::model::CallerId::parse(&caller).ok(),
+        "192.0.2.1",
+        false,
+    )
+    .unwrap();
+    let body = match shared::actions::SubmitEmailVerification::handle(&app, &req)
+        .await
+        .unwrap()
+    {
         Reply::Api(b) => Value::Object(b),
         _ => panic!("not an API answer"),
     };
     assert_eq!(body["FailList"][0]["Code"], "EmailUndeliverable", "{body}");
-    assert!(items_of(&caller).await.iter().all(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("QUOTA#"))), "no record, no link");
+    assert!(
+        items_of(&caller)
+            .await
+            .iter()
+            .all(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("QUOTA#"))),
+        "no record, no link"
+    );
     let quota = item(&items_of(&caller).await, "QUOTA#");
-    assert!(quota.is_none_or(|q| q["sends"].as_l().is_ok_and(|l| l.is_empty())), "the quota was given back");
+    assert!(
+        quota.is_none_or(|q| q["sends"].as_l().is_ok_and(|l| l.is_empty())),
+        "the quota was given back"
+    );
     // Remembered: the next Submit is refused without asking SES.
-    shared::actions::SubmitEmailVerification::handle(&app, &req).await.unwrap();
+    shared::actions::SubmitEmailVerification::handle(&app, &req)
+        .await
+        .unwrap();
     assert_eq!(mailer.0.load(std::sync::atomic::Ordering::SeqCst), 1);
-    assert!(delivery_item(&address).await.is_some_and(|d| d.get("undeliverable").is_some_and(|u| u.as_bool() == Ok(&true))));
+    assert!(delivery_item(&address).await.is_some_and(|d| d
+        .get("undeliverable")
+        .is_some_and(|u| u.as_bool() == Ok(&true))));
 }

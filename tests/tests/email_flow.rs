@@ -24,7 +24,10 @@ fn submit_mail_click_query_end_to_end() {
     let submitted = post_json(SUBMIT, &caller, &json!({ "Email": address, "Lang": "en" }));
     assert_eq!(submitted.status, 200, "{}", submitted.body);
     let body = submitted.json();
-    assert_eq!(body["SuccessList"], json!([{ "Email": normalised, "Code": "Success", "Message": "Success" }]));
+    assert_eq!(
+        body["SuccessList"],
+        json!([{ "Email": normalised, "Code": "Success", "Message": "Success" }])
+    );
     let request_id = body["RequestId"].as_str().unwrap();
     assert!(uuid::Uuid::parse_str(request_id).is_ok() && request_id == request_id.to_uppercase());
 
@@ -36,23 +39,38 @@ fn submit_mail_click_query_end_to_end() {
     let mails = mails_to(&address);
     assert_eq!(mails.len(), 1, "one mail for one submit");
     let mail = &mails[0];
-    assert_eq!(mail.to, [normalised.clone()], "the `+` survives into the mail's recipient");
+    assert_eq!(
+        mail.to,
+        [normalised.clone()],
+        "the `+` survives into the mail's recipient"
+    );
     assert_eq!(mail.subject, "Verify your email address");
     let link = link_in(mail);
-    assert!(mail.html.replace("&#38;", "&").contains(&format!("href=\"{link}\"")), "the link is in the HTML part too");
+    assert!(
+        mail.html
+            .replace("&#38;", "&")
+            .contains(&format!("href=\"{link}\"")),
+        "the link is in the HTML part too"
+    );
     assert_eq!(token_of(&link).len(), 64);
 
     let page = get_url(&format!("{link}&UserClientIp=198.51.100.66"));
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.content_type.starts_with("text/html"));
-    assert!(page.body.contains("data-code=\"Success\"") && page.body.contains("Your email address is verified."));
+    assert!(
+        page.body.contains("data-code=\"Success\"")
+            && page.body.contains("Your email address is verified.")
+    );
 
     let verified = query(&caller, &address.to_uppercase()).json();
     assert_eq!(verified["VerificationStatus"], 1, "{verified}");
     assert_eq!(verified["Email"], normalised);
     assert_eq!(verified["UserId"], caller);
     assert_ne!(verified["ConfirmIp"], "");
-    assert_ne!(verified["ConfirmIp"], "198.51.100.66", "the link page records the real source, not a parameter");
+    assert_ne!(
+        verified["ConfirmIp"], "198.51.100.66",
+        "the link page records the real source, not a parameter"
+    );
     assert_ne!(verified["VerificationTime"], "");
     assert_eq!(verified["EmailVerificationNo"].as_str().unwrap().len(), 32);
 
@@ -66,19 +84,36 @@ fn submit_mail_click_query_end_to_end() {
     assert_eq!(after["GmtModified"], verified["GmtModified"]);
 
     // Submitting a verified address again sends nothing and says so.
-    let resubmit = post_json(SUBMIT, &caller, &json!({ "Email": address, "SendIfExist": "true" })).json();
+    let resubmit = post_json(
+        SUBMIT,
+        &caller,
+        &json!({ "Email": address, "SendIfExist": "true" }),
+    )
+    .json();
     assert_eq!(resubmit["ExistList"][0]["Code"], "EmailVerified");
     assert_eq!(mails_to(&address).len(), 1);
 
     // The logs of these invocations carry the RequestId on every line of the request (not only the last),
     // and neither the address nor the token in clear.
     let log = std::fs::read_to_string(env("LAMBDA_LOG")).unwrap_or_default();
-    assert!(log.lines().any(|l| l.contains(request_id) && l.contains("verification mail sent")), "the RequestId is on the inner log lines");
-    assert!(log.lines().any(|l| l.contains(request_id) && l.contains("answered")));
+    assert!(
+        log.lines()
+            .any(|l| l.contains(request_id) && l.contains("verification mail sent")),
+        "the RequestId is on the inner log lines"
+    );
+    assert!(log
+        .lines()
+        .any(|l| l.contains(request_id) && l.contains("answered")));
     let lowered = log.to_lowercase();
-    assert!(!lowered.contains(&normalised), "an address is in the logs in clear");
+    assert!(
+        !lowered.contains(&normalised),
+        "an address is in the logs in clear"
+    );
     let local_part = normalised.split('@').next().unwrap();
-    assert!(!lowered.contains(local_part), "an address's local part is in the logs");
+    assert!(
+        !lowered.contains(local_part),
+        "an address's local part is in the logs"
+    );
     assert!(!log.contains(&token_of(&link)), "a token is in the logs");
 }
 
@@ -86,7 +121,10 @@ fn submit_mail_click_query_end_to_end() {
 fn pending_addresses_go_to_exist_list_and_quota_refuses_quick_resends() {
     let caller = unique("quota");
     let address = fresh_address();
-    assert_eq!(post_json(SUBMIT, &caller, &json!({ "Email": address })).status, 200);
+    assert_eq!(
+        post_json(SUBMIT, &caller, &json!({ "Email": address })).status,
+        200
+    );
 
     let again = post_json(SUBMIT, &caller, &json!({ "Email": address })).json();
     assert_eq!(again["ExistList"][0]["Code"], "EmailVerificationExist");
@@ -97,25 +135,41 @@ fn pending_addresses_go_to_exist_list_and_quota_refuses_quick_resends() {
     assert_eq!(fail["Code"], "SendTokenQuotaExceeded");
     let retry = fail["RetryAfterSeconds"].as_i64().unwrap();
     assert!((1..=60).contains(&retry), "retry after {retry} s");
-    assert_eq!(mails_to(&address).len(), 1, "the refused sends sent nothing");
-    assert!(resend.get("ExistList").is_none(), "Resend answers SuccessList and FailList only");
+    assert_eq!(
+        mails_to(&address).len(),
+        1,
+        "the refused sends sent nothing"
+    );
+    assert!(
+        resend.get("ExistList").is_none(),
+        "Resend answers SuccessList and FailList only"
+    );
 }
 
 #[test]
 fn one_caller_cannot_see_resend_verify_or_delete_anothers_records() {
     let (alice, bob) = (unique("alice"), unique("bob"));
     let address = fresh_address();
-    assert_eq!(post_json(SUBMIT, &alice, &json!({ "Email": address })).status, 200);
+    assert_eq!(
+        post_json(SUBMIT, &alice, &json!({ "Email": address })).status,
+        200
+    );
     let token = token_of(&link_in(&mails_to(&address)[0]));
 
     let q = query(&bob, &address);
-    assert_eq!((q.status, q.json()["Code"].clone()), (404, json!("EmailVerificationNotExist")));
+    assert_eq!(
+        (q.status, q.json()["Code"].clone()),
+        (404, json!("EmailVerificationNotExist"))
+    );
     let list = get_query(LIST, &bob, "").json();
     assert_eq!(list["TotalItemNum"], 0);
     let resend = post_json(RESEND, &bob, &json!({ "Email": address })).json();
     assert_eq!(resend["FailList"][0]["Code"], "EmailVerificationNotExist");
     let verify = post_json(VERIFY, &bob, &json!({ "Token": token }));
-    assert_eq!((verify.status, verify.json()["Code"].clone()), (400, json!("TokenInvalid")));
+    assert_eq!(
+        (verify.status, verify.json()["Code"].clone()),
+        (400, json!("TokenInvalid"))
+    );
     let delete = post_json(DELETE, &bob, &json!({ "Email": address })).json();
     assert_eq!(delete["FailList"][0]["Code"], "EmailVerificationNotExist");
 
@@ -136,10 +190,23 @@ fn list_filters_and_pages_and_delete_removes_records_and_links() {
     assert_eq!(get_url(&link).status, 200);
 
     let all = get_query(LIST, &caller, "PageSize=2").json();
-    assert_eq!((all["TotalItemNum"].clone(), all["TotalPageNum"].clone(), all["NextPage"].clone()), (json!(3), json!(2), json!(true)));
+    assert_eq!(
+        (
+            all["TotalItemNum"].clone(),
+            all["TotalPageNum"].clone(),
+            all["NextPage"].clone()
+        ),
+        (json!(3), json!(2), json!(true))
+    );
     assert_eq!(all["Data"].as_array().unwrap().len(), 2);
     let page2 = get_query(LIST, &caller, "PageSize=2&PageNum=2").json();
-    assert_eq!((page2["Data"].as_array().unwrap().len(), page2["PrePage"].clone()), (1, json!(true)));
+    assert_eq!(
+        (
+            page2["Data"].as_array().unwrap().len(),
+            page2["PrePage"].clone()
+        ),
+        (1, json!(true))
+    );
 
     let verified = get_query(LIST, &caller, "VerificationStatus=1").json();
     assert_eq!(verified["TotalItemNum"], 1);
@@ -150,8 +217,17 @@ fn list_filters_and_pages_and_delete_removes_records_and_links() {
     let none = get_query(LIST, &caller, &format!("BeginCreateTime={future}")).json();
     assert_eq!(none["TotalItemNum"], 0);
 
-    let deleted = post_json(DELETE, &caller, &json!({ "Email": format!("{},{},nobody@example.com", addresses[0], addresses[1]) })).json();
-    assert_eq!(deleted["SuccessList"].as_array().unwrap().len(), 2, "{deleted}");
+    let deleted = post_json(
+        DELETE,
+        &caller,
+        &json!({ "Email": format!("{},{},nobody@example.com", addresses[0], addresses[1]) }),
+    )
+    .json();
+    assert_eq!(
+        deleted["SuccessList"].as_array().unwrap().len(),
+        2,
+        "{deleted}"
+    );
     assert_eq!(deleted["FailList"][0]["Code"], "EmailVerificationNotExist");
     assert_eq!(get_query(LIST, &caller, "").json()["TotalItemNum"], 1);
     // The link of a deleted record no longer works.
@@ -164,18 +240,31 @@ fn list_filters_and_pages_and_delete_removes_records_and_links() {
 fn xml_and_chinese_answers() {
     let caller = unique("xml");
     let address = fresh_address();
-    let a = get_query(SUBMIT, &caller, &format!("Email={}&Format=XML&Lang=zh", address.replace('+', "%2B")));
+    let a = get_query(
+        SUBMIT,
+        &caller,
+        &format!("Email={}&Format=XML&Lang=zh", address.replace('+', "%2B")),
+    );
     assert_eq!(a.status, 200);
     assert!(a.content_type.contains("xml"));
     assert!(a.body.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?><SubmitEmailVerificationResponse><RequestId>"), "{}", a.body);
-    assert!(a.body.contains("<SuccessList><SendResult><Email>") && a.body.contains("<Message>成功</Message>"), "{}", a.body);
+    assert!(
+        a.body.contains("<SuccessList><SendResult><Email>")
+            && a.body.contains("<Message>成功</Message>"),
+        "{}",
+        a.body
+    );
     let mail = &mails_to(&address)[0];
     assert_eq!(mail.subject, "请验证您的邮箱地址");
     assert!(mail.text.contains("请打开下面的链接"));
     // The link page speaks the mail's language.
     let link = link_in(mail);
     let page = get_url(&link);
-    assert!(page.body.contains("您的邮箱地址已验证成功"), "{}", page.body);
+    assert!(
+        page.body.contains("您的邮箱地址已验证成功"),
+        "{}",
+        page.body
+    );
     // A link that no longer works still speaks the mail's language.
     let broken = link.replace(&token_of(&link), &"0".repeat(64));
     let page = get_url(&broken);
@@ -184,7 +273,14 @@ fn xml_and_chinese_answers() {
 
     let err = get_query(QUERY, &caller, "Format=XML&Lang=zh");
     assert_eq!(err.status, 400);
-    assert!(err.body.contains("<Error><RequestId>") && err.body.contains("<Code>ParameterIllegal</Code><Message>缺少必填参数 Email。</Message>"), "{}", err.body);
+    assert!(
+        err.body.contains("<Error><RequestId>")
+            && err
+                .body
+                .contains("<Code>ParameterIllegal</Code><Message>缺少必填参数 Email。</Message>"),
+        "{}",
+        err.body
+    );
 }
 
 /// Every kind of bad input gets its code and a message in the caller's language, and leaves no trace:
@@ -193,46 +289,194 @@ fn xml_and_chinese_answers() {
 async fn bad_input_is_refused_and_leaves_nothing_behind() {
     let caller = unique("bad");
     let good = fresh_address();
-    let hundred_and_one = (0..101).map(|i| format!("u{i}.{}@example.com", uuid::Uuid::new_v4().simple())).collect::<Vec<_>>().join(",");
+    let hundred_and_one = (0..101)
+        .map(|i| format!("u{i}.{}@example.com", uuid::Uuid::new_v4().simple()))
+        .collect::<Vec<_>>()
+        .join(",");
     let cases: Vec<(&str, Value, u16, &str, &str)> = vec![
-        (SUBMIT, json!({}), 400, "ParameterIllegal", "The parameter Email is required."),
-        (SUBMIT, json!({ "Email": "" }), 400, "ParameterIllegal", "The parameter Email is required."),
-        (SUBMIT, json!({ "Email": " , ", "Lang": "zh" }), 400, "ParameterIllegal", "缺少必填参数 Email。"),
-        (SUBMIT, json!({ "Email": hundred_and_one }), 400, "ParameterIllegal", "The parameter Email holds more than 100 addresses."),
-        (SUBMIT, json!({ "Email": good, "Lang": "fr" }), 400, "ParameterIllegal", "The parameter Lang is invalid: expected en or zh."),
-        (SUBMIT, json!({ "Email": good, "SendIfExist": "maybe" }), 400, "ParameterIllegal", "The parameter SendIfExist is invalid: expected true or false."),
-        (SUBMIT, json!({ "Email": good, "Format": "YAML" }), 400, "ParameterIllegal", "The parameter Format is invalid: expected JSON or XML."),
-        (RESEND, json!({ "Lang": "zh" }), 400, "ParameterIllegal", "缺少必填参数 Email。"),
-        (DELETE, json!({}), 400, "ParameterIllegal", "The parameter Email is required."),
-        (QUERY, json!({ "Email": "not-an-address" }), 400, "ParameterIllegal", "The parameter Email is invalid: expected one valid email address."),
-        (VERIFY, json!({}), 400, "ParameterIllegal", "The parameter Token is required."),
-        (VERIFY, json!({ "Token": "abc123" }), 400, "ParameterIllegal", "The parameter Token is invalid: expected 64 hexadecimal characters."),
-        (VERIFY, json!({ "Token": "a".repeat(64), "Lang": "zh" }), 400, "TokenInvalid", "验证链接无效，或已被新的链接取代。"),
-        (LIST, json!({ "PageSize": 0 }), 400, "ParameterIllegal", "The parameter PageSize is invalid: expected an integer from 1 to 500."),
-        (LIST, json!({ "PageSize": 501 }), 400, "ParameterIllegal", "The parameter PageSize is invalid: expected an integer from 1 to 500."),
-        (LIST, json!({ "PageNum": 0 }), 400, "ParameterIllegal", "The parameter PageNum is invalid: expected an integer of at least 1."),
-        (LIST, json!({ "VerificationStatus": 2 }), 400, "ParameterIllegal", "The parameter VerificationStatus is invalid: expected 0 or 1."),
-        (LIST, json!({ "BeginCreateTime": "yesterday" }), 400, "ParameterIllegal", "The parameter BeginCreateTime is invalid: expected epoch milliseconds."),
+        (
+            SUBMIT,
+            json!({}),
+            400,
+            "ParameterIllegal",
+            "The parameter Email is required.",
+        ),
+        (
+            SUBMIT,
+            json!({ "Email": "" }),
+            400,
+            "ParameterIllegal",
+            "The parameter Email is required.",
+        ),
+        (
+            SUBMIT,
+            json!({ "Email": " , ", "Lang": "zh" }),
+            400,
+            "ParameterIllegal",
+            "缺少必填参数 Email。",
+        ),
+        (
+            SUBMIT,
+            json!({ "Email": hundred_and_one }),
+            400,
+            "ParameterIllegal",
+            "The parameter Email holds more than 100 addresses.",
+        ),
+        (
+            SUBMIT,
+            json!({ "Email": good, "Lang": "fr" }),
+            400,
+            "ParameterIllegal",
+            "The parameter Lang is invalid: expected en or zh.",
+        ),
+        (
+            SUBMIT,
+            json!({ "Email": good, "SendIfExist": "maybe" }),
+            400,
+            "ParameterIllegal",
+            "The parameter SendIfExist is invalid: expected true or false.",
+        ),
+        (
+            SUBMIT,
+            json!({ "Email": good, "Format": "YAML" }),
+            400,
+            "ParameterIllegal",
+            "The parameter Format is invalid: expected JSON or XML.",
+        ),
+        (
+            RESEND,
+            json!({ "Lang": "zh" }),
+            400,
+            "ParameterIllegal",
+            "缺少必填参数 Email。",
+        ),
+        (
+            DELETE,
+            json!({}),
+            400,
+            "ParameterIllegal",
+            "The parameter Email is required.",
+        ),
+        (
+            QUERY,
+            json!({ "Email": "not-an-address" }),
+            400,
+            "ParameterIllegal",
+            "The parameter Email is invalid: expected one valid email address.",
+        ),
+        (
+            VERIFY,
+            json!({}),
+            400,
+            "ParameterIllegal",
+            "The parameter Token is required.",
+        ),
+        (
+            VERIFY,
+            json!({ "Token": "abc123" }),
+            400,
+            "ParameterIllegal",
+            "The parameter Token is invalid: expected 64 hexadecimal characters.",
+        ),
+        (
+            VERIFY,
+            json!({ "Token": "a".repeat(64), "Lang": "zh" }),
+            400,
+            "TokenInvalid",
+            "验证链接无效，或已被新的链接取代。",
+        ),
+        (
+            LIST,
+            json!({ "PageSize": 0 }),
+            400,
+            "ParameterIllegal",
+            "The parameter PageSize is invalid: expected an integer from 1 to 500.",
+        ),
+        (
+            LIST,
+            json!({ "PageSize": 501 }),
+            400,
+            "ParameterIllegal",
+            "The parameter PageSize is invalid: expected an integer from 1 to 500.",
+        ),
+        (
+            LIST,
+            json!({ "PageNum": 0 }),
+            400,
+            "ParameterIllegal",
+            "The parameter PageNum is invalid: expected an integer of at least 1.",
+        ),
+        (
+            LIST,
+            json!({ "VerificationStatus": 2 }),
+            400,
+            "ParameterIllegal",
+            "The parameter VerificationStatus is invalid: expected 0 or 1.",
+        ),
+        (
+            LIST,
+            json!({ "BeginCreateTime": "yesterday" }),
+            400,
+            "ParameterIllegal",
+            "The parameter BeginCreateTime is invalid: expected epoch milliseconds.",
+        ),
     ];
     for (function, body, status, code, message) in cases {
         let a = post_json(function, &caller, &body);
         let v = a.json();
-        assert_eq!((a.status, v["Code"].as_str().unwrap_or(""), v["Message"].as_str().unwrap_or("")), (status, code, message), "{function} {body}");
+        assert_eq!(
+            (
+                a.status,
+                v["Code"].as_str().unwrap_or(""),
+                v["Message"].as_str().unwrap_or("")
+            ),
+            (status, code, message),
+            "{function} {body}"
+        );
         assert!(v["RequestId"].as_str().is_some_and(|id| id.len() == 36));
     }
-    let malformed = post_raw(SUBMIT, &caller, "application/json", "{\"Email\": \"a@example.com\"");
-    assert_eq!((malformed.status, malformed.json()["Code"].clone(), malformed.json()["Message"].clone()),
-        (400, json!("ParameterIllegal"), json!("The request body is not valid JSON.")));
+    let malformed = post_raw(
+        SUBMIT,
+        &caller,
+        "application/json",
+        "{\"Email\": \"a@example.com\"",
+    );
+    assert_eq!(
+        (
+            malformed.status,
+            malformed.json()["Code"].clone(),
+            malformed.json()["Message"].clone()
+        ),
+        (
+            400,
+            json!("ParameterIllegal"),
+            json!("The request body is not valid JSON.")
+        )
+    );
 
     // A malformed address among good ones: the good one is served, the bad one fails alone.
-    let mixed = post_json(SUBMIT, &caller, &json!({ "Email": format!("{good},not an address") })).json();
+    let mixed = post_json(
+        SUBMIT,
+        &caller,
+        &json!({ "Email": format!("{good},not an address") }),
+    )
+    .json();
     assert_eq!(mixed["SuccessList"][0]["Email"], good.to_lowercase());
-    assert_eq!(mixed["FailList"], json!([{ "Email": "not an address", "Code": "ParameterIllegal", "Message": "The email address is not valid." }]));
+    assert_eq!(
+        mixed["FailList"],
+        json!([{ "Email": "not an address", "Code": "ParameterIllegal", "Message": "The email address is not valid." }])
+    );
 
     // Nothing of the refused requests is in the table or the mailbox: only the mixed call's address.
     let items = items_of(&caller).await;
-    let emails: std::collections::BTreeSet<String> = items.iter().filter_map(|i| i.get("email").and_then(|v| v.as_s().ok()).cloned()).collect();
-    assert_eq!(emails.into_iter().collect::<Vec<_>>(), [good.to_lowercase()]);
+    let emails: std::collections::BTreeSet<String> = items
+        .iter()
+        .filter_map(|i| i.get("email").and_then(|v| v.as_s().ok()).cloned())
+        .collect();
+    assert_eq!(
+        emails.into_iter().collect::<Vec<_>>(),
+        [good.to_lowercase()]
+    );
     assert_eq!(items.len(), 3, "one record, one quota item, one link token");
     assert_eq!(mails_to(&good).len(), 1);
 }
@@ -242,13 +486,28 @@ fn form_bodies_and_query_strings_work_and_the_body_wins() {
     let caller = unique("form");
     let address = fresh_address();
     let encoded = address.replace('+', "%2B").replace('@', "%40");
-    let a = post_raw(SUBMIT, &caller, "application/x-www-form-urlencoded", &format!("Email={encoded}&Lang=en"));
+    let a = post_raw(
+        SUBMIT,
+        &caller,
+        "application/x-www-form-urlencoded",
+        &format!("Email={encoded}&Lang=en"),
+    );
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.json()["SuccessList"][0]["Email"], address.to_lowercase());
     // The Alibaba SDK's shape: every parameter in the query string, booleans as True/False.
-    let sdk = get_query(SUBMIT, &caller, &format!("Email={encoded}&SendIfExist=False")).json();
+    let sdk = get_query(
+        SUBMIT,
+        &caller,
+        &format!("Email={encoded}&SendIfExist=False"),
+    )
+    .json();
     assert_eq!(sdk["ExistList"][0]["Code"], "EmailVerificationExist");
     // The body's Lang wins over the query string's.
-    let q = post_json_with_query(QUERY, &caller, "Lang=en", &json!({ "Email": "nobody@example.com", "Lang": "zh" }));
+    let q = post_json_with_query(
+        QUERY,
+        &caller,
+        "Lang=en",
+        &json!({ "Email": "nobody@example.com", "Lang": "zh" }),
+    );
     assert_eq!(q.json()["Message"], "该邮箱的验证记录不存在。");
 }

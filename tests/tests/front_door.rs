@@ -29,12 +29,23 @@ fn keys(caller: &str) -> Keys {
 }
 
 async fn door(clock: &TestClock, caller: &str) -> FrontDoor<DynamoStore, SesMailer> {
-    FrontDoor { app: local_app(clock).await, keys: keys(caller) }
+    FrontDoor {
+        app: local_app(clock).await,
+        keys: keys(caller),
+    }
 }
 
 /// An API Gateway HTTP API (payload 2.0) event for `POST /` or `GET /`, with no IAM identity.
-fn event(method: &str, query: &str, headers: &[(String, String)], body: &str) -> lambda_http::Request {
-    let headers: serde_json::Map<String, Value> = headers.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+fn event(
+    method: &str,
+    query: &str,
+    headers: &[(String, String)],
+    body: &str,
+) -> lambda_http::Request {
+    let headers: serde_json::Map<String, Value> = headers
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
     let e = json!({
         "version": "2.0", "routeKey": format!("{method} /"), "rawPath": "/", "rawQueryString": query,
         "headers": headers,
@@ -50,31 +61,69 @@ fn event(method: &str, query: &str, headers: &[(String, String)], body: &str) ->
 }
 
 fn query_of(params: &[(&str, String)]) -> String {
-    form_urlencoded::Serializer::new(String::new()).extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str()))).finish().replace('+', "%20")
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())))
+        .finish()
+        .replace('+', "%20")
 }
 
 /// ACS3: parameters in the query, empty body, the x-acs headers signed.
-fn acs3_request(action: &str, params: &[(&str, String)], key: &str, secret: &str, at: DateTime<Utc>, nonce: &str) -> lambda_http::Request {
+fn acs3_request(
+    action: &str,
+    params: &[(&str, String)],
+    key: &str,
+    secret: &str,
+    at: DateTime<Utc>,
+    nonce: &str,
+) -> lambda_http::Request {
     let query = query_of(params);
     let mut headers = vec![
         ("host".to_string(), HOST.to_string()),
         ("x-acs-action".to_string(), action.to_string()),
         ("x-acs-content-sha256".to_string(), sha256_hex(b"")),
-        ("x-acs-date".to_string(), at.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        (
+            "x-acs-date".to_string(),
+            at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        ),
         ("x-acs-signature-nonce".to_string(), nonce.to_string()),
         ("x-acs-version".to_string(), "2018-01-29".to_string()),
     ];
     let signed: Vec<String> = headers.iter().map(|(k, _)| k.clone()).collect();
-    let lookup = |name: &str| headers.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect();
-    let pairs: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let lookup = |name: &str| {
+        headers
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let pairs: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
     let canonical = acs3::canonical_request("POST", "/", &pairs, &signed, &lookup, b"");
-    let signature = hex::encode(hmac_sha256(secret.as_bytes(), acs3::string_to_sign(&canonical).as_bytes()));
-    headers.push(("authorization".into(), format!("ACS3-HMAC-SHA256 Credential={key},SignedHeaders={},Signature={signature}", signed.join(";"))));
+    let signature = hex::encode(hmac_sha256(
+        secret.as_bytes(),
+        acs3::string_to_sign(&canonical).as_bytes(),
+    ));
+    headers.push((
+        "authorization".into(),
+        format!(
+            "ACS3-HMAC-SHA256 Credential={key},SignedHeaders={},Signature={signature}",
+            signed.join(";")
+        ),
+    ));
     event("POST", &query, &headers, "")
 }
 
 /// RPC: every parameter, the signature ones included, in the query of a GET.
-fn rpc_request(action: &str, params: &[(&str, String)], key: &str, secret: &str, at: DateTime<Utc>, nonce: &str) -> lambda_http::Request {
+fn rpc_request(
+    action: &str,
+    params: &[(&str, String)],
+    key: &str,
+    secret: &str,
+    at: DateTime<Utc>,
+    nonce: &str,
+) -> lambda_http::Request {
     let mut all: Vec<(&str, String)> = params.to_vec();
     all.extend([
         ("Action", action.to_string()),
@@ -88,24 +137,52 @@ fn rpc_request(action: &str, params: &[(&str, String)], key: &str, secret: &str,
     ]);
     let sts = rpc::string_to_sign("GET", all.iter().map(|(k, v)| (*k, v.as_str())));
     let mac = shared::front_door::signing::hmac_sha1(&rpc::key(secret), sts.as_bytes());
-    all.push(("Signature", base64::engine::general_purpose::STANDARD.encode(mac)));
+    all.push((
+        "Signature",
+        base64::engine::general_purpose::STANDARD.encode(mac),
+    ));
     event("GET", &query_of(&all), &[("host".into(), HOST.into())], "")
 }
 
 /// TC3: a JSON body, content-type and host signed, X-TC-Action not.
-fn tc3_request(action: &str, body: &Value, key: &str, secret: &str, at: DateTime<Utc>) -> lambda_http::Request {
+fn tc3_request(
+    action: &str,
+    body: &Value,
+    key: &str,
+    secret: &str,
+    at: DateTime<Utc>,
+) -> lambda_http::Request {
     tc3_request_with(action, body, key, secret, at, &[])
 }
 
-fn tc3_request_with(action: &str, body: &Value, key: &str, secret: &str, at: DateTime<Utc>, extra: &[(&str, &str)]) -> lambda_http::Request {
+fn tc3_request_with(
+    action: &str,
+    body: &Value,
+    key: &str,
+    secret: &str,
+    at: DateTime<Utc>,
+    extra: &[(&str, &str)],
+) -> lambda_http::Request {
     let body = body.to_string();
-    let mut headers = vec![("content-type".to_string(), "application/json".to_string()), ("host".to_string(), HOST.to_string())];
+    let mut headers = vec![
+        ("content-type".to_string(), "application/json".to_string()),
+        ("host".to_string(), HOST.to_string()),
+    ];
     let signed = vec!["content-type".to_string(), "host".to_string()];
-    let lookup = |name: &str| headers.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect();
+    let lookup = |name: &str| {
+        headers
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
     let canonical = tc3::canonical_request("POST", "", &signed, &lookup, body.as_bytes());
     let date = at.format("%Y-%m-%d").to_string();
     let sts = tc3::string_to_sign(&at.timestamp().to_string(), &date, "domain", &canonical);
-    let signature = hex::encode(hmac_sha256(&tc3::signing_key(secret, &date, "domain"), sts.as_bytes()));
+    let signature = hex::encode(hmac_sha256(
+        &tc3::signing_key(secret, &date, "domain"),
+        sts.as_bytes(),
+    ));
     headers.extend([
         ("x-tc-action".into(), action.to_string()),
         ("x-tc-timestamp".into(), at.timestamp().to_string()),
@@ -119,19 +196,32 @@ fn tc3_request_with(action: &str, body: &Value, key: &str, secret: &str, at: Dat
 async fn call(door: &FrontDoor<DynamoStore, SesMailer>, request: lambda_http::Request) -> Answer {
     let response = shared::front_door::handle(door, request).await;
     let status = response.status().as_u16();
-    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let body = match response.into_body() {
         lambda_http::Body::Text(t) => t,
         lambda_http::Body::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
         _ => String::new(),
     };
-    Answer { status, content_type, body }
+    Answer {
+        status,
+        content_type,
+        body,
+    }
 }
 
 /// The code of a refusal or error in either envelope.
 fn code(a: &Answer) -> String {
     let v = a.json();
-    v["Code"].as_str().or_else(|| v["Response"]["Error"]["Code"].as_str()).unwrap_or("").to_string()
+    v["Code"]
+        .as_str()
+        .or_else(|| v["Response"]["Error"]["Code"].as_str())
+        .unwrap_or("")
+        .to_string()
 }
 
 /// Parameters each action accepts as valid (its answer may still be an error of the action's own, such
@@ -140,17 +230,35 @@ fn params_for(action: &str, address: &str) -> Vec<(&'static str, String)> {
     match action {
         "VerifyEmail" => vec![("Token", "ab".repeat(32))],
         "ListEmailVerification" => vec![("PageNum", "1".into())],
-        "SendIntlPhoneEmailCode" | "DeleteIntlPhoneEmail" => vec![("Type", "2".into()), ("Code", address.into())],
-        "CreateIntlPhoneEmail" => vec![("Type", "2".into()), ("Code", address.into()), ("VerifyCode", "123456".into())],
+        "SendIntlPhoneEmailCode" | "DeleteIntlPhoneEmail" => {
+            vec![("Type", "2".into()), ("Code", address.into())]
+        }
+        "CreateIntlPhoneEmail" => vec![
+            ("Type", "2".into()),
+            ("Code", address.into()),
+            ("VerifyCode", "123456".into()),
+        ],
         "DescribeIntlPhoneEmailList" => vec![("Type", "0".into())],
         _ => vec![("Email", address.into())],
     }
 }
 
 const DOOR_CODES: &[&str] = &[
-    "MissingParameter", "IncompleteSignature", "InvalidTimeStamp.Format", "InvalidAccessKeyId.NotFound", "InvalidAccessKeyId.Inactive",
-    "InvalidTimeStamp.Expired", "SignatureDoesNotMatch", "SignatureNonceUsed", "InvalidAction.NotFound", "ServiceUnavailable",
-    "AuthFailure.InvalidAuthorization", "AuthFailure.SecretIdNotFound", "AuthFailure.SignatureExpire", "AuthFailure.SignatureFailure", "InvalidAction",
+    "MissingParameter",
+    "IncompleteSignature",
+    "InvalidTimeStamp.Format",
+    "InvalidAccessKeyId.NotFound",
+    "InvalidAccessKeyId.Inactive",
+    "InvalidTimeStamp.Expired",
+    "SignatureDoesNotMatch",
+    "SignatureNonceUsed",
+    "InvalidAction.NotFound",
+    "ServiceUnavailable",
+    "AuthFailure.InvalidAuthorization",
+    "AuthFailure.SecretIdNotFound",
+    "AuthFailure.SignatureExpire",
+    "AuthFailure.SignatureFailure",
+    "InvalidAction",
 ];
 
 #[tokio::test]
@@ -167,18 +275,41 @@ async fn every_action_is_reachable_through_each_scheme_in_its_own_envelope() {
             let request = match scheme {
                 "acs3" => acs3_request(info.name, &params, &key, &secret, clock.now(), &nonce),
                 "rpc" => rpc_request(info.name, &params, &key, &secret, clock.now(), &nonce),
-                _ => tc3_request(info.name, &Value::Object(params.iter().map(|(k, v)| (k.to_string(), json!(v))).collect()), &key, &secret, clock.now()),
+                _ => tc3_request(
+                    info.name,
+                    &Value::Object(
+                        params
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), json!(v)))
+                            .collect(),
+                    ),
+                    &key,
+                    &secret,
+                    clock.now(),
+                ),
             };
             let answer = call(&door, request).await;
-            let what = format!("{} via {scheme}: {} {}", info.name, answer.status, answer.body);
-            assert!(!DOOR_CODES.contains(&code(&answer).as_str()), "refused at the door: {what}");
+            let what = format!(
+                "{} via {scheme}: {} {}",
+                info.name, answer.status, answer.body
+            );
+            assert!(
+                !DOOR_CODES.contains(&code(&answer).as_str()),
+                "refused at the door: {what}"
+            );
             let v = answer.json();
             match info.style {
-                Style::Alibaba => assert_eq!(v["RequestId"].as_str().map(str::len), Some(36), "{what}"),
+                Style::Alibaba => {
+                    assert_eq!(v["RequestId"].as_str().map(str::len), Some(36), "{what}")
+                }
                 Style::Tencent => {
                     assert_eq!(answer.status, 200, "{what}");
                     assert_eq!(answer.content_type, "application/json", "{what}");
-                    assert_eq!(v["Response"]["RequestId"].as_str().map(str::len), Some(36), "{what}");
+                    assert_eq!(
+                        v["Response"]["RequestId"].as_str().map(str::len),
+                        Some(36),
+                        "{what}"
+                    );
                 }
             }
         }
@@ -186,7 +317,18 @@ async fn every_action_is_reachable_through_each_scheme_in_its_own_envelope() {
     // What went through the door is the caller's, as the IAM routes see it: the Submit of each scheme
     // made a record that Query finds for the same caller id.
     let submitted = items_of(&caller).await;
-    assert!(submitted.iter().filter(|i| i.get("kind").and_then(|k| k.as_s().ok()).map(String::as_str) == Some("record")).count() >= 3, "{submitted:?}");
+    assert!(
+        submitted
+            .iter()
+            .filter(|i| i
+                .get("kind")
+                .and_then(|k| k.as_s().ok())
+                .map(String::as_str)
+                == Some("record"))
+            .count()
+            >= 3,
+        "{submitted:?}"
+    );
 }
 
 #[tokio::test]
@@ -197,13 +339,63 @@ async fn a_disabled_key_is_refused_in_each_vendors_code_and_changes_nothing() {
     let (key, secret) = (format!("{caller}-old"), format!("{caller}-old-secret"));
     let address = fresh_address();
     let params = vec![("Email", address.clone())];
-    let a = call(&door, acs3_request("SubmitEmailVerification", &params, &key, &secret, clock.now(), "n-1")).await;
-    assert_eq!((a.status, code(&a).as_str()), (400, "InvalidAccessKeyId.Inactive"), "{}", a.body);
-    let a = call(&door, rpc_request("SubmitEmailVerification", &params, &key, &secret, clock.now(), "n-2")).await;
-    assert_eq!((a.status, code(&a).as_str()), (400, "InvalidAccessKeyId.Inactive"), "{}", a.body);
-    let a = call(&door, tc3_request("SubmitEmailVerification", &json!({"Email": address}), &key, &secret, clock.now())).await;
-    assert_eq!((a.status, a.content_type.as_str(), code(&a).as_str()), (200, "application/json", "AuthFailure.SecretIdNotFound"), "{}", a.body);
-    assert!(items_of(&caller).await.is_empty(), "a refused request wrote something");
+    let a = call(
+        &door,
+        acs3_request(
+            "SubmitEmailVerification",
+            &params,
+            &key,
+            &secret,
+            clock.now(),
+            "n-1",
+        ),
+    )
+    .await;
+    assert_eq!(
+        (a.status, code(&a).as_str()),
+        (400, "InvalidAccessKeyId.Inactive"),
+        "{}",
+        a.body
+    );
+    let a = call(
+        &door,
+        rpc_request(
+            "SubmitEmailVerification",
+            &params,
+            &key,
+            &secret,
+            clock.now(),
+            "n-2",
+        ),
+    )
+    .await;
+    assert_eq!(
+        (a.status, code(&a).as_str()),
+        (400, "InvalidAccessKeyId.Inactive"),
+        "{}",
+        a.body
+    );
+    let a = call(
+        &door,
+        tc3_request(
+            "SubmitEmailVerification",
+            &json!({"Email": address}),
+            &key,
+            &secret,
+            clock.now(),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.content_type.as_str(), code(&a).as_str()),
+        (200, "application/json", "AuthFailure.SecretIdNotFound"),
+        "{}",
+        a.body
+    );
+    assert!(
+        items_of(&caller).await.is_empty(),
+        "a refused request wrote something"
+    );
     assert!(mails_to(&address).is_empty(), "a refused request sent mail");
 }
 
@@ -216,16 +408,58 @@ async fn the_clock_windows_are_15_minutes_for_alibaba_and_5_for_tencent() {
     let list = vec![("PageNum", "1".to_string())];
     // Signed times have whole seconds; the server's clock does not: the boundaries are one second inside.
     let now = clock.now() - Duration::nanoseconds(clock.now().timestamp_subsec_nanos() as i64);
-    for (offset, want) in [(-15 * 60 + 1, ""), (15 * 60, ""), (-15 * 60 - 1, "InvalidTimeStamp.Expired"), (15 * 60 + 1, "InvalidTimeStamp.Expired")] {
+    for (offset, want) in [
+        (-15 * 60 + 1, ""),
+        (15 * 60, ""),
+        (-15 * 60 - 1, "InvalidTimeStamp.Expired"),
+        (15 * 60 + 1, "InvalidTimeStamp.Expired"),
+    ] {
         let nonce = uuid::Uuid::new_v4().to_string();
-        let a = call(&door, acs3_request("ListEmailVerification", &list, &key, &secret, now + Duration::seconds(offset), &nonce)).await;
+        let a = call(
+            &door,
+            acs3_request(
+                "ListEmailVerification",
+                &list,
+                &key,
+                &secret,
+                now + Duration::seconds(offset),
+                &nonce,
+            ),
+        )
+        .await;
         assert_eq!(code(&a), want, "ACS3 {offset} s: {}", a.body);
         let nonce = uuid::Uuid::new_v4().to_string();
-        let a = call(&door, rpc_request("ListEmailVerification", &list, &key, &secret, now + Duration::seconds(offset), &nonce)).await;
+        let a = call(
+            &door,
+            rpc_request(
+                "ListEmailVerification",
+                &list,
+                &key,
+                &secret,
+                now + Duration::seconds(offset),
+                &nonce,
+            ),
+        )
+        .await;
         assert_eq!(code(&a), want, "RPC {offset} s: {}", a.body);
     }
-    for (offset, want) in [(-299, ""), (300, ""), (-301, "AuthFailure.SignatureExpire"), (301, "AuthFailure.SignatureExpire")] {
-        let a = call(&door, tc3_request("DescribeIntlPhoneEmailList", &json!({"Type": 0}), &key, &secret, now + Duration::seconds(offset))).await;
+    for (offset, want) in [
+        (-299, ""),
+        (300, ""),
+        (-301, "AuthFailure.SignatureExpire"),
+        (301, "AuthFailure.SignatureExpire"),
+    ] {
+        let a = call(
+            &door,
+            tc3_request(
+                "DescribeIntlPhoneEmailList",
+                &json!({"Type": 0}),
+                &key,
+                &secret,
+                now + Duration::seconds(offset),
+            ),
+        )
+        .await;
         assert_eq!(code(&a), want, "TC3 {offset} s: {}", a.body);
     }
 }
@@ -237,18 +471,75 @@ async fn tencent_sdks_choose_the_language_with_x_tc_language_and_lang_wins() {
     let door = door(&clock, &caller).await;
     let (key, secret) = (format!("{caller}-key"), format!("{caller}-secret-value"));
     let body = json!({"Type": 2, "Code": fresh_address()});
-    let message = |a: &Answer| a.json()["Response"]["Error"]["Message"].as_str().unwrap_or("").to_string();
-    let zh = call(&door, tc3_request_with("DeleteIntlPhoneEmail", &body, &key, &secret, clock.now(), &[("x-tc-language", "zh-CN")])).await;
+    let message = |a: &Answer| {
+        a.json()["Response"]["Error"]["Message"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    let zh = call(
+        &door,
+        tc3_request_with(
+            "DeleteIntlPhoneEmail",
+            &body,
+            &key,
+            &secret,
+            clock.now(),
+            &[("x-tc-language", "zh-CN")],
+        ),
+    )
+    .await;
     assert!(message(&zh).contains("不在已验证列表中"), "{}", zh.body);
     // (Each request at another second: the same body signed at the same second is the same signature, a replay.)
-    let en = call(&door, tc3_request_with("DeleteIntlPhoneEmail", &body, &key, &secret, clock.now() + Duration::seconds(1), &[("x-tc-language", "en-US")])).await;
-    assert!(message(&en).contains("not in the verified list"), "{}", en.body);
+    let en = call(
+        &door,
+        tc3_request_with(
+            "DeleteIntlPhoneEmail",
+            &body,
+            &key,
+            &secret,
+            clock.now() + Duration::seconds(1),
+            &[("x-tc-language", "en-US")],
+        ),
+    )
+    .await;
+    assert!(
+        message(&en).contains("not in the verified list"),
+        "{}",
+        en.body
+    );
     let mut with_lang = body.clone();
     with_lang["Lang"] = json!("en");
-    let lang_wins = call(&door, tc3_request_with("DeleteIntlPhoneEmail", &with_lang, &key, &secret, clock.now() + Duration::seconds(2), &[("x-tc-language", "zh-CN")])).await;
-    assert!(message(&lang_wins).contains("not in the verified list"), "{}", lang_wins.body);
+    let lang_wins = call(
+        &door,
+        tc3_request_with(
+            "DeleteIntlPhoneEmail",
+            &with_lang,
+            &key,
+            &secret,
+            clock.now() + Duration::seconds(2),
+            &[("x-tc-language", "zh-CN")],
+        ),
+    )
+    .await;
+    assert!(
+        message(&lang_wins).contains("not in the verified list"),
+        "{}",
+        lang_wins.body
+    );
     // A refusal speaks the header's language too.
-    let refused = call(&door, tc3_request_with("DeleteIntlPhoneEmail", &body, &key, "wrong-secret", clock.now(), &[("x-tc-language", "zh-CN")])).await;
+    let refused = call(
+        &door,
+        tc3_request_with(
+            "DeleteIntlPhoneEmail",
+            &body,
+            &key,
+            "wrong-secret",
+            clock.now(),
+            &[("x-tc-language", "zh-CN")],
+        ),
+    )
+    .await;
     assert_eq!(code(&refused), "AuthFailure.SignatureFailure");
     assert!(message(&refused).contains("签名不匹配"), "{}", refused.body);
 }
@@ -262,12 +553,60 @@ async fn a_nonce_is_used_once_per_key_and_again_only_after_its_window() {
     let list = vec![("PageNum", "1".to_string())];
     let nonce = uuid::Uuid::new_v4().to_string();
     // The same nonce is spent by either Alibaba style: they share it.
-    assert_eq!(code(&call(&door, acs3_request("ListEmailVerification", &list, &key, &secret, clock.now(), &nonce)).await), "");
-    let again = call(&door, rpc_request("ListEmailVerification", &list, &key, &secret, clock.now(), &nonce)).await;
-    assert_eq!((again.status, code(&again).as_str()), (400, "SignatureNonceUsed"), "{}", again.body);
+    assert_eq!(
+        code(
+            &call(
+                &door,
+                acs3_request(
+                    "ListEmailVerification",
+                    &list,
+                    &key,
+                    &secret,
+                    clock.now(),
+                    &nonce
+                )
+            )
+            .await
+        ),
+        ""
+    );
+    let again = call(
+        &door,
+        rpc_request(
+            "ListEmailVerification",
+            &list,
+            &key,
+            &secret,
+            clock.now(),
+            &nonce,
+        ),
+    )
+    .await;
+    assert_eq!(
+        (again.status, code(&again).as_str()),
+        (400, "SignatureNonceUsed"),
+        "{}",
+        again.body
+    );
     // After the window (and its minute of slack) the nonce may come again, with a fresh time.
     clock.advance(Duration::minutes(17));
-    assert_eq!(code(&call(&door, acs3_request("ListEmailVerification", &list, &key, &secret, clock.now(), &nonce)).await), "");
+    assert_eq!(
+        code(
+            &call(
+                &door,
+                acs3_request(
+                    "ListEmailVerification",
+                    &list,
+                    &key,
+                    &secret,
+                    clock.now(),
+                    &nonce
+                )
+            )
+            .await
+        ),
+        ""
+    );
 }
 
 #[tokio::test]
@@ -278,9 +617,23 @@ async fn the_replay_record_in_dynamodb_is_written_once_within_its_window() {
     let (now, until) = (Utc::now(), Utc::now() + Duration::minutes(16));
     assert!(app.store.first_use(&key, now, until).await.unwrap());
     assert!(!app.store.first_use(&key, now, until).await.unwrap());
-    assert!(!app.store.first_use(&key, until, until + Duration::minutes(16)).await.unwrap(), "still within its window at its last second");
+    assert!(
+        !app.store
+            .first_use(&key, until, until + Duration::minutes(16))
+            .await
+            .unwrap(),
+        "still within its window at its last second"
+    );
     // Expired but not yet removed by DynamoDB's TTL sweep: usable again.
-    assert!(app.store.first_use(&key, until + Duration::seconds(1), until + Duration::minutes(16)).await.unwrap());
+    assert!(app
+        .store
+        .first_use(
+            &key,
+            until + Duration::seconds(1),
+            until + Duration::minutes(16)
+        )
+        .await
+        .unwrap());
     // Fifty at once: exactly one wins.
     let racing = unique("replay-race");
     let app = Arc::new(app);
@@ -298,27 +651,58 @@ fn the_access_keys_command_creates_lists_and_revokes_pairs_in_a_file() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("keys.json");
     // `make test` builds every binary of the workspace first; the command is shared's, beside this test's.
-    let exe = std::env::current_exe().unwrap().parent().and_then(|deps| deps.parent()).unwrap().join("access-keys");
-    assert!(exe.exists(), "{} is not built: run `cargo build --workspace --bins` (make test does)", exe.display());
+    let exe = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("access-keys");
+    assert!(
+        exe.exists(),
+        "{} is not built: run `cargo build --workspace --bins` (make test does)",
+        exe.display()
+    );
     let run = |args: &[&str]| {
-        let out = std::process::Command::new(&exe).arg("--file").arg(&file).args(args).output().expect("access-keys runs");
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        let out = std::process::Command::new(&exe)
+            .arg("--file")
+            .arg(&file)
+            .args(args)
+            .output()
+            .expect("access-keys runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let (rc, out, _) = run(&["create", "alice"]);
     assert_eq!(rc, Some(0), "{out}");
-    let field = |name: &str| out.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string()).unwrap_or_default();
+    let field = |name: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
     let (id, secret) = (field("AccessKeyId:"), field("AccessKeySecret:"));
     assert!(id.starts_with("VK") && secret.len() == 40, "{out}");
     let ring = KeyRing::parse(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    assert!(matches!(ring.lookup(&id), shared::front_door::Lookup::Active { secret: s, .. } if s == secret));
+    assert!(
+        matches!(ring.lookup(&id), shared::front_door::Lookup::Active { secret: s, .. } if s == secret)
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     let (rc, listed, _) = run(&["list"]);
     assert_eq!(rc, Some(0));
-    assert!(listed.contains(&id) && listed.contains("alice") && !listed.contains(&secret), "list must not show secrets: {listed}");
+    assert!(
+        listed.contains(&id) && listed.contains("alice") && !listed.contains(&secret),
+        "list must not show secrets: {listed}"
+    );
     assert_eq!(run(&["revoke", &id]).0, Some(0));
     let ring = KeyRing::parse(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert_eq!(ring.lookup(&id), shared::front_door::Lookup::Disabled);

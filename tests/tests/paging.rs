@@ -32,21 +32,38 @@ fn caller_id(caller: &str) -> shared::model::CallerId {
 /// Submits `emails` as `caller` now; every one must be sent.
 async fn submit(app: &App<DynamoStore, SesMailer>, caller: &str, emails: &[String]) {
     let joined = emails.join(",");
-    let req = Request::new(Params::from_pairs([("Email", joined.as_str())]), Some(caller_id(caller)), "192.0.2.1", false)
-        .expect("request")
-        .with_link_base(env("PUBLIC_BASE_URL"));
+    let req = Request::new(
+        Params::from_pairs([("Email", joined.as_str())]),
+        Some(caller_id(caller)),
+        "192.0.2.1",
+        false,
+    )
+    .expect("request")
+    .with_link_base(env("PUBLIC_BASE_URL"));
     match SubmitEmailVerification::handle(app, &req).await {
-        Ok(Reply::Api(body)) => assert_eq!(body["SuccessList"].as_array().map_or(0, Vec::len), emails.len(), "{body:?}"),
+        Ok(Reply::Api(body)) => assert_eq!(
+            body["SuccessList"].as_array().map_or(0, Vec::len),
+            emails.len(),
+            "{body:?}"
+        ),
         other => panic!("Submit: {:?}", other.err()),
     }
 }
 
 /// `count` new addresses in batches of `batch`, one second apart; newest first, as List orders them.
-async fn create_records(app: &App<DynamoStore, SesMailer>, clock: &TestClock, caller: &str, count: usize, batch: usize) -> Vec<(DateTime<Utc>, String)> {
+async fn create_records(
+    app: &App<DynamoStore, SesMailer>,
+    clock: &TestClock,
+    caller: &str,
+    count: usize,
+    batch: usize,
+) -> Vec<(DateTime<Utc>, String)> {
     let mut made = Vec::new();
     let mut n = 0;
     while n < count {
-        let emails: Vec<String> = (n..(n + batch).min(count)).map(|_| fresh_address().to_lowercase()).collect();
+        let emails: Vec<String> = (n..(n + batch).min(count))
+            .map(|_| fresh_address().to_lowercase())
+            .collect();
         submit(app, caller, &emails).await;
         let at = clock.now();
         made.extend(emails.into_iter().map(|e| (at, e)));
@@ -64,7 +81,12 @@ fn list(caller: &str, params: Value) -> Value {
 }
 
 fn emails_of(page: &Value) -> Vec<String> {
-    page["Data"].as_array().unwrap().iter().map(|r| r["Email"].as_str().unwrap().to_string()).collect()
+    page["Data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Email"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test]
@@ -79,18 +101,37 @@ async fn list_pages_by_number_and_by_token_walk_every_record_once_newest_first()
     let mut by_number = Vec::new();
     for page_num in 1..=7 {
         let page = list(&caller, json!({"PageNum": page_num, "PageSize": 7}));
-        assert_eq!((page["TotalItemNum"].as_u64(), page["TotalPageNum"].as_u64()), (Some(45), Some(7)), "{page}");
+        assert_eq!(
+            (page["TotalItemNum"].as_u64(), page["TotalPageNum"].as_u64()),
+            (Some(45), Some(7)),
+            "{page}"
+        );
         assert_eq!(page["CurrentPageNum"], page_num);
         assert_eq!(page["NextPage"], page_num < 7);
         assert_eq!(page["PrePage"], page_num > 1);
         assert_eq!(page["NextToken"].is_string(), page_num < 7, "{page}");
         by_number.extend(emails_of(&page));
     }
-    assert_eq!(by_number, expected, "pages by number: newest first, each record once");
+    assert_eq!(
+        by_number, expected,
+        "pages by number: newest first, each record once"
+    );
     let beyond = list(&caller, json!({"PageNum": 8, "PageSize": 7}));
-    assert_eq!((emails_of(&beyond).len(), beyond["TotalItemNum"].as_u64()), (0, Some(45)));
-    let far_beyond = list(&caller, json!({"PageNum": 4_000_000_000u64, "PageSize": 500}));
-    assert_eq!((emails_of(&far_beyond).len(), far_beyond["TotalItemNum"].as_u64()), (0, Some(45)));
+    assert_eq!(
+        (emails_of(&beyond).len(), beyond["TotalItemNum"].as_u64()),
+        (0, Some(45))
+    );
+    let far_beyond = list(
+        &caller,
+        json!({"PageNum": 4_000_000_000u64, "PageSize": 500}),
+    );
+    assert_eq!(
+        (
+            emails_of(&far_beyond).len(),
+            far_beyond["TotalItemNum"].as_u64()
+        ),
+        (0, Some(45))
+    );
 
     // By NextToken: the same records in the same order.
     let mut by_token = Vec::new();
@@ -110,20 +151,40 @@ async fn list_pages_by_number_and_by_token_walk_every_record_once_newest_first()
 
     // A page size that divides the total exactly: the last page says there is no next one.
     let last = list(&caller, json!({"PageNum": 3, "PageSize": 15}));
-    assert_eq!((last["NextPage"].clone(), last["NextToken"].is_null()), (json!(false), true), "{last}");
+    assert_eq!(
+        (last["NextPage"].clone(), last["NextToken"].is_null()),
+        (json!(false), true),
+        "{last}"
+    );
     assert_eq!(emails_of(&last), expected[30..45]);
 
     // Another caller sees none of them, whatever token it is handed.
     let other = unique("pages-other");
-    let token = list(&caller, json!({"PageSize": 7}))["NextToken"].as_str().unwrap().to_string();
+    let token = list(&caller, json!({"PageSize": 7}))["NextToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let stranger = list(&other, json!({"PageSize": 7, "NextToken": token}));
-    assert_eq!((emails_of(&stranger).len(), stranger["TotalItemNum"].as_u64()), (0, Some(0)));
+    assert_eq!(
+        (
+            emails_of(&stranger).len(),
+            stranger["TotalItemNum"].as_u64()
+        ),
+        (0, Some(0))
+    );
 
     // A token that is not one: a clear error that names it.
     for bad in ["not-a-token", "eyJwIjoyfQ"] {
         let answer = post_json(LIST, &caller, &json!({"NextToken": bad}));
         assert_eq!(answer.status, 400, "{}", answer.body);
-        assert!(answer.json()["Message"].as_str().unwrap().contains("NextToken"), "{}", answer.body);
+        assert!(
+            answer.json()["Message"]
+                .as_str()
+                .unwrap()
+                .contains("NextToken"),
+            "{}",
+            answer.body
+        );
     }
 }
 
@@ -136,9 +197,25 @@ async fn status_and_time_filters_count_exactly_and_page_in_order() {
     // Verify every third record through the store's own path (the link's token).
     let mut verified = BTreeSet::new();
     for (_, email) in made.iter().step_by(3) {
-        let record = app.store.get_record(&caller_id(&caller), &shared::model::EmailAddress::parse(email).unwrap()).await.unwrap().unwrap();
-        let token = app.store.get_token(&record.current_token).await.unwrap().expect("the live link");
-        app.store.mark_verified(&token, clock.now(), "192.0.2.9").await.unwrap();
+        let record = app
+            .store
+            .get_record(
+                &caller_id(&caller),
+                &shared::model::EmailAddress::parse(email).unwrap(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        let token = app
+            .store
+            .get_token(&record.current_token)
+            .await
+            .unwrap()
+            .expect("the live link");
+        app.store
+            .mark_verified(&token, clock.now(), "192.0.2.9")
+            .await
+            .unwrap();
         verified.insert(email.clone());
     }
     let verified_page = list(&caller, json!({"VerificationStatus": 1, "PageSize": 4}));
@@ -148,11 +225,20 @@ async fn status_and_time_filters_count_exactly_and_page_in_order() {
     loop {
         walked.extend(emails_of(&page));
         match page["NextToken"].as_str() {
-            Some(t) => page = list(&caller, json!({"VerificationStatus": 1, "PageSize": 4, "NextToken": t})),
+            Some(t) => {
+                page = list(
+                    &caller,
+                    json!({"VerificationStatus": 1, "PageSize": 4, "NextToken": t}),
+                )
+            }
             None => break,
         }
     }
-    let expected_verified: Vec<String> = made.iter().filter(|(_, e)| verified.contains(e)).map(|(_, e)| e.clone()).collect();
+    let expected_verified: Vec<String> = made
+        .iter()
+        .filter(|(_, e)| verified.contains(e))
+        .map(|(_, e)| e.clone())
+        .collect();
     assert_eq!(walked, expected_verified);
     let pending = list(&caller, json!({"VerificationStatus": 0, "PageSize": 100}));
     assert_eq!(pending["TotalItemNum"], 30 - verified.len());
@@ -162,19 +248,43 @@ async fn status_and_time_filters_count_exactly_and_page_in_order() {
     let times: BTreeSet<i64> = made.iter().map(|(t, _)| t.timestamp_millis()).collect();
     let times: Vec<i64> = times.into_iter().collect();
     let (from, to) = (times[1], times[2]);
-    let ranged = list(&caller, json!({"BeginCreateTime": from, "EndCreateTime": to, "PageSize": 5, "PageNum": 2}));
+    let ranged = list(
+        &caller,
+        json!({"BeginCreateTime": from, "EndCreateTime": to, "PageSize": 5, "PageNum": 2}),
+    );
     assert_eq!(ranged["TotalItemNum"], 12, "{ranged}");
-    let in_range: Vec<String> = made.iter().filter(|(t, _)| (from..=to).contains(&t.timestamp_millis())).map(|(_, e)| e.clone()).collect();
+    let in_range: Vec<String> = made
+        .iter()
+        .filter(|(t, _)| (from..=to).contains(&t.timestamp_millis()))
+        .map(|(_, e)| e.clone())
+        .collect();
     assert_eq!(emails_of(&ranged), in_range[5..10]);
     // Range and status together.
-    let both = list(&caller, json!({"BeginCreateTime": from, "EndCreateTime": to, "VerificationStatus": 1, "PageSize": 50}));
-    let expected_both: Vec<String> = in_range.iter().filter(|e| verified.contains(*e)).cloned().collect();
-    assert_eq!((both["TotalItemNum"].as_u64(), emails_of(&both)), (Some(expected_both.len() as u64), expected_both));
+    let both = list(
+        &caller,
+        json!({"BeginCreateTime": from, "EndCreateTime": to, "VerificationStatus": 1, "PageSize": 50}),
+    );
+    let expected_both: Vec<String> = in_range
+        .iter()
+        .filter(|e| verified.contains(*e))
+        .cloned()
+        .collect();
+    assert_eq!(
+        (both["TotalItemNum"].as_u64(), emails_of(&both)),
+        (Some(expected_both.len() as u64), expected_both)
+    );
     // One exact address.
     let one = list(&caller, json!({"Email": made[0].1, "PageSize": 5}));
-    assert_eq!((one["TotalItemNum"].as_u64(), emails_of(&one)), (Some(1), vec![made[0].1.clone()]));
+    assert_eq!(
+        (one["TotalItemNum"].as_u64(), emails_of(&one)),
+        (Some(1), vec![made[0].1.clone()])
+    );
 
-    assert_eq!(counts_of(&caller).await, counted_items_of(&caller).await, "the counts are the records");
+    assert_eq!(
+        counts_of(&caller).await,
+        counted_items_of(&caller).await,
+        "the counts are the records"
+    );
 }
 
 #[tokio::test]
@@ -197,14 +307,25 @@ async fn counts_stay_exact_through_concurrent_creates_verifies_and_deletes() {
         tokio::spawn(async move {
             let email = shared::model::EmailAddress::parse(&e).unwrap();
             if i % 2 == 0 || i % 5 == 0 {
-                if let Some(r) = app.store.get_record(&caller_id(&caller), &email).await.unwrap() {
+                if let Some(r) = app
+                    .store
+                    .get_record(&caller_id(&caller), &email)
+                    .await
+                    .unwrap()
+                {
                     if let Some(t) = app.store.get_token(&r.current_token).await.unwrap() {
-                        app.store.mark_verified(&t, Utc::now(), "192.0.2.9").await.unwrap();
+                        app.store
+                            .mark_verified(&t, Utc::now(), "192.0.2.9")
+                            .await
+                            .unwrap();
                     }
                 }
             }
             if i % 2 == 1 {
-                app.store.delete_record(&caller_id(&caller), &email).await.unwrap();
+                app.store
+                    .delete_record(&caller_id(&caller), &email)
+                    .await
+                    .unwrap();
             }
         })
     });
@@ -215,7 +336,10 @@ async fn counts_stay_exact_through_concurrent_creates_verifies_and_deletes() {
     assert_eq!(counts_of(&caller).await, counted);
     assert_eq!(counted[0], 20);
     assert_eq!(list(&caller, json!({}))["TotalItemNum"], 20);
-    assert_eq!(list(&caller, json!({"VerificationStatus": 1}))["TotalItemNum"], counted[1]);
+    assert_eq!(
+        list(&caller, json!({"VerificationStatus": 1}))["TotalItemNum"],
+        counted[1]
+    );
 }
 
 /// A verified contact written through the store's own path (a code, then its use).
@@ -239,7 +363,12 @@ fn describe(caller: &str, params: Value) -> Value {
 }
 
 fn codes_of(page: &Value) -> Vec<String> {
-    page["PhoneEmailList"].as_array().unwrap().iter().map(|c| c["Code"].as_str().unwrap().to_string()).collect()
+    page["PhoneEmailList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["Code"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test]
@@ -249,12 +378,20 @@ async fn describe_pages_both_types_newest_first_with_exact_totals() {
     let caller = unique("contacts");
     let mut made: Vec<(i64, String, String)> = Vec::new(); // (created ms, type#contact, contact)
     for i in 0..23 {
-        let (kind, raw) = if i % 3 == 0 { (ContactType::Phone, fresh_phone()) } else { (ContactType::Email, fresh_address().to_lowercase()) };
+        let (kind, raw) = if i % 3 == 0 {
+            (ContactType::Phone, fresh_phone())
+        } else {
+            (ContactType::Email, fresh_address().to_lowercase())
+        };
         let contact = Contact::parse(kind, &raw).unwrap();
         // Pairs share a creation time: the order then goes by type and contact.
         let at = clock.now();
         verified_contact(&app.store, &caller, &contact, at).await;
-        made.push((at.timestamp_millis(), format!("{}#{}", kind as u8, contact.as_str()), contact.as_str().to_string()));
+        made.push((
+            at.timestamp_millis(),
+            format!("{}#{}", kind as u8, contact.as_str()),
+            contact.as_str().to_string(),
+        ));
         if i % 2 == 1 {
             clock.advance(Duration::milliseconds(1500));
         }
@@ -282,18 +419,43 @@ async fn describe_pages_both_types_newest_first_with_exact_totals() {
         }
     }
     assert_eq!(by_token, all);
-    let phones: Vec<String> = made.iter().filter(|m| m.1.starts_with("1#")).map(|m| m.2.clone()).collect();
+    let phones: Vec<String> = made
+        .iter()
+        .filter(|m| m.1.starts_with("1#"))
+        .map(|m| m.2.clone())
+        .collect();
     let phone_page = describe(&caller, json!({"Type": 1, "Limit": 50}));
-    assert_eq!((phone_page["TotalCount"].as_u64(), codes_of(&phone_page)), (Some(phones.len() as u64), phones));
+    assert_eq!(
+        (phone_page["TotalCount"].as_u64(), codes_of(&phone_page)),
+        (Some(phones.len() as u64), phones)
+    );
     assert_eq!(describe(&caller, json!({"Type": 2}))["TotalCount"], 23 - 8);
     let one = describe(&caller, json!({"Code": all[3]}));
-    assert_eq!((one["TotalCount"].as_u64(), codes_of(&one)), (Some(1), vec![all[3].clone()]));
-    assert_eq!(describe(&caller, json!({"Offset": 23}))["PhoneEmailList"], json!([]));
+    assert_eq!(
+        (one["TotalCount"].as_u64(), codes_of(&one)),
+        (Some(1), vec![all[3].clone()])
+    );
+    assert_eq!(
+        describe(&caller, json!({"Offset": 23}))["PhoneEmailList"],
+        json!([])
+    );
 
     // Deleting keeps the total exact.
-    let gone = Contact::parse(ContactType::Email, &made.iter().find(|m| m.1.starts_with("2#")).unwrap().2).unwrap();
-    assert!(app.store.delete_contact(&caller_id(&caller), &gone).await.unwrap());
-    assert!(!app.store.delete_contact(&caller_id(&caller), &gone).await.unwrap());
+    let gone = Contact::parse(
+        ContactType::Email,
+        &made.iter().find(|m| m.1.starts_with("2#")).unwrap().2,
+    )
+    .unwrap();
+    assert!(app
+        .store
+        .delete_contact(&caller_id(&caller), &gone)
+        .await
+        .unwrap());
+    assert!(!app
+        .store
+        .delete_contact(&caller_id(&caller), &gone)
+        .await
+        .unwrap());
     assert_eq!(describe(&caller, json!({}))["TotalCount"], 22);
     assert_eq!(counts_of(&caller).await, counted_items_of(&caller).await);
 }
@@ -329,7 +491,15 @@ async fn records_and_contacts_written_before_the_shards_are_listed_after_the_mig
             ("gsi1pk", s(&caller)),
             ("gsi1sk", s(&format!("{created:015}#{email}"))),
         ];
-        client.put_item().table_name(&table).set_item(Some(item.into_iter().map(|(k, v)| (k.to_string(), v)).collect())).send().await.unwrap();
+        client
+            .put_item()
+            .table_name(&table)
+            .set_item(Some(
+                item.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            ))
+            .send()
+            .await
+            .unwrap();
         legacy.push(email);
     }
     let phone = fresh_phone();
@@ -343,7 +513,18 @@ async fn records_and_contacts_written_before_the_shards_are_listed_after_the_mig
         ("gsi1pk", s(&format!("CONTACTS#{caller}"))),
         ("gsi1sk", s(&format!("1#{now:015}#{phone}"))),
     ];
-    client.put_item().table_name(&table).set_item(Some(contact.into_iter().map(|(k, v)| (k.to_string(), v)).collect())).send().await.unwrap();
+    client
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(
+            contact
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        ))
+        .send()
+        .await
+        .unwrap();
 
     // Until the migration they are not in the listing (every other action finds them by their key), and
     // one can still be verified: uncounted, as it was written.
@@ -359,18 +540,46 @@ async fn records_and_contacts_written_before_the_shards_are_listed_after_the_mig
         ("expires_at", n(now + 3_600_000)),
         ("ttl", n(now / 1000 + 3_600)),
     ];
-    client.put_item().table_name(&table).set_item(Some(token.into_iter().map(|(k, v)| (k.to_string(), v)).collect())).send().await.unwrap();
-    let token = store.get_token(&shared::model::TokenHash::from_stored(hash)).await.unwrap().expect("the legacy link");
-    assert_eq!(store.mark_verified(&token, Utc::now(), "192.0.2.9").await.unwrap(), shared::store::VerifyOutcome::Verified);
-    assert_eq!(counts_of(&caller).await, [0, 0, 0, 0], "an uncounted record stays uncounted");
+    client
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(
+            token.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let token = store
+        .get_token(&shared::model::TokenHash::from_stored(hash))
+        .await
+        .unwrap()
+        .expect("the legacy link");
+    assert_eq!(
+        store
+            .mark_verified(&token, Utc::now(), "192.0.2.9")
+            .await
+            .unwrap(),
+        shared::store::VerifyOutcome::Verified
+    );
+    assert_eq!(
+        counts_of(&caller).await,
+        [0, 0, 0, 0],
+        "an uncounted record stays uncounted"
+    );
     let first = shared::store::migrate::migrate_index(&store).await.unwrap();
-    assert!(first.records >= 5 && first.contacts >= 1 && first.skipped == 0, "{first:?}");
+    assert!(
+        first.records >= 5 && first.contacts >= 1 && first.skipped == 0,
+        "{first:?}"
+    );
     let page = list(&caller, json!({"PageSize": 10}));
     assert_eq!(page["TotalItemNum"], 5);
     let mut expected = legacy.clone();
     expected.reverse();
     assert_eq!(emails_of(&page), expected);
-    assert_eq!(list(&caller, json!({"VerificationStatus": 1}))["TotalItemNum"], 2);
+    assert_eq!(
+        list(&caller, json!({"VerificationStatus": 1}))["TotalItemNum"],
+        2
+    );
     assert_eq!(describe(&caller, json!({}))["TotalCount"], 1);
     assert_eq!(counts_of(&caller).await, [5, 2, 1, 0]);
     // Again: nothing more to move, nothing counted twice.
@@ -378,6 +587,12 @@ async fn records_and_contacts_written_before_the_shards_are_listed_after_the_mig
     assert_eq!((second.records, second.contacts), (0, 0), "{second:?}");
     assert_eq!(counts_of(&caller).await, [5, 2, 1, 0]);
     // A migrated record is deleted with its count.
-    assert!(store.delete_record(&caller_id(&caller), &shared::model::EmailAddress::parse(&legacy[0]).unwrap()).await.unwrap());
+    assert!(store
+        .delete_record(
+            &caller_id(&caller),
+            &shared::model::EmailAddress::parse(&legacy[0]).unwrap()
+        )
+        .await
+        .unwrap());
     assert_eq!(counts_of(&caller).await, counted_items_of(&caller).await);
 }

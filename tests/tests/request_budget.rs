@@ -21,28 +21,50 @@ const SUBMIT_ONE_NEW_BUDGET: u64 = 2;
 
 fn request(caller: &str, pairs: &[(&str, &str)]) -> Request {
     let caller = shared::model::CallerId::parse(caller).ok();
-    Request::new(Params::from_pairs(pairs.iter().copied()), caller, "192.0.2.1", false)
-        .expect("valid request")
-        .with_link_base(env("PUBLIC_BASE_URL"))
+    Request::new(
+        Params::from_pairs(pairs.iter().copied()),
+        caller,
+        "192.0.2.1",
+        false,
+    )
+    .expect("valid request")
+    .with_link_base(env("PUBLIC_BASE_URL"))
 }
 
 async fn app(clock: &TestClock) -> (App<DynamoStore, SesMailer>, RequestCounter) {
     let counter = RequestCounter::new();
     let config = Config::from_env().expect("configuration from local/env.sh");
     let c = clock.clone();
-    let app = counted_app(config, &aws_config::load_from_env().await, &counter, Arc::new(move || c.now()));
+    let app = counted_app(
+        config,
+        &aws_config::load_from_env().await,
+        &counter,
+        Arc::new(move || c.now()),
+    );
     // The table's layout (its index shards) is read once per function instance, at its first request.
-    app.store.layout_for_write().await.expect("the table's layout");
-    assert!(counter.take().total(DYNAMODB) >= 1, "the layout is read (and stored, on a new table)");
+    app.store
+        .layout_for_write()
+        .await
+        .expect("the table's layout");
+    assert!(
+        counter.take().total(DYNAMODB) >= 1,
+        "the layout is read (and stored, on a new table)"
+    );
     app.store.layout().await.expect("the table's layout");
     assert_eq!(counter.take().total(DYNAMODB), 0, "read once per instance");
     (app, counter)
 }
 
 /// Runs an action and returns its answer and the requests it sent.
-async fn counted<A: Action>(app: &App<DynamoStore, SesMailer>, counter: &RequestCounter, req: &Request) -> (Value, Counts) {
+async fn counted<A: Action>(
+    app: &App<DynamoStore, SesMailer>,
+    counter: &RequestCounter,
+    req: &Request,
+) -> (Value, Counts) {
     counter.take();
-    let reply = A::handle(app, req).await.unwrap_or_else(|e| panic!("{} failed: {e:?}", A::NAME));
+    let reply = A::handle(app, req)
+        .await
+        .unwrap_or_else(|e| panic!("{} failed: {e:?}", A::NAME));
     let counts = counter.take();
     match reply {
         Reply::Api(body) => (Value::Object(body), counts),
@@ -69,22 +91,40 @@ async fn the_happy_paths_stay_within_their_dynamodb_request_budgets() {
     let (app, counter) = app(&clock).await;
     let (caller, address) = (unique("budget"), fresh_address());
 
-    let (body, counts) =
-        counted::<SubmitEmailVerification>(&app, &counter, &request(&caller, &[("Email", &address)])).await;
+    let (body, counts) = counted::<SubmitEmailVerification>(
+        &app,
+        &counter,
+        &request(&caller, &[("Email", &address)]),
+    )
+    .await;
     assert_eq!(successes(&body), 1, "Submit of a new address: {body}");
-    assert_within("SubmitEmailVerification (one new address)", &counts, SUBMIT_ONE_NEW_BUDGET);
+    assert_within(
+        "SubmitEmailVerification (one new address)",
+        &counts,
+        SUBMIT_ONE_NEW_BUDGET,
+    );
     assert_eq!(counts.total(SESV2), 1, "one mail: {counts:?}");
 
-    let (body, counts) =
-        counted::<QueryEmailVerification>(&app, &counter, &request(&caller, &[("Email", &address)])).await;
+    let (body, counts) = counted::<QueryEmailVerification>(
+        &app,
+        &counter,
+        &request(&caller, &[("Email", &address)]),
+    )
+    .await;
     assert_eq!(body["VerificationStatus"], 0, "Query: {body}");
     assert_within("QueryEmailVerification", &counts, QUERY_BUDGET);
 
     let token = token_of(&link_in(mails_to(&address).last().expect("the mail")));
     clock.advance(Duration::seconds(1));
-    let (_, counts) = counted::<VerifyEmail>(&app, &counter, &request(&caller, &[("Token", &token)])).await;
+    let (_, counts) =
+        counted::<VerifyEmail>(&app, &counter, &request(&caller, &[("Token", &token)])).await;
     assert_within("VerifyEmail", &counts, VERIFY_BUDGET);
-    let (body, _) = counted::<QueryEmailVerification>(&app, &counter, &request(&caller, &[("Email", &address)])).await;
+    let (body, _) = counted::<QueryEmailVerification>(
+        &app,
+        &counter,
+        &request(&caller, &[("Email", &address)]),
+    )
+    .await;
     assert_eq!(body["VerificationStatus"], 1, "verified: {body}");
 }
 
@@ -95,13 +135,42 @@ async fn delete_is_one_write() {
     let clock = TestClock::default();
     let (app, counter) = app(&clock).await;
     let (caller, address) = (unique("budget-delete"), fresh_address());
-    counted::<SubmitEmailVerification>(&app, &counter, &request(&caller, &[("Email", &address)])).await;
-    let (body, counts) = counted::<shared::actions::DeleteEmailVerification>(&app, &counter, &request(&caller, &[("Email", &address)])).await;
+    counted::<SubmitEmailVerification>(&app, &counter, &request(&caller, &[("Email", &address)]))
+        .await;
+    let (body, counts) = counted::<shared::actions::DeleteEmailVerification>(
+        &app,
+        &counter,
+        &request(&caller, &[("Email", &address)]),
+    )
+    .await;
     assert_eq!(successes(&body), 1, "{body}");
-    let writes: u64 = counts.0.iter().filter(|((service, op), _)| service == DYNAMODB && !op.starts_with("Get") && !op.starts_with("BatchGet") && op != "Query").map(|(_, n)| n).sum();
+    let writes: u64 = counts
+        .0
+        .iter()
+        .filter(|((service, op), _)| {
+            service == DYNAMODB
+                && !op.starts_with("Get")
+                && !op.starts_with("BatchGet")
+                && op != "Query"
+        })
+        .map(|(_, n)| n)
+        .sum();
     assert_eq!(writes, 1, "Delete: {}", counts.breakdown(DYNAMODB));
-    assert_eq!(counts.0.get(&(DYNAMODB.to_string(), "TransactWriteItems".to_string())), Some(&1), "{}", counts.breakdown(DYNAMODB));
-    assert!(items_of(&caller).await.iter().all(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("QUOTA#"))), "record and link are gone, the quota stays");
+    assert_eq!(
+        counts
+            .0
+            .get(&(DYNAMODB.to_string(), "TransactWriteItems".to_string())),
+        Some(&1),
+        "{}",
+        counts.breakdown(DYNAMODB)
+    );
+    assert!(
+        items_of(&caller)
+            .await
+            .iter()
+            .all(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("QUOTA#"))),
+        "record and link are gone, the quota stays"
+    );
 }
 
 /// A 100-address Submit costs what 100 single ones do: no request per call on top of the per-address ones.
@@ -111,9 +180,17 @@ async fn a_submit_of_many_addresses_costs_the_same_per_address() {
     let (app, counter) = app(&clock).await;
     let caller = unique("budget-many");
     let addresses: Vec<String> = (0..100).map(|_| fresh_address()).collect();
-    let (body, counts) =
-        counted::<SubmitEmailVerification>(&app, &counter, &request(&caller, &[("Email", &addresses.join(","))])).await;
+    let (body, counts) = counted::<SubmitEmailVerification>(
+        &app,
+        &counter,
+        &request(&caller, &[("Email", &addresses.join(","))]),
+    )
+    .await;
     assert_eq!(successes(&body), 100, "{body}");
-    assert_within("SubmitEmailVerification (100 new addresses)", &counts, 100 * SUBMIT_ONE_NEW_BUDGET);
+    assert_within(
+        "SubmitEmailVerification (100 new addresses)",
+        &counts,
+        100 * SUBMIT_ONE_NEW_BUDGET,
+    );
     assert_eq!(counts.total(SESV2), 100);
 }

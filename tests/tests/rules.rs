@@ -16,17 +16,32 @@ use stack_tests::*;
 
 fn request(caller: &str, pairs: &[(&str, &str)]) -> Request {
     let caller = shared::model::CallerId::parse(caller).ok();
-    Request::new(Params::from_pairs(pairs.iter().copied()), caller, "192.0.2.1", false)
-        .expect("valid request")
-        .with_link_base(env("PUBLIC_BASE_URL"))
+    Request::new(
+        Params::from_pairs(pairs.iter().copied()),
+        caller,
+        "192.0.2.1",
+        false,
+    )
+    .expect("valid request")
+    .with_link_base(env("PUBLIC_BASE_URL"))
 }
 
 /// The public link page's request: no caller.
 fn public(pairs: &[(&str, &str)]) -> Request {
-    Request::new(Params::from_pairs(pairs.iter().copied()), None, "192.0.2.1", true).expect("valid request").with_link_base(env("PUBLIC_BASE_URL"))
+    Request::new(
+        Params::from_pairs(pairs.iter().copied()),
+        None,
+        "192.0.2.1",
+        true,
+    )
+    .expect("valid request")
+    .with_link_base(env("PUBLIC_BASE_URL"))
 }
 
-async fn run<A: Action, S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Value, ApiError> {
+async fn run<A: Action, S: Store, M: Mailer>(
+    app: &App<S, M>,
+    req: &Request,
+) -> Result<Value, ApiError> {
     match A::handle(app, req).await? {
         Reply::Api(body) => Ok(Value::Object(body)),
         Reply::Page { html, .. } => Ok(Value::String(html)),
@@ -34,7 +49,12 @@ async fn run<A: Action, S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> 
 }
 
 fn codes(body: &Value, list: &str) -> Vec<String> {
-    body[list].as_array().into_iter().flatten().map(|i| i["Code"].as_str().unwrap_or("").to_string()).collect()
+    body[list]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| i["Code"].as_str().unwrap_or("").to_string())
+        .collect()
 }
 
 #[tokio::test]
@@ -42,30 +62,56 @@ async fn an_expired_link_still_in_the_table_is_refused() {
     let clock = TestClock::default();
     let app = local_app(&clock).await;
     let (caller, address) = (unique("expiry"), fresh_address());
-    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
+    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)]))
+        .await
+        .unwrap();
     let token = token_of(&link_in(&mails_to(&address)[0]));
 
     // The token item carries the TTL attribute DynamoDB deletes by: three days after sending.
     let items = items_of(&caller).await;
-    let token_item = items.iter().find(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("TOKEN#"))).expect("token item");
+    let token_item = items
+        .iter()
+        .find(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("TOKEN#")))
+        .expect("token item");
     let ttl: i64 = token_item["ttl"].as_n().unwrap().parse().unwrap();
     assert_eq!(ttl, (clock.now() + Duration::hours(72)).timestamp());
-    assert!(!token_item["pk"].as_s().unwrap().contains(&token), "only the token's hash is stored");
+    assert!(
+        !token_item["pk"].as_s().unwrap().contains(&token),
+        "only the token's hash is stored"
+    );
 
     clock.advance(Duration::hours(72) + Duration::seconds(1));
-    let err = run::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &token)])).await.unwrap_err();
+    let err = run::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &token)]))
+        .await
+        .unwrap_err();
     assert_eq!(err, ApiError::TokenExpired);
-    let record = app.store.get_record(&shared::model::CallerId::parse(&caller).unwrap(), &shared::model::EmailAddress::parse(&address).unwrap()).await.unwrap().unwrap();
-    assert_eq!(record.status, shared::model::VerificationStatus::Pending, "an expired link verifies nothing");
+    let record = app
+        .store
+        .get_record(
+            &shared::model::CallerId::parse(&caller).unwrap(),
+            &shared::model::EmailAddress::parse(&address).unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        record.status,
+        shared::model::VerificationStatus::Pending,
+        "an expired link verifies nothing"
+    );
 
     // One second before expiry it still works.
     let clock2 = TestClock::default();
     let app2 = local_app(&clock2).await;
     let (caller2, address2) = (unique("expiry"), fresh_address());
-    run::<SubmitEmailVerification, _, _>(&app2, &request(&caller2, &[("Email", &address2)])).await.unwrap();
+    run::<SubmitEmailVerification, _, _>(&app2, &request(&caller2, &[("Email", &address2)]))
+        .await
+        .unwrap();
     let token2 = token_of(&link_in(&mails_to(&address2)[0]));
     clock2.advance(Duration::hours(72) - Duration::seconds(1));
-    run::<VerifyEmail, _, _>(&app2, &request(&caller2, &[("Token", &token2)])).await.unwrap();
+    run::<VerifyEmail, _, _>(&app2, &request(&caller2, &[("Token", &token2)]))
+        .await
+        .unwrap();
 }
 
 /// Found by the schema gate: a begin after the end gives an empty list, as docs/API.md says, not a 500
@@ -75,10 +121,15 @@ async fn a_begin_after_the_end_lists_nothing() {
     let clock = TestClock::default();
     let app = local_app(&clock).await;
     let (caller, address) = (unique("begin-end"), fresh_address());
-    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
-    let listed = run::<shared::actions::ListEmailVerification, _, _>(&app, &request(&caller, &[("BeginCreateTime", "2"), ("EndCreateTime", "1")]))
+    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)]))
         .await
-        .expect("an answer, not an error");
+        .unwrap();
+    let listed = run::<shared::actions::ListEmailVerification, _, _>(
+        &app,
+        &request(&caller, &[("BeginCreateTime", "2"), ("EndCreateTime", "1")]),
+    )
+    .await
+    .expect("an answer, not an error");
     assert_eq!(listed["TotalItemNum"], 0, "{listed}");
     assert_eq!(listed["Data"].as_array().map(Vec::len), Some(0), "{listed}");
 }
@@ -90,23 +141,68 @@ async fn an_unreadable_record_is_skipped_by_list() {
     let clock = TestClock::default();
     let app = local_app(&clock).await;
     let (caller, address) = (unique("unreadable"), fresh_address());
-    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
-    let good = items_of(&caller).await.into_iter().find(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("EMAIL#"))).expect("record");
+    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)]))
+        .await
+        .unwrap();
+    let good = items_of(&caller)
+        .await
+        .into_iter()
+        .find(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("EMAIL#")))
+        .expect("record");
     let mut bad = good.clone();
     let broken = "i\u{307}@example.com";
-    bad.insert("pk".into(), aws_sdk_dynamodb::types::AttributeValue::S(format!("EMAIL#{caller}#{broken}")));
-    bad.insert("email".into(), aws_sdk_dynamodb::types::AttributeValue::S(broken.into()));
-    let sk = good["gsi1sk"].as_s().unwrap().replace(&address.to_lowercase(), broken);
-    bad.insert("gsi1sk".into(), aws_sdk_dynamodb::types::AttributeValue::S(sk));
-    dynamo().await.put_item().table_name(env("TABLE_NAME")).set_item(Some(bad.clone())).send().await.unwrap();
+    bad.insert(
+        "pk".into(),
+        aws_sdk_dynamodb::types::AttributeValue::S(format!("EMAIL#{caller}#{broken}")),
+    );
+    bad.insert(
+        "email".into(),
+        aws_sdk_dynamodb::types::AttributeValue::S(broken.into()),
+    );
+    let sk = good["gsi1sk"]
+        .as_s()
+        .unwrap()
+        .replace(&address.to_lowercase(), broken);
+    bad.insert(
+        "gsi1sk".into(),
+        aws_sdk_dynamodb::types::AttributeValue::S(sk),
+    );
+    dynamo()
+        .await
+        .put_item()
+        .table_name(env("TABLE_NAME"))
+        .set_item(Some(bad.clone()))
+        .send()
+        .await
+        .unwrap();
     // And an index entry that cannot even be placed in the order (no creation time).
     let mut placeless = bad;
-    placeless.insert("pk".into(), aws_sdk_dynamodb::types::AttributeValue::S(format!("EMAIL#{caller}#x-{address}")));
+    placeless.insert(
+        "pk".into(),
+        aws_sdk_dynamodb::types::AttributeValue::S(format!("EMAIL#{caller}#x-{address}")),
+    );
     placeless.remove("created");
-    dynamo().await.put_item().table_name(env("TABLE_NAME")).set_item(Some(placeless)).send().await.unwrap();
+    dynamo()
+        .await
+        .put_item()
+        .table_name(env("TABLE_NAME"))
+        .set_item(Some(placeless))
+        .send()
+        .await
+        .unwrap();
 
-    let listed = run::<shared::actions::ListEmailVerification, _, _>(&app, &request(&caller, &[("PageSize", "50")])).await.expect("List answers");
-    let emails: Vec<&str> = listed["Data"].as_array().unwrap().iter().filter_map(|r| r["Email"].as_str()).collect();
+    let listed = run::<shared::actions::ListEmailVerification, _, _>(
+        &app,
+        &request(&caller, &[("PageSize", "50")]),
+    )
+    .await
+    .expect("List answers");
+    let emails: Vec<&str> = listed["Data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["Email"].as_str())
+        .collect();
     assert_eq!(emails, [address.to_lowercase()], "{listed}");
     assert_eq!(listed["TotalItemNum"], 1, "{listed}");
 }
@@ -121,37 +217,60 @@ async fn one_caller_over_its_rate_is_throttled_and_the_others_are_served() {
     let (alice, bob) = (unique("rate-alice"), unique("rate-bob"));
     let call = |caller: &str, action: &str, body: &str| {
         let mut event = lambda_http::Request::new(lambda_http::Body::Text(body.into()));
-        event.headers_mut().insert("content-type", lambda_http::http::HeaderValue::from_static("application/json"));
-        event.headers_mut().insert("x-user-id", lambda_http::http::HeaderValue::from_str(caller).unwrap());
+        event.headers_mut().insert(
+            "content-type",
+            lambda_http::http::HeaderValue::from_static("application/json"),
+        );
+        event.headers_mut().insert(
+            "x-user-id",
+            lambda_http::http::HeaderValue::from_str(caller).unwrap(),
+        );
         (action.to_string(), event)
     };
     let mut statuses = Vec::new();
     for _ in 0..5 {
         let (_, event) = call(&alice, "query", r#"{"Email":"nobody@example.com"}"#);
-        let r = shared::lambda::handle::<shared::actions::QueryEmailVerification, _, _>(&app, event).await;
+        let r =
+            shared::lambda::handle::<shared::actions::QueryEmailVerification, _, _>(&app, event)
+                .await;
         let body = match r.body() {
             lambda_http::Body::Text(t) => t.clone(),
             _ => String::new(),
         };
-        statuses.push((r.status().as_u16(), serde_json::from_str::<Value>(&body).unwrap()["Code"].as_str().unwrap_or("").to_string()));
+        statuses.push((
+            r.status().as_u16(),
+            serde_json::from_str::<Value>(&body).unwrap()["Code"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        ));
     }
-    let throttled: Vec<_> = statuses.iter().filter(|(s, c)| *s == 429 && c == "Throttling").collect();
+    let throttled: Vec<_> = statuses
+        .iter()
+        .filter(|(s, c)| *s == 429 && c == "Throttling")
+        .collect();
     assert_eq!(throttled.len(), 2, "{statuses:?}");
     assert!(statuses[..3].iter().all(|(s, _)| *s == 404), "{statuses:?}");
     // Bob is served meanwhile.
     let (_, event) = call(&bob, "query", r#"{"Email":"nobody@example.com"}"#);
-    let r = shared::lambda::handle::<shared::actions::QueryEmailVerification, _, _>(&app, event).await;
+    let r =
+        shared::lambda::handle::<shared::actions::QueryEmailVerification, _, _>(&app, event).await;
     assert_eq!(r.status().as_u16(), 404);
     // Tencent-style actions answer RequestLimitExceeded, HTTP 200.
     let (_, event) = call(&alice, "describe", r#"{"Type":0}"#);
-    let r = shared::lambda::handle::<shared::actions::DescribeIntlPhoneEmailList, _, _>(&app, event).await;
+    let r =
+        shared::lambda::handle::<shared::actions::DescribeIntlPhoneEmailList, _, _>(&app, event)
+            .await;
     assert_eq!(r.status().as_u16(), 200);
     let body = match r.body() {
         lambda_http::Body::Text(t) => t.clone(),
         _ => String::new(),
     };
     let v: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(v["Response"]["Error"]["Code"], "RequestLimitExceeded", "{v}");
+    assert_eq!(
+        v["Response"]["Error"]["Code"], "RequestLimitExceeded",
+        "{v}"
+    );
 }
 
 /// Issue 9, defect 6: the public link page is never cached, leaks no referrer, and may load nothing.
@@ -161,15 +280,32 @@ async fn the_link_page_sends_no_store_no_referrer_and_a_strict_csp() {
     let app = local_app(&clock).await;
     for token in ["ab".repeat(32), "not-a-token".to_string()] {
         let mut event = lambda_http::Request::new(lambda_http::Body::Empty);
-        *event.uri_mut() = format!("https://example.com/verify-email?Token={token}").parse().unwrap();
-        let event = lambda_http::RequestExt::with_query_string_parameters(event, std::collections::HashMap::from([("Token".to_string(), token.clone())]));
+        *event.uri_mut() = format!("https://example.com/verify-email?Token={token}")
+            .parse()
+            .unwrap();
+        let event = lambda_http::RequestExt::with_query_string_parameters(
+            event,
+            std::collections::HashMap::from([("Token".to_string(), token.clone())]),
+        );
         let response = shared::lambda::handle::<VerifyEmail, _, _>(&app, event).await;
-        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        };
         assert!(header("content-type").starts_with("text/html"), "{token}");
         assert_eq!(header("cache-control"), "no-store", "{token}");
         assert_eq!(header("referrer-policy"), "no-referrer", "{token}");
         let csp = header("content-security-policy");
-        for directive in ["default-src 'none'", "frame-ancestors 'none'", "form-action 'none'", "base-uri 'none'"] {
+        for directive in [
+            "default-src 'none'",
+            "frame-ancestors 'none'",
+            "form-action 'none'",
+            "base-uri 'none'",
+        ] {
             assert!(csp.contains(directive), "{token}: {csp}");
         }
         assert!(!csp.contains("script-src"), "no script may run: {csp}");
@@ -182,11 +318,24 @@ async fn the_link_page_sends_no_store_no_referrer_and_a_strict_csp() {
 async fn a_non_ascii_x_user_id_is_forbidden() {
     let clock = TestClock::default();
     let app = local_app(&clock).await;
-    assert!(app.config.local_caller_header, "local/env.sh turns the local caller switch on");
-    let mut request = lambda_http::Request::new(lambda_http::Body::Text(r#"{"Email":"a@example.com"}"#.into()));
-    request.headers_mut().insert("content-type", lambda_http::http::HeaderValue::from_static("application/json"));
-    request.headers_mut().insert("x-user-id", lambda_http::http::HeaderValue::from_bytes("ali\u{e7}e".as_bytes()).unwrap());
-    let response = shared::lambda::handle::<shared::actions::QueryEmailVerification, _, _>(&app, request).await;
+    assert!(
+        app.config.local_caller_header,
+        "local/env.sh turns the local caller switch on"
+    );
+    let mut request = lambda_http::Request::new(lambda_http::Body::Text(
+        r#"{"Email":"a@example.com"}"#.into(),
+    ));
+    request.headers_mut().insert(
+        "content-type",
+        lambda_http::http::HeaderValue::from_static("application/json"),
+    );
+    request.headers_mut().insert(
+        "x-user-id",
+        lambda_http::http::HeaderValue::from_bytes("ali\u{e7}e".as_bytes()).unwrap(),
+    );
+    let response =
+        shared::lambda::handle::<shared::actions::QueryEmailVerification, _, _>(&app, request)
+            .await;
     assert_eq!(response.status().as_u16(), 403);
     let body = match response.into_body() {
         lambda_http::Body::Text(t) => t,
@@ -202,16 +351,36 @@ async fn a_verified_link_opened_after_72_hours_says_already_verified() {
     let clock = TestClock::default();
     let app = local_app(&clock).await;
     let (caller, address) = (unique("verified-late"), fresh_address());
-    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
+    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)]))
+        .await
+        .unwrap();
     let token = token_of(&link_in(&mails_to(&address)[0]));
-    run::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &token)])).await.unwrap();
-    let token_item = items_of(&caller).await.into_iter().find(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("TOKEN#"))).expect("token item");
-    assert!(!token_item.contains_key("ttl"), "a verified link's item must not expire: {token_item:?}");
+    run::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &token)]))
+        .await
+        .unwrap();
+    let token_item = items_of(&caller)
+        .await
+        .into_iter()
+        .find(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("TOKEN#")))
+        .expect("token item");
+    assert!(
+        !token_item.contains_key("ttl"),
+        "a verified link's item must not expire: {token_item:?}"
+    );
 
     clock.advance(Duration::hours(73));
-    run::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &token)])).await.expect("already verified, not expired");
-    let page = run::<VerifyEmail, _, _>(&app, &public(&[("Token", &token)])).await.unwrap();
-    assert!(page.as_str().unwrap_or("").contains("data-code=\"Success\""), "{page}");
+    run::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &token)]))
+        .await
+        .expect("already verified, not expired");
+    let page = run::<VerifyEmail, _, _>(&app, &public(&[("Token", &token)]))
+        .await
+        .unwrap();
+    assert!(
+        page.as_str()
+            .unwrap_or("")
+            .contains("data-code=\"Success\""),
+        "{page}"
+    );
 }
 
 #[tokio::test]
@@ -219,28 +388,59 @@ async fn a_resend_replaces_the_link_and_the_old_one_stops_working() {
     let clock = TestClock::default();
     let app = local_app(&clock).await;
     let (caller, address) = (unique("resend"), fresh_address());
-    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
+    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)]))
+        .await
+        .unwrap();
     clock.advance(Duration::seconds(61));
-    let resent = run::<ResendEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
+    let resent =
+        run::<ResendEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)]))
+            .await
+            .unwrap();
     assert_eq!(codes(&resent, "SuccessList"), ["Success"]);
 
     let mails = mails_to(&address);
     assert_eq!(mails.len(), 2);
     let (old, new) = (token_of(&link_in(&mails[0])), token_of(&link_in(&mails[1])));
     assert_ne!(old, new);
-    assert_eq!(run::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &old)])).await.unwrap_err(), ApiError::TokenInvalid);
+    assert_eq!(
+        run::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &old)]))
+            .await
+            .unwrap_err(),
+        ApiError::TokenInvalid
+    );
     // The old link's item is gone from the table: one token item is left.
-    let tokens = items_of(&caller).await.into_iter().filter(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("TOKEN#"))).count();
+    let tokens = items_of(&caller)
+        .await
+        .into_iter()
+        .filter(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("TOKEN#")))
+        .count();
     assert_eq!(tokens, 1);
-    run::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &new)])).await.unwrap();
+    run::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &new)]))
+        .await
+        .unwrap();
     // SendIfExist=true on a pending address also replaces the link (checked on a second address).
     let other = fresh_address();
-    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &other)])).await.unwrap();
+    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &other)]))
+        .await
+        .unwrap();
     clock.advance(Duration::seconds(61));
-    let again = run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &other), ("SendIfExist", "true")])).await.unwrap();
+    let again = run::<SubmitEmailVerification, _, _>(
+        &app,
+        &request(&caller, &[("Email", &other), ("SendIfExist", "true")]),
+    )
+    .await
+    .unwrap();
     assert_eq!(codes(&again, "SuccessList"), ["Success"]);
     let mails = mails_to(&other);
-    assert_eq!(run::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &token_of(&link_in(&mails[0])))])).await.unwrap_err(), ApiError::TokenInvalid);
+    assert_eq!(
+        run::<VerifyEmail, _, _>(
+            &app,
+            &request(&caller, &[("Token", &token_of(&link_in(&mails[0])))])
+        )
+        .await
+        .unwrap_err(),
+        ApiError::TokenInvalid
+    );
 }
 
 #[tokio::test]
@@ -248,29 +448,48 @@ async fn five_sends_a_day_then_the_quota_says_when() {
     let clock = TestClock::default();
     let app = local_app(&clock).await;
     let (caller, address) = (unique("daily"), fresh_address());
-    let submit = |send_if_exist: &'static str| request(&caller, &[("Email", &address), ("SendIfExist", send_if_exist)]);
+    let submit = |send_if_exist: &'static str| {
+        request(
+            &caller,
+            &[("Email", &address), ("SendIfExist", send_if_exist)],
+        )
+    };
     for i in 0..5 {
-        let out = run::<SubmitEmailVerification, _, _>(&app, &submit("true")).await.unwrap();
+        let out = run::<SubmitEmailVerification, _, _>(&app, &submit("true"))
+            .await
+            .unwrap();
         assert_eq!(codes(&out, "SuccessList"), ["Success"], "send {i}");
         clock.advance(Duration::seconds(61));
     }
-    let out = run::<SubmitEmailVerification, _, _>(&app, &submit("true")).await.unwrap();
+    let out = run::<SubmitEmailVerification, _, _>(&app, &submit("true"))
+        .await
+        .unwrap();
     assert_eq!(codes(&out, "FailList"), ["SendTokenQuotaExceeded"]);
     assert_eq!(out["FailList"][0]["RetryAfterSeconds"], 24 * 3600 - 5 * 61);
     assert_eq!(mails_to(&address).len(), 5);
 
     // Deleting the record does not reset the quota.
     let delete = request(&caller, &[("Email", &address)]);
-    run::<shared::actions::DeleteEmailVerification, _, _>(&app, &delete).await.unwrap();
-    let out = run::<SubmitEmailVerification, _, _>(&app, &submit("false")).await.unwrap();
+    run::<shared::actions::DeleteEmailVerification, _, _>(&app, &delete)
+        .await
+        .unwrap();
+    let out = run::<SubmitEmailVerification, _, _>(&app, &submit("false"))
+        .await
+        .unwrap();
     assert_eq!(codes(&out, "FailList"), ["SendTokenQuotaExceeded"]);
     clock.advance(Duration::hours(24));
-    let out = run::<SubmitEmailVerification, _, _>(&app, &submit("false")).await.unwrap();
+    let out = run::<SubmitEmailVerification, _, _>(&app, &submit("false"))
+        .await
+        .unwrap();
     assert_eq!(codes(&out, "SuccessList"), ["Success"]);
 }
 
 /// `n` requests of action `A` at once; the addresses sent and the ones the quota refused.
-async fn concurrently<A: Action>(app: &Arc<App<DynamoStore, SesMailer>>, req: &Request, n: usize) -> (usize, usize) {
+async fn concurrently<A: Action>(
+    app: &Arc<App<DynamoStore, SesMailer>>,
+    req: &Request,
+    n: usize,
+) -> (usize, usize) {
     let tasks: Vec<_> = (0..n)
         .map(|_| {
             let (app, req) = (Arc::clone(app), req.clone());
@@ -281,13 +500,26 @@ async fn concurrently<A: Action>(app: &Arc<App<DynamoStore, SesMailer>>, req: &R
     for t in tasks {
         let body = t.await.expect("task").expect("answer");
         ok += codes(&body, "SuccessList").len();
-        refused += codes(&body, "FailList").iter().filter(|c| *c == "SendTokenQuotaExceeded").count();
+        refused += codes(&body, "FailList")
+            .iter()
+            .filter(|c| *c == "SendTokenQuotaExceeded")
+            .count();
     }
     (ok, refused)
 }
 
-async fn concurrent_submits(app: Arc<App<DynamoStore, SesMailer>>, caller: &str, address: &str, n: usize) -> (usize, usize) {
-    concurrently::<SubmitEmailVerification>(&app, &request(caller, &[("Email", address), ("SendIfExist", "true")]), n).await
+async fn concurrent_submits(
+    app: Arc<App<DynamoStore, SesMailer>>,
+    caller: &str,
+    address: &str,
+    n: usize,
+) -> (usize, usize) {
+    concurrently::<SubmitEmailVerification>(
+        &app,
+        &request(caller, &[("Email", address), ("SendIfExist", "true")]),
+        n,
+    )
+    .await
 }
 
 /// Issue 9, proof (concurrency): 50 Resends of one address at once send exactly the quota.
@@ -298,17 +530,38 @@ async fn fifty_concurrent_resends_of_one_address_send_exactly_the_quota() {
     config.quota.min_interval = Duration::zero();
     let app = Arc::new(app_with(config, &clock, &aws_config::load_from_env().await));
     let (caller, address) = (unique("resend-race"), fresh_address());
-    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
-    let (ok, refused) = concurrently::<ResendEmailVerification>(&app, &request(&caller, &[("Email", &address)]), 50).await;
-    assert_eq!((ok, refused), (4, 46), "the Submit and four Resends make the daily five");
+    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)]))
+        .await
+        .unwrap();
+    let (ok, refused) = concurrently::<ResendEmailVerification>(
+        &app,
+        &request(&caller, &[("Email", &address)]),
+        50,
+    )
+    .await;
+    assert_eq!(
+        (ok, refused),
+        (4, 46),
+        "the Submit and four Resends make the daily five"
+    );
     let mails = mails_to(&address);
     assert_eq!(mails.len(), 5);
     // Exactly one link works: the last one the record points at.
-    let tokens = items_of(&caller).await.into_iter().filter(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("TOKEN#"))).count();
+    let tokens = items_of(&caller)
+        .await
+        .into_iter()
+        .filter(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("TOKEN#")))
+        .count();
     assert_eq!(tokens, 1, "one link item is left");
     let mut working = 0;
     for mail in &mails {
-        if run::<VerifyEmail, _, _>(&app, &request(&caller, &[("Token", &token_of(&link_in(mail)))])).await.is_ok() {
+        if run::<VerifyEmail, _, _>(
+            &app,
+            &request(&caller, &[("Token", &token_of(&link_in(mail)))]),
+        )
+        .await
+        .is_ok()
+        {
             working += 1;
         }
     }
@@ -321,7 +574,11 @@ async fn fifty_concurrent_requests_for_one_address_send_once() {
     let app = Arc::new(local_app(&clock).await);
     let (caller, address) = (unique("race"), fresh_address());
     let (ok, refused) = concurrent_submits(app, &caller, &address, 50).await;
-    assert_eq!((ok, refused), (1, 49), "the 60 s interval lets exactly one through");
+    assert_eq!(
+        (ok, refused),
+        (1, 49),
+        "the 60 s interval lets exactly one through"
+    );
     assert_eq!(mails_to(&address).len(), 1);
 }
 
@@ -333,7 +590,11 @@ async fn fifty_concurrent_requests_never_exceed_the_daily_cap() {
     let app = Arc::new(app_with(config, &clock, &aws_config::load_from_env().await));
     let (caller, address) = (unique("cap"), fresh_address());
     let (ok, refused) = concurrent_submits(app, &caller, &address, 50).await;
-    assert_eq!((ok, refused), (5, 45), "with no interval, the cap of 5 holds");
+    assert_eq!(
+        (ok, refused),
+        (5, 45),
+        "with no interval, the cap of 5 holds"
+    );
     assert_eq!(mails_to(&address).len(), 5);
 }
 
@@ -341,17 +602,45 @@ async fn fifty_concurrent_requests_never_exceed_the_daily_cap() {
 async fn a_mail_that_cannot_be_handed_over_leaves_no_record() {
     // The real SES client, pointed at a port where nothing listens.
     let clock = TestClock::default();
-    let dead = aws_config::from_env().endpoint_url("http://127.0.0.1:9").load().await;
+    let dead = aws_config::from_env()
+        .endpoint_url("http://127.0.0.1:9")
+        .load()
+        .await;
     let config = Config::from_env().unwrap();
     let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(&dead), &config.sender);
     let app = app_with_mailer(config, &clock, &aws_config::load_from_env().await, mailer);
     let (caller, address) = (unique("sesdown"), fresh_address());
-    let out = run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
+    let out = run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)]))
+        .await
+        .unwrap();
     assert_eq!(codes(&out, "FailList"), ["NetworkIOError"]);
-    let left: Vec<String> = items_of(&caller).await.iter().map(|i| i["pk"].as_s().unwrap().split('#').next().unwrap().to_string()).collect();
+    let left: Vec<String> = items_of(&caller)
+        .await
+        .iter()
+        .map(|i| {
+            i["pk"]
+                .as_s()
+                .unwrap()
+                .split('#')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
     assert_eq!(left, ["QUOTA"], "no record and no link left");
-    let state = app.store.load_send_state(&shared::model::CallerId::parse(&caller).unwrap(), &shared::model::EmailAddress::parse(&address).unwrap()).await.unwrap();
-    assert!(state.quota.sends.is_empty(), "a failed send spends nothing: {:?}", state.quota);
+    let state = app
+        .store
+        .load_send_state(
+            &shared::model::CallerId::parse(&caller).unwrap(),
+            &shared::model::EmailAddress::parse(&address).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        state.quota.sends.is_empty(),
+        "a failed send spends nothing: {:?}",
+        state.quota
+    );
 }
 
 #[tokio::test]
@@ -359,13 +648,34 @@ async fn the_public_link_page_needs_no_caller_but_the_api_does() {
     let clock = TestClock::default();
     let app = local_app(&clock).await;
     let (caller, address) = (unique("page"), fresh_address());
-    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)])).await.unwrap();
+    run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)]))
+        .await
+        .unwrap();
     let token = token_of(&link_in(&mails_to(&address)[0]));
-    let anonymous = Request::new(Params::from_pairs([("Token", token.as_str())]), None, "192.0.2.1", false).unwrap();
-    assert_eq!(run::<VerifyEmail, _, _>(&app, &anonymous).await.unwrap_err(), ApiError::Forbidden);
-    let page = Request::new(Params::from_pairs([("Token", token.as_str())]), None, "192.0.2.1", true).unwrap();
+    let anonymous = Request::new(
+        Params::from_pairs([("Token", token.as_str())]),
+        None,
+        "192.0.2.1",
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        run::<VerifyEmail, _, _>(&app, &anonymous)
+            .await
+            .unwrap_err(),
+        ApiError::Forbidden
+    );
+    let page = Request::new(
+        Params::from_pairs([("Token", token.as_str())]),
+        None,
+        "192.0.2.1",
+        true,
+    )
+    .unwrap();
     match VerifyEmail::handle(&app, &page).await.unwrap() {
-        Reply::Page { status, html } => assert!(status == 200 && html.contains("data-code=\"Success\"")),
+        Reply::Page { status, html } => {
+            assert!(status == 200 && html.contains("data-code=\"Success\""))
+        }
         other => panic!("expected a page, got {other:?}"),
     }
 }

@@ -43,13 +43,21 @@ pub struct Subject {
 
 impl Subject {
     fn new(name: impl Into<String>, kind: Kind, program: PathBuf) -> Self {
-        Self { name: name.into(), kind, program, args: vec![], env: vec![] }
+        Self {
+            name: name.into(),
+            kind,
+            program,
+            args: vec![],
+            env: vec![],
+        }
     }
 
     /// The command line, as the report shows it (values a shell would split or expand in single quotes).
     pub fn command(&self) -> String {
         let quoted = |v: &str| {
-            if v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:=@,+".contains(&b)) {
+            if v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@,+".contains(&b))
+            {
                 v.to_string()
             } else {
                 format!("'{}'", v.replace('\'', r"'\''"))
@@ -87,7 +95,8 @@ struct StandIn {
 }
 
 fn start_stand_in() -> Result<StandIn, String> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("Runtime API stand-in: {e}"))?;
+    let listener =
+        TcpListener::bind("127.0.0.1:0").map_err(|e| format!("Runtime API stand-in: {e}"))?;
     let port = listener.local_addr().map_err(|e| e.to_string())?.port();
     let (tx, polls) = mpsc::channel();
     thread::spawn(move || {
@@ -106,7 +115,14 @@ fn start_stand_in() -> Result<StandIn, String> {
             let at = Instant::now();
             let text = String::from_utf8_lossy(&buf);
             let line = text.lines().next().unwrap_or("").to_string();
-            if tx.send(Poll { at, line, _stream: stream }).is_err() {
+            if tx
+                .send(Poll {
+                    at,
+                    line,
+                    _stream: stream,
+                })
+                .is_err()
+            {
                 return;
             }
         }
@@ -126,14 +142,25 @@ pub fn subjects(opts: &Options, functions: &[String]) -> Vec<Subject> {
             // The front door reads its key pairs at start (deployed, from Secrets Manager); without them it
             // would start refusing everything, or, with a bad document, not start at all.
             if f == "front-door" {
-                let keys = std::env::var("ACCESS_KEYS").ok().filter(|k| !k.trim().is_empty()).unwrap_or_else(|| LOCAL_ACCESS_KEYS.to_string());
+                let keys = std::env::var("ACCESS_KEYS")
+                    .ok()
+                    .filter(|k| !k.trim().is_empty())
+                    .unwrap_or_else(|| LOCAL_ACCESS_KEYS.to_string());
                 subject.env.push(("ACCESS_KEYS".into(), keys));
             }
             subject
         })
         .collect();
-    out.push(Subject::new("hello (lambda_runtime)", Kind::Hello, opts.bin_dir.join("hello")));
-    out.push(Subject::new("hello + AWS SDK defaults", Kind::HelloSdk, opts.bin_dir.join("hello-sdk")));
+    out.push(Subject::new(
+        "hello (lambda_runtime)",
+        Kind::Hello,
+        opts.bin_dir.join("hello"),
+    ));
+    out.push(Subject::new(
+        "hello + AWS SDK defaults",
+        Kind::HelloSdk,
+        opts.bin_dir.join("hello-sdk"),
+    ));
     let mut python = Subject::new("Python 3 + boto3", Kind::Python, PathBuf::from("python3"));
     python.args = vec!["bench/python_baseline.py".into()];
     out.push(python);
@@ -141,14 +168,25 @@ pub fn subjects(opts: &Options, functions: &[String]) -> Vec<Subject> {
     // certificate file that does not exist; rustls-native-certs reads SSL_CERT_FILE and SSL_CERT_DIR).
     let none = std::env::temp_dir().join("bench-no-root-certificates");
     let _ = std::fs::create_dir_all(&none);
-    let mut no_certs = Subject::new("hello + AWS SDK defaults, no root certificates", Kind::NoCerts, opts.bin_dir.join("hello-sdk"));
+    let mut no_certs = Subject::new(
+        "hello + AWS SDK defaults, no root certificates",
+        Kind::NoCerts,
+        opts.bin_dir.join("hello-sdk"),
+    );
     no_certs.env = vec![
-        ("SSL_CERT_FILE".to_string(), none.join("none.pem").display().to_string()),
+        (
+            "SSL_CERT_FILE".to_string(),
+            none.join("none.pem").display().to_string(),
+        ),
         ("SSL_CERT_DIR".to_string(), none.display().to_string()),
     ];
     out.push(no_certs);
     // hello + the functions' own SDK set-up.
-    let mut service = Subject::new("hello + the functions' SDK set-up", Kind::ServiceSetup, opts.bin_dir.join("hello-sdk"));
+    let mut service = Subject::new(
+        "hello + the functions' SDK set-up",
+        Kind::ServiceSetup,
+        opts.bin_dir.join("hello-sdk"),
+    );
     service.args = vec!["--service-setup".into()];
     out.push(service);
     out
@@ -171,14 +209,27 @@ fn one_start(stand_in: &StandIn, subject: &Subject) -> Result<f64, String> {
     let t0 = Instant::now();
     let mut child = Command::new(&subject.program)
         .args(&subject.args)
-        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{}", stand_in.port))
-        .env("AWS_LAMBDA_FUNCTION_NAME", subject.program.file_name().and_then(|n| n.to_str()).unwrap_or("function"))
+        .env(
+            "AWS_LAMBDA_RUNTIME_API",
+            format!("127.0.0.1:{}", stand_in.port),
+        )
+        .env(
+            "AWS_LAMBDA_FUNCTION_NAME",
+            subject
+                .program
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("function"),
+        )
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
         // Lambda sets both; botocore reads only the second.
-        .env("AWS_DEFAULT_REGION", std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()))
+        .env(
+            "AWS_DEFAULT_REGION",
+            std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
+        )
         .envs(subject.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -191,18 +242,26 @@ fn one_start(stand_in: &StandIn, subject: &Subject) -> Result<f64, String> {
                 let ms = poll.at.saturating_duration_since(t0).as_secs_f64() * 1000.0;
                 let stderr = stop(&mut child);
                 if !poll.line.starts_with(NEXT) {
-                    return Err(format!("its first request was `{}`, not a poll; stderr: {stderr}", poll.line));
+                    return Err(format!(
+                        "its first request was `{}`, not a poll; stderr: {stderr}",
+                        poll.line
+                    ));
                 }
                 return Ok(ms);
             }
             Err(RecvTimeoutError::Timeout) => {
                 if let Ok(Some(status)) = child.try_wait() {
                     let stderr = stop(&mut child);
-                    return Err(format!("exited ({status}) before polling; stderr: {stderr}"));
+                    return Err(format!(
+                        "exited ({status}) before polling; stderr: {stderr}"
+                    ));
                 }
                 if t0.elapsed() > START_TIMEOUT {
                     let stderr = stop(&mut child);
-                    return Err(format!("no poll within {}s; stderr: {stderr}", START_TIMEOUT.as_secs()));
+                    return Err(format!(
+                        "no poll within {}s; stderr: {stderr}",
+                        START_TIMEOUT.as_secs()
+                    ));
                 }
             }
             Err(RecvTimeoutError::Disconnected) => {
@@ -237,6 +296,10 @@ pub fn measure(opts: &Options, functions: &[String]) -> Result<Vec<ColdStart>, S
         .into_iter()
         .zip(samples)
         .zip(errors)
-        .map(|((subject, s), error)| ColdStart { subject, samples: Samples::new(s), error })
+        .map(|((subject, s), error)| ColdStart {
+            subject,
+            samples: Samples::new(s),
+            error,
+        })
         .collect())
 }

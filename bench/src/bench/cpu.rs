@@ -21,7 +21,10 @@ pub struct CpuRow {
 }
 
 pub fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes one timespec into the valid, exclusively borrowed `ts`.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
@@ -56,11 +59,20 @@ async fn timed<S: shared::store::Store, M: shared::mail::Mailer>(
         let answer = invoke(act, app, e).await;
         let ns = thread_cpu_ns() - start;
         let ok = answer.status == 200
-            && if act.tencent() { !answer.tencent_error() } else { expect_successes == 0 || answer.successes() == expect_successes };
+            && if act.tencent() {
+                !answer.tencent_error()
+            } else {
+                expect_successes == 0 || answer.successes() == expect_successes
+            };
         if !ok {
             failures += 1;
             if failures == 1 {
-                eprintln!("    {} (CPU) failed: {} {}", act.name(), answer.status, answer.body);
+                eprintln!(
+                    "    {} (CPU) failed: {} {}",
+                    act.name(),
+                    answer.status,
+                    answer.body
+                );
             }
         }
         if i >= warmup {
@@ -77,62 +89,147 @@ async fn run(opts: &Options) -> Result<Vec<CpuRow>, String> {
     let clock = MovableClock::default();
     let app = app(&clock)?;
     // 20 addresses per caller, as for the latency.
-    let callers: Vec<String> = (0..total.div_ceil(20)).map(|_| caller_arn(&unique("cpu"))).collect();
-    let addresses: Vec<(String, String)> = (0..total).map(|i| (callers[i / 20].clone(), fresh_address())).collect();
+    let callers: Vec<String> = (0..total.div_ceil(20))
+        .map(|_| caller_arn(&unique("cpu")))
+        .collect();
+    let addresses: Vec<(String, String)> = (0..total)
+        .map(|i| (callers[i / 20].clone(), fresh_address()))
+        .collect();
     let mut rows = Vec::new();
     let mut push = |label: &str, (samples, failures): (Samples, usize)| {
-        rows.push(CpuRow { label: label.to_string(), samples, failures });
+        rows.push(CpuRow {
+            label: label.to_string(),
+            samples,
+            failures,
+        });
     };
 
     let per_address = |act: Act| -> Vec<String> {
-        addresses.iter().map(|(c, a)| event(act, c, &body(act, std::slice::from_ref(a), None))).collect()
+        addresses
+            .iter()
+            .map(|(c, a)| event(act, c, &body(act, std::slice::from_ref(a), None)))
+            .collect()
     };
-    push(Act::Submit.name(), timed(&app, Act::Submit, &per_address(Act::Submit), warmup, 1).await);
-    push(Act::Query.name(), timed(&app, Act::Query, &per_address(Act::Query), warmup, 0).await);
+    push(
+        Act::Submit.name(),
+        timed(&app, Act::Submit, &per_address(Act::Submit), warmup, 1).await,
+    );
+    push(
+        Act::Query.name(),
+        timed(&app, Act::Query, &per_address(Act::Query), warmup, 0).await,
+    );
     clock.advance(Duration::seconds(61));
-    push(Act::Resend.name(), timed(&app, Act::Resend, &per_address(Act::Resend), warmup, 1).await);
+    push(
+        Act::Resend.name(),
+        timed(&app, Act::Resend, &per_address(Act::Resend), warmup, 1).await,
+    );
     let verify: Vec<String> = addresses
         .iter()
-        .map(|(c, a)| event(Act::Verify, c, &body(Act::Verify, &[], app.mailer.token_for(a).as_deref())))
+        .map(|(c, a)| {
+            event(
+                Act::Verify,
+                c,
+                &body(Act::Verify, &[], app.mailer.token_for(a).as_deref()),
+            )
+        })
         .collect();
-    push(Act::Verify.name(), timed(&app, Act::Verify, &verify, warmup, 0).await);
-    push(Act::Delete.name(), timed(&app, Act::Delete, &per_address(Act::Delete), warmup, 1).await);
+    push(
+        Act::Verify.name(),
+        timed(&app, Act::Verify, &verify, warmup, 0).await,
+    );
+    push(
+        Act::Delete.name(),
+        timed(&app, Act::Delete, &per_address(Act::Delete), warmup, 1).await,
+    );
     // The code actions, by mail: send, confirm with the code from the mail, list (up to 20 contacts), delete.
-    push(Act::SendCode.name(), timed(&app, Act::SendCode, &per_address(Act::SendCode), warmup, 0).await);
+    push(
+        Act::SendCode.name(),
+        timed(&app, Act::SendCode, &per_address(Act::SendCode), warmup, 0).await,
+    );
     let create: Vec<String> = addresses
         .iter()
-        .map(|(c, a)| event(Act::CreateContact, c, &body(Act::CreateContact, std::slice::from_ref(a), app.mailer.token_for(a).as_deref())))
+        .map(|(c, a)| {
+            event(
+                Act::CreateContact,
+                c,
+                &body(
+                    Act::CreateContact,
+                    std::slice::from_ref(a),
+                    app.mailer.token_for(a).as_deref(),
+                ),
+            )
+        })
         .collect();
-    push(Act::CreateContact.name(), timed(&app, Act::CreateContact, &create, warmup, 0).await);
-    let describe: Vec<String> =
-        (0..total).map(|i| event(Act::DescribeContacts, &callers[i % callers.len()], &body(Act::DescribeContacts, &[], None))).collect();
+    push(
+        Act::CreateContact.name(),
+        timed(&app, Act::CreateContact, &create, warmup, 0).await,
+    );
+    let describe: Vec<String> = (0..total)
+        .map(|i| {
+            event(
+                Act::DescribeContacts,
+                &callers[i % callers.len()],
+                &body(Act::DescribeContacts, &[], None),
+            )
+        })
+        .collect();
     push("DescribeIntlPhoneEmailList (20 contacts; the in-memory store filters all callers' contacts)", timed(&app, Act::DescribeContacts, &describe, warmup, 0).await);
-    push(Act::DeleteContact.name(), timed(&app, Act::DeleteContact, &per_address(Act::DeleteContact), warmup, 0).await);
+    push(
+        Act::DeleteContact.name(),
+        timed(
+            &app,
+            Act::DeleteContact,
+            &per_address(Act::DeleteContact),
+            warmup,
+            0,
+        )
+        .await,
+    );
 
     // List on a store of its own, so that the in-memory store's full scan stays at 20 records.
     let list_app = self::app(&clock)?;
     let lister = caller_arn(&unique("cpu-list"));
     let twenty: Vec<String> = (0..20).map(|_| fresh_address()).collect();
-    invoke(Act::Submit, &list_app, &event(Act::Submit, &lister, &body(Act::Submit, &twenty, None))).await;
-    let list: Vec<String> = (0..total).map(|_| event(Act::List, &lister, &body(Act::List, &[], None))).collect();
-    push("ListEmailVerification (20 records)", timed(&list_app, Act::List, &list, warmup, 0).await);
+    invoke(
+        Act::Submit,
+        &list_app,
+        &event(Act::Submit, &lister, &body(Act::Submit, &twenty, None)),
+    )
+    .await;
+    let list: Vec<String> = (0..total)
+        .map(|_| event(Act::List, &lister, &body(Act::List, &[], None)))
+        .collect();
+    push(
+        "ListEmailVerification (20 records)",
+        timed(&list_app, Act::List, &list, warmup, 0).await,
+    );
 
     // One Submit of 100 addresses: the cost of a full call.
     let big = (n / 20).clamp(5, 100);
     let hundred: Vec<String> = (0..big + 2)
         .map(|_| {
             let addresses: Vec<String> = (0..100).map(|_| fresh_address()).collect();
-            event(Act::Submit, &caller_arn(&unique("cpu100")), &body(Act::Submit, &addresses, None))
+            event(
+                Act::Submit,
+                &caller_arn(&unique("cpu100")),
+                &body(Act::Submit, &addresses, None),
+            )
         })
         .collect();
-    push("SubmitEmailVerification (100 addresses)", timed(&app, Act::Submit, &hundred, 2, 100).await);
+    push(
+        "SubmitEmailVerification (100 addresses)",
+        timed(&app, Act::Submit, &hundred, 2, 100).await,
+    );
     Ok(rows)
 }
 
 pub fn measure(opts: &Options) -> Result<Vec<CpuRow>, String> {
     let opts = opts.clone();
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
         runtime.block_on(run(&opts))
     })
     .join()

@@ -49,14 +49,21 @@ pub async fn measure(opts: &Options) -> Result<DelayResult, String> {
     for _ in 0..opts.delay_repeats {
         for n in [1usize, 100] {
             let addresses: Vec<String> = (0..n).map(|_| fresh_address()).collect();
-            let e = event(Act::Submit, &caller_arn(&unique("delay")), &body(Act::Submit, &addresses, None));
+            let e = event(
+                Act::Submit,
+                &caller_arn(&unique("delay")),
+                &body(Act::Submit, &addresses, None),
+            );
             let (calls_before, mails_before) = (app.store.calls(), app.mailer.sent());
             let start = Instant::now();
             let answer = invoke(Act::Submit, &app, &e).await;
             let ms = start.elapsed().as_secs_f64() * 1000.0;
             if answer.status != 200 || answer.successes() != n {
                 failures += 1;
-                eprintln!("    delayed Submit of {n} failed: {} {}", answer.status, answer.body);
+                eprintln!(
+                    "    delayed Submit of {n} failed: {} {}",
+                    answer.status, answer.body
+                );
             }
             if n == 1 {
                 one.push(ms);

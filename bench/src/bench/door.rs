@@ -37,7 +37,12 @@ pub enum Path {
 }
 
 impl Path {
-    pub const ALL: [Path; 4] = [Path::Function, Path::Door(Scheme::Acs3), Path::Door(Scheme::Rpc), Path::Door(Scheme::Tc3)];
+    pub const ALL: [Path; 4] = [
+        Path::Function,
+        Path::Door(Scheme::Acs3),
+        Path::Door(Scheme::Rpc),
+        Path::Door(Scheme::Tc3),
+    ];
 
     pub fn label(self) -> String {
         match self {
@@ -58,7 +63,11 @@ pub struct Caller {
 impl Caller {
     pub fn new(prefix: &str) -> Self {
         let arn = caller_arn(&unique(prefix));
-        let key = KeyPair { id: unique("bench-key"), secret: unique("bench-secret"), caller: arn.clone() };
+        let key = KeyPair {
+            id: unique("bench-key"),
+            secret: unique("bench-secret"),
+            caller: arn.clone(),
+        };
         Self { arn, key }
     }
 }
@@ -66,12 +75,22 @@ impl Caller {
 /// The front door over `app`, with the key pairs of `callers`.
 pub fn door<S, M>(app: App<S, M>, callers: &[&Caller]) -> Result<FrontDoor<S, M>, String> {
     let pairs: Vec<KeyPair> = callers.iter().map(|c| c.key.clone()).collect();
-    let ring = KeyRing::parse(&KeyPair::ring_json(&pairs)).map_err(|e| format!("the bench's key pairs: {e}"))?;
-    Ok(FrontDoor { app, keys: Keys::fixed(ring) })
+    let ring = KeyRing::parse(&KeyPair::ring_json(&pairs))
+        .map_err(|e| format!("the bench's key pairs: {e}"))?;
+    Ok(FrontDoor {
+        app,
+        keys: Keys::fixed(ring),
+    })
 }
 
 /// The event of `act` with `body` by `caller` along `path`, signed (for the front door) at `now`.
-pub fn path_event(path: Path, act: Act, caller: &Caller, body: &Value, now: chrono::DateTime<chrono::Utc>) -> String {
+pub fn path_event(
+    path: Path,
+    act: Act,
+    caller: &Caller,
+    body: &Value,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
     match path {
         Path::Function => event(act, &caller.arn, body),
         Path::Door(scheme) => signed::event(scheme, &caller.key, act.name(), body, now),
@@ -79,13 +98,23 @@ pub fn path_event(path: Path, act: Act, caller: &Caller, body: &Value, now: chro
 }
 
 /// One invocation along `path`, parsing the event included (as in the runtime).
-pub async fn invoke_path<S: Store + ReplayGuard, M: Mailer>(door: &FrontDoor<S, M>, path: Path, act: Act, event: &str) -> Answer {
+pub async fn invoke_path<S: Store + ReplayGuard, M: Mailer>(
+    door: &FrontDoor<S, M>,
+    path: Path,
+    act: Act,
+    event: &str,
+) -> Answer {
     match path {
         Path::Function => invoke(act, &door.app, event).await,
         Path::Door(_) => {
             let request = match lambda_http::request::from_str(event) {
                 Ok(r) => r,
-                Err(e) => return Answer { status: 0, body: format!("not an event: {e}") },
+                Err(e) => {
+                    return Answer {
+                        status: 0,
+                        body: format!("not an event: {e}"),
+                    }
+                }
             };
             let response = shared::front_door::handle(door, request).await;
             let status = response.status().as_u16();
@@ -102,7 +131,8 @@ pub async fn invoke_path<S: Store + ReplayGuard, M: Mailer>(door: &FrontDoor<S, 
 /// Whether the front door refused the request (or the action failed): a status other than 200, or
 /// Tencent's `Response.Error` (the front door's refusals in Tencent's envelope come with HTTP 200).
 pub fn refusal(answer: &Answer) -> Option<String> {
-    let tencent_error = serde_json::from_str::<Value>(&answer.body).map_or(true, |v| v["Response"].get("Error").is_some());
+    let tencent_error = serde_json::from_str::<Value>(&answer.body)
+        .map_or(true, |v| v["Response"].get("Error").is_some());
     if answer.status == 200 && !tencent_error {
         return None;
     }
@@ -115,30 +145,80 @@ pub fn refusal(answer: &Answer) -> Option<String> {
 /// is known: read `Authorization` (or the RPC parameters), build the canonical request and the string to
 /// sign, and compare the HMAC in constant time. It is re-run here with the public helpers the front door
 /// uses; the key lookup, the clock check and the replay record are not in it.
-pub fn check(scheme: Scheme, request: &lambda_http::Request, params: &Params, secret: &str) -> bool {
+pub fn check(
+    scheme: Scheme,
+    request: &lambda_http::Request,
+    params: &Params,
+    secret: &str,
+) -> bool {
     let headers = request.headers();
-    let all = |name: &str| -> Vec<String> { headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).map(str::to_string).collect() };
+    let all = |name: &str| -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect()
+    };
     let first = |name: &str| all(name).into_iter().next().unwrap_or_default();
     let method = request.method().as_str();
     match scheme {
         Scheme::Acs3 => {
-            let Some(auth) = acs3::Authorization::parse(&first("authorization")) else { return false };
+            let Some(auth) = acs3::Authorization::parse(&first("authorization")) else {
+                return false;
+            };
             let query: Vec<(String, String)> =
-                Params::parse(request.uri().query().unwrap_or(""), "", b"").map(|p| p.pairs().map(|(k, v)| (k.to_string(), v.to_string())).collect()).unwrap_or_default();
-            let canonical = acs3::canonical_request(method, request.uri().path(), &query, &auth.signed_headers, &all, request.body().as_ref());
-            hmac_matches::<HmacSha256>(secret.as_bytes(), acs3::string_to_sign(&canonical).as_bytes(), &auth.signature)
+                Params::parse(request.uri().query().unwrap_or(""), "", b"")
+                    .map(|p| {
+                        p.pairs()
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+            let canonical = acs3::canonical_request(
+                method,
+                request.uri().path(),
+                &query,
+                &auth.signed_headers,
+                &all,
+                request.body().as_ref(),
+            );
+            hmac_matches::<HmacSha256>(
+                secret.as_bytes(),
+                acs3::string_to_sign(&canonical).as_bytes(),
+                &auth.signature,
+            )
         }
         Scheme::Rpc => {
             use base64::Engine;
-            let signature = base64::engine::general_purpose::STANDARD.decode(params.raw("Signature").unwrap_or("").trim()).unwrap_or_default();
-            hmac_matches::<HmacSha1>(&rpc::key(secret), rpc::string_to_sign(method, params.pairs()).as_bytes(), &signature)
+            let signature = base64::engine::general_purpose::STANDARD
+                .decode(params.raw("Signature").unwrap_or("").trim())
+                .unwrap_or_default();
+            hmac_matches::<HmacSha1>(
+                &rpc::key(secret),
+                rpc::string_to_sign(method, params.pairs()).as_bytes(),
+                &signature,
+            )
         }
         Scheme::Tc3 => {
-            let Some(auth) = tc3::Authorization::parse(&first("authorization")) else { return false };
+            let Some(auth) = tc3::Authorization::parse(&first("authorization")) else {
+                return false;
+            };
             let timestamp = first("x-tc-timestamp");
-            let canonical = tc3::canonical_request(method, request.uri().query().unwrap_or(""), &auth.signed_headers, &all, request.body().as_ref());
-            let string_to_sign = tc3::string_to_sign(timestamp.trim(), &auth.date, &auth.service, &canonical);
-            hmac_matches::<HmacSha256>(&tc3::signing_key(secret, &auth.date, &auth.service), string_to_sign.as_bytes(), &auth.signature)
+            let canonical = tc3::canonical_request(
+                method,
+                request.uri().query().unwrap_or(""),
+                &auth.signed_headers,
+                &all,
+                request.body().as_ref(),
+            );
+            let string_to_sign =
+                tc3::string_to_sign(timestamp.trim(), &auth.date, &auth.service, &canonical);
+            hmac_matches::<HmacSha256>(
+                &tc3::signing_key(secret, &auth.date, &auth.service),
+                string_to_sign.as_bytes(),
+                &auth.signature,
+            )
         }
     }
 }
@@ -173,16 +253,37 @@ async fn cpu_run(opts: &Options) -> Result<DoorCpu, String> {
     // The addresses the Queries ask for, submitted by the caller first (100 a call).
     let addresses: Vec<String> = (0..total).map(|_| fresh_address()).collect();
     for chunk in addresses.chunks(100) {
-        let answer = invoke(Act::Submit, &door.app, &event(Act::Submit, &caller.arn, &body(Act::Submit, chunk, None))).await;
+        let answer = invoke(
+            Act::Submit,
+            &door.app,
+            &event(Act::Submit, &caller.arn, &body(Act::Submit, chunk, None)),
+        )
+        .await;
         if answer.status != 200 || answer.successes() != chunk.len() {
-            return Err(format!("front door CPU: the set-up Submit failed: {} {}", answer.status, answer.body));
+            return Err(format!(
+                "front door CPU: the set-up Submit failed: {} {}",
+                answer.status, answer.body
+            ));
         }
     }
     // Every event built before any is timed, signed at the app's clock.
     let now = door.app.now();
     let events: Vec<Vec<String>> = Path::ALL
         .iter()
-        .map(|&p| addresses.iter().map(|a| path_event(p, COMPARED, &caller, &body(COMPARED, std::slice::from_ref(a), None), now)).collect())
+        .map(|&p| {
+            addresses
+                .iter()
+                .map(|a| {
+                    path_event(
+                        p,
+                        COMPARED,
+                        &caller,
+                        &body(COMPARED, std::slice::from_ref(a), None),
+                        now,
+                    )
+                })
+                .collect()
+        })
         .collect();
 
     let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(n); Path::ALL.len()];
@@ -196,7 +297,11 @@ async fn cpu_run(opts: &Options) -> Result<DoorCpu, String> {
             let answer = invoke_path(&door, Path::ALL[p], COMPARED, &events[p][i]).await;
             let ns = thread_cpu_ns() - start;
             if let Some(why) = refusal(&answer) {
-                return Err(format!("front door CPU: {} along {} was not answered with success: {why}", COMPARED.name(), Path::ALL[p].label()));
+                return Err(format!(
+                    "front door CPU: {} along {} was not answered with success: {why}",
+                    COMPARED.name(),
+                    Path::ALL[p].label()
+                ));
             }
             if i >= warmup {
                 samples[p].push(ns as f64 / 1000.0);
@@ -210,14 +315,28 @@ async fn cpu_run(opts: &Options) -> Result<DoorCpu, String> {
         let Path::Door(scheme) = *path else { continue };
         let mut s = Vec::with_capacity(n);
         for (i, e) in events[p].iter().enumerate() {
-            let request = lambda_http::request::from_str(e).map_err(|e| format!("a signed event does not parse: {e}"))?;
-            let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-            let params = Params::parse(request.uri().query().unwrap_or(""), &content_type, request.body().as_ref()).map_err(|e| format!("{e:?}"))?;
+            let request = lambda_http::request::from_str(e)
+                .map_err(|e| format!("a signed event does not parse: {e}"))?;
+            let content_type = request
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            let params = Params::parse(
+                request.uri().query().unwrap_or(""),
+                &content_type,
+                request.body().as_ref(),
+            )
+            .map_err(|e| format!("{e:?}"))?;
             let start = thread_cpu_ns();
             let ok = check(scheme, &request, &params, &caller.key.secret);
             let ns = thread_cpu_ns() - start;
             if !ok {
-                return Err(format!("the {} signature check failed on the bench's own request", scheme.label()));
+                return Err(format!(
+                    "the {} signature check failed on the bench's own request",
+                    scheme.label()
+                ));
             }
             if i >= warmup {
                 s.push(ns as f64 / 1000.0);
@@ -227,7 +346,11 @@ async fn cpu_run(opts: &Options) -> Result<DoorCpu, String> {
     }
     Ok(DoorCpu {
         action: COMPARED.name(),
-        paths: Path::ALL.iter().copied().zip(samples.into_iter().map(Samples::new)).collect(),
+        paths: Path::ALL
+            .iter()
+            .copied()
+            .zip(samples.into_iter().map(Samples::new))
+            .collect(),
         checks,
     })
 }
@@ -236,7 +359,10 @@ async fn cpu_run(opts: &Options) -> Result<DoorCpu, String> {
 pub fn cpu(opts: &Options) -> Result<DoorCpu, String> {
     let opts = opts.clone();
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
         runtime.block_on(cpu_run(&opts))
     })
     .join()

@@ -4,9 +4,9 @@
 
 use serde_json::{json, Value};
 use shared::actions::{
-    CreateIntlPhoneEmail, DeleteEmailVerification, DeleteIntlPhoneEmail, DescribeIntlPhoneEmailList,
-    ListEmailVerification, QueryEmailVerification, ResendEmailVerification, SendIntlPhoneEmailCode,
-    SubmitEmailVerification, VerifyEmail,
+    CreateIntlPhoneEmail, DeleteEmailVerification, DeleteIntlPhoneEmail,
+    DescribeIntlPhoneEmailList, ListEmailVerification, QueryEmailVerification,
+    ResendEmailVerification, SendIntlPhoneEmailCode, SubmitEmailVerification, VerifyEmail,
 };
 use shared::app::{Action, App, Config};
 use shared::mail::Mailer;
@@ -16,7 +16,8 @@ use shared::store::Store;
 /// no measurement reaches: the bench measures the handlers, not the throttle, and sends thousands of
 /// requests a second as few callers. The bucket is still taken on every request, so its cost is counted.
 pub fn config() -> Result<Config, String> {
-    let mut config = Config::from_env().map_err(|e| format!("{e} (run through `make bench`, which sources local/env.sh)"))?;
+    let mut config = Config::from_env()
+        .map_err(|e| format!("{e} (run through `make bench`, which sources local/env.sh)"))?;
     config.caller_rate = shared::rate::CallerRate::new(1e9, 1e9);
     Ok(config)
 }
@@ -55,7 +56,10 @@ impl Act {
 
     /// The Tencent-style actions: errors come as HTTP 200 with `Response.Error`.
     pub fn tencent(self) -> bool {
-        matches!(self, Act::SendCode | Act::CreateContact | Act::DescribeContacts | Act::DeleteContact)
+        matches!(
+            self,
+            Act::SendCode | Act::CreateContact | Act::DescribeContacts | Act::DeleteContact
+        )
     }
 }
 
@@ -71,7 +75,10 @@ pub fn unique(prefix: &str) -> String {
 
 /// A fresh address.
 pub fn fresh_address() -> String {
-    format!("bench.{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..16])
+    format!(
+        "bench.{}@example.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..16]
+    )
 }
 
 /// The event of one API call (`POST /<Action>` with a JSON body) by `caller_arn`.
@@ -125,9 +132,13 @@ pub fn body(act: Act, addresses: &[String], token: Option<&str>) -> Value {
     let first = addresses.first().cloned().unwrap_or_default();
     match act {
         Act::SendCode | Act::DeleteContact => json!({"Type": 2, "Code": first}),
-        Act::CreateContact => json!({"Type": 2, "Code": first, "VerifyCode": token.unwrap_or_default()}),
+        Act::CreateContact => {
+            json!({"Type": 2, "Code": first, "VerifyCode": token.unwrap_or_default()})
+        }
         Act::DescribeContacts => json!({"Type": 0, "Offset": 0, "Limit": 20}),
-        Act::Submit | Act::Resend | Act::Delete => json!({"Email": addresses.join(","), "Lang": "en"}),
+        Act::Submit | Act::Resend | Act::Delete => {
+            json!({"Email": addresses.join(","), "Lang": "en"})
+        }
         Act::Query => json!({"Email": addresses.first().cloned().unwrap_or_default()}),
         Act::Verify => json!({"Token": token.unwrap_or_default()}),
         Act::List => json!({"PageNum": "1", "PageSize": "20"}),
@@ -143,7 +154,8 @@ pub struct Answer {
 impl Answer {
     /// A Tencent-style answer that carries `Response.Error`.
     pub fn tencent_error(&self) -> bool {
-        serde_json::from_str::<Value>(&self.body).map_or(true, |v| v["Response"].get("Error").is_some())
+        serde_json::from_str::<Value>(&self.body)
+            .map_or(true, |v| v["Response"].get("Error").is_some())
     }
 
     /// How many items the answer's `SuccessList` holds (0 when it has none).
@@ -158,7 +170,12 @@ impl Answer {
 async fn call<A: Action, S: Store, M: Mailer>(app: &App<S, M>, event: &str) -> Answer {
     let request = match lambda_http::request::from_str(event) {
         Ok(r) => r,
-        Err(e) => return Answer { status: 0, body: format!("not an event: {e}") },
+        Err(e) => {
+            return Answer {
+                status: 0,
+                body: format!("not an event: {e}"),
+            }
+        }
     };
     let response = shared::lambda::handle::<A, S, M>(app, request).await;
     let status = response.status().as_u16();

@@ -70,14 +70,25 @@ impl Options {
         };
         while let Some(arg) = args.next() {
             let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
-            let number = |v: String, name: &str| v.parse::<usize>().map_err(|_| format!("{name}: not a number: {v}"));
+            let number = |v: String, name: &str| {
+                v.parse::<usize>()
+                    .map_err(|_| format!("{name}: not a number: {v}"))
+            };
             match arg.as_str() {
                 "--starts" => o.starts = number(value("--starts")?, "--starts")?.max(1),
-                "--warmup-starts" => o.warmup_starts = number(value("--warmup-starts")?, "--warmup-starts")?,
+                "--warmup-starts" => {
+                    o.warmup_starts = number(value("--warmup-starts")?, "--warmup-starts")?
+                }
                 "--requests" => o.requests = number(value("--requests")?, "--requests")?.max(1),
-                "--cpu-requests" => o.cpu_requests = number(value("--cpu-requests")?, "--cpu-requests")?.max(1),
-                "--delay-ms" => o.delay_ms = number(value("--delay-ms")?, "--delay-ms")?.max(1) as u64,
-                "--delay-repeats" => o.delay_repeats = number(value("--delay-repeats")?, "--delay-repeats")?.max(1),
+                "--cpu-requests" => {
+                    o.cpu_requests = number(value("--cpu-requests")?, "--cpu-requests")?.max(1)
+                }
+                "--delay-ms" => {
+                    o.delay_ms = number(value("--delay-ms")?, "--delay-ms")?.max(1) as u64
+                }
+                "--delay-repeats" => {
+                    o.delay_repeats = number(value("--delay-repeats")?, "--delay-repeats")?.max(1)
+                }
                 "--zip-arch" => o.zip_arch = value("--zip-arch")?,
                 "--bin-dir" => o.bin_dir = PathBuf::from(value("--bin-dir")?),
                 "--out" => o.out = PathBuf::from(value("--out")?),
@@ -87,7 +98,10 @@ impl Options {
             }
         }
         if !matches!(o.zip_arch.as_str(), "arm64" | "x86_64") {
-            return Err(format!("--zip-arch must be arm64 or x86_64, not {}", o.zip_arch));
+            return Err(format!(
+                "--zip-arch must be arm64 or x86_64, not {}",
+                o.zip_arch
+            ));
         }
         Ok(o)
     }
@@ -121,7 +135,10 @@ fn others_sections(old: &str) -> String {
         let t = line.trim();
         match &open {
             None => {
-                if let Some(name) = t.strip_prefix("<!-- ").and_then(|r| r.strip_suffix(": begin -->")) {
+                if let Some(name) = t
+                    .strip_prefix("<!-- ")
+                    .and_then(|r| r.strip_suffix(": begin -->"))
+                {
                     open = Some(format!("<!-- {name}: end -->"));
                     kept.push('\n');
                     kept.push_str(line);
@@ -161,23 +178,39 @@ fn main() -> ExitCode {
 fn run(opts: &Options) -> Result<(), String> {
     let functions = sizes::functions()?;
     let machine = machine::describe();
-    eprintln!("==> bench: {} functions: {}", functions.len(), functions.join(", "));
+    eprintln!(
+        "==> bench: {} functions: {}",
+        functions.len(),
+        functions.join(", ")
+    );
 
     eprintln!("==> zip sizes ({})", opts.zip_arch);
     let sizes = sizes::measure(&functions, &opts.zip_arch)?;
 
     // Cold starts first, while this process runs no threads of its own that could compete.
-    eprintln!("==> cold starts: {} measured (+{} warm-up) per binary, round robin", opts.starts, opts.warmup_starts);
+    eprintln!(
+        "==> cold starts: {} measured (+{} warm-up) per binary, round robin",
+        opts.starts, opts.warmup_starts
+    );
     let cold = coldstart::measure(opts, &functions)?;
 
     install_log_sink();
-    eprintln!("==> handler CPU time: {} requests per action, in-memory store", opts.cpu_requests);
+    eprintln!(
+        "==> handler CPU time: {} requests per action, in-memory store",
+        opts.cpu_requests
+    );
     let cpu = cpu::measure(opts)?;
     eprintln!("==> front door CPU time: {} along the per-action path and the front door's three schemes, {} requests each", door::COMPARED.name(), opts.cpu_requests);
     let door_cpu = door::cpu(opts)?;
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
-    eprintln!("==> concurrency: Submit of 1 and of 100 addresses, {} ms per store call and per mail", opts.delay_ms);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "==> concurrency: Submit of 1 and of 100 addresses, {} ms per store call and per mail",
+        opts.delay_ms
+    );
     let delay = runtime.block_on(delay::measure(opts))?;
 
     let stack = if opts.no_stack {
@@ -187,11 +220,23 @@ fn run(opts: &Options) -> Result<(), String> {
         Some(runtime.block_on(stack::measure(opts))?)
     };
 
-    let report = report::Report { opts, machine, sizes, cold, cpu, door_cpu, delay, stack };
+    let report = report::Report {
+        opts,
+        machine,
+        sizes,
+        cold,
+        cpu,
+        door_cpu,
+        delay,
+        stack,
+    };
     let text = report.markdown();
     println!("{text}");
-    let kept = std::fs::read_to_string(&opts.out).map(|old| others_sections(&old)).unwrap_or_default();
-    std::fs::write(&opts.out, format!("{text}{kept}")).map_err(|e| format!("writing {}: {e}", opts.out.display()))?;
+    let kept = std::fs::read_to_string(&opts.out)
+        .map(|old| others_sections(&old))
+        .unwrap_or_default();
+    std::fs::write(&opts.out, format!("{text}{kept}"))
+        .map_err(|e| format!("writing {}: {e}", opts.out.display()))?;
     eprintln!("==> wrote {}", opts.out.display());
     Ok(())
 }
@@ -203,8 +248,14 @@ mod tests {
     #[test]
     fn other_tools_sections_are_kept_and_the_old_report_is_not() {
         let old = "# Benchmarks\n\nold figures\n\n<!-- make fuzz: begin -->\n## Fuzzing\n\n| a | 0 |\n<!-- make fuzz: end -->\n\nstray\n";
-        assert_eq!(others_sections(old), "\n<!-- make fuzz: begin -->\n## Fuzzing\n\n| a | 0 |\n<!-- make fuzz: end -->\n");
+        assert_eq!(
+            others_sections(old),
+            "\n<!-- make fuzz: begin -->\n## Fuzzing\n\n| a | 0 |\n<!-- make fuzz: end -->\n"
+        );
         assert_eq!(others_sections("# Benchmarks\n\nno sections\n"), "");
-        assert_eq!(others_sections("x\n<!-- t: begin -->\ncut off"), "\n<!-- t: begin -->\ncut off\n");
+        assert_eq!(
+            others_sections("x\n<!-- t: begin -->\ncut off"),
+            "\n<!-- t: begin -->\ncut off\n"
+        );
     }
 }

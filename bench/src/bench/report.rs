@@ -19,8 +19,11 @@ pub const COLD_VS_HELLO: f64 = 1.5;
 pub const PYTHON_VS_COLD: f64 = 10.0;
 pub const DELAY_RATIO: f64 = 5.0;
 /// DynamoDB requests on the happy path of one address.
-pub const BUDGETS: [(&str, u64); 3] =
-    [("QueryEmailVerification", 1), ("VerifyEmail", 2), ("SubmitEmailVerification", 2)];
+pub const BUDGETS: [(&str, u64); 3] = [
+    ("QueryEmailVerification", 1),
+    ("VerifyEmail", 2),
+    ("SubmitEmailVerification", 2),
+];
 
 pub struct Report<'a> {
     pub opts: &'a Options,
@@ -46,9 +49,14 @@ fn one_write_more(own: &CountRow, door: &CountRow) -> Result<String, String> {
     let text = if extra.is_empty() {
         "none".to_string()
     } else {
-        extra.iter().map(|((svc, op), n)| format!("{svc} {op} {n:+}")).collect::<Vec<_>>().join(", ")
+        extra
+            .iter()
+            .map(|((svc, op), n)| format!("{svc} {op} {n:+}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    let one_put = extra.len() == 1 && extra.get(&(DYNAMODB.to_string(), "PutItem".to_string())) == Some(&1);
+    let one_put =
+        extra.len() == 1 && extra.get(&(DYNAMODB.to_string(), "PutItem".to_string())) == Some(&1);
     if one_put {
         Ok("PutItem 1".into())
     } else {
@@ -71,13 +79,29 @@ fn difference(own: &Counts, door: &Counts) -> std::collections::BTreeMap<(String
 
 /// An action's requests along the per-action path, and per scheme through the front door with what it sent
 /// beyond them.
-type DoorRow<'a> = (&'static str, &'a CountRow, Vec<(Scheme, &'a CountRow, Result<String, String>)>);
+type DoorRow<'a> = (
+    &'static str,
+    &'a CountRow,
+    Vec<(Scheme, &'a CountRow, Result<String, String>)>,
+);
 
 /// DynamoDB requests per request over `n` requests: `2.00 (GetItem 1 + PutItem 1)`.
 fn per_request(c: &Counts, n: u64) -> String {
     let n = n.max(1) as f64;
-    let ops: Vec<String> = c.0.iter().filter(|((svc, _), _)| svc == DYNAMODB).map(|((_, op), k)| format!("{op} {}", *k as f64 / n)).collect();
-    format!("{:.2} ({})", c.total(DYNAMODB) as f64 / n, if ops.is_empty() { "-".into() } else { ops.join(" + ") })
+    let ops: Vec<String> =
+        c.0.iter()
+            .filter(|((svc, _), _)| svc == DYNAMODB)
+            .map(|((_, op), k)| format!("{op} {}", *k as f64 / n))
+            .collect();
+    format!(
+        "{:.2} ({})",
+        c.total(DYNAMODB) as f64 / n,
+        if ops.is_empty() {
+            "-".into()
+        } else {
+            ops.join(" + ")
+        }
+    )
 }
 
 /// `2 (GetItem 1 + PutItem 1)`.
@@ -120,16 +144,23 @@ struct Target {
 
 impl Report<'_> {
     fn hello(&self) -> Option<&ColdStart> {
-        self.cold.iter().find(|c| c.subject.kind == Kind::Hello && c.error.is_none())
+        self.cold
+            .iter()
+            .find(|c| c.subject.kind == Kind::Hello && c.error.is_none())
     }
 
     fn median_of(&self, kind: Kind) -> Option<f64> {
-        self.cold.iter().find(|c| c.subject.kind == kind && c.error.is_none()).map(|c| c.samples.median())
+        self.cold
+            .iter()
+            .find(|c| c.subject.kind == kind && c.error.is_none())
+            .map(|c| c.samples.median())
     }
 
     /// Where a function's cold start goes, from the baselines and diagnostics of the same run.
     fn cold_start_analysis(&self) -> String {
-        let Some(h) = self.median_of(Kind::Hello) else { return String::new() };
+        let Some(h) = self.median_of(Kind::Hello) else {
+            return String::new();
+        };
         let functions: Vec<f64> = self
             .cold
             .iter()
@@ -139,7 +170,9 @@ impl Report<'_> {
         if functions.is_empty() {
             return String::new();
         }
-        let (lo, hi) = functions.iter().fold((f64::MAX, f64::MIN), |(a, b), &m| (a.min(m), b.max(m)));
+        let (lo, hi) = functions
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(a, b), &m| (a.min(m), b.max(m)));
         let mut t = format!(
             "Where the time goes (medians of this run): hello-world {h:.2} ms; the functions {lo:.2} to {hi:.2} ms \
 ({:.2} to {:.2} ×).",
@@ -191,7 +224,12 @@ relocate), lambda_http, logging and configuration.",
 
     /// The functions' unzipped binaries, smallest to largest: `6.25 to 9.10 MB`.
     fn binary_range(&self) -> String {
-        let sizes: Vec<u64> = self.sizes.iter().filter(|s| s.name != "hello").filter_map(|s| s.binary).collect();
+        let sizes: Vec<u64> = self
+            .sizes
+            .iter()
+            .filter(|s| s.name != "hello")
+            .filter_map(|s| s.binary)
+            .collect();
         match (sizes.iter().min(), sizes.iter().max()) {
             (Some(&lo), Some(&hi)) => format!("{:.2} to {}", lo as f64 / 1e6, mb(hi)),
             _ => "?".into(),
@@ -201,14 +239,18 @@ relocate), lambda_http, logging and configuration.",
     fn function_cold(&self, name: &str) -> Option<f64> {
         self.cold
             .iter()
-            .find(|c| c.subject.kind == Kind::Function && c.subject.name == name && c.error.is_none())
+            .find(|c| {
+                c.subject.kind == Kind::Function && c.subject.name == name && c.error.is_none()
+            })
             .map(|c| c.samples.median())
     }
 
     /// The front door's DynamoDB and SES requests per action and scheme, next to the per-action path's
     /// (one address): (action, the per-action row, per scheme the front door's row and its extra requests).
     fn door_rows(&self) -> Vec<DoorRow<'_>> {
-        let Some(stack) = &self.stack else { return vec![] };
+        let Some(stack) = &self.stack else {
+            return vec![];
+        };
         // The one-address scenario's rows (the 100-address one's all name 100).
         let own_rows = stack.counts.iter().filter(|r| r.addresses == 1);
         let mut out = Vec::new();
@@ -247,11 +289,16 @@ relocate), lambda_http, logging and configuration.",
     }
 
     fn python(&self) -> Option<&ColdStart> {
-        self.cold.iter().find(|c| c.subject.kind == Kind::Python && c.error.is_none())
+        self.cold
+            .iter()
+            .find(|c| c.subject.kind == Kind::Python && c.error.is_none())
     }
 
     fn hello_zip(&self) -> Option<u64> {
-        self.sizes.iter().find(|s| s.name == "hello").and_then(|s| s.zip)
+        self.sizes
+            .iter()
+            .find(|s| s.name == "hello")
+            .and_then(|s| s.zip)
     }
 
     fn targets(&self) -> Vec<Target> {
@@ -268,10 +315,22 @@ relocate), lambda_http, logging and configuration.",
             } else {
                 String::new()
             };
-            t.push(Target { what: format!("`{}` zip ({arch}) ≤ 3.5 MB", s.name), figure: mb(zip), ok: zip <= ZIP_LIMIT_BYTES, why });
+            t.push(Target {
+                what: format!("`{}` zip ({arch}) ≤ 3.5 MB", s.name),
+                figure: mb(zip),
+                ok: zip <= ZIP_LIMIT_BYTES,
+                why,
+            });
         }
-        let (hello, python) = (self.hello().map(|h| h.samples.median()), self.python().map(|p| p.samples.median()));
-        for c in self.cold.iter().filter(|c| c.subject.kind == Kind::Function) {
+        let (hello, python) = (
+            self.hello().map(|h| h.samples.median()),
+            self.python().map(|p| p.samples.median()),
+        );
+        for c in self
+            .cold
+            .iter()
+            .filter(|c| c.subject.kind == Kind::Function)
+        {
             let Some(err) = &c.error else {
                 let m = c.samples.median();
                 if let Some(h) = hello {
@@ -301,11 +360,20 @@ relocate), lambda_http, logging and configuration.",
                 }
                 continue;
             };
-            t.push(Target { what: format!("`{}` cold start", c.subject.name), figure: "failed".into(), ok: false, why: err.clone() });
+            t.push(Target {
+                what: format!("`{}` cold start", c.subject.name),
+                figure: "failed".into(),
+                ok: false,
+                why: err.clone(),
+            });
         }
         if let Some(stack) = &self.stack {
             for (action, budget) in BUDGETS {
-                if let Some(row) = stack.counts.iter().find(|r| r.action == action && r.addresses == 1) {
+                if let Some(row) = stack
+                    .counts
+                    .iter()
+                    .find(|r| r.action == action && r.addresses == 1)
+                {
                     let n = row.counts.total(DYNAMODB);
                     let ok = n <= budget && row.problem.is_empty();
                     t.push(Target {
@@ -327,7 +395,10 @@ relocate), lambda_http, logging and configuration.",
         }
         let ratio = self.delay.ratio();
         t.push(Target {
-            what: format!("Submit of 100 addresses ≤ 5 × Submit of 1 ({} ms per call)", self.delay.delay_ms),
+            what: format!(
+                "Submit of 100 addresses ≤ 5 × Submit of 1 ({} ms per call)",
+                self.delay.delay_ms
+            ),
             figure: format!("{ratio:.2} ×"),
             ok: ratio <= DELAY_RATIO && self.delay.failures == 0,
             why: String::new(),
@@ -347,34 +418,70 @@ relocate), lambda_http, logging and configuration.",
             .filter_map(|z| z.zip.map(|b| (b, &z.name)))
             .max();
         if let Some(z) = zip {
-            let _ = write!(s, "**Zip.** `front-door` zips to {} ({}, unzipped {}) against the 3.5 MB target", z.zip.map_or("?".into(), mb), self.opts.zip_arch, z.binary.map_or("?".into(), mb));
+            let _ = write!(
+                s,
+                "**Zip.** `front-door` zips to {} ({}, unzipped {}) against the 3.5 MB target",
+                z.zip.map_or("?".into(), mb),
+                self.opts.zip_arch,
+                z.binary.map_or("?".into(), mb)
+            );
             if let Some((b, name)) = largest {
-                let _ = write!(s, "; the largest per-action function, `{name}`, zips to {}", mb(b));
+                let _ = write!(
+                    s,
+                    "; the largest per-action function, `{name}`, zips to {}",
+                    mb(b)
+                );
             }
-            let _ = writeln!(s, ". It links every action and every client, as it serves them all.\n");
+            let _ = writeln!(
+                s,
+                ". It links every action and every client, as it serves them all.\n"
+            );
         }
-        let door_cold = self.cold.iter().find(|c| c.subject.kind == Kind::Function && c.subject.name == "front-door");
+        let door_cold = self
+            .cold
+            .iter()
+            .find(|c| c.subject.kind == Kind::Function && c.subject.name == "front-door");
         match door_cold {
             Some(c) if c.error.is_none() => {
                 let m = c.samples.median();
                 let per_action: Vec<f64> = self
                     .cold
                     .iter()
-                    .filter(|c| c.subject.kind == Kind::Function && c.subject.name != "front-door" && c.error.is_none())
+                    .filter(|c| {
+                        c.subject.kind == Kind::Function
+                            && c.subject.name != "front-door"
+                            && c.error.is_none()
+                    })
                     .map(|c| c.samples.median())
                     .collect();
-                let _ = write!(s, "**Cold start.** {m:.2} ms median (p10 {:.2}, p90 {:.2})", c.samples.pct(10.0), c.samples.pct(90.0));
+                let _ = write!(
+                    s,
+                    "**Cold start.** {m:.2} ms median (p10 {:.2}, p90 {:.2})",
+                    c.samples.pct(10.0),
+                    c.samples.pct(90.0)
+                );
                 if let Some(h) = self.median_of(Kind::Hello) {
                     let _ = write!(s, ": {:.2} × hello-world ({h:.2} ms)", m / h);
                 }
                 let compared = door::COMPARED.name();
-                let compared_fn = shared::actions::ALL.iter().find(|i| i.name == compared).map(|i| i.function_name()).unwrap_or_default();
+                let compared_fn = shared::actions::ALL
+                    .iter()
+                    .find(|i| i.name == compared)
+                    .map(|i| i.function_name())
+                    .unwrap_or_default();
                 if let Some(q) = self.function_cold(&compared_fn) {
-                    let _ = write!(s, ", {:.2} × `{compared_fn}` ({q:.2} ms, {:+.2} ms)", m / q, m - q);
+                    let _ = write!(
+                        s,
+                        ", {:.2} × `{compared_fn}` ({q:.2} ms, {:+.2} ms)",
+                        m / q,
+                        m - q
+                    );
                 }
                 if !per_action.is_empty() {
                     let mid = crate::stats::Samples::new(per_action.clone()).median();
-                    let (lo, hi) = per_action.iter().fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+                    let (lo, hi) = per_action
+                        .iter()
+                        .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
                     let _ = write!(s, "; the per-action functions start in {lo:.2} to {hi:.2} ms (median of their medians {mid:.2} ms, {:+.2} ms to the front door)", m - mid);
                 }
                 let _ = writeln!(
@@ -385,10 +492,17 @@ secret `ACCESS_KEYS_SECRET_ARN` instead (one GetSecretValue during init, like th
                 );
             }
             Some(c) => {
-                let _ = writeln!(s, "**Cold start.** failed: {}\n", c.error.clone().unwrap_or_default());
+                let _ = writeln!(
+                    s,
+                    "**Cold start.** failed: {}\n",
+                    c.error.clone().unwrap_or_default()
+                );
             }
             None => {
-                let _ = writeln!(s, "**Cold start.** not measured: no `functions/front-door`.\n");
+                let _ = writeln!(
+                    s,
+                    "**Cold start.** not measured: no `functions/front-door`.\n"
+                );
             }
         }
 
@@ -402,9 +516,17 @@ PutItem) before the action runs as in its own function.\n",
             self.door_cpu.action
         );
         if let Some(stack) = &self.stack {
-            let _ = writeln!(s, "Against DynamoDB Local ({} requests per path, wall time in this process):\n", stack.requests);
+            let _ = writeln!(
+                s,
+                "Against DynamoDB Local ({} requests per path, wall time in this process):\n",
+                stack.requests
+            );
             let _ = writeln!(s, "| Path | p50 ms | p99 ms | mean ms | added p50 ms | DynamoDB requests / request |\n|---|---:|---:|---:|---:|---|");
-            let base = stack.door_latency.iter().find(|l| l.path == Path::Function).map(|l| l.samples.pct(50.0));
+            let base = stack
+                .door_latency
+                .iter()
+                .find(|l| l.path == Path::Function)
+                .map(|l| l.samples.pct(50.0));
             for l in &stack.door_latency {
                 let n = l.samples.len().max(1) as u64;
                 let added = match (l.path, base) {
@@ -438,7 +560,9 @@ PutItem) before the action runs as in its own function.\n",
                 .filter_map(|l| base.map(|b| l.samples.pct(50.0) - b))
                 .collect();
             if !added.is_empty() {
-                let (lo, hi) = added.iter().fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+                let (lo, hi) = added
+                    .iter()
+                    .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
                 let _ = writeln!(
                     s,
                     "\nThe front door adds {lo:.2} to {hi:.2} ms at p50; the replay record's round trip alone is {:.2} ms at p50 \
@@ -451,16 +575,30 @@ PutItem) before the action runs as in its own function.\n",
         let c = &self.door_cpu;
         let _ = writeln!(s, "Handler CPU time (in-memory store, mailer that sends nothing, {} requests per path):\n", self.opts.cpu_requests);
         let _ = writeln!(s, "| Path | median µs | p99 µs | mean µs | added median µs | signature check alone, median µs |\n|---|---:|---:|---:|---:|---:|");
-        let base = c.paths.iter().find(|(p, _)| *p == Path::Function).map(|(_, x)| x.median());
+        let base = c
+            .paths
+            .iter()
+            .find(|(p, _)| *p == Path::Function)
+            .map(|(_, x)| x.median());
         for (path, x) in &c.paths {
             let (added, check) = match path {
                 Path::Function => ("-".to_string(), "-".to_string()),
                 Path::Door(scheme) => (
                     base.map_or("?".into(), |b| format!("{:+.1}", x.median() - b)),
-                    c.checks.iter().find(|(sc, _)| sc == scheme).map_or("?".into(), |(_, k)| format!("{:.1}", k.median())),
+                    c.checks
+                        .iter()
+                        .find(|(sc, _)| sc == scheme)
+                        .map_or("?".into(), |(_, k)| format!("{:.1}", k.median())),
                 ),
             };
-            let _ = writeln!(s, "| {} | {:.1} | {:.1} | {:.1} | {added} | {check} |", path.label(), x.median(), x.pct(99.0), x.mean());
+            let _ = writeln!(
+                s,
+                "| {} | {:.1} | {:.1} | {:.1} | {added} | {check} |",
+                path.label(),
+                x.median(),
+                x.pct(99.0),
+                x.mean()
+            );
         }
 
         let rows = self.door_rows();
@@ -483,7 +621,8 @@ their own):\n"
                 for (_, row, _) in by_scheme {
                     let _ = write!(s, " {} |", dynamodb_cell(&row.counts));
                 }
-                let verdicts: Vec<&Result<String, String>> = by_scheme.iter().map(|(_, _, v)| v).collect();
+                let verdicts: Vec<&Result<String, String>> =
+                    by_scheme.iter().map(|(_, _, v)| v).collect();
                 let ok = verdicts.iter().all(|v| v.is_ok());
                 let extra = match verdicts.iter().find(|v| v.is_err()) {
                     Some(Err(e)) => e.replace('|', "/"),
@@ -513,12 +652,18 @@ PutItem (the replay record) and nothing else: SES requests are compared too."
         let _ = writeln!(s, "| OS | {} ({}) |", m.os, m.kernel);
         let _ = writeln!(s, "| Toolchain | {}; {} |", m.rustc, m.cargo_lambda);
         let _ = writeln!(s, "| Python baseline | {}, boto3 {} |", m.python, m.boto3);
-        let _ = writeln!(s, "\nCommands (from the repository root, with `local/env.sh` sourced):\n\n```sh");
+        let _ = writeln!(
+            s,
+            "\nCommands (from the repository root, with `local/env.sh` sourced):\n\n```sh"
+        );
         for c in commands() {
             let _ = writeln!(s, "{c}");
         }
         let _ = writeln!(s, "```\n");
-        let _ = writeln!(s, "Cold-start subjects (each started with the Lambda environment, see below):\n\n```sh");
+        let _ = writeln!(
+            s,
+            "Cold-start subjects (each started with the Lambda environment, see below):\n\n```sh"
+        );
         for c in &self.cold {
             let _ = writeln!(s, "{}", c.subject.command());
         }
@@ -526,20 +671,47 @@ PutItem (the replay record) and nothing else: SES requests are compared too."
 
         // Targets first: the question the issue asks.
         let _ = writeln!(s, "## Targets\n");
-        let _ = writeln!(s, "| Target | Measured | Result | Why, for a miss |\n|---|---|---|---|");
+        let _ = writeln!(
+            s,
+            "| Target | Measured | Result | Why, for a miss |\n|---|---|---|---|"
+        );
         for t in self.targets() {
-            let _ = writeln!(s, "| {} | {} | {} | {} |", t.what, t.figure, pass(t.ok), t.why.replace('|', "/"));
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} |",
+                t.what,
+                t.figure,
+                pass(t.ok),
+                t.why.replace('|', "/")
+            );
         }
 
-        let _ = writeln!(s, "\n## Zip sizes ({}, `{}`)\n", o.zip_arch, rust_target(&o.zip_arch));
-        let _ = writeln!(s, "| Function | bootstrap.zip | bootstrap (unzipped) |\n|---|---:|---:|");
+        let _ = writeln!(
+            s,
+            "\n## Zip sizes ({}, `{}`)\n",
+            o.zip_arch,
+            rust_target(&o.zip_arch)
+        );
+        let _ = writeln!(
+            s,
+            "| Function | bootstrap.zip | bootstrap (unzipped) |\n|---|---:|---:|"
+        );
         for z in &self.sizes {
-            let name = if z.name == "hello" { "hello (baseline)".to_string() } else { format!("`{}`", z.name) };
-            let warn = z.arch_mismatch.as_ref().map(|a| format!(" (binary is {a}!)")).unwrap_or_default();
+            let name = if z.name == "hello" {
+                "hello (baseline)".to_string()
+            } else {
+                format!("`{}`", z.name)
+            };
+            let warn = z
+                .arch_mismatch
+                .as_ref()
+                .map(|a| format!(" (binary is {a}!)"))
+                .unwrap_or_default();
             let _ = writeln!(
                 s,
                 "| {name} | {}{warn} | {} |",
-                z.zip.map_or("not built".into(), |b| format!("{} ({b} B)", mb(b))),
+                z.zip
+                    .map_or("not built".into(), |b| format!("{} ({b} B)", mb(b))),
                 z.binary.map_or("-".into(), mb)
             );
         }
@@ -599,7 +771,11 @@ PutItem (the replay record) and nothing else: SES requests are compared too."
             );
             let _ = writeln!(s, "| Action | Addresses | DynamoDB | DynamoDB by operation | SES |\n|---|---:|---:|---|---:|");
             for r in &stack.counts {
-                let note = if r.problem.is_empty() { String::new() } else { format!(" (not the happy path: {})", r.problem.replace('|', "/")) };
+                let note = if r.problem.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (not the happy path: {})", r.problem.replace('|', "/"))
+                };
                 let addresses = match (r.action, r.addresses) {
                     ("ListEmailVerification", 1) => "1 record".to_string(),
                     ("ListEmailVerification", n) => format!("{n} records"),
@@ -634,9 +810,20 @@ PutItem (the replay record) and nothing else: SES requests are compared too."
         }
 
         let _ = writeln!(s, "\n## Handler CPU time per request (in-memory store, mailer that sends nothing, {} requests each)\n", o.cpu_requests);
-        let _ = writeln!(s, "| Request | median µs | p99 µs | mean µs | failed |\n|---|---:|---:|---:|---:|");
+        let _ = writeln!(
+            s,
+            "| Request | median µs | p99 µs | mean µs | failed |\n|---|---:|---:|---:|---:|"
+        );
         for r in &self.cpu {
-            let _ = writeln!(s, "| {} | {:.1} | {:.1} | {:.1} | {} |", r.label, r.samples.median(), r.samples.pct(99.0), r.samples.mean(), r.failures);
+            let _ = writeln!(
+                s,
+                "| {} | {:.1} | {:.1} | {:.1} | {} |",
+                r.label,
+                r.samples.median(),
+                r.samples.pct(99.0),
+                r.samples.mean(),
+                r.failures
+            );
         }
 
         let d = &self.delay;
@@ -647,9 +834,18 @@ PutItem (the replay record) and nothing else: SES requests are compared too."
             d.concurrency,
             d.one.len()
         );
-        let _ = writeln!(s, "| Submit | wall ms | store calls | mails |\n|---|---:|---:|---:|");
+        let _ = writeln!(
+            s,
+            "| Submit | wall ms | store calls | mails |\n|---|---:|---:|---:|"
+        );
         let _ = writeln!(s, "| 1 address | {:.1} | 2 | 1 |", d.one.median());
-        let _ = writeln!(s, "| 100 addresses | {:.1} | {} | {} |", d.hundred.median(), d.store_calls, d.mails);
+        let _ = writeln!(
+            s,
+            "| 100 addresses | {:.1} | {} | {} |",
+            d.hundred.median(),
+            d.store_calls,
+            d.mails
+        );
         let _ = writeln!(
             s,
             "\n100 addresses take {:.2} × as long as one address. Served one by one they would take about 100 × {:.1} ms = {:.0} ms; \

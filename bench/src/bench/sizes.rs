@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 /// Every function: the folders of `functions/`, each a package with a binary of the same name.
 pub fn functions() -> Result<Vec<String>, String> {
-    let dir = std::fs::read_dir("functions").map_err(|e| format!("functions/: {e} (run from the repository root)"))?;
+    let dir = std::fs::read_dir("functions")
+        .map_err(|e| format!("functions/: {e} (run from the repository root)"))?;
     let mut names: Vec<String> = dir
         .filter_map(Result::ok)
         .filter(|e| e.path().join("Cargo.toml").is_file())
@@ -52,15 +53,30 @@ pub fn measure(functions: &[String], arch: &str) -> Result<Vec<Size>, String> {
     let target = rust_target(arch);
     let mut out = Vec::new();
     for name in functions.iter().map(String::as_str).chain(["hello"]) {
-        let zip_path = PathBuf::from("target/lambda").join(name).join("bootstrap.zip");
-        let binary_path = PathBuf::from("target").join(target).join("release").join(name);
+        let zip_path = PathBuf::from("target/lambda")
+            .join(name)
+            .join("bootstrap.zip");
+        let binary_path = PathBuf::from("target")
+            .join(target)
+            .join("release")
+            .join(name);
         let zip = std::fs::metadata(&zip_path).ok().map(|m| m.len());
         let binary = std::fs::metadata(&binary_path).ok().map(|m| m.len());
-        let arch_mismatch = elf_arch(&binary_path).filter(|a| *a != arch).map(String::from);
+        let arch_mismatch = elf_arch(&binary_path)
+            .filter(|a| *a != arch)
+            .map(String::from);
         if zip.is_none() && name != "hello" {
-            return Err(format!("{} is missing: run `bash local/build.sh` (make build) first", zip_path.display()));
+            return Err(format!(
+                "{} is missing: run `bash local/build.sh` (make build) first",
+                zip_path.display()
+            ));
         }
-        out.push(Size { name: name.to_string(), zip, binary, arch_mismatch });
+        out.push(Size {
+            name: name.to_string(),
+            zip,
+            binary,
+            arch_mismatch,
+        });
     }
     Ok(out)
 }

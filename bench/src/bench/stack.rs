@@ -82,21 +82,51 @@ pub fn problem(act: Act, answer: &Answer, addresses: usize) -> String {
     format!("status {}: {text}", answer.status)
 }
 
-async fn counted(door: &StackDoor, counter: &RequestCounter, path: Path, act: Act, caller: &Caller, addresses: &[String], token: Option<&str>) -> CountRow {
-    let e = path_event(path, act, caller, &body(act, addresses, token), door.app.now());
+async fn counted(
+    door: &StackDoor,
+    counter: &RequestCounter,
+    path: Path,
+    act: Act,
+    caller: &Caller,
+    addresses: &[String],
+    token: Option<&str>,
+) -> CountRow {
+    let e = path_event(
+        path,
+        act,
+        caller,
+        &body(act, addresses, token),
+        door.app.now(),
+    );
     counter.take();
     let answer = invoke_path(door, path, act, &e).await;
     let counts = counter.take();
-    let n = if matches!(act, Act::Submit | Act::Resend | Act::Delete) { addresses.len() } else { 1 };
+    let n = if matches!(act, Act::Submit | Act::Resend | Act::Delete) {
+        addresses.len()
+    } else {
+        1
+    };
     let mut problem = problem(act, &answer, addresses.len());
     if problem.is_empty() && path != Path::Function {
         problem = refusal(&answer).unwrap_or_default();
     }
-    CountRow { action: act.name(), addresses: n, counts, problem }
+    CountRow {
+        action: act.name(),
+        addresses: n,
+        counts,
+        problem,
+    }
 }
 
 /// The happy path of every action for a caller with `n` fresh addresses, along `path`.
-async fn count_scenario(door: &StackDoor, counter: &RequestCounter, clock: &MovableClock, path: Path, caller: &Caller, n: usize) -> Vec<CountRow> {
+async fn count_scenario(
+    door: &StackDoor,
+    counter: &RequestCounter,
+    clock: &MovableClock,
+    path: Path,
+    caller: &Caller,
+    n: usize,
+) -> Vec<CountRow> {
     let app = &door.app;
     let addresses: Vec<String> = (0..n).map(|_| fresh_address()).collect();
     let mut rows = vec![counted(door, counter, path, Act::Submit, caller, &addresses, None).await];
@@ -107,7 +137,18 @@ async fn count_scenario(door: &StackDoor, counter: &RequestCounter, clock: &Mova
     rows.push(counted(door, counter, path, Act::Resend, caller, &addresses, None).await);
     if n == 1 {
         let token = app.mailer.token_for(&addresses[0]);
-        rows.push(counted(door, counter, path, Act::Verify, caller, &addresses, token.as_deref()).await);
+        rows.push(
+            counted(
+                door,
+                counter,
+                path,
+                Act::Verify,
+                caller,
+                &addresses,
+                token.as_deref(),
+            )
+            .await,
+        );
     }
     let mut list = counted(door, counter, path, Act::List, caller, &addresses, None).await;
     list.addresses = n;
@@ -117,27 +158,86 @@ async fn count_scenario(door: &StackDoor, counter: &RequestCounter, clock: &Mova
         // The code actions take one contact a call: their figures are for one.
         rows.push(counted(door, counter, path, Act::SendCode, caller, &addresses, None).await);
         let code = app.mailer.token_for(&addresses[0]);
-        rows.push(counted(door, counter, path, Act::CreateContact, caller, &addresses, code.as_deref()).await);
-        rows.push(counted(door, counter, path, Act::DescribeContacts, caller, &addresses, None).await);
-        rows.push(counted(door, counter, path, Act::DeleteContact, caller, &addresses, None).await);
+        rows.push(
+            counted(
+                door,
+                counter,
+                path,
+                Act::CreateContact,
+                caller,
+                &addresses,
+                code.as_deref(),
+            )
+            .await,
+        );
+        rows.push(
+            counted(
+                door,
+                counter,
+                path,
+                Act::DescribeContacts,
+                caller,
+                &addresses,
+                None,
+            )
+            .await,
+        );
+        rows.push(
+            counted(
+                door,
+                counter,
+                path,
+                Act::DeleteContact,
+                caller,
+                &addresses,
+                None,
+            )
+            .await,
+        );
     }
     rows
 }
 
 /// [`COMPARED`] along every path, in turns, on `n` addresses the caller submitted: wall time and AWS
 /// requests per path. Any answer that is not a success fails the bench.
-async fn compare_paths(door: &StackDoor, counter: &RequestCounter, caller: &Caller, n: usize) -> Result<Vec<PathLatency>, String> {
+async fn compare_paths(
+    door: &StackDoor,
+    counter: &RequestCounter,
+    caller: &Caller,
+    n: usize,
+) -> Result<Vec<PathLatency>, String> {
     let addresses: Vec<String> = (0..n).map(|_| fresh_address()).collect();
     for chunk in addresses.chunks(100) {
-        let answer = invoke(Act::Submit, &door.app, &event(Act::Submit, &caller.arn, &body(Act::Submit, chunk, None))).await;
+        let answer = invoke(
+            Act::Submit,
+            &door.app,
+            &event(Act::Submit, &caller.arn, &body(Act::Submit, chunk, None)),
+        )
+        .await;
         if !problem(Act::Submit, &answer, chunk.len()).is_empty() {
-            return Err(format!("front door latency: the set-up Submit failed: {}", problem(Act::Submit, &answer, chunk.len())));
+            return Err(format!(
+                "front door latency: the set-up Submit failed: {}",
+                problem(Act::Submit, &answer, chunk.len())
+            ));
         }
     }
     let now = door.app.now();
     let events: Vec<Vec<String>> = Path::ALL
         .iter()
-        .map(|&p| addresses.iter().map(|a| path_event(p, COMPARED, caller, &body(COMPARED, std::slice::from_ref(a), None), now)).collect())
+        .map(|&p| {
+            addresses
+                .iter()
+                .map(|a| {
+                    path_event(
+                        p,
+                        COMPARED,
+                        caller,
+                        &body(COMPARED, std::slice::from_ref(a), None),
+                        now,
+                    )
+                })
+                .collect()
+        })
         .collect();
     let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(n); Path::ALL.len()];
     let mut counts: Vec<Counts> = vec![Counts::default(); Path::ALL.len()];
@@ -158,7 +258,11 @@ async fn compare_paths(door: &StackDoor, counter: &RequestCounter, caller: &Call
                 w => w,
             };
             if !why.is_empty() {
-                return Err(format!("front door latency: {} along {} was not answered with success: {why}", COMPARED.name(), Path::ALL[p].label()));
+                return Err(format!(
+                    "front door latency: {} along {} was not answered with success: {why}",
+                    COMPARED.name(),
+                    Path::ALL[p].label()
+                ));
             }
         }
     }
@@ -166,11 +270,21 @@ async fn compare_paths(door: &StackDoor, counter: &RequestCounter, caller: &Call
         .iter()
         .zip(samples)
         .zip(counts)
-        .map(|((&path, s), counts)| PathLatency { path, samples: Samples::new(s), counts })
+        .map(|((&path, s), counts)| PathLatency {
+            path,
+            samples: Samples::new(s),
+            counts,
+        })
         .collect())
 }
 
-async fn latency_of(app: &StackApp, counter: &RequestCounter, act: Act, events: &[String], expect: usize) -> LatencyRow {
+async fn latency_of(
+    app: &StackApp,
+    counter: &RequestCounter,
+    act: Act,
+    events: &[String],
+    expect: usize,
+) -> LatencyRow {
     counter.take();
     let mut samples = Vec::with_capacity(events.len());
     let mut failures = 0;
@@ -181,7 +295,11 @@ async fn latency_of(app: &StackApp, counter: &RequestCounter, act: Act, events: 
         if !problem(act, &answer, expect).is_empty() {
             failures += 1;
             if failures == 1 {
-                eprintln!("    {} failed: {}", act.name(), problem(act, &answer, expect));
+                eprintln!(
+                    "    {} failed: {}",
+                    act.name(),
+                    problem(act, &answer, expect)
+                );
             }
         }
     }
@@ -212,7 +330,10 @@ pub async fn measure(opts: &Options) -> Result<StackResult, String> {
     };
     // The per-action paths call `door.app`, the front door `door`: one store, one mailer, one counter.
     let (one, hundred) = (Caller::new("bench-count"), Caller::new("bench-count"));
-    let by_scheme: Vec<(Scheme, Caller)> = Scheme::ALL.iter().map(|&s| (s, Caller::new("bench-count-door"))).collect();
+    let by_scheme: Vec<(Scheme, Caller)> = Scheme::ALL
+        .iter()
+        .map(|&s| (s, Caller::new("bench-count-door")))
+        .collect();
     let compared = Caller::new("bench-door-latency");
     let mut keyed: Vec<&Caller> = vec![&one, &hundred, &compared];
     keyed.extend(by_scheme.iter().map(|(_, c)| c));
@@ -220,7 +341,11 @@ pub async fn measure(opts: &Options) -> Result<StackResult, String> {
     let app = &door.app;
 
     // Warm the connections (and see that the stack answers): Query of an address nobody submitted.
-    let probe = event(Act::Query, &caller_arn(&unique("bench-warm")), &body(Act::Query, &[fresh_address()], None));
+    let probe = event(
+        Act::Query,
+        &caller_arn(&unique("bench-warm")),
+        &body(Act::Query, &[fresh_address()], None),
+    );
     for _ in 0..20 {
         let answer = invoke(Act::Query, app, &probe).await;
         if answer.status != 404 {
@@ -233,10 +358,17 @@ pub async fn measure(opts: &Options) -> Result<StackResult, String> {
 
     // A warm function has written before: the first write of a process reads the table's layout
     // (CONFIG#layout, and stores it in a table that has none), once; the counts below are a warm process's.
-    let first = event(Act::Submit, &caller_arn(&unique("bench-warm")), &body(Act::Submit, &[fresh_address()], None));
+    let first = event(
+        Act::Submit,
+        &caller_arn(&unique("bench-warm")),
+        &body(Act::Submit, &[fresh_address()], None),
+    );
     let answer = invoke(Act::Submit, app, &first).await;
     if answer.status != 200 {
-        return Err(format!("the warm-up Submit was answered {} {}", answer.status, answer.body));
+        return Err(format!(
+            "the warm-up Submit was answered {} {}",
+            answer.status, answer.body
+        ));
     }
 
     let mut counts = count_scenario(&door, &counter, &clock, Path::Function, &one, 1).await;
@@ -245,27 +377,54 @@ pub async fn measure(opts: &Options) -> Result<StackResult, String> {
     for (scheme, caller) in &by_scheme {
         let rows = count_scenario(&door, &counter, &clock, Path::Door(*scheme), caller, 1).await;
         if let Some(bad) = rows.iter().find(|r| !r.problem.is_empty()) {
-            return Err(format!("front door, {}: {} was not answered with success: {}", scheme.label(), bad.action, bad.problem));
+            return Err(format!(
+                "front door, {}: {} was not answered with success: {}",
+                scheme.label(),
+                bad.action,
+                bad.problem
+            ));
         }
         door_counts.push((*scheme, rows));
     }
 
     let n = opts.requests;
-    let callers: Vec<String> = (0..n.div_ceil(20)).map(|_| caller_arn(&unique("bench-latency"))).collect();
-    let addresses: Vec<(String, String)> = (0..n).map(|i| (callers[i / 20].clone(), fresh_address())).collect();
+    let callers: Vec<String> = (0..n.div_ceil(20))
+        .map(|_| caller_arn(&unique("bench-latency")))
+        .collect();
+    let addresses: Vec<(String, String)> = (0..n)
+        .map(|i| (callers[i / 20].clone(), fresh_address()))
+        .collect();
     let per_address = |act: Act| -> Vec<String> {
-        addresses.iter().map(|(c, a)| event(act, c, &body(act, std::slice::from_ref(a), None))).collect()
+        addresses
+            .iter()
+            .map(|(c, a)| event(act, c, &body(act, std::slice::from_ref(a), None)))
+            .collect()
     };
-    let mut latency = vec![latency_of(app, &counter, Act::Submit, &per_address(Act::Submit), 1).await];
+    let mut latency =
+        vec![latency_of(app, &counter, Act::Submit, &per_address(Act::Submit), 1).await];
     latency.push(latency_of(app, &counter, Act::Query, &per_address(Act::Query), 1).await);
     clock.advance(Duration::seconds(61));
     latency.push(latency_of(app, &counter, Act::Resend, &per_address(Act::Resend), 1).await);
     let verify: Vec<String> = addresses
         .iter()
-        .map(|(c, a)| event(Act::Verify, c, &body(Act::Verify, &[], app.mailer.token_for(a).as_deref())))
+        .map(|(c, a)| {
+            event(
+                Act::Verify,
+                c,
+                &body(Act::Verify, &[], app.mailer.token_for(a).as_deref()),
+            )
+        })
         .collect();
     latency.push(latency_of(app, &counter, Act::Verify, &verify, 1).await);
-    let list: Vec<String> = (0..n).map(|i| event(Act::List, &callers[i % callers.len()], &body(Act::List, &[], None))).collect();
+    let list: Vec<String> = (0..n)
+        .map(|i| {
+            event(
+                Act::List,
+                &callers[i % callers.len()],
+                &body(Act::List, &[], None),
+            )
+        })
+        .collect();
     latency.push(latency_of(app, &counter, Act::List, &list, 1).await);
     latency.push(latency_of(app, &counter, Act::Delete, &per_address(Act::Delete), 1).await);
     // The code actions, by mail, on the same callers and addresses: send, confirm with the code from the mail,
@@ -273,13 +432,39 @@ pub async fn measure(opts: &Options) -> Result<StackResult, String> {
     latency.push(latency_of(app, &counter, Act::SendCode, &per_address(Act::SendCode), 1).await);
     let create: Vec<String> = addresses
         .iter()
-        .map(|(c, a)| event(Act::CreateContact, c, &body(Act::CreateContact, std::slice::from_ref(a), app.mailer.token_for(a).as_deref())))
+        .map(|(c, a)| {
+            event(
+                Act::CreateContact,
+                c,
+                &body(
+                    Act::CreateContact,
+                    std::slice::from_ref(a),
+                    app.mailer.token_for(a).as_deref(),
+                ),
+            )
+        })
         .collect();
     latency.push(latency_of(app, &counter, Act::CreateContact, &create, 1).await);
-    let describe: Vec<String> =
-        (0..n).map(|i| event(Act::DescribeContacts, &callers[i % callers.len()], &body(Act::DescribeContacts, &[], None))).collect();
+    let describe: Vec<String> = (0..n)
+        .map(|i| {
+            event(
+                Act::DescribeContacts,
+                &callers[i % callers.len()],
+                &body(Act::DescribeContacts, &[], None),
+            )
+        })
+        .collect();
     latency.push(latency_of(app, &counter, Act::DescribeContacts, &describe, 1).await);
-    latency.push(latency_of(app, &counter, Act::DeleteContact, &per_address(Act::DeleteContact), 1).await);
+    latency.push(
+        latency_of(
+            app,
+            &counter,
+            Act::DeleteContact,
+            &per_address(Act::DeleteContact),
+            1,
+        )
+        .await,
+    );
 
     eprintln!("==> front door: {} along the per-action path and the front door's three schemes, {n} requests each, in turns", COMPARED.name());
     let door_latency = compare_paths(&door, &counter, &compared, n).await?;
@@ -289,12 +474,26 @@ pub async fn measure(opts: &Options) -> Result<StackResult, String> {
     for _ in 0..n {
         let (key, now) = (unique("bench-replay"), door.app.now());
         let start = Instant::now();
-        let fresh = door.app.store.first_use(&key, now, now + Duration::minutes(16)).await;
+        let fresh = door
+            .app
+            .store
+            .first_use(&key, now, now + Duration::minutes(16))
+            .await;
         put.push(start.elapsed().as_secs_f64() * 1000.0);
         if !matches!(fresh, Ok(true)) {
-            return Err(format!("the replay record alone: a new key was not recorded: {fresh:?}"));
+            return Err(format!(
+                "the replay record alone: a new key was not recorded: {fresh:?}"
+            ));
         }
     }
     let replay_counts = counter.take();
-    Ok(StackResult { counts, latency, requests: n, door_counts, door_latency, replay_record: Samples::new(put), replay_counts })
+    Ok(StackResult {
+        counts,
+        latency,
+        requests: n,
+        door_counts,
+        door_latency,
+        replay_record: Samples::new(put),
+        replay_counts,
+    })
 }

@@ -14,10 +14,16 @@ async fn main() -> Result<(), Error> {
     let (dynamodb, sesv2) = if std::env::args().any(|a| a == "--service-setup") {
         let aws = shared::aws::sdk_config().await?;
         let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
-        (dynamodb, shared::aws::LazyClient::new(move || aws_sdk_sesv2::Client::new(&aws)))
+        (
+            dynamodb,
+            shared::aws::LazyClient::new(move || aws_sdk_sesv2::Client::new(&aws)),
+        )
     } else {
         let aws = aws_config::load_from_env().await;
-        (aws_sdk_dynamodb::Client::new(&aws), shared::aws::LazyClient::ready(aws_sdk_sesv2::Client::new(&aws)))
+        (
+            aws_sdk_dynamodb::Client::new(&aws),
+            shared::aws::LazyClient::ready(aws_sdk_sesv2::Client::new(&aws)),
+        )
     };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let _clients = (&dynamodb, &sesv2);

@@ -17,11 +17,15 @@ use bench::count::{counted_app, RequestCounter, DYNAMODB};
 use bench::fakes::LinkKeeper;
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::Value;
-use shared::actions::{DescribeIntlPhoneEmailList, ListEmailVerification, SubmitEmailVerification, VerifyEmail};
+use shared::actions::{
+    DescribeIntlPhoneEmailList, ListEmailVerification, SubmitEmailVerification, VerifyEmail,
+};
 use shared::app::{Action, App, Config, Reply, Request};
 use shared::code::{Contact, ContactType};
 use shared::mail::SesMailer;
-use shared::model::{CallerId, EmailAddress, Lang, TokenHash, VerificationRecord, VerificationStatus};
+use shared::model::{
+    CallerId, EmailAddress, Lang, TokenHash, VerificationRecord, VerificationStatus,
+};
 use shared::params::Params;
 use shared::store::{ContactRecord, DynamoStore};
 
@@ -61,11 +65,21 @@ struct Measured {
 type BenchApp = App<DynamoStore, LinkKeeper<SesMailer>>;
 
 fn request(caller: &CallerId, pairs: &[(&str, String)]) -> Request {
-    Request::new(Params::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str()))), Some(caller.clone()), "192.0.2.1", false)
-        .expect("a valid request")
+    Request::new(
+        Params::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str()))),
+        Some(caller.clone()),
+        "192.0.2.1",
+        false,
+    )
+    .expect("a valid request")
 }
 
-async fn measure<A: Action>(app: &BenchApp, counter: &RequestCounter, what: String, req: &Request) -> (Measured, Value) {
+async fn measure<A: Action>(
+    app: &BenchApp,
+    counter: &RequestCounter,
+    what: String,
+    req: &Request,
+) -> (Measured, Value) {
     counter.take();
     app.store.take_read_stats();
     let base = CURRENT.load(Ordering::SeqCst);
@@ -82,7 +96,10 @@ async fn measure<A: Action>(app: &BenchApp, counter: &RequestCounter, what: Stri
     };
     let answer = match (body.get("TotalItemNum"), body.get("TotalCount")) {
         (Some(t), _) => format!("{} of {t}", body["Data"].as_array().map_or(0, Vec::len)),
-        (_, Some(t)) => format!("{} of {t}", body["PhoneEmailList"].as_array().map_or(0, Vec::len)),
+        (_, Some(t)) => format!(
+            "{} of {t}",
+            body["PhoneEmailList"].as_array().map_or(0, Vec::len)
+        ),
         _ => String::new(),
     };
     let m = Measured {
@@ -98,14 +115,23 @@ async fn measure<A: Action>(app: &BenchApp, counter: &RequestCounter, what: Stri
     (m, body)
 }
 
-fn records_of(caller: &CallerId, n: usize, start: chrono::DateTime<Utc>) -> Vec<VerificationRecord> {
+fn records_of(
+    caller: &CallerId,
+    n: usize,
+    start: chrono::DateTime<Utc>,
+) -> Vec<VerificationRecord> {
     (0..n)
         .map(|i| {
             let created = start + Duration::seconds(i as i64);
             VerificationRecord {
                 caller: caller.clone(),
-                email: EmailAddress::parse(&format!("contact{i}@registrant{}.example", i % 997)).expect("address"),
-                status: if i % 3 == 0 { VerificationStatus::Verified } else { VerificationStatus::Pending },
+                email: EmailAddress::parse(&format!("contact{i}@registrant{}.example", i % 997))
+                    .expect("address"),
+                status: if i % 3 == 0 {
+                    VerificationStatus::Verified
+                } else {
+                    VerificationStatus::Pending
+                },
                 verification_no: format!("{i:032x}"),
                 created,
                 modified: created,
@@ -128,20 +154,46 @@ fn contacts_of(caller: &CallerId, n: usize, start: chrono::DateTime<Utc>) -> Vec
             let contact = if i % 2 == 0 {
                 Contact::parse(ContactType::Phone, &format!("+44790{:07}", i)).expect("number")
             } else {
-                Contact::parse(ContactType::Email, &format!("person{i}@example.org")).expect("address")
+                Contact::parse(ContactType::Email, &format!("person{i}@example.org"))
+                    .expect("address")
             };
-            ContactRecord { caller: caller.clone(), contact, created: start + Duration::seconds(i as i64) }
+            ContactRecord {
+                caller: caller.clone(),
+                contact,
+                created: start + Duration::seconds(i as i64),
+            }
         })
         .collect()
 }
 
 /// The List and Describe calls measured for one caller with `n` records and `n` contacts.
-async fn listing_calls(app: &BenchApp, counter: &RequestCounter, caller: &CallerId, n: usize, label: &str) -> Vec<Measured> {
+async fn listing_calls(
+    app: &BenchApp,
+    counter: &RequestCounter,
+    caller: &CallerId,
+    n: usize,
+    label: &str,
+) -> Vec<Measured> {
     let mut out = Vec::new();
     let size = 20usize;
     for page in [1usize, 10, 100] {
-        let req = request(caller, &[("PageNum", page.to_string()), ("PageSize", size.to_string())]);
-        out.push(measure::<ListEmailVerification>(app, counter, format!("{label}: List page {page} (PageSize 20)"), &req).await.0);
+        let req = request(
+            caller,
+            &[
+                ("PageNum", page.to_string()),
+                ("PageSize", size.to_string()),
+            ],
+        );
+        out.push(
+            measure::<ListEmailVerification>(
+                app,
+                counter,
+                format!("{label}: List page {page} (PageSize 20)"),
+                &req,
+            )
+            .await
+            .0,
+        );
     }
     // Page 100 by NextToken: walk pages 1..99 (unmeasured), then measure the 100th.
     let mut token: Option<String> = None;
@@ -150,30 +202,123 @@ async fn listing_calls(app: &BenchApp, counter: &RequestCounter, caller: &Caller
         if let Some(t) = &token {
             pairs.push(("NextToken", t.clone()));
         }
-        let reply = ListEmailVerification::handle(app, &request(caller, &pairs)).await.expect("a page");
+        let reply = ListEmailVerification::handle(app, &request(caller, &pairs))
+            .await
+            .expect("a page");
         token = match reply {
-            Reply::Api(body) => body.get("NextToken").and_then(Value::as_str).map(str::to_string),
+            Reply::Api(body) => body
+                .get("NextToken")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             _ => None,
         };
     }
     if let Some(t) = token {
         let req = request(caller, &[("PageSize", size.to_string()), ("NextToken", t)]);
-        out.push(measure::<ListEmailVerification>(app, counter, format!("{label}: List page 100 by NextToken"), &req).await.0);
+        out.push(
+            measure::<ListEmailVerification>(
+                app,
+                counter,
+                format!("{label}: List page 100 by NextToken"),
+                &req,
+            )
+            .await
+            .0,
+        );
     }
-    let req = request(caller, &[("VerificationStatus", "1".into()), ("PageNum", "10".into())]);
-    out.push(measure::<ListEmailVerification>(app, counter, format!("{label}: List VerificationStatus=1, page 10"), &req).await.0);
-    let start = Utc.timestamp_millis_opt(1_700_000_000_000).single().expect("time");
-    let (from, to) = (start + Duration::seconds(n as i64 / 2), start + Duration::seconds(n as i64 / 2 + 999));
-    let req = request(caller, &[("BeginCreateTime", from.timestamp_millis().to_string()), ("EndCreateTime", to.timestamp_millis().to_string())]);
-    out.push(measure::<ListEmailVerification>(app, counter, format!("{label}: List of 1,000 seconds (BeginCreateTime/EndCreateTime), page 1"), &req).await.0);
-    let req = request(caller, &[("Email", format!("contact{}@registrant{}.example", n / 2, (n / 2) % 997))]);
-    out.push(measure::<ListEmailVerification>(app, counter, format!("{label}: List Email=<one address>"), &req).await.0);
+    let req = request(
+        caller,
+        &[("VerificationStatus", "1".into()), ("PageNum", "10".into())],
+    );
+    out.push(
+        measure::<ListEmailVerification>(
+            app,
+            counter,
+            format!("{label}: List VerificationStatus=1, page 10"),
+            &req,
+        )
+        .await
+        .0,
+    );
+    let start = Utc
+        .timestamp_millis_opt(1_700_000_000_000)
+        .single()
+        .expect("time");
+    let (from, to) = (
+        start + Duration::seconds(n as i64 / 2),
+        start + Duration::seconds(n as i64 / 2 + 999),
+    );
+    let req = request(
+        caller,
+        &[
+            ("BeginCreateTime", from.timestamp_millis().to_string()),
+            ("EndCreateTime", to.timestamp_millis().to_string()),
+        ],
+    );
+    out.push(
+        measure::<ListEmailVerification>(
+            app,
+            counter,
+            format!("{label}: List of 1,000 seconds (BeginCreateTime/EndCreateTime), page 1"),
+            &req,
+        )
+        .await
+        .0,
+    );
+    let req = request(
+        caller,
+        &[(
+            "Email",
+            format!("contact{}@registrant{}.example", n / 2, (n / 2) % 997),
+        )],
+    );
+    out.push(
+        measure::<ListEmailVerification>(
+            app,
+            counter,
+            format!("{label}: List Email=<one address>"),
+            &req,
+        )
+        .await
+        .0,
+    );
     for page in [1usize, 10, 100] {
-        let req = request(caller, &[("Offset", ((page - 1) * size).to_string()), ("Limit", size.to_string())]);
-        out.push(measure::<DescribeIntlPhoneEmailList>(app, counter, format!("{label}: Describe page {page} (Limit 20)"), &req).await.0);
+        let req = request(
+            caller,
+            &[
+                ("Offset", ((page - 1) * size).to_string()),
+                ("Limit", size.to_string()),
+            ],
+        );
+        out.push(
+            measure::<DescribeIntlPhoneEmailList>(
+                app,
+                counter,
+                format!("{label}: Describe page {page} (Limit 20)"),
+                &req,
+            )
+            .await
+            .0,
+        );
     }
-    let req = request(caller, &[("Type", "1".into()), ("Offset", "180".into()), ("Limit", "20".into())]);
-    out.push(measure::<DescribeIntlPhoneEmailList>(app, counter, format!("{label}: Describe Type=1, page 10"), &req).await.0);
+    let req = request(
+        caller,
+        &[
+            ("Type", "1".into()),
+            ("Offset", "180".into()),
+            ("Limit", "20".into()),
+        ],
+    );
+    out.push(
+        measure::<DescribeIntlPhoneEmailList>(
+            app,
+            counter,
+            format!("{label}: Describe Type=1, page 10"),
+            &req,
+        )
+        .await
+        .0,
+    );
     out
 }
 
@@ -182,7 +327,14 @@ fn markdown_table(rows: &[Measured]) -> String {
     for m in rows {
         t.push_str(&format!(
             "| {} | {} | {} ({}) | {} | {:.1} | {:.1} | {:.0} |\n",
-            m.what, m.answer, m.requests, m.breakdown, m.items_read, m.capacity, m.millis, m.peak_kib
+            m.what,
+            m.answer,
+            m.requests,
+            m.breakdown,
+            m.items_read,
+            m.capacity,
+            m.millis,
+            m.peak_kib
         ));
     }
     t
@@ -194,13 +346,25 @@ struct Options {
 }
 
 fn options() -> Result<Options, String> {
-    let mut o = Options { records: 100_000, out: "BENCHMARKS.md".into() };
+    let mut o = Options {
+        records: 100_000,
+        out: "BENCHMARKS.md".into(),
+    };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--records" => o.records = args.next().and_then(|v| v.parse().ok()).ok_or("--records needs a number")?,
+            "--records" => {
+                o.records = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or("--records needs a number")?
+            }
             "--out" => o.out = args.next().ok_or("--out needs a file")?.into(),
-            other => return Err(format!("unknown argument {other}; usage: scale [--records N] [--out FILE]")),
+            other => {
+                return Err(format!(
+                    "unknown argument {other}; usage: scale [--records N] [--out FILE]"
+                ))
+            }
         }
     }
     Ok(o)
@@ -212,7 +376,9 @@ async fn main() -> Result<(), String> {
     let aws = aws_config::load_from_env().await;
     let client = aws_sdk_dynamodb::Client::new(&aws);
     let table = format!("bench-scale-{}", std::process::id());
-    DynamoStore::create_table(&client, &table).await.map_err(|e| e.to_string())?;
+    DynamoStore::create_table(&client, &table)
+        .await
+        .map_err(|e| e.to_string())?;
     let result = run(&opts, &aws, &table).await;
     let _ = client.delete_table().table_name(&table).send().await;
     let section = result?;
@@ -229,7 +395,11 @@ const END: &str = "<!-- make bench scale: end -->";
 fn replace_section(old: &str, section: &str) -> String {
     let block = format!("{BEGIN}\n{section}\n{END}\n");
     match (old.find(BEGIN), old.find(END)) {
-        (Some(b), Some(e)) if e > b => format!("{}{block}{}", &old[..b], old[e + END.len()..].trim_start_matches('\n')),
+        (Some(b), Some(e)) if e > b => format!(
+            "{}{block}{}",
+            &old[..b],
+            old[e + END.len()..].trim_start_matches('\n')
+        ),
         _ => format!("{}\n{block}", old.trim_end()),
     }
 }
@@ -248,23 +418,47 @@ async fn run(opts: &Options, aws: &aws_config::SdkConfig, table: &str) -> Result
         config: plain.config,
         clock: plain.clock,
     };
-    let layout = app.store.layout_for_write().await.map_err(|e| e.to_string())?;
-    let start = Utc.timestamp_millis_opt(1_700_000_000_000).single().ok_or("time")?;
+    let layout = app
+        .store
+        .layout_for_write()
+        .await
+        .map_err(|e| e.to_string())?;
+    let start = Utc
+        .timestamp_millis_opt(1_700_000_000_000)
+        .single()
+        .ok_or("time")?;
 
     let big = CallerId::parse("registrar-scale").map_err(|_| "caller")?;
     let small = CallerId::parse("registrar-small").map_err(|_| "caller")?;
     let loading = Instant::now();
     for (caller, n) in [(&big, opts.records), (&small, 1_000)] {
         eprintln!("==> scale: loading {n} records and {n} contacts for {caller} (BatchWriteItem)");
-        app.store.load_records(caller, &records_of(caller, n, start)).await.map_err(|e| e.to_string())?;
-        app.store.load_contacts(caller, &contacts_of(caller, n, start)).await.map_err(|e| e.to_string())?;
+        app.store
+            .load_records(caller, &records_of(caller, n, start))
+            .await
+            .map_err(|e| e.to_string())?;
+        app.store
+            .load_contacts(caller, &contacts_of(caller, n, start))
+            .await
+            .map_err(|e| e.to_string())?;
     }
     let load_secs = loading.elapsed().as_secs_f64();
     // Warm: the first call of a function instance reads the layout; a page of another caller does it.
-    let _ = ListEmailVerification::handle(&app, &request(&CallerId::parse("warm-up").map_err(|_| "caller")?, &[])).await;
+    let _ = ListEmailVerification::handle(
+        &app,
+        &request(&CallerId::parse("warm-up").map_err(|_| "caller")?, &[]),
+    )
+    .await;
 
     eprintln!("==> scale: List and Describe");
-    let mut rows = listing_calls(&app, &counter, &big, opts.records, &format!("{}k records", opts.records / 1000)).await;
+    let mut rows = listing_calls(
+        &app,
+        &counter,
+        &big,
+        opts.records,
+        &format!("{}k records", opts.records / 1000),
+    )
+    .await;
     let small_rows = listing_calls(&app, &counter, &small, 1_000, "1k records").await;
 
     // One verification: Submit of one new address, then the click on its link.
@@ -276,7 +470,10 @@ async fn run(opts: &Options, aws: &aws_config::SdkConfig, table: &str) -> Result
         let email = format!("cost{i}.{}@example.com", uuid::Uuid::new_v4().simple());
         counter.take();
         let t = Instant::now();
-        let reply = SubmitEmailVerification::handle(&app, &request(&me, &[("Email", email.clone())])).await.map_err(|e| format!("{e:?}"))?;
+        let reply =
+            SubmitEmailVerification::handle(&app, &request(&me, &[("Email", email.clone())]))
+                .await
+                .map_err(|e| format!("{e:?}"))?;
         submit_ms.push(t.elapsed().as_secs_f64() * 1000.0);
         let c = counter.take();
         submit_req = format!("{} ({})", c.total(DYNAMODB), c.breakdown(DYNAMODB));
@@ -288,7 +485,9 @@ async fn run(opts: &Options, aws: &aws_config::SdkConfig, table: &str) -> Result
         let token = app.mailer.token_for(&email).ok_or("the link of the mail")?;
         counter.take();
         let t = Instant::now();
-        VerifyEmail::handle(&app, &request(&me, &[("Token", token)])).await.map_err(|e| format!("{e:?}"))?;
+        VerifyEmail::handle(&app, &request(&me, &[("Token", token)]))
+            .await
+            .map_err(|e| format!("{e:?}"))?;
         verify_ms.push(t.elapsed().as_secs_f64() * 1000.0);
         let c = counter.take();
         verify_req = format!("{} ({})", c.total(DYNAMODB), c.breakdown(DYNAMODB));
@@ -312,7 +511,10 @@ async fn run(opts: &Options, aws: &aws_config::SdkConfig, table: &str) -> Result
         .ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
-    s.push_str(&format!("Run {} UTC at commit {commit}.\n\n", Utc::now().format("%Y-%m-%d %H:%M")));
+    s.push_str(&format!(
+        "Run {} UTC at commit {commit}.\n\n",
+        Utc::now().format("%Y-%m-%d %H:%M")
+    ));
     s.push_str(&format!(
         "`make bench` (scale part: `target/release/scale`), DynamoDB Local {} on this machine. One caller with {} records and {} verified contacts \
          (BatchWriteItem, {:.0} s for both callers), another with 1,000 of each; {} index shards, {} count shards. \
@@ -329,7 +531,12 @@ async fn run(opts: &Options, aws: &aws_config::SdkConfig, table: &str) -> Result
         layout.count_shards()
     ));
     s.push_str(&markdown_table(&rows));
-    s.push_str(&cost_section(submit_med, verify_med, &submit_req, &verify_req));
+    s.push_str(&cost_section(
+        submit_med,
+        verify_med,
+        &submit_req,
+        &verify_req,
+    ));
     s.push_str(&caller_rate_section().await);
     Ok(s)
 }
@@ -347,7 +554,9 @@ async fn four_shards(
 ) -> Result<Vec<Measured>, String> {
     let table = format!("{table}-4");
     let client = bench::count::dynamodb_client(aws, counter);
-    DynamoStore::create_table(&client, &table).await.map_err(|e| e.to_string())?;
+    DynamoStore::create_table(&client, &table)
+        .await
+        .map_err(|e| e.to_string())?;
     let layout = shared::store::Layout::new(4).ok_or("4 shards")?;
     let four = App {
         store: DynamoStore::with_layout(client.clone(), &table, layout),
@@ -379,7 +588,9 @@ async fn four_shards(
 /// what one check costs, and what a flooding caller and a quiet one get in two seconds.
 async fn caller_rate_section() -> String {
     use shared::rate::CallerRate;
-    let ids: Vec<CallerId> = (0..10_000).map(|i| CallerId::parse(&format!("caller{i}")).expect("id")).collect();
+    let ids: Vec<CallerId> = (0..10_000)
+        .map(|i| CallerId::parse(&format!("caller{i}")).expect("id"))
+        .collect();
     let per_call = |rate: &CallerRate, n: usize, pick: &dyn Fn(usize) -> usize| {
         let t = Instant::now();
         for i in 0..n {
@@ -394,7 +605,9 @@ async fn caller_rate_section() -> String {
     for id in &ids {
         let _ = full.take(id);
     }
-    let newcomers: Vec<CallerId> = (0..200).map(|i| CallerId::parse(&format!("newcomer{i}")).expect("id")).collect();
+    let newcomers: Vec<CallerId> = (0..200)
+        .map(|i| CallerId::parse(&format!("newcomer{i}")).expect("id"))
+        .collect();
     let t = Instant::now();
     for id in &newcomers {
         let _ = full.take(id);
@@ -403,7 +616,8 @@ async fn caller_rate_section() -> String {
     // Two seconds: one caller as fast as it can (bounded), another 10 requests a second.
     let rate = CallerRate::new(20.0, 40.0);
     let (flood, quiet) = (&ids[0], &ids[1]);
-    let (mut flood_sent, mut flood_served, mut quiet_sent, mut quiet_served) = (0u64, 0u64, 0u64, 0u64);
+    let (mut flood_sent, mut flood_served, mut quiet_sent, mut quiet_served) =
+        (0u64, 0u64, 0u64, 0u64);
     let start = Instant::now();
     let mut next_quiet = start;
     while start.elapsed() < std::time::Duration::from_secs(2) && flood_sent < 50_000_000 {

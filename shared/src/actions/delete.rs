@@ -17,7 +17,10 @@ impl Action for DeleteEmailVerification {
     const DYNAMODB: &'static [&'static str] = &["GetItem", "DeleteItem", "UpdateItem"];
 
     #[tracing::instrument(name = "delete", skip_all)]
-    async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {
+    async fn handle<S: Store, M: Mailer>(
+        app: &App<S, M>,
+        req: &Request,
+    ) -> Result<Reply, ApiError> {
         let caller = req.caller()?;
         let list = req.params.email_list()?;
         let results: Vec<_> = stream::iter(list.valid)
@@ -30,12 +33,22 @@ impl Action for DeleteEmailVerification {
             .await;
         let (mut success, mut fail) = (Vec::new(), Vec::new());
         for raw in &list.invalid {
-            fail.push(super::outcome_item(raw, ItemCode::ParameterIllegal, &Msg::InvalidEmail, req.lang));
+            fail.push(super::outcome_item(
+                raw,
+                ItemCode::ParameterIllegal,
+                &Msg::InvalidEmail,
+                req.lang,
+            ));
         }
         for (email, deleted) in results {
             let e = email.as_str();
             match deleted {
-                Ok(true) => success.push(super::outcome_item(e, ItemCode::Success, &Msg::Success, req.lang)),
+                Ok(true) => success.push(super::outcome_item(
+                    e,
+                    ItemCode::Success,
+                    &Msg::Success,
+                    req.lang,
+                )),
                 Ok(false) => fail.push(super::outcome_item(
                     e,
                     ItemCode::EmailVerificationNotExist,
@@ -44,7 +57,12 @@ impl Action for DeleteEmailVerification {
                 )),
                 Err(err) => {
                     tracing::error!(error = %err, email = %email.masked(), "delete failed");
-                    fail.push(super::outcome_item(e, ItemCode::InternalError, &Msg::Internal, req.lang));
+                    fail.push(super::outcome_item(
+                        e,
+                        ItemCode::InternalError,
+                        &Msg::Internal,
+                        req.lang,
+                    ));
                 }
             }
         }

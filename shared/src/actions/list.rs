@@ -22,28 +22,63 @@ impl Action for ListEmailVerification {
     const DYNAMODB: &'static [&'static str] = &["GetItem", "BatchGetItem", "Query"];
 
     #[tracing::instrument(name = "list", skip_all)]
-    async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {
+    async fn handle<S: Store, M: Mailer>(
+        app: &App<S, M>,
+        req: &Request,
+    ) -> Result<Reply, ApiError> {
         let caller = req.caller()?;
         let p = &req.params;
         let email = p.get("Email").map(|_| p.email()).transpose()?;
         let status = p
             .get("VerificationStatus")
-            .map(|v| v.parse().map_err(|_| ApiError::invalid("VerificationStatus", "0 or 1")))
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| ApiError::invalid("VerificationStatus", "0 or 1"))
+            })
             .transpose()?;
         let time = |name: &'static str| -> Result<Option<DateTime<Utc>>, ApiError> {
             let ms = p.int(name, 0..=MAX_EPOCH_MS, "epoch milliseconds", None)?;
             Ok(ms.and_then(|ms| Utc.timestamp_millis_opt(ms).single()))
         };
-        let filter = ListFilter { status, created_from: time("BeginCreateTime")?, created_to: time("EndCreateTime")? };
-        let page_num = p.int("PageNum", 1..=i64::from(u32::MAX), "an integer of at least 1", Some(1))?.unwrap_or(1);
+        let filter = ListFilter {
+            status,
+            created_from: time("BeginCreateTime")?,
+            created_to: time("EndCreateTime")?,
+        };
+        let page_num = p
+            .int(
+                "PageNum",
+                1..=i64::from(u32::MAX),
+                "an integer of at least 1",
+                Some(1),
+            )?
+            .unwrap_or(1);
         let page_size = p
-            .int("PageSize", 1..=MAX_PAGE_SIZE, "an integer from 1 to 500", Some(DEFAULT_PAGE_SIZE))?
+            .int(
+                "PageSize",
+                1..=MAX_PAGE_SIZE,
+                "an integer from 1 to 500",
+                Some(DEFAULT_PAGE_SIZE),
+            )?
             .unwrap_or(DEFAULT_PAGE_SIZE);
 
-        let token = p.get("NextToken").map(|t| NextToken::decode(t).ok_or_else(|| ApiError::invalid("NextToken", "a NextToken from an earlier answer"))).transpose()?;
+        let token = p
+            .get("NextToken")
+            .map(|t| {
+                NextToken::decode(t).ok_or_else(|| {
+                    ApiError::invalid("NextToken", "a NextToken from an earlier answer")
+                })
+            })
+            .transpose()?;
         let (page_num, query) = match token {
             Some(t) => (t.page, PageQuery::after(t.cursor, page_size as u32)),
-            None => (page_num as u64, PageQuery::offset((page_num as u64 - 1).saturating_mul(page_size as u64), page_size as u32)),
+            None => (
+                page_num as u64,
+                PageQuery::offset(
+                    (page_num as u64 - 1).saturating_mul(page_size as u64),
+                    page_size as u32,
+                ),
+            ),
         };
         let internal = |e: crate::error::BackendError| {
             tracing::error!(error = %e, "store failed");
@@ -52,14 +87,29 @@ impl Action for ListEmailVerification {
         let page = match &email {
             // An exact address is one key: read it rather than walk the caller's index.
             Some(email) => {
-                let one: Vec<_> = app.store.get_record(caller, email).await.map_err(internal)?.into_iter().filter(|r| filter.matches(r)).collect();
+                let one: Vec<_> = app
+                    .store
+                    .get_record(caller, email)
+                    .await
+                    .map_err(internal)?
+                    .into_iter()
+                    .filter(|r| filter.matches(r))
+                    .collect();
                 page_of(one, &query)
             }
-            None => app.store.list_records(caller, &filter, &query).await.map_err(internal)?,
+            None => app
+                .store
+                .list_records(caller, &filter, &query)
+                .await
+                .map_err(internal)?,
         };
         let total = page.total;
         let total_pages = total.div_ceil(page_size as u64);
-        let data: Vec<Value> = page.items.iter().map(|r| Value::Object(super::record_fields(r))).collect();
+        let data: Vec<Value> = page
+            .items
+            .iter()
+            .map(|r| Value::Object(super::record_fields(r)))
+            .collect();
         let mut body = json!({
             "Data": data,
             "CurrentPageNum": page_num,
@@ -70,7 +120,11 @@ impl Action for ListEmailVerification {
             "PrePage": page_num > 1,
         });
         if let Some(next) = page.next {
-            body["NextToken"] = json!(NextToken { page: page_num + 1, cursor: next }.encode());
+            body["NextToken"] = json!(NextToken {
+                page: page_num + 1,
+                cursor: next
+            }
+            .encode());
         }
         Ok(Reply::Api(match body {
             Value::Object(map) => map,

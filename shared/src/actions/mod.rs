@@ -11,7 +11,9 @@ mod send;
 mod submit;
 mod verify;
 
-pub use codes::{CreateIntlPhoneEmail, DeleteIntlPhoneEmail, DescribeIntlPhoneEmailList, SendIntlPhoneEmailCode};
+pub use codes::{
+    CreateIntlPhoneEmail, DeleteIntlPhoneEmail, DescribeIntlPhoneEmailList, SendIntlPhoneEmailCode,
+};
 pub use delete::DeleteEmailVerification;
 pub use list::ListEmailVerification;
 pub use query::QueryEmailVerification;
@@ -93,7 +95,10 @@ fn boxed<'a, A: Action, S: Store, M: Mailer>(app: &'a App<S, M>, req: &'a Reques
 
 impl<S: Store, M: Mailer> Entry<S, M> {
     pub fn of<A: Action>() -> Self {
-        Self { info: Info::of::<A>(), handle: boxed::<A, S, M> }
+        Self {
+            info: Info::of::<A>(),
+            handle: boxed::<A, S, M>,
+        }
     }
 }
 
@@ -125,7 +130,14 @@ action_table![
 /// What the actions of the table use together (the front door serves them all, so it builds all of it).
 pub const ALL_NEEDS: Info = {
     // Its DynamoDB actions are the union of theirs plus PutItem (the replay record): tests/tests/deployment.rs.
-    let mut all = Info { name: "*", style: Style::Alibaba, sends_mail: false, sends_sms: false, uses_code_secret: false, dynamodb: &[] };
+    let mut all = Info {
+        name: "*",
+        style: Style::Alibaba,
+        sends_mail: false,
+        sends_sms: false,
+        uses_code_secret: false,
+        dynamodb: &[],
+    };
     let mut i = 0;
     while i < ALL.len() {
         all.sends_mail |= ALL[i].sends_mail;
@@ -144,7 +156,13 @@ pub fn find<S: Store, M: Mailer>(name: &str) -> Option<Entry<S, M>> {
 /// One address's outcome: `{"Email", "Code", "Message"}`, plus `RetryAfterSeconds` when the quota refused it.
 pub fn outcome_item(email: &str, code: ItemCode, msg: &Msg, lang: Lang) -> Value {
     let mut item = json!({"Email": email, "Code": code.as_str(), "Message": msg.text(lang)});
-    if let (Msg::QuotaExceeded { retry_after_seconds }, Some(map)) = (msg, item.as_object_mut()) {
+    if let (
+        Msg::QuotaExceeded {
+            retry_after_seconds,
+        },
+        Some(map),
+    ) = (msg, item.as_object_mut())
+    {
         map.insert("RetryAfterSeconds".into(), json!(retry_after_seconds));
     }
     item

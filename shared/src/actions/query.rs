@@ -11,7 +11,10 @@ impl Action for QueryEmailVerification {
     const DYNAMODB: &'static [&'static str] = &["GetItem"];
 
     #[tracing::instrument(name = "query", skip_all)]
-    async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {
+    async fn handle<S: Store, M: Mailer>(
+        app: &App<S, M>,
+        req: &Request,
+    ) -> Result<Reply, ApiError> {
         let caller = req.caller()?;
         let email = req.params.email()?;
         let record = app.store.get_record(caller, &email).await.map_err(|e| {

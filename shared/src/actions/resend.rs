@@ -9,13 +9,25 @@ pub struct ResendEmailVerification;
 
 impl Action for ResendEmailVerification {
     const NAME: &'static str = "ResendEmailVerification";
-    const DYNAMODB: &'static [&'static str] = &["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"];
+    const DYNAMODB: &'static [&'static str] = &[
+        "GetItem",
+        "BatchGetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "ConditionCheckItem",
+    ];
     const SENDS_MAIL: bool = true;
 
     #[tracing::instrument(name = "resend", skip_all)]
-    async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {
+    async fn handle<S: Store, M: Mailer>(
+        app: &App<S, M>,
+        req: &Request,
+    ) -> Result<Reply, ApiError> {
         req.caller()?;
         let list = req.params.email_list()?;
-        Ok(Reply::Api(send_all(app, req, list, SendMode::Resend).await?))
+        Ok(Reply::Api(
+            send_all(app, req, list, SendMode::Resend).await?,
+        ))
     }
 }

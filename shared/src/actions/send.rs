@@ -13,7 +13,8 @@ use crate::error::{ApiError, BackendError, ItemCode};
 use crate::i18n::Msg;
 use crate::mail::{verification_link, verification_mail, Mailer};
 use crate::model::{
-    new_verification_no, CallerId, EmailAddress, Token, TokenRecord, VerificationRecord, VerificationStatus,
+    new_verification_no, CallerId, EmailAddress, Token, TokenRecord, VerificationRecord,
+    VerificationStatus,
 };
 use crate::pace::deliver;
 use crate::params::EmailList;
@@ -77,7 +78,9 @@ pub async fn send_one<S: Store, M: Mailer>(
                     }
                     Outcome::Fail(ItemCode::EmailUndeliverable, Msg::EmailUndeliverable)
                 }
-                BackendError::Mail(_) | BackendError::Throttled(_) => Outcome::Fail(ItemCode::NetworkIOError, Msg::NetworkIo),
+                BackendError::Mail(_) | BackendError::Throttled(_) => {
+                    Outcome::Fail(ItemCode::NetworkIOError, Msg::NetworkIo)
+                }
                 _ => Outcome::Fail(ItemCode::InternalError, Msg::Internal),
             }
         }
@@ -96,21 +99,37 @@ async fn try_send<S: Store, M: Mailer>(
         let existing = match (&state.record, mode) {
             (Some(r), _) if r.status == VerificationStatus::Verified => {
                 return Ok(match mode {
-                    SendMode::Submit { .. } => Outcome::Exist(ItemCode::EmailVerified, Msg::EmailVerified),
+                    SendMode::Submit { .. } => {
+                        Outcome::Exist(ItemCode::EmailVerified, Msg::EmailVerified)
+                    }
                     SendMode::Resend => Outcome::Fail(ItemCode::EmailVerified, Msg::EmailVerified),
                 });
             }
-            (Some(_), SendMode::Submit { send_if_exist: false }) => {
-                return Ok(Outcome::Exist(ItemCode::EmailVerificationExist, Msg::EmailVerificationExist));
+            (
+                Some(_),
+                SendMode::Submit {
+                    send_if_exist: false,
+                },
+            ) => {
+                return Ok(Outcome::Exist(
+                    ItemCode::EmailVerificationExist,
+                    Msg::EmailVerificationExist,
+                ));
             }
             (None, SendMode::Resend) => {
-                return Ok(Outcome::Fail(ItemCode::EmailVerificationNotExist, Msg::EmailVerificationNotExist));
+                return Ok(Outcome::Fail(
+                    ItemCode::EmailVerificationNotExist,
+                    Msg::EmailVerificationNotExist,
+                ));
             }
             (record, _) => record.clone(),
         };
         // A hard bounce or a complaint: never again, and nothing spent.
         if state.undeliverable {
-            return Ok(Outcome::Fail(ItemCode::EmailUndeliverable, Msg::EmailUndeliverable));
+            return Ok(Outcome::Fail(
+                ItemCode::EmailUndeliverable,
+                Msg::EmailUndeliverable,
+            ));
         }
         let now = app.now();
         let quota_before = state.quota.clone();
@@ -120,7 +139,9 @@ async fn try_send<S: Store, M: Mailer>(
                 crate::metrics::count(crate::metrics::Metric::QuotaRefusals, mode.action(), "link");
                 return Ok(Outcome::Fail(
                     ItemCode::SendTokenQuotaExceeded,
-                    Msg::QuotaExceeded { retry_after_seconds: e.retry_after_seconds },
+                    Msg::QuotaExceeded {
+                        retry_after_seconds: e.retry_after_seconds,
+                    },
                 ));
             }
         };
@@ -173,7 +194,8 @@ async fn try_send<S: Store, M: Mailer>(
             Err(WriteError::Conflict) => {
                 tracing::debug!(attempt, "lost a race; reading again");
                 // A short, growing pause spreads out the retries of many concurrent requests.
-                tokio::time::sleep(std::time::Duration::from_millis(5 * (attempt as u64 + 1))).await;
+                tokio::time::sleep(std::time::Duration::from_millis(5 * (attempt as u64 + 1)))
+                    .await;
                 continue;
             }
             Err(WriteError::Backend(e)) => {
@@ -189,7 +211,10 @@ async fn try_send<S: Store, M: Mailer>(
         let sent = match verification_mail(email, req.lang, &link) {
             Ok(mail) => {
                 let mail = mail.tagged(caller, "link");
-                deliver(&app.config.send_pacer, req.deadline, || app.mailer.send(&mail)).await
+                deliver(&app.config.send_pacer, req.deadline, || {
+                    app.mailer.send(&mail)
+                })
+                .await
             }
             Err(e) => Err(e),
         };
@@ -203,14 +228,19 @@ async fn try_send<S: Store, M: Mailer>(
         match app.store.commit_send(&write).await {
             Ok(()) => {}
             // Verified or deleted while the mail went: the new link cannot become current, the state stands.
-            Err(WriteError::Conflict) => tracing::warn!(token = hash.short(), "the record changed while the mail was sent; its link was not replaced"),
+            Err(WriteError::Conflict) => tracing::warn!(
+                token = hash.short(),
+                "the record changed while the mail was sent; its link was not replaced"
+            ),
             Err(WriteError::Backend(e)) => return Err(e),
         }
         crate::metrics::count(crate::metrics::Metric::MailsSent, mode.action(), "link");
         tracing::info!(token = hash.short(), "verification mail sent");
         return Ok(Outcome::Success);
     }
-    Err(BackendError::Store(format!("gave up after {MAX_ATTEMPTS} conflicting writes")))
+    Err(BackendError::Store(format!(
+        "gave up after {MAX_ATTEMPTS} conflicting writes"
+    )))
 }
 
 /// Serves every address of a Submit or Resend, a bounded number at once, and builds the lists.
@@ -231,13 +261,25 @@ pub async fn send_all<S: Store, M: Mailer>(
         .await;
     let (mut success, mut fail, mut exist) = (Vec::new(), Vec::new(), Vec::new());
     for raw in &list.invalid {
-        fail.push(super::outcome_item(raw, ItemCode::ParameterIllegal, &Msg::InvalidEmail, req.lang));
+        fail.push(super::outcome_item(
+            raw,
+            ItemCode::ParameterIllegal,
+            &Msg::InvalidEmail,
+            req.lang,
+        ));
     }
     for (email, outcome) in outcomes {
         let email = email.as_str();
         match outcome {
-            Outcome::Success => success.push(super::outcome_item(email, ItemCode::Success, &Msg::Success, req.lang)),
-            Outcome::Exist(code, msg) => exist.push(super::outcome_item(email, code, &msg, req.lang)),
+            Outcome::Success => success.push(super::outcome_item(
+                email,
+                ItemCode::Success,
+                &Msg::Success,
+                req.lang,
+            )),
+            Outcome::Exist(code, msg) => {
+                exist.push(super::outcome_item(email, code, &msg, req.lang))
+            }
             Outcome::Fail(code, msg) => fail.push(super::outcome_item(email, code, &msg, req.lang)),
         }
     }

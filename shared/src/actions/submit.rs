@@ -10,14 +10,26 @@ pub struct SubmitEmailVerification;
 
 impl Action for SubmitEmailVerification {
     const NAME: &'static str = "SubmitEmailVerification";
-    const DYNAMODB: &'static [&'static str] = &["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"];
+    const DYNAMODB: &'static [&'static str] = &[
+        "GetItem",
+        "BatchGetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "ConditionCheckItem",
+    ];
     const SENDS_MAIL: bool = true;
 
     #[tracing::instrument(name = "submit", skip_all)]
-    async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {
+    async fn handle<S: Store, M: Mailer>(
+        app: &App<S, M>,
+        req: &Request,
+    ) -> Result<Reply, ApiError> {
         req.caller()?;
         let list = req.params.email_list()?;
         let send_if_exist = req.params.bool("SendIfExist", false)?;
-        Ok(Reply::Api(send_all(app, req, list, SendMode::Submit { send_if_exist }).await?))
+        Ok(Reply::Api(
+            send_all(app, req, list, SendMode::Submit { send_if_exist }).await?,
+        ))
     }
 }

@@ -18,7 +18,10 @@ impl Action for VerifyEmail {
     const DYNAMODB: &'static [&'static str] = &["GetItem", "UpdateItem"];
 
     #[tracing::instrument(name = "verify", skip_all, fields(public_link = req.public_link))]
-    async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {
+    async fn handle<S: Store, M: Mailer>(
+        app: &App<S, M>,
+        req: &Request,
+    ) -> Result<Reply, ApiError> {
         if !req.public_link {
             let caller = req.caller()?;
             verify(app, req, Some(caller)).await?;
@@ -31,7 +34,10 @@ impl Action for VerifyEmail {
             (Ok(token), None) => token.lang,
             (Err(_), None) => req.lang,
         };
-        Ok(page(lang, result.as_ref().map(|_| ()).map_err(Clone::clone)))
+        Ok(page(
+            lang,
+            result.as_ref().map(|_| ()).map_err(Clone::clone),
+        ))
     }
 }
 
@@ -52,15 +58,29 @@ async fn verify<S: Store, M: Mailer>(
     let now = app.now();
     if found.is_expired(now) {
         // A link that verified its address stays a success after its 72 hours: opening it changes nothing.
-        let record = app.store.get_record(&found.caller, &found.email).await.map_err(internal)?;
-        if record.is_some_and(|r| r.status == VerificationStatus::Verified && r.current_token == hash) {
-            tracing::info!(token = hash.short(), "verified link opened after its expiry; nothing changed");
+        let record = app
+            .store
+            .get_record(&found.caller, &found.email)
+            .await
+            .map_err(internal)?;
+        if record
+            .is_some_and(|r| r.status == VerificationStatus::Verified && r.current_token == hash)
+        {
+            tracing::info!(
+                token = hash.short(),
+                "verified link opened after its expiry; nothing changed"
+            );
             return Ok(found);
         }
         tracing::info!(token = hash.short(), "expired token");
         return Err(ApiError::TokenExpired);
     }
-    match app.store.mark_verified(&found, now, &req.client_ip).await.map_err(internal)? {
+    match app
+        .store
+        .mark_verified(&found, now, &req.client_ip)
+        .await
+        .map_err(internal)?
+    {
         VerifyOutcome::Verified => {
             crate::metrics::count(crate::metrics::Metric::LinksVerified, "VerifyEmail", "link");
             tracing::info!(token = hash.short(), email = %found.email.masked(), "address verified");
@@ -100,8 +120,14 @@ pub fn page(lang: Lang, result: Result<(), ApiError>) -> Reply {
         Err(e @ ApiError::TokenInvalid) => (404, e.code(), e.msg().text(lang)),
         Err(e) => (e.status(), e.code(), e.msg().text(lang)),
     };
-    let html = Page { w: words(lang), lang: lang.as_str(), verified: result.is_ok(), code, reason }
-        .render()
-        .unwrap_or_else(|_| code.to_string());
+    let html = Page {
+        w: words(lang),
+        lang: lang.as_str(),
+        verified: result.is_ok(),
+        code,
+        reason,
+    }
+    .render()
+    .unwrap_or_else(|_| code.to_string());
     Reply::Page { status, html }
 }

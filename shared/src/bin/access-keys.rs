@@ -35,7 +35,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Vec<String>) -> Result<(), String> {
-    let mut place = std::env::var("ACCESS_KEYS_SECRET_ID").ok().map(Place::Secret);
+    let mut place = std::env::var("ACCESS_KEYS_SECRET_ID")
+        .ok()
+        .map(Place::Secret);
     let mut rest = Vec::new();
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -51,7 +53,9 @@ async fn run(args: Vec<String>) -> Result<(), String> {
     }
     let place = place.ok_or(USAGE)?;
     let client = match &place {
-        Place::Secret(_) => Some(aws_sdk_secretsmanager::Client::new(&aws_config::load_from_env().await)),
+        Place::Secret(_) => Some(aws_sdk_secretsmanager::Client::new(
+            &aws_config::load_from_env().await,
+        )),
         Place::File(_) => None,
     };
     let mut ring = match (&place, &client) {
@@ -63,11 +67,25 @@ async fn run(args: Vec<String>) -> Result<(), String> {
         },
         _ => return Err(USAGE.into()),
     };
-    match rest.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match rest
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["list"] => {
-            println!("{:<24} {:<10} {:<21} CALLER", "ACCESS KEY ID", "STATUS", "CREATED (UTC)");
+            println!(
+                "{:<24} {:<10} {:<21} CALLER",
+                "ACCESS KEY ID", "STATUS", "CREATED (UTC)"
+            );
             for k in ring.keys() {
-                println!("{:<24} {:<10} {:<21} {}", k.access_key_id, format!("{:?}", k.status), k.created, k.caller);
+                println!(
+                    "{:<24} {:<10} {:<21} {}",
+                    k.access_key_id,
+                    format!("{:?}", k.status),
+                    k.created,
+                    k.caller
+                );
             }
             Ok(())
         }
@@ -92,7 +110,11 @@ async fn run(args: Vec<String>) -> Result<(), String> {
     }
 }
 
-async fn save(place: &Place, client: Option<&aws_sdk_secretsmanager::Client>, ring: &KeyRing) -> Result<(), String> {
+async fn save(
+    place: &Place,
+    client: Option<&aws_sdk_secretsmanager::Client>,
+    ring: &KeyRing,
+) -> Result<(), String> {
     match (place, client) {
         (Place::Secret(id), Some(c)) => c
             .put_secret_value()
@@ -101,7 +123,12 @@ async fn save(place: &Place, client: Option<&aws_sdk_secretsmanager::Client>, ri
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| format!("PutSecretValue: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e))),
+            .map_err(|e| {
+                format!(
+                    "PutSecretValue: {}",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                )
+            }),
         (Place::File(path), _) => write_private(path, &ring.to_json()),
         _ => Err(USAGE.into()),
     }
@@ -117,5 +144,6 @@ fn write_private(path: &str, text: &str) -> Result<(), String> {
     #[cfg(unix)]
     options.mode(0o600);
     let mut f = options.open(path).map_err(|e| format!("{path}: {e}"))?;
-    f.write_all(text.as_bytes()).map_err(|e| format!("{path}: {e}"))
+    f.write_all(text.as_bytes())
+        .map_err(|e| format!("{path}: {e}"))
 }

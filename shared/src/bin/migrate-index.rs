@@ -28,12 +28,21 @@ async fn main() -> ExitCode {
     let result = async {
         let aws = shared::aws::sdk_config().await.map_err(|e| e.to_string())?;
         let store = shared::store::DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &table);
-        shared::store::migrate::migrate_index(&store).await.map_err(|e| e.to_string())
+        shared::store::migrate::migrate_index(&store)
+            .await
+            .map_err(|e| e.to_string())
     };
     match result.await {
         Ok(m) => {
-            println!("migrated {} records and {} contacts; {} left for another run", m.records, m.contacts, m.skipped);
-            if m.skipped == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            println!(
+                "migrated {} records and {} contacts; {} left for another run",
+                m.records, m.contacts, m.skipped
+            );
+            if m.skipped == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
         }
         Err(e) => {
             eprintln!("migrate-index: {e}");

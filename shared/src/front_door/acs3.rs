@@ -23,8 +23,11 @@ pub struct Authorization {
 impl Authorization {
     pub fn parse(value: &str) -> Option<Self> {
         let f = authorization_fields(value, ALGORITHM)?;
-        (!f.credential.is_empty() && !f.signed_headers.is_empty())
-            .then(|| Self { key_id: f.credential.to_string(), signed_headers: f.signed_headers, signature: f.signature })
+        (!f.credential.is_empty() && !f.signed_headers.is_empty()).then(|| Self {
+            key_id: f.credential.to_string(),
+            signed_headers: f.signed_headers,
+            signature: f.signature,
+        })
     }
 }
 
@@ -66,18 +69,30 @@ mod tests {
     #[test]
     fn the_published_example_signs_as_published() {
         let query = [
-            ("ImageId".to_string(), "win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd".to_string()),
+            (
+                "ImageId".to_string(),
+                "win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd".to_string(),
+            ),
             ("RegionId".to_string(), "cn-shanghai".to_string()),
         ];
         let headers = [
             ("host", "ecs.cn-shanghai.aliyuncs.com"),
             ("x-acs-action", "RunInstances"),
-            ("x-acs-content-sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+            (
+                "x-acs-content-sha256",
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            ),
             ("x-acs-date", "2023-10-26T10:22:32Z"),
             ("x-acs-signature-nonce", "3156853299f313e23d1673dc12e1703d"),
             ("x-acs-version", "2014-05-26"),
         ];
-        let lookup = |name: &str| headers.iter().filter(|(n, _)| *n == name).map(|(_, v)| v.to_string()).collect();
+        let lookup = |name: &str| {
+            headers
+                .iter()
+                .filter(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+                .collect()
+        };
         let auth = Authorization::parse(
             "ACS3-HMAC-SHA256 Credential=YourAccessKeyId,SignedHeaders=host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version,Signature=06563a9e1b43f5dfe96b81484da74bceab24a1d853912eee15083a6f0f3283c0",
         )
@@ -94,10 +109,24 @@ host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-ve
 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
         let sts = string_to_sign(&canonical);
-        assert_eq!(sts, "ACS3-HMAC-SHA256\n7ea06492da5221eba5297e897ce16e55f964061054b7695beedaac1145b1e259");
-        assert_eq!(hex::encode(hmac_sha256(b"YourAccessKeySecret", sts.as_bytes())), "06563a9e1b43f5dfe96b81484da74bceab24a1d853912eee15083a6f0f3283c0");
-        assert!(hmac_matches::<HmacSha256>(b"YourAccessKeySecret", sts.as_bytes(), &auth.signature));
-        assert!(!hmac_matches::<HmacSha256>(b"YourAccessKeySecreT", sts.as_bytes(), &auth.signature));
+        assert_eq!(
+            sts,
+            "ACS3-HMAC-SHA256\n7ea06492da5221eba5297e897ce16e55f964061054b7695beedaac1145b1e259"
+        );
+        assert_eq!(
+            hex::encode(hmac_sha256(b"YourAccessKeySecret", sts.as_bytes())),
+            "06563a9e1b43f5dfe96b81484da74bceab24a1d853912eee15083a6f0f3283c0"
+        );
+        assert!(hmac_matches::<HmacSha256>(
+            b"YourAccessKeySecret",
+            sts.as_bytes(),
+            &auth.signature
+        ));
+        assert!(!hmac_matches::<HmacSha256>(
+            b"YourAccessKeySecreT",
+            sts.as_bytes(),
+            &auth.signature
+        ));
     }
 
     #[test]

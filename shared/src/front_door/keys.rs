@@ -44,7 +44,11 @@ pub struct AccessKey {
 impl std::fmt::Debug for AccessKey {
     // The secret never reaches a log line.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessKey").field("access_key_id", &self.access_key_id).field("caller", &self.caller).field("status", &self.status).finish()
+        f.debug_struct("AccessKey")
+            .field("access_key_id", &self.access_key_id)
+            .field("caller", &self.caller)
+            .field("status", &self.status)
+            .finish()
     }
 }
 
@@ -65,13 +69,19 @@ pub enum Lookup {
 impl KeyRing {
     /// Reads the JSON document; every caller must be a valid caller id and every AccessKeyId unique.
     pub fn parse(json: &str) -> Result<Self, String> {
-        let keys: Vec<AccessKey> = serde_json::from_str(json).map_err(|e| format!("the key pairs are not a JSON list of key pairs: {e}"))?;
+        let keys: Vec<AccessKey> = serde_json::from_str(json)
+            .map_err(|e| format!("the key pairs are not a JSON list of key pairs: {e}"))?;
         let mut seen = HashMap::new();
         for k in &keys {
             if k.access_key_id.is_empty() || k.access_key_secret.len() < 8 {
-                return Err(format!("key pair {:?}: an empty AccessKeyId or a secret under 8 characters", k.access_key_id));
+                return Err(format!(
+                    "key pair {:?}: an empty AccessKeyId or a secret under 8 characters",
+                    k.access_key_id
+                ));
             }
-            CallerId::parse(&k.caller).map_err(|e| format!("key pair {:?}: caller {:?}: {e}", k.access_key_id, k.caller))?;
+            CallerId::parse(&k.caller).map_err(|e| {
+                format!("key pair {:?}: caller {:?}: {e}", k.access_key_id, k.caller)
+            })?;
             if seen.insert(k.access_key_id.clone(), ()).is_some() {
                 return Err(format!("AccessKeyId {:?} appears twice", k.access_key_id));
             }
@@ -92,7 +102,10 @@ impl KeyRing {
             None => Lookup::Unknown,
             Some(k) if k.status == KeyStatus::Disabled => Lookup::Disabled,
             Some(k) => match CallerId::parse(&k.caller) {
-                Ok(caller) => Lookup::Active { secret: k.access_key_secret.clone(), caller },
+                Ok(caller) => Lookup::Active {
+                    secret: k.access_key_secret.clone(),
+                    caller,
+                },
                 Err(_) => Lookup::Disabled,
             },
         }
@@ -102,8 +115,14 @@ impl KeyRing {
     /// secret is shown).
     pub fn create(&mut self, caller: &str, now: DateTime<Utc>) -> Result<AccessKey, String> {
         CallerId::parse(caller).map_err(|e| format!("caller {caller:?}: {e}"))?;
-        let id = format!("VK{}", random_text(18, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")?);
-        let secret = random_text(40, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")?;
+        let id = format!(
+            "VK{}",
+            random_text(18, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")?
+        );
+        let secret = random_text(
+            40,
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+        )?;
         let key = AccessKey {
             access_key_id: id,
             access_key_secret: secret,
@@ -161,9 +180,17 @@ pub struct Keys {
 
 impl Keys {
     /// Reads the pairs once now (a failure is the caller's to report).
-    pub async fn load(loader: Loader, refresh: Duration, now: DateTime<Utc>) -> Result<Self, String> {
+    pub async fn load(
+        loader: Loader,
+        refresh: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Self, String> {
         let ring = loader().await?;
-        Ok(Self { loader, refresh, current: Mutex::new((Arc::new(ring), now)) })
+        Ok(Self {
+            loader,
+            refresh,
+            current: Mutex::new((Arc::new(ring), now)),
+        })
     }
 
     /// Fixed pairs that never change (tests, the bench).
@@ -173,18 +200,27 @@ impl Keys {
             let ring = shared.clone();
             Box::pin(async move { Ok(ring) })
         });
-        Self { loader, refresh: Duration::days(36500), current: Mutex::new((Arc::new(ring), Utc::now())) }
+        Self {
+            loader,
+            refresh: Duration::days(36500),
+            current: Mutex::new((Arc::new(ring), Utc::now())),
+        }
     }
 
     /// The pairs as the environment says: `ACCESS_KEYS` (local), else the secret `ACCESS_KEYS_SECRET_ARN`
     /// (deployed), else none (every signed request is refused).
     pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         let refresh = match std::env::var("ACCESS_KEYS_REFRESH_SECONDS") {
-            Ok(v) => v.trim().parse::<i64>().map_err(|_| ConfigError::new(format!("ACCESS_KEYS_REFRESH_SECONDS is not a number: {v:?}")))?,
+            Ok(v) => v.trim().parse::<i64>().map_err(|_| {
+                ConfigError::new(format!(
+                    "ACCESS_KEYS_REFRESH_SECONDS is not a number: {v:?}"
+                ))
+            })?,
             Err(_) => DEFAULT_REFRESH_SECONDS,
         };
         let loader: Loader = if let Ok(json) = std::env::var("ACCESS_KEYS") {
-            let ring = KeyRing::parse(&json).map_err(|e| ConfigError::new(format!("ACCESS_KEYS: {e}")))?;
+            let ring =
+                KeyRing::parse(&json).map_err(|e| ConfigError::new(format!("ACCESS_KEYS: {e}")))?;
             Arc::new(move || {
                 let ring = ring.clone();
                 Box::pin(async move { Ok(ring) })
@@ -199,7 +235,9 @@ impl Keys {
             tracing::warn!("neither ACCESS_KEYS nor ACCESS_KEYS_SECRET_ARN is set: the front door refuses every request");
             Arc::new(|| Box::pin(async { Ok(KeyRing::default()) }))
         };
-        Self::load(loader, Duration::seconds(refresh.max(1)), Utc::now()).await.map_err(|e| ConfigError::new(format!("reading the key pairs: {e}")))
+        Self::load(loader, Duration::seconds(refresh.max(1)), Utc::now())
+            .await
+            .map_err(|e| ConfigError::new(format!("reading the key pairs: {e}")))
     }
 
     /// What `key_id` is now, reading the pairs again first when they are due.
@@ -209,7 +247,9 @@ impl Keys {
             return self.reload(now).await.lookup(key_id);
         }
         match ring.lookup(key_id) {
-            Lookup::Unknown if now - loaded_at >= Duration::seconds(UNKNOWN_KEY_RELOAD_SECONDS) => self.reload(now).await.lookup(key_id),
+            Lookup::Unknown if now - loaded_at >= Duration::seconds(UNKNOWN_KEY_RELOAD_SECONDS) => {
+                self.reload(now).await.lookup(key_id)
+            }
             found => found,
         }
     }
@@ -241,13 +281,21 @@ impl Keys {
 }
 
 /// The secret's JSON document.
-pub async fn read_secret(client: &aws_sdk_secretsmanager::Client, id: &str) -> Result<KeyRing, String> {
+pub async fn read_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    id: &str,
+) -> Result<KeyRing, String> {
     let out = client
         .get_secret_value()
         .secret_id(id)
         .send()
         .await
-        .map_err(|e| format!("GetSecretValue: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))?;
+        .map_err(|e| {
+            format!(
+                "GetSecretValue: {}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+            )
+        })?;
     KeyRing::parse(out.secret_string().unwrap_or("[]"))
 }
 
@@ -263,7 +311,13 @@ mod tests {
     #[test]
     fn pairs_are_found_disabled_or_unknown() {
         let ring = KeyRing::parse(TWO).unwrap();
-        assert_eq!(ring.lookup("local-alice"), Lookup::Active { secret: "local-alice-secret".into(), caller: CallerId::parse("alice").unwrap() });
+        assert_eq!(
+            ring.lookup("local-alice"),
+            Lookup::Active {
+                secret: "local-alice-secret".into(),
+                caller: CallerId::parse("alice").unwrap()
+            }
+        );
         assert_eq!(ring.lookup("local-bob"), Lookup::Disabled);
         assert_eq!(ring.lookup("local-carol"), Lookup::Unknown);
         assert_eq!(ring.lookup(""), Lookup::Unknown);
@@ -291,11 +345,22 @@ mod tests {
         assert_eq!(a.access_key_secret.len(), 40);
         assert!(ring.create("not a caller#", Utc::now()).is_err());
         let round_trip = KeyRing::parse(&ring.to_json()).unwrap();
-        assert!(matches!(round_trip.lookup(&a.access_key_id), Lookup::Active { .. }));
+        assert!(matches!(
+            round_trip.lookup(&a.access_key_id),
+            Lookup::Active { .. }
+        ));
         assert!(ring.revoke(&a.access_key_id));
         assert!(!ring.revoke("nope"));
-        assert_eq!(KeyRing::parse(&ring.to_json()).unwrap().lookup(&a.access_key_id), Lookup::Disabled);
-        assert!(!format!("{a:?}").contains(&a.access_key_secret), "Debug must not show the secret");
+        assert_eq!(
+            KeyRing::parse(&ring.to_json())
+                .unwrap()
+                .lookup(&a.access_key_id),
+            Lookup::Disabled
+        );
+        assert!(
+            !format!("{a:?}").contains(&a.access_key_secret),
+            "Debug must not show the secret"
+        );
     }
 
     /// A loader whose answer the test changes, counting its reads.
@@ -315,20 +380,41 @@ mod tests {
         let doc = Arc::new(Mutex::new(Ok(TWO.to_string())));
         let reads = Arc::new(AtomicUsize::new(0));
         let t0 = Utc::now();
-        let keys = Keys::load(changing(doc.clone(), reads.clone()), Duration::seconds(300), t0).await.unwrap();
-        assert!(matches!(keys.lookup("local-alice", t0).await, Lookup::Active { .. }));
+        let keys = Keys::load(
+            changing(doc.clone(), reads.clone()),
+            Duration::seconds(300),
+            t0,
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            keys.lookup("local-alice", t0).await,
+            Lookup::Active { .. }
+        ));
         assert_eq!(reads.load(Ordering::SeqCst), 1);
 
         // Alice's pair is revoked in the secret: it still works until the refresh is due...
         *doc.lock().unwrap() = Ok(r#"[{"AccessKeyId":"local-alice","AccessKeySecret":"local-alice-secret","Caller":"alice","Status":"Disabled"}]"#.into());
-        assert!(matches!(keys.lookup("local-alice", t0 + Duration::seconds(299)).await, Lookup::Active { .. }));
+        assert!(matches!(
+            keys.lookup("local-alice", t0 + Duration::seconds(299))
+                .await,
+            Lookup::Active { .. }
+        ));
         // ...and not after.
-        assert_eq!(keys.lookup("local-alice", t0 + Duration::seconds(300)).await, Lookup::Disabled);
+        assert_eq!(
+            keys.lookup("local-alice", t0 + Duration::seconds(300))
+                .await,
+            Lookup::Disabled
+        );
         assert_eq!(reads.load(Ordering::SeqCst), 2);
 
         // Secrets Manager fails: the pairs in use stay.
         *doc.lock().unwrap() = Err("unavailable".into());
-        assert_eq!(keys.lookup("local-alice", t0 + Duration::seconds(700)).await, Lookup::Disabled);
+        assert_eq!(
+            keys.lookup("local-alice", t0 + Duration::seconds(700))
+                .await,
+            Lookup::Disabled
+        );
         assert_eq!(reads.load(Ordering::SeqCst), 3);
     }
 
@@ -337,15 +423,34 @@ mod tests {
         let doc = Arc::new(Mutex::new(Ok("[]".to_string())));
         let reads = Arc::new(AtomicUsize::new(0));
         let t0 = Utc::now();
-        let keys = Keys::load(changing(doc.clone(), reads.clone()), Duration::seconds(300), t0).await.unwrap();
+        let keys = Keys::load(
+            changing(doc.clone(), reads.clone()),
+            Duration::seconds(300),
+            t0,
+        )
+        .await
+        .unwrap();
         *doc.lock().unwrap() = Ok(TWO.to_string());
-        assert_eq!(keys.lookup("local-alice", t0 + Duration::seconds(5)).await, Lookup::Unknown);
+        assert_eq!(
+            keys.lookup("local-alice", t0 + Duration::seconds(5)).await,
+            Lookup::Unknown
+        );
         assert_eq!(reads.load(Ordering::SeqCst), 1, "no read within 30 s");
-        assert!(matches!(keys.lookup("local-alice", t0 + Duration::seconds(31)).await, Lookup::Active { .. }));
+        assert!(matches!(
+            keys.lookup("local-alice", t0 + Duration::seconds(31)).await,
+            Lookup::Active { .. }
+        ));
         assert_eq!(reads.load(Ordering::SeqCst), 2);
         for s in 32..40 {
-            assert_eq!(keys.lookup("local-nobody", t0 + Duration::seconds(s)).await, Lookup::Unknown);
+            assert_eq!(
+                keys.lookup("local-nobody", t0 + Duration::seconds(s)).await,
+                Lookup::Unknown
+            );
         }
-        assert_eq!(reads.load(Ordering::SeqCst), 2, "unknown keys cannot make the pairs be read on every request");
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            2,
+            "unknown keys cannot make the pairs be read on every request"
+        );
     }
 }

@@ -66,7 +66,10 @@ pub async fn run() -> Result<(), lambda_http::Error> {
 }
 
 /// One request at the front door, in a span that carries the action and the RequestId.
-pub async fn handle<S: Store + ReplayGuard, M: Mailer>(door: &FrontDoor<S, M>, event: lambda_http::Request) -> Response<HttpBody> {
+pub async fn handle<S: Store + ReplayGuard, M: Mailer>(
+    door: &FrontDoor<S, M>,
+    event: lambda_http::Request,
+) -> Response<HttpBody> {
     let request_id = request_id_of(&event);
     let span = tracing::info_span!("request", action = tracing::field::Empty, request_id = %request_id, door = "front");
     async {
@@ -121,28 +124,62 @@ struct Claim {
 
 /// What the signature is checked against, once the secret is known.
 enum Proof {
-    Acs3 { string_to_sign: String, signature: Vec<u8> },
-    Rpc { string_to_sign: String, signature: Vec<u8> },
-    Tc3 { date: String, service: String, string_to_sign: String, signature: Vec<u8> },
+    Acs3 {
+        string_to_sign: String,
+        signature: Vec<u8>,
+    },
+    Rpc {
+        string_to_sign: String,
+        signature: Vec<u8>,
+    },
+    Tc3 {
+        date: String,
+        service: String,
+        string_to_sign: String,
+        signature: Vec<u8>,
+    },
 }
 
 impl Proof {
     /// Compared in constant time (`Mac::verify_slice`).
     fn holds(&self, secret: &str) -> bool {
         match self {
-            Self::Acs3 { string_to_sign, signature } => hmac_matches::<HmacSha256>(secret.as_bytes(), string_to_sign.as_bytes(), signature),
-            Self::Rpc { string_to_sign, signature } => hmac_matches::<HmacSha1>(&rpc::key(secret), string_to_sign.as_bytes(), signature),
-            Self::Tc3 { date, service, string_to_sign, signature } => {
-                hmac_matches::<HmacSha256>(&tc3::signing_key(secret, date, service), string_to_sign.as_bytes(), signature)
+            Self::Acs3 {
+                string_to_sign,
+                signature,
+            } => {
+                hmac_matches::<HmacSha256>(secret.as_bytes(), string_to_sign.as_bytes(), signature)
             }
+            Self::Rpc {
+                string_to_sign,
+                signature,
+            } => hmac_matches::<HmacSha1>(&rpc::key(secret), string_to_sign.as_bytes(), signature),
+            Self::Tc3 {
+                date,
+                service,
+                string_to_sign,
+                signature,
+            } => hmac_matches::<HmacSha256>(
+                &tc3::signing_key(secret, date, service),
+                string_to_sign.as_bytes(),
+                signature,
+            ),
         }
     }
 }
 
-async fn admit<S: Store + ReplayGuard, M: Mailer>(door: &FrontDoor<S, M>, event: &lambda_http::Request) -> Result<Admitted<S, M>, Refused> {
+async fn admit<S: Store + ReplayGuard, M: Mailer>(
+    door: &FrontDoor<S, M>,
+    event: &lambda_http::Request,
+) -> Result<Admitted<S, M>, Refused> {
     let params = params_of(event);
     let claim = claim_of(event, &params)?;
-    let refuse = |refusal| Refused { vendor: claim.vendor, refusal, lang: claim.lang, key_id: claim.key_id.clone() };
+    let refuse = |refusal| Refused {
+        vendor: claim.vendor,
+        refusal,
+        lang: claim.lang,
+        key_id: claim.key_id.clone(),
+    };
     let now = door.app.now();
     let (secret, caller) = match door.keys.lookup(&claim.key_id, now).await {
         Lookup::Active { secret, caller } => (secret, caller),
@@ -151,12 +188,15 @@ async fn admit<S: Store + ReplayGuard, M: Mailer>(door: &FrontDoor<S, M>, event:
     };
     let window = Duration::minutes(claim.window_minutes);
     if (now - claim.timestamp).abs() > window {
-        return Err(refuse(Refusal::Expired { max_minutes: claim.window_minutes }));
+        return Err(refuse(Refusal::Expired {
+            max_minutes: claim.window_minutes,
+        }));
     }
     if !claim.proof.holds(&secret) {
         return Err(refuse(Refusal::BadSignature));
     }
-    let entry = find::<S, M>(&claim.action).ok_or_else(|| refuse(Refusal::UnknownAction(claim.action.clone())))?;
+    let entry = find::<S, M>(&claim.action)
+        .ok_or_else(|| refuse(Refusal::UnknownAction(claim.action.clone())))?;
     // Tencent's SDKs ask for a language with `X-TC-Language` (`ClientProfile(language="zh-CN")`); `Lang` wins.
     let params = match claim.lang {
         Lang::Zh if claim.vendor == Vendor::Tencent => params.map(|p| p.or_default("Lang", "zh")),
@@ -164,8 +204,17 @@ async fn admit<S: Store + ReplayGuard, M: Mailer>(door: &FrontDoor<S, M>, event:
     };
     // Kept for as long as the request's time is acceptable (plus a minute of slack between clocks).
     let until = claim.timestamp + window + Duration::minutes(1);
-    match door.app.store.first_use(&sha256_hex(claim.replay_key.as_bytes()), now, until).await {
-        Ok(true) => Ok(Admitted { entry, params, caller }),
+    match door
+        .app
+        .store
+        .first_use(&sha256_hex(claim.replay_key.as_bytes()), now, until)
+        .await
+    {
+        Ok(true) => Ok(Admitted {
+            entry,
+            params,
+            caller,
+        }),
         Ok(false) => Err(refuse(Refusal::Replayed)),
         Err(e) => {
             tracing::error!(error = %e, "the replay record could not be written");
@@ -175,14 +224,34 @@ async fn admit<S: Store + ReplayGuard, M: Mailer>(door: &FrontDoor<S, M>, event:
 }
 
 /// Tells the scheme and reads what the request claims, without any secret yet.
-fn claim_of(event: &lambda_http::Request, params: &Result<Params, ApiError>) -> Result<Claim, Refused> {
+fn claim_of(
+    event: &lambda_http::Request,
+    params: &Result<Params, ApiError>,
+) -> Result<Claim, Refused> {
     let headers = event.headers();
-    let all = |name: &str| -> Vec<String> { headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).map(str::to_string).collect() };
-    let first = |name: &str| all(name).into_iter().next().filter(|v| !v.trim().is_empty());
+    let all = |name: &str| -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect()
+    };
+    let first = |name: &str| {
+        all(name)
+            .into_iter()
+            .next()
+            .filter(|v| !v.trim().is_empty())
+    };
     let auth = first("authorization").unwrap_or_default();
     let lang_param = params.as_ref().ok().and_then(|p| p.lang().ok());
     fn refused(vendor: Vendor, lang: Lang, key_id: &str) -> impl Fn(Refusal) -> Refused + '_ {
-        move |refusal| Refused { vendor, refusal, lang, key_id: key_id.to_string() }
+        move |refusal| Refused {
+            vendor,
+            refusal,
+            lang,
+            key_id: key_id.to_string(),
+        }
     }
 
     if auth.starts_with("TC3-") || first("x-tc-action").is_some() {
@@ -197,34 +266,67 @@ fn claim_of(event: &lambda_http::Request, params: &Result<Params, ApiError>) -> 
         return acs3_claim(event, &auth, &all, lang).map_err(refused(Vendor::Alibaba, lang, ""));
     }
     if !auth.is_empty() {
-        return Err(refused(Vendor::Alibaba, lang, "")(Refusal::Malformed("Authorization names no scheme this service accepts")));
+        return Err(refused(Vendor::Alibaba, lang, "")(Refusal::Malformed(
+            "Authorization names no scheme this service accepts",
+        )));
     }
     match params {
-        Ok(p) if p.raw("Signature").is_some() => rpc_claim(event, p, lang).map_err(refused(Vendor::Alibaba, lang, p.raw("AccessKeyId").unwrap_or(""))),
+        Ok(p) if p.raw("Signature").is_some() => rpc_claim(event, p, lang).map_err(refused(
+            Vendor::Alibaba,
+            lang,
+            p.raw("AccessKeyId").unwrap_or(""),
+        )),
         Err(_) if event.uri().query().unwrap_or("").contains("Signature=") => {
-            Err(refused(Vendor::Alibaba, lang, "")(Refusal::Malformed("the parameters cannot be read")))
+            Err(refused(Vendor::Alibaba, lang, "")(Refusal::Malformed(
+                "the parameters cannot be read",
+            )))
         }
         _ => Err(refused(Vendor::Alibaba, lang, "")(Refusal::NotSigned)),
     }
 }
 
-fn acs3_claim(event: &lambda_http::Request, auth: &str, header: &dyn Fn(&str) -> Vec<String>, lang: Lang) -> Result<Claim, Refusal> {
-    let parsed = acs3::Authorization::parse(auth).ok_or(Refusal::Malformed("Authorization is not ACS3-HMAC-SHA256 Credential=…,SignedHeaders=…,Signature=…"))?;
+fn acs3_claim(
+    event: &lambda_http::Request,
+    auth: &str,
+    header: &dyn Fn(&str) -> Vec<String>,
+    lang: Lang,
+) -> Result<Claim, Refusal> {
+    let parsed = acs3::Authorization::parse(auth).ok_or(Refusal::Malformed(
+        "Authorization is not ACS3-HMAC-SHA256 Credential=…,SignedHeaders=…,Signature=…",
+    ))?;
     // A required header that is absent is missing; one that is present but not signed makes the
     // signature incomplete.
-    let one = |name: &'static str| header(name).into_iter().next().filter(|v| !v.trim().is_empty()).ok_or(Refusal::Missing(name));
+    let one = |name: &'static str| {
+        header(name)
+            .into_iter()
+            .next()
+            .filter(|v| !v.trim().is_empty())
+            .ok_or(Refusal::Missing(name))
+    };
     let action = one("x-acs-action")?;
     let nonce = one("x-acs-signature-nonce")?;
     let date = one("x-acs-date")?;
     for required in ["x-acs-action", "x-acs-date", "x-acs-signature-nonce"] {
         if !parsed.signed_headers.iter().any(|h| h == required) {
-            return Err(Refusal::Malformed("SignedHeaders must include x-acs-action, x-acs-date and x-acs-signature-nonce"));
+            return Err(Refusal::Malformed(
+                "SignedHeaders must include x-acs-action, x-acs-date and x-acs-signature-nonce",
+            ));
         }
     }
     let timestamp = alibaba_time(&date)?;
-    let query: Vec<(String, String)> = form_urlencoded::parse(event.uri().query().unwrap_or("").as_bytes()).into_owned().collect();
+    let query: Vec<(String, String)> =
+        form_urlencoded::parse(event.uri().query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
     let method = event.method().as_str();
-    let canonical = acs3::canonical_request(method, event.uri().path(), &query, &parsed.signed_headers, header, event.body().as_ref());
+    let canonical = acs3::canonical_request(
+        method,
+        event.uri().path(),
+        &query,
+        &parsed.signed_headers,
+        header,
+        event.body().as_ref(),
+    );
     Ok(Claim {
         vendor: Vendor::Alibaba,
         lang,
@@ -233,12 +335,20 @@ fn acs3_claim(event: &lambda_http::Request, auth: &str, header: &dyn Fn(&str) ->
         action: action.trim().to_string(),
         timestamp,
         window_minutes: ALIBABA_WINDOW_MINUTES,
-        proof: Proof::Acs3 { string_to_sign: acs3::string_to_sign(&canonical), signature: parsed.signature },
+        proof: Proof::Acs3 {
+            string_to_sign: acs3::string_to_sign(&canonical),
+            signature: parsed.signature,
+        },
     })
 }
 
 fn rpc_claim(event: &lambda_http::Request, params: &Params, lang: Lang) -> Result<Claim, Refusal> {
-    let one = |name: &'static str| params.raw(name).filter(|v| !v.trim().is_empty()).ok_or(Refusal::Missing(name));
+    let one = |name: &'static str| {
+        params
+            .raw(name)
+            .filter(|v| !v.trim().is_empty())
+            .ok_or(Refusal::Missing(name))
+    };
     let key_id = one("AccessKeyId")?.to_string();
     let signature = one("Signature")?;
     let method_name = one("SignatureMethod")?;
@@ -252,7 +362,9 @@ fn rpc_claim(event: &lambda_http::Request, params: &Params, lang: Lang) -> Resul
     let timestamp = alibaba_time(one("Timestamp")?)?;
     let action = one("Action")?.trim().to_string();
     // A signature that is not base64 cannot match.
-    let signature = base64::engine::general_purpose::STANDARD.decode(signature.trim()).unwrap_or_default();
+    let signature = base64::engine::general_purpose::STANDARD
+        .decode(signature.trim())
+        .unwrap_or_default();
     Ok(Claim {
         vendor: Vendor::Alibaba,
         lang,
@@ -261,32 +373,65 @@ fn rpc_claim(event: &lambda_http::Request, params: &Params, lang: Lang) -> Resul
         action,
         timestamp,
         window_minutes: ALIBABA_WINDOW_MINUTES,
-        proof: Proof::Rpc { string_to_sign: rpc::string_to_sign(event.method().as_str(), params.pairs()), signature },
+        proof: Proof::Rpc {
+            string_to_sign: rpc::string_to_sign(event.method().as_str(), params.pairs()),
+            signature,
+        },
     })
 }
 
-fn tc3_claim(event: &lambda_http::Request, auth: &str, header: &dyn Fn(&str) -> Vec<String>, lang: Lang) -> Result<Claim, Refusal> {
+fn tc3_claim(
+    event: &lambda_http::Request,
+    auth: &str,
+    header: &dyn Fn(&str) -> Vec<String>,
+    lang: Lang,
+) -> Result<Claim, Refusal> {
     if auth.is_empty() {
         return Err(Refusal::Missing("Authorization"));
     }
     let parsed = tc3::Authorization::parse(auth)
         .ok_or(Refusal::Malformed("Authorization is not TC3-HMAC-SHA256 Credential=…/<date>/<service>/tc3_request, SignedHeaders=…, Signature=…"))?;
-    if !["content-type", "host"].iter().all(|h| parsed.signed_headers.iter().any(|s| s == h)) {
-        return Err(Refusal::Malformed("SignedHeaders must include content-type and host"));
+    if !["content-type", "host"]
+        .iter()
+        .all(|h| parsed.signed_headers.iter().any(|s| s == h))
+    {
+        return Err(Refusal::Malformed(
+            "SignedHeaders must include content-type and host",
+        ));
     }
-    let one = |name: &'static str| header(name).into_iter().next().filter(|v| !v.trim().is_empty()).ok_or(Refusal::Missing(name));
-    if header("x-tc-content-sha256").iter().any(|v| v.trim().eq_ignore_ascii_case("UNSIGNED-PAYLOAD")) {
-        return Err(Refusal::Malformed("an unsigned payload (X-TC-Content-SHA256: UNSIGNED-PAYLOAD) is not accepted"));
+    let one = |name: &'static str| {
+        header(name)
+            .into_iter()
+            .next()
+            .filter(|v| !v.trim().is_empty())
+            .ok_or(Refusal::Missing(name))
+    };
+    if header("x-tc-content-sha256")
+        .iter()
+        .any(|v| v.trim().eq_ignore_ascii_case("UNSIGNED-PAYLOAD"))
+    {
+        return Err(Refusal::Malformed(
+            "an unsigned payload (X-TC-Content-SHA256: UNSIGNED-PAYLOAD) is not accepted",
+        ));
     }
     let raw_time = one("x-tc-timestamp")?;
     let seconds: i64 = raw_time.trim().parse().map_err(|_| Refusal::BadTimestamp)?;
     let timestamp = DateTime::from_timestamp(seconds, 0).ok_or(Refusal::BadTimestamp)?;
     if timestamp.format("%Y-%m-%d").to_string() != parsed.date {
-        return Err(Refusal::Malformed("the date of the Credential is not the UTC date of X-TC-Timestamp"));
+        return Err(Refusal::Malformed(
+            "the date of the Credential is not the UTC date of X-TC-Timestamp",
+        ));
     }
     let action = one("x-tc-action")?.trim().to_string();
-    let canonical = tc3::canonical_request(event.method().as_str(), event.uri().query().unwrap_or(""), &parsed.signed_headers, header, event.body().as_ref());
-    let string_to_sign = tc3::string_to_sign(raw_time.trim(), &parsed.date, &parsed.service, &canonical);
+    let canonical = tc3::canonical_request(
+        event.method().as_str(),
+        event.uri().query().unwrap_or(""),
+        &parsed.signed_headers,
+        header,
+        event.body().as_ref(),
+    );
+    let string_to_sign =
+        tc3::string_to_sign(raw_time.trim(), &parsed.date, &parsed.service, &canonical);
     Ok(Claim {
         vendor: Vendor::Tencent,
         lang,
@@ -295,13 +440,20 @@ fn tc3_claim(event: &lambda_http::Request, auth: &str, header: &dyn Fn(&str) -> 
         action,
         timestamp,
         window_minutes: TENCENT_WINDOW_MINUTES,
-        proof: Proof::Tc3 { date: parsed.date, service: parsed.service, string_to_sign, signature: parsed.signature },
+        proof: Proof::Tc3 {
+            date: parsed.date,
+            service: parsed.service,
+            string_to_sign,
+            signature: parsed.signature,
+        },
     })
 }
 
 /// Alibaba's times: ISO 8601 in UTC, `2026-11-29T12:00:00Z`.
 fn alibaba_time(raw: &str) -> Result<DateTime<Utc>, Refusal> {
-    DateTime::parse_from_rfc3339(raw.trim()).map(|t| t.with_timezone(&Utc)).map_err(|_| Refusal::BadTimestamp)
+    DateTime::parse_from_rfc3339(raw.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| Refusal::BadTimestamp)
 }
 
 /// A key id as logs show it: its first four characters.

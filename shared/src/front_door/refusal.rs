@@ -29,7 +29,9 @@ pub enum Refusal {
     UnknownKey,
     DisabledKey,
     /// The request time is further from the server's clock than the vendor allows.
-    Expired { max_minutes: i64 },
+    Expired {
+        max_minutes: i64,
+    },
     BadSignature,
     /// The nonce (Alibaba) or the signature (Tencent) was already used within its window.
     Replayed,
@@ -58,7 +60,9 @@ impl Refusal {
     /// Tencent Cloud's code (always HTTP 200).
     pub fn tencent(&self) -> &'static str {
         match self {
-            Self::NotSigned | Self::Missing(_) | Self::Malformed(_) | Self::BadTimestamp => "AuthFailure.InvalidAuthorization",
+            Self::NotSigned | Self::Missing(_) | Self::Malformed(_) | Self::BadTimestamp => {
+                "AuthFailure.InvalidAuthorization"
+            }
             Self::UnknownKey | Self::DisabledKey => "AuthFailure.SecretIdNotFound",
             Self::Expired { .. } => "AuthFailure.SignatureExpire",
             Self::BadSignature | Self::Replayed => "AuthFailure.SignatureFailure",

@@ -11,7 +11,10 @@ use super::signing::{canonical_pairs, encode};
 
 pub const SIGNATURE_METHOD: &str = "HMAC-SHA1";
 
-pub fn string_to_sign<'a>(method: &str, params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+pub fn string_to_sign<'a>(
+    method: &str,
+    params: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> String {
     let signed = params.into_iter().filter(|(k, _)| *k != "Signature");
     format!("{method}&%2F&{}", encode(&canonical_pairs(signed)))
 }
@@ -50,9 +53,23 @@ mod tests {
 %26SignatureNonce%3D3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf%26SignatureVersion%3D1.0\
 %26Timestamp%3D2016-02-23T12%253A46%253A24Z%26Version%3D2014-05-26"
         );
-        let given = base64::engine::general_purpose::STANDARD.decode("OLeaidS1JvxuMvnyHOwuJ+uX5qY=").unwrap();
-        assert!(hmac_matches::<HmacSha1>(&key("testsecret"), sts.as_bytes(), &given));
-        assert!(!hmac_matches::<HmacSha1>(&key("testsecret"), string_to_sign("POST", params).as_bytes(), &given));
-        assert!(!hmac_matches::<HmacSha1>(b"testsecret", sts.as_bytes(), &given));
+        let given = base64::engine::general_purpose::STANDARD
+            .decode("OLeaidS1JvxuMvnyHOwuJ+uX5qY=")
+            .unwrap();
+        assert!(hmac_matches::<HmacSha1>(
+            &key("testsecret"),
+            sts.as_bytes(),
+            &given
+        ));
+        assert!(!hmac_matches::<HmacSha1>(
+            &key("testsecret"),
+            string_to_sign("POST", params).as_bytes(),
+            &given
+        ));
+        assert!(!hmac_matches::<HmacSha1>(
+            b"testsecret",
+            sts.as_bytes(),
+            &given
+        ));
     }
 }

@@ -7,7 +7,11 @@ use sha2::{Digest, Sha256};
 
 /// Everything but RFC 3986's unreserved characters (`A-Z a-z 0-9 - _ . ~`) is encoded, as the vendors'
 /// signers do (Python's `quote(s, safe='~')`).
-const RFC3986: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 pub fn encode(s: &str) -> String {
     utf8_percent_encode(s, RFC3986).to_string()
@@ -15,9 +19,16 @@ pub fn encode(s: &str) -> String {
 
 /// `k=v` pairs, each side encoded, sorted, joined by `&`: the canonical query of ACS3 and RPC.
 pub fn canonical_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut encoded: Vec<(String, String)> = pairs.into_iter().map(|(k, v)| (encode(k), encode(v))).collect();
+    let mut encoded: Vec<(String, String)> = pairs
+        .into_iter()
+        .map(|(k, v)| (encode(k), encode(v)))
+        .collect();
     encoded.sort();
-    encoded.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+    encoded
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 pub fn sha256_hex(data: &[u8]) -> String {
@@ -64,7 +75,10 @@ pub struct AuthorizationFields<'a> {
     pub signature: Vec<u8>,
 }
 
-pub fn authorization_fields<'a>(value: &'a str, algorithm: &str) -> Option<AuthorizationFields<'a>> {
+pub fn authorization_fields<'a>(
+    value: &'a str,
+    algorithm: &str,
+) -> Option<AuthorizationFields<'a>> {
     let rest = value.trim().strip_prefix(algorithm)?;
     if !rest.starts_with(' ') {
         return None;
@@ -74,12 +88,23 @@ pub fn authorization_fields<'a>(value: &'a str, algorithm: &str) -> Option<Autho
         let (name, v) = part.trim().split_once('=')?;
         match name {
             "Credential" => credential = Some(v),
-            "SignedHeaders" => signed = Some(v.split(';').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect::<Vec<_>>()),
+            "SignedHeaders" => {
+                signed = Some(
+                    v.split(';')
+                        .map(|h| h.trim().to_ascii_lowercase())
+                        .filter(|h| !h.is_empty())
+                        .collect::<Vec<_>>(),
+                )
+            }
             "Signature" => signature = Some(hex::decode(v).ok()?),
             _ => {}
         }
     }
-    Some(AuthorizationFields { credential: credential?, signed_headers: signed?, signature: signature? })
+    Some(AuthorizationFields {
+        credential: credential?,
+        signed_headers: signed?,
+        signature: signature?,
+    })
 }
 
 pub type HmacSha256 = Hmac<Sha256>;
@@ -98,7 +123,10 @@ mod tests {
 
     #[test]
     fn pairs_are_sorted_after_encoding() {
-        assert_eq!(canonical_pairs([("b", "2"), ("a", "x y"), ("A", "")]), "A=&a=x%20y&b=2");
+        assert_eq!(
+            canonical_pairs([("b", "2"), ("a", "x y"), ("A", "")]),
+            "A=&a=x%20y&b=2"
+        );
     }
 
     #[test]

@@ -28,27 +28,59 @@ impl Authorization {
     pub fn parse(value: &str) -> Option<Self> {
         let f = authorization_fields(value, ALGORITHM)?;
         let mut scope = f.credential.split('/');
-        let (key_id, date, service, terminator) = (scope.next()?, scope.next()?, scope.next()?, scope.next()?);
-        if key_id.is_empty() || service.is_empty() || terminator != "tc3_request" || scope.next().is_some() {
+        let (key_id, date, service, terminator) =
+            (scope.next()?, scope.next()?, scope.next()?, scope.next()?);
+        if key_id.is_empty()
+            || service.is_empty()
+            || terminator != "tc3_request"
+            || scope.next().is_some()
+        {
             return None;
         }
         chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
-        Some(Self { key_id: key_id.into(), date: date.into(), service: service.into(), signed_headers: f.signed_headers, signature: f.signature })
+        Some(Self {
+            key_id: key_id.into(),
+            date: date.into(),
+            service: service.into(),
+            signed_headers: f.signed_headers,
+            signature: f.signature,
+        })
     }
 }
 
 /// The canonical request. `header` gives a header's value (name in lower case); names and values are
 /// put in lower case and trimmed, as Tencent's documentation says.
-pub fn canonical_request(method: &str, query: &str, signed_headers: &[String], header: &dyn Fn(&str) -> Vec<String>, body: &[u8]) -> String {
+pub fn canonical_request(
+    method: &str,
+    query: &str,
+    signed_headers: &[String],
+    header: &dyn Fn(&str) -> Vec<String>,
+    body: &[u8],
+) -> String {
     let mut headers = String::new();
     for name in signed_headers {
-        headers.push_str(&format!("{name}:{}\n", header(name).join(",").trim().to_lowercase()));
+        headers.push_str(&format!(
+            "{name}:{}\n",
+            header(name).join(",").trim().to_lowercase()
+        ));
     }
-    format!("{method}\n/\n{query}\n{headers}\n{}\n{}", signed_headers.join(";"), sha256_hex(body))
+    format!(
+        "{method}\n/\n{query}\n{headers}\n{}\n{}",
+        signed_headers.join(";"),
+        sha256_hex(body)
+    )
 }
 
-pub fn string_to_sign(timestamp: &str, date: &str, service: &str, canonical_request: &str) -> String {
-    format!("{ALGORITHM}\n{timestamp}\n{date}/{service}/tc3_request\n{}", sha256_hex(canonical_request.as_bytes()))
+pub fn string_to_sign(
+    timestamp: &str,
+    date: &str,
+    service: &str,
+    canonical_request: &str,
+) -> String {
+    format!(
+        "{ALGORITHM}\n{timestamp}\n{date}/{service}/tc3_request\n{}",
+        sha256_hex(canonical_request.as_bytes())
+    )
 }
 
 /// The signing key derived from the secret for one day and service.
@@ -70,11 +102,28 @@ mod tests {
             "TC3-HMAC-SHA256 Credential=AKIDz8krbsJ5yKBZQpn74WFkmLPx3*******/2019-02-25/cvm/tc3_request, SignedHeaders=content-type;host, Signature=2230eefd229f582d8b1b891af7107b91597240707d778ab3738f756258d7652c",
         )
         .unwrap();
-        assert_eq!((auth.key_id.as_str(), auth.date.as_str(), auth.service.as_str()), ("AKIDz8krbsJ5yKBZQpn74WFkmLPx3*******", "2019-02-25", "cvm"));
-        let headers = [("content-type", "application/json; charset=utf-8"), ("host", "cvm.tencentcloudapi.com")];
-        let lookup = |name: &str| headers.iter().filter(|(n, _)| *n == name).map(|(_, v)| v.to_string()).collect();
+        assert_eq!(
+            (
+                auth.key_id.as_str(),
+                auth.date.as_str(),
+                auth.service.as_str()
+            ),
+            ("AKIDz8krbsJ5yKBZQpn74WFkmLPx3*******", "2019-02-25", "cvm")
+        );
+        let headers = [
+            ("content-type", "application/json; charset=utf-8"),
+            ("host", "cvm.tencentcloudapi.com"),
+        ];
+        let lookup = |name: &str| {
+            headers
+                .iter()
+                .filter(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+                .collect()
+        };
         let body = r#"{"Limit": 1, "Filters": [{"Values": ["\u672a\u547d\u540d"], "Name": "instance-name"}]}"#;
-        let canonical = canonical_request("POST", "", &auth.signed_headers, &lookup, body.as_bytes());
+        let canonical =
+            canonical_request("POST", "", &auth.signed_headers, &lookup, body.as_bytes());
         assert_eq!(
             canonical,
             "POST\n/\n\ncontent-type:application/json; charset=utf-8\nhost:cvm.tencentcloudapi.com\n\ncontent-type;host\n\
@@ -82,11 +131,30 @@ mod tests {
         );
         let sts = string_to_sign("1551113065", &auth.date, &auth.service, &canonical);
         assert_eq!(sts, "TC3-HMAC-SHA256\n1551113065\n2019-02-25/cvm/tc3_request\n5ffe6a04c0664d6b969fab9a13bdab201d63ee709638e2749d62a09ca18d7031");
-        let key = signing_key("Gu5t9xGARNpq86cd98joQYCN3*******", &auth.date, &auth.service);
-        assert_eq!(hex::encode(hmac_sha256(&key, sts.as_bytes())), "2230eefd229f582d8b1b891af7107b91597240707d778ab3738f756258d7652c");
-        assert!(hmac_matches::<HmacSha256>(&key, sts.as_bytes(), &auth.signature));
-        let other_day = signing_key("Gu5t9xGARNpq86cd98joQYCN3*******", "2019-02-26", &auth.service);
-        assert!(!hmac_matches::<HmacSha256>(&other_day, sts.as_bytes(), &auth.signature));
+        let key = signing_key(
+            "Gu5t9xGARNpq86cd98joQYCN3*******",
+            &auth.date,
+            &auth.service,
+        );
+        assert_eq!(
+            hex::encode(hmac_sha256(&key, sts.as_bytes())),
+            "2230eefd229f582d8b1b891af7107b91597240707d778ab3738f756258d7652c"
+        );
+        assert!(hmac_matches::<HmacSha256>(
+            &key,
+            sts.as_bytes(),
+            &auth.signature
+        ));
+        let other_day = signing_key(
+            "Gu5t9xGARNpq86cd98joQYCN3*******",
+            "2019-02-26",
+            &auth.service,
+        );
+        assert!(!hmac_matches::<HmacSha256>(
+            &other_day,
+            sts.as_bytes(),
+            &auth.signature
+        ));
     }
 
     #[test]

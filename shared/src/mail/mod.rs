@@ -70,7 +70,11 @@ struct CodeHtml<'a> {
 }
 
 /// The mail that carries a six-digit code.
-pub fn code_mail(to: &EmailAddress, lang: Lang, code: &VerifyCode) -> Result<OutgoingMail, BackendError> {
+pub fn code_mail(
+    to: &EmailAddress,
+    lang: Lang,
+    code: &VerifyCode,
+) -> Result<OutgoingMail, BackendError> {
     let w = words(lang);
     let render = |e: askama::Error| BackendError::Mail(format!("template: {e}"));
     let code = code.as_str();
@@ -78,7 +82,13 @@ pub fn code_mail(to: &EmailAddress, lang: Lang, code: &VerifyCode) -> Result<Out
         to: to.clone(),
         subject: w.code_subject.to_string(),
         text: CodeText { w, code }.render().map_err(render)?,
-        html: CodeHtml { w, code, lang: lang.as_str() }.render().map_err(render)?,
+        html: CodeHtml {
+            w,
+            code,
+            lang: lang.as_str(),
+        }
+        .render()
+        .map_err(render)?,
         tags: Vec::new(),
     })
 }
@@ -91,18 +101,33 @@ pub fn code_sms(lang: Lang, code: &VerifyCode) -> String {
 /// The link a mail carries: `<base>/verify-email?Token=<token>&Lang=<lang>`. The language rides along so
 /// that the page speaks the mail's language even when the token is unknown or expired.
 pub fn verification_link(public_base_url: &str, token: &Token, lang: Lang) -> String {
-    format!("{}/verify-email?Token={}&Lang={}", public_base_url.trim_end_matches('/'), token.as_str(), lang.as_str())
+    format!(
+        "{}/verify-email?Token={}&Lang={}",
+        public_base_url.trim_end_matches('/'),
+        token.as_str(),
+        lang.as_str()
+    )
 }
 
 /// The verification mail for `to`, in `lang`, holding `link` in both parts.
-pub fn verification_mail(to: &EmailAddress, lang: Lang, link: &str) -> Result<OutgoingMail, BackendError> {
+pub fn verification_mail(
+    to: &EmailAddress,
+    lang: Lang,
+    link: &str,
+) -> Result<OutgoingMail, BackendError> {
     let w = words(lang);
     let render = |e: askama::Error| BackendError::Mail(format!("template: {e}"));
     Ok(OutgoingMail {
         to: to.clone(),
         subject: w.mail_subject.to_string(),
         text: MailText { w, link }.render().map_err(render)?,
-        html: MailHtml { w, link, lang: lang.as_str() }.render().map_err(render)?,
+        html: MailHtml {
+            w,
+            link,
+            lang: lang.as_str(),
+        }
+        .render()
+        .map_err(render)?,
         tags: Vec::new(),
     })
 }
@@ -115,13 +140,22 @@ mod tests {
     fn the_link_is_in_both_parts_and_the_language_is_right() {
         let token = Token::generate().unwrap();
         let link = verification_link("https://api.example.com/", &token, Lang::Zh);
-        assert_eq!(link, format!("https://api.example.com/verify-email?Token={}&Lang=zh", token.as_str()));
+        assert_eq!(
+            link,
+            format!(
+                "https://api.example.com/verify-email?Token={}&Lang=zh",
+                token.as_str()
+            )
+        );
         let to = EmailAddress::parse("a+b@example.com").unwrap();
         let en = verification_mail(&to, Lang::En, &link).unwrap();
         let zh = verification_mail(&to, Lang::Zh, &link).unwrap();
         for m in [&en, &zh] {
             assert!(m.text.contains(&link));
-            assert!(m.html.replace("&#38;", "&").contains(&format!("href=\"{link}\"")));
+            assert!(m
+                .html
+                .replace("&#38;", "&")
+                .contains(&format!("href=\"{link}\"")));
         }
         assert_eq!(en.subject, "Verify your email address");
         assert!(zh.text.contains("请打开下面的链接"));
@@ -137,6 +171,9 @@ mod tests {
             assert!(m.text.contains("042317") && m.html.contains("042317"));
             assert!(code_sms(lang, &code).contains("042317"));
         }
-        assert_eq!(code_sms(Lang::En, &code), "Your verification code is 042317. It expires in 10 minutes.");
+        assert_eq!(
+            code_sms(Lang::En, &code),
+            "Your verification code is 042317. It expires in 10 minutes."
+        );
     }
 }

@@ -17,33 +17,52 @@ pub struct SesMailer {
 }
 
 fn configuration_set() -> Option<String> {
-    std::env::var("SES_CONFIGURATION_SET").ok().filter(|v| !v.is_empty())
+    std::env::var("SES_CONFIGURATION_SET")
+        .ok()
+        .filter(|v| !v.is_empty())
 }
 
 impl SesMailer {
     pub fn new(client: Client, from: impl Into<String>) -> Self {
-        Self { client: Some(LazyClient::ready(client)), from: from.into(), configuration_set: configuration_set() }
+        Self {
+            client: Some(LazyClient::ready(client)),
+            from: from.into(),
+            configuration_set: configuration_set(),
+        }
     }
 
     /// The SES client is made when the first mail goes out, not at cold start.
     pub fn from_config(aws: &aws_config::SdkConfig, from: impl Into<String>) -> Self {
         let aws = aws.clone();
-        Self { client: Some(LazyClient::new(move || Client::new(&aws))), from: from.into(), configuration_set: configuration_set() }
+        Self {
+            client: Some(LazyClient::new(move || Client::new(&aws))),
+            from: from.into(),
+            configuration_set: configuration_set(),
+        }
     }
 
     /// For a function that sends no mail: no SES client, and none of its code in the binary.
     pub fn none(from: impl Into<String>) -> Self {
-        Self { client: None, from: from.into(), configuration_set: None }
+        Self {
+            client: None,
+            from: from.into(),
+            configuration_set: None,
+        }
     }
 }
 
 /// SES refused the address itself: it is on the account-level suppression list.
 pub fn is_suppressed(code: Option<&str>, text: &str) -> bool {
-    matches!(code, Some("MessageRejected") | Some("BadRequestException")) && text.to_ascii_lowercase().contains("suppress")
+    matches!(code, Some("MessageRejected") | Some("BadRequestException"))
+        && text.to_ascii_lowercase().contains("suppress")
 }
 
 fn content(data: &str) -> Result<Content, BackendError> {
-    Content::builder().data(data).charset("UTF-8").build().map_err(|e| BackendError::Mail(e.to_string()))
+    Content::builder()
+        .data(data)
+        .charset("UTF-8")
+        .build()
+        .map_err(|e| BackendError::Mail(e.to_string()))
 }
 
 impl Mailer for SesMailer {
@@ -51,10 +70,17 @@ impl Mailer for SesMailer {
     async fn send(&self, mail: &OutgoingMail) -> Result<(), BackendError> {
         let message = Message::builder()
             .subject(content(&mail.subject)?)
-            .body(Body::builder().text(content(&mail.text)?).html(content(&mail.html)?).build())
+            .body(
+                Body::builder()
+                    .text(content(&mail.text)?)
+                    .html(content(&mail.html)?)
+                    .build(),
+            )
             .build();
         let Some(client) = &self.client else {
-            return Err(BackendError::Mail("this function is not built to send mail".into()));
+            return Err(BackendError::Mail(
+                "this function is not built to send mail".into(),
+            ));
         };
         let tags = mail
             .tags
@@ -65,7 +91,11 @@ impl Mailer for SesMailer {
         client
             .send_email()
             .from_email_address(&self.from)
-            .destination(Destination::builder().to_addresses(mail.to.as_str()).build())
+            .destination(
+                Destination::builder()
+                    .to_addresses(mail.to.as_str())
+                    .build(),
+            )
             .content(EmailContent::builder().simple(message).build())
             .set_configuration_set_name(self.configuration_set.clone())
             .set_email_tags((!tags.is_empty()).then_some(tags))
@@ -75,7 +105,9 @@ impl Mailer for SesMailer {
             .map_err(|e| {
                 let code = aws_sdk_sesv2::error::ProvideErrorMetadata::code(&e).map(str::to_string);
                 let throttled = crate::pace::is_throttling(code.as_deref());
-                let text = aws_sdk_sesv2::error::DisplayErrorContext(e).to_string().replace(mail.to.as_str(), &mail.to.masked());
+                let text = aws_sdk_sesv2::error::DisplayErrorContext(e)
+                    .to_string()
+                    .replace(mail.to.as_str(), &mail.to.masked());
                 if throttled {
                     BackendError::Throttled(text)
                 } else if is_suppressed(code.as_deref(), &text) {

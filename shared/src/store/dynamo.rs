@@ -16,19 +16,24 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    KeysAndAttributes, Projection, ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification,
-    TransactWriteItem, Update,
+    AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put,
+    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::dynamo_pages::{order_of, pad, Listing, ReadStats, Stream};
 use super::layout::Layout;
-use super::{ListFilter, Page, PageQuery, PageStart, ReplayGuard, SendState, SendWrite, Store, VerifyOutcome, WriteError};
+use super::{
+    ListFilter, Page, PageQuery, PageStart, ReplayGuard, SendState, SendWrite, Store,
+    VerifyOutcome, WriteError,
+};
 use crate::delivery::{Delivery, DeliveryEvent, DeliveryKind};
 use crate::error::BackendError;
-use crate::model::{CallerId, EmailAddress, Lang, TokenHash, TokenRecord, VerificationRecord, VerificationStatus};
+use crate::model::{
+    CallerId, EmailAddress, Lang, TokenHash, TokenRecord, VerificationRecord, VerificationStatus,
+};
 use crate::quota::QuotaState;
 
 pub(super) type Item = HashMap<String, AttributeValue>;
@@ -55,7 +60,13 @@ impl DynamoStore {
     }
 
     pub fn with_layout(client: Client, table: impl Into<String>, wanted: Layout) -> Self {
-        Self { client, table: table.into(), wanted, layout: Default::default(), stats: Default::default() }
+        Self {
+            client,
+            table: table.into(),
+            wanted,
+            layout: Default::default(),
+            stats: Default::default(),
+        }
     }
 
     pub fn client(&self) -> &Client {
@@ -106,17 +117,26 @@ impl DynamoStore {
             Ok(_) => self.keep_layout(self.wanted),
             Err(e) => match e.into_service_error() {
                 PutItemError::ConditionalCheckFailedException(_) => {
-                    let item = self.get(LAYOUT_PK.into()).await?.ok_or_else(|| malformed("layout"))?;
+                    let item = self
+                        .get(LAYOUT_PK.into())
+                        .await?
+                        .ok_or_else(|| malformed("layout"))?;
                     self.keep_layout(read_layout(&item)?)
                 }
-                other => Err(store_err(aws_sdk_dynamodb::error::DisplayErrorContext(other))),
+                other => Err(store_err(aws_sdk_dynamodb::error::DisplayErrorContext(
+                    other,
+                ))),
             },
         }
     }
 
     fn keep_layout(&self, layout: Layout) -> Result<Layout, BackendError> {
         if layout != self.wanted {
-            tracing::warn!(stored = layout.index_shards(), asked = self.wanted.index_shards(), "the table keeps its index shards; IndexShards is ignored");
+            tracing::warn!(
+                stored = layout.index_shards(),
+                asked = self.wanted.index_shards(),
+                "the table keeps its index shards; IndexShards is ignored"
+            );
         }
         let _ = self.layout.set(layout);
         Ok(layout)
@@ -125,14 +145,26 @@ impl DynamoStore {
     /// Creates the table as `template.yaml` defines it (used by the local stack; a test compares the two).
     pub async fn create_table(client: &Client, table: &str) -> Result<(), BackendError> {
         let attr = |name: &str| {
-            AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build()
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
         };
-        let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+        };
         let index = GlobalSecondaryIndex::builder()
             .index_name(LIST_INDEX)
             .key_schema(key("gsi1pk", KeyType::Hash).map_err(store_err)?)
             .key_schema(key("gsi1sk", KeyType::Range).map_err(store_err)?)
-            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
             .build()
             .map_err(store_err)?;
         client
@@ -151,7 +183,11 @@ impl DynamoStore {
             .update_time_to_live()
             .table_name(table)
             .time_to_live_specification(
-                TimeToLiveSpecification::builder().attribute_name(TTL_ATTRIBUTE).enabled(true).build().map_err(store_err)?,
+                TimeToLiveSpecification::builder()
+                    .attribute_name(TTL_ATTRIBUTE)
+                    .enabled(true)
+                    .build()
+                    .map_err(store_err)?,
             )
             .send()
             .await
@@ -159,7 +195,12 @@ impl DynamoStore {
         Ok(())
     }
 
-    pub(super) fn put(&self, item: Item, condition: &str, values: Item) -> Result<TransactWriteItem, BackendError> {
+    pub(super) fn put(
+        &self,
+        item: Item,
+        condition: &str,
+        values: Item,
+    ) -> Result<TransactWriteItem, BackendError> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -171,7 +212,12 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    pub(super) fn delete(&self, pk: String, condition: Option<&str>, values: Item) -> Result<TransactWriteItem, BackendError> {
+    pub(super) fn delete(
+        &self,
+        pk: String,
+        condition: Option<&str>,
+        values: Item,
+    ) -> Result<TransactWriteItem, BackendError> {
         let delete = Delete::builder()
             .table_name(&self.table)
             .key("pk", s(pk))
@@ -183,7 +229,12 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
-    pub(super) fn condition_check(&self, pk: String, condition: &str, values: Item) -> Result<TransactWriteItem, BackendError> {
+    pub(super) fn condition_check(
+        &self,
+        pk: String,
+        condition: &str,
+        values: Item,
+    ) -> Result<TransactWriteItem, BackendError> {
         let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
             .table_name(&self.table)
             .key("pk", s(pk))
@@ -196,11 +247,19 @@ impl DynamoStore {
     }
 
     /// Writes a spent quota, on the condition that nobody spent it since it was read.
-    pub(super) fn quota_put(&self, pk: String, quota: &QuotaState, expires_at: DateTime<Utc>) -> Result<TransactWriteItem, BackendError> {
+    pub(super) fn quota_put(
+        &self,
+        pk: String,
+        quota: &QuotaState,
+        expires_at: DateTime<Utc>,
+    ) -> Result<TransactWriteItem, BackendError> {
         let item = values([
             ("pk", s(pk)),
             ("kind", s("quota")),
-            ("sends", AttributeValue::L(quota.sends.iter().map(|t| ms(*t)).collect())),
+            (
+                "sends",
+                AttributeValue::L(quota.sends.iter().map(|t| ms(*t)).collect()),
+            ),
             ("version", n(quota.version as i64)),
             (TTL_ATTRIBUTE, n(expires_at.timestamp())),
         ]);
@@ -220,8 +279,19 @@ impl DynamoStore {
         let mut request = HashMap::from([(self.table.clone(), wanted.build().map_err(store_err)?)]);
         let mut found: Vec<Option<Item>> = vec![None; keys.len()];
         for _ in 0..5 {
-            let out = self.client.batch_get_item().set_request_items(Some(request)).send().await.map_err(store_err)?;
-            for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+            let out = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await
+                .map_err(store_err)?;
+            for item in out
+                .responses
+                .unwrap_or_default()
+                .remove(&self.table)
+                .unwrap_or_default()
+            {
                 let pk = get_s(&item, "pk")?.to_string();
                 if let Some(i) = keys.iter().position(|k| *k == pk) {
                     found[i] = Some(item);
@@ -232,7 +302,9 @@ impl DynamoStore {
                 return Ok(found);
             }
         }
-        Err(BackendError::Store("BatchGetItem left keys unprocessed".into()))
+        Err(BackendError::Store(
+            "BatchGetItem left keys unprocessed".into(),
+        ))
     }
 
     /// Writes all items or none; a lost race (a condition that no longer holds) is a conflict.
@@ -245,14 +317,30 @@ impl DynamoStore {
     }
 
     /// As [`Self::transact`], saying which items' conditions failed (by position).
-    pub(super) async fn transact_detailed(&self, items: Vec<TransactWriteItem>) -> Result<(), Cancelled> {
+    pub(super) async fn transact_detailed(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<(), Cancelled> {
         use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => match e.into_service_error() {
-                E::TransactionCanceledException(c) if is_conflict_reasons(c.cancellation_reasons()) => Err(Cancelled::Conflict(
-                    c.cancellation_reasons().iter().map(|r| r.code() == Some("ConditionalCheckFailed")).collect(),
-                )),
+                E::TransactionCanceledException(c)
+                    if is_conflict_reasons(c.cancellation_reasons()) =>
+                {
+                    Err(Cancelled::Conflict(
+                        c.cancellation_reasons()
+                            .iter()
+                            .map(|r| r.code() == Some("ConditionalCheckFailed"))
+                            .collect(),
+                    ))
+                }
                 e => Err(Cancelled::Backend(store_err(e))),
             },
         }
@@ -274,7 +362,13 @@ impl DynamoStore {
 
 impl DynamoStore {
     /// The record goes from pending on `token` to verified; `counted`: it must be counted in that shard.
-    fn verify_update(&self, token: &TokenRecord, at: DateTime<Utc>, confirm_ip: &str, counted: Option<u32>) -> Result<TransactWriteItem, BackendError> {
+    fn verify_update(
+        &self,
+        token: &TokenRecord,
+        at: DateTime<Utc>,
+        confirm_ip: &str,
+        counted: Option<u32>,
+    ) -> Result<TransactWriteItem, BackendError> {
         let mut vals = values([
             (":verified", n(1)),
             (":pending", n(0)),
@@ -305,20 +399,31 @@ impl DynamoStore {
 
 /// Whether a conditional UpdateItem was applied (`false`: its condition did not hold).
 pub(super) fn applied<T>(
-    result: Result<T, aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>>,
+    result: Result<
+        T,
+        aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+            aws_sdk_dynamodb::config::http::HttpResponse,
+        >,
+    >,
 ) -> Result<bool, BackendError> {
     use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
     match result {
         Ok(_) => Ok(true),
         Err(e) => match e.into_service_error() {
             UpdateItemError::ConditionalCheckFailedException(_) => Ok(false),
-            other => Err(store_err(aws_sdk_dynamodb::error::DisplayErrorContext(other))),
+            other => Err(store_err(aws_sdk_dynamodb::error::DisplayErrorContext(
+                other,
+            ))),
         },
     }
 }
 
 fn read_layout(item: &Item) -> Result<Layout, BackendError> {
-    u32::try_from(get_n(item, "index_shards")?).ok().and_then(Layout::new).ok_or_else(|| malformed("index_shards"))
+    u32::try_from(get_n(item, "index_shards")?)
+        .ok()
+        .and_then(Layout::new)
+        .ok_or_else(|| malformed("index_shards"))
 }
 
 /// Why a transaction wrote nothing.
@@ -378,7 +483,11 @@ pub(super) fn names_in(expression: &str) -> Option<HashMap<String, String>> {
 /// The items that read as `T`. One that cannot be read (written by an older version, or by hand) is
 /// skipped, logged with its key masked, and counted in a log line, so that one bad item never takes a
 /// caller's whole listing down.
-pub(super) fn readable<T>(items: &[Item], read: impl Fn(&Item) -> Result<T, BackendError>, what: &'static str) -> Vec<T> {
+pub(super) fn readable<T>(
+    items: &[Item],
+    read: impl Fn(&Item) -> Result<T, BackendError>,
+    what: &'static str,
+) -> Vec<T> {
     let mut skipped = 0usize;
     let out = items
         .iter()
@@ -386,14 +495,22 @@ pub(super) fn readable<T>(items: &[Item], read: impl Fn(&Item) -> Result<T, Back
             Ok(r) => Some(r),
             Err(e) => {
                 skipped += 1;
-                let pk = item.get("pk").and_then(|v| v.as_s().ok()).map(|pk| crate::model::mask_email(pk)).unwrap_or_default();
+                let pk = item
+                    .get("pk")
+                    .and_then(|v| v.as_s().ok())
+                    .map(|pk| crate::model::mask_email(pk))
+                    .unwrap_or_default();
                 tracing::error!(error = %e, item = %pk, kind = what, "unreadable item skipped");
                 None
             }
         })
         .collect();
     if skipped > 0 {
-        tracing::warn!(skipped_items = skipped, kind = what, "a listing skipped unreadable items");
+        tracing::warn!(
+            skipped_items = skipped,
+            kind = what,
+            "a listing skipped unreadable items"
+        );
     }
     out
 }
@@ -407,16 +524,26 @@ pub(super) fn malformed(what: &str) -> BackendError {
 }
 
 pub(super) fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, BackendError> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str).ok_or_else(|| malformed(name))
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .ok_or_else(|| malformed(name))
 }
 pub(super) fn get_n(item: &Item, name: &str) -> Result<i64, BackendError> {
-    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).ok_or_else(|| malformed(name))
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| malformed(name))
 }
 pub(super) fn get_time(item: &Item, name: &str) -> Result<DateTime<Utc>, BackendError> {
-    Utc.timestamp_millis_opt(get_n(item, name)?).single().ok_or_else(|| malformed(name))
+    Utc.timestamp_millis_opt(get_n(item, name)?)
+        .single()
+        .ok_or_else(|| malformed(name))
 }
 fn get_opt_time(item: &Item, name: &str) -> Result<Option<DateTime<Utc>>, BackendError> {
-    item.contains_key(name).then(|| get_time(item, name)).transpose()
+    item.contains_key(name)
+        .then(|| get_time(item, name))
+        .transpose()
 }
 
 pub(super) fn record_to_item(r: &VerificationRecord, layout: Layout) -> Item {
@@ -434,7 +561,10 @@ pub(super) fn record_to_item(r: &VerificationRecord, layout: Layout) -> Item {
         ("current_token", s(r.current_token.as_str())),
         ("lang", s(r.lang.as_str())),
         ("version", n(r.version as i64)),
-        ("gsi1pk", s(list_pk(&r.caller, layout.index_shard(r.email.as_str())))),
+        (
+            "gsi1pk",
+            s(list_pk(&r.caller, layout.index_shard(r.email.as_str()))),
+        ),
         ("gsi1sk", s(list_sk(r.created, r.email.as_str()))),
         ("cs", n(i64::from(layout.count_shard(r.email.as_str())))),
     ]);
@@ -468,8 +598,13 @@ fn item_to_record(item: &Item) -> Result<VerificationRecord, BackendError> {
         lang: get_s(item, "lang")?.parse().unwrap_or(Lang::En),
         version: get_n(item, "version")? as u64,
         // Written by the events consumer; one it cannot read is left out rather than failing the record.
-        delivery: match (item.get("delivery").and_then(|v| v.as_s().ok()), get_opt_time(item, "delivery_at")) {
-            (Some(kind), Ok(Some(at))) => DeliveryKind::parse(kind).map(|kind| Delivery { kind, at }),
+        delivery: match (
+            item.get("delivery").and_then(|v| v.as_s().ok()),
+            get_opt_time(item, "delivery_at"),
+        ) {
+            (Some(kind), Ok(Some(at))) => {
+                DeliveryKind::parse(kind).map(|kind| Delivery { kind, at })
+            }
             _ => None,
         },
     })
@@ -477,7 +612,10 @@ fn item_to_record(item: &Item) -> Result<VerificationRecord, BackendError> {
 
 /// Whether a DELIVERY# item says the address is not to be mailed.
 pub(super) fn is_undeliverable(item: Option<&Item>) -> bool {
-    item.and_then(|i| i.get("undeliverable")).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false)
+    item.and_then(|i| i.get("undeliverable"))
+        .and_then(|v| v.as_bool().ok())
+        .copied()
+        .unwrap_or(false)
 }
 
 fn token_to_item(t: &TokenRecord) -> Item {
@@ -516,21 +654,43 @@ pub(super) fn item_to_quota(item: &Item) -> Result<QuotaState, BackendError> {
                 .ok_or_else(|| malformed("sends"))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(QuotaState { sends, version: get_n(item, "version")? as u64 })
+    Ok(QuotaState {
+        sends,
+        version: get_n(item, "version")? as u64,
+    })
 }
 
 /// Whether a cancelled transaction lost a race (read again) rather than failed.
 fn is_conflict_reasons(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> bool {
-    reasons.iter().any(|r| matches!(r.code(), Some("ConditionalCheckFailed") | Some("TransactionConflict")))
+    reasons.iter().any(|r| {
+        matches!(
+            r.code(),
+            Some("ConditionalCheckFailed") | Some("TransactionConflict")
+        )
+    })
 }
 
 impl Store for DynamoStore {
     #[tracing::instrument(skip_all, fields(email = %email.masked()))]
-    async fn load_send_state(&self, caller: &CallerId, email: &EmailAddress) -> Result<SendState, BackendError> {
-        let found = self.get_many(&[&record_pk(caller, email), &quota_pk(caller, email), &delivery_pk(email.as_str())]).await?;
+    async fn load_send_state(
+        &self,
+        caller: &CallerId,
+        email: &EmailAddress,
+    ) -> Result<SendState, BackendError> {
+        let found = self
+            .get_many(&[
+                &record_pk(caller, email),
+                &quota_pk(caller, email),
+                &delivery_pk(email.as_str()),
+            ])
+            .await?;
         Ok(SendState {
             record: found[0].as_ref().map(item_to_record).transpose()?,
-            quota: found[1].as_ref().map(item_to_quota).transpose()?.unwrap_or_default(),
+            quota: found[1]
+                .as_ref()
+                .map(item_to_quota)
+                .transpose()?
+                .unwrap_or_default(),
             undeliverable: is_undeliverable(found[2].as_ref()),
         })
     }
@@ -542,13 +702,29 @@ impl Store for DynamoStore {
         let mut items = Vec::with_capacity(4);
         match w.expected_record_version {
             None => {
-                items.push(self.put(record_to_item(&w.record, layout), "attribute_not_exists(pk)", Item::new())?);
-                items.push(self.count_update(caller, layout.count_shard(email.as_str()), &[("records", 1)])?);
+                items.push(self.put(
+                    record_to_item(&w.record, layout),
+                    "attribute_not_exists(pk)",
+                    Item::new(),
+                )?);
+                items.push(self.count_update(
+                    caller,
+                    layout.count_shard(email.as_str()),
+                    &[("records", 1)],
+                )?);
             }
-            Some(v) => items.push(self.condition_check(record_pk(caller, email), "version = :v", values([(":v", n(v as i64))]))?),
+            Some(v) => items.push(self.condition_check(
+                record_pk(caller, email),
+                "version = :v",
+                values([(":v", n(v as i64))]),
+            )?),
         };
         items.push(self.quota_put(quota_pk(caller, email), &w.quota, w.quota_expires_at)?);
-        items.push(self.put(token_to_item(&w.token), "attribute_not_exists(pk)", Item::new())?);
+        items.push(self.put(
+            token_to_item(&w.token),
+            "attribute_not_exists(pk)",
+            Item::new(),
+        )?);
         self.transact(items).await
     }
 
@@ -583,13 +759,24 @@ impl Store for DynamoStore {
                 ])))
                 .build()
                 .map_err(store_err)?;
-            let items = vec![TransactWriteItem::builder().update(update).build(), self.delete(token_pk(&old), None, Item::new())?];
+            let items = vec![
+                TransactWriteItem::builder().update(update).build(),
+                self.delete(token_pk(&old), None, Item::new())?,
+            ];
             match self.transact(items).await {
                 Ok(()) => return Ok(()),
                 Err(WriteError::Conflict) => {
-                    let now = self.get(record_pk(caller, email)).await?.as_ref().map(item_to_record).transpose()?;
+                    let now = self
+                        .get(record_pk(caller, email))
+                        .await?
+                        .as_ref()
+                        .map(item_to_record)
+                        .transpose()?;
                     match now {
-                        Some(rec) if rec.status == VerificationStatus::Pending && rec.current_token != w.token.hash => {
+                        Some(rec)
+                            if rec.status == VerificationStatus::Pending
+                                && rec.current_token != w.token.hash =>
+                        {
                             replaced = Some(rec.current_token);
                         }
                         _ => break,
@@ -599,7 +786,13 @@ impl Store for DynamoStore {
             }
         }
         // Verified or deleted meanwhile: this send's link can never work; remove it.
-        self.client.delete_item().table_name(&self.table).key("pk", s(token_pk(&w.token.hash))).send().await.map_err(store_err)?;
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(token_pk(&w.token.hash)))
+            .send()
+            .await
+            .map_err(store_err)?;
         Err(WriteError::Conflict)
     }
 
@@ -614,18 +807,27 @@ impl Store for DynamoStore {
             link.push(self.delete(
                 record_pk(caller, email),
                 Some("current_token = :t AND #s = :pending AND cs = :cs"),
-                values([(":t", s(w.token.hash.as_str())), (":pending", n(0)), (":cs", n(i64::from(shard)))]),
+                values([
+                    (":t", s(w.token.hash.as_str())),
+                    (":pending", n(0)),
+                    (":cs", n(i64::from(shard))),
+                ]),
             )?);
             link.push(self.count_update(caller, shard, &[("records", -1)])?);
         }
-        let refund = QuotaState { sends: w.quota_before.sends.clone(), version: w.quota.version + 1 };
+        let refund = QuotaState {
+            sends: w.quota_before.sends.clone(),
+            version: w.quota.version + 1,
+        };
         let mut all = link.clone();
         all.push(self.quota_put(quota_pk(caller, email), &refund, w.quota_expires_at)?);
         match self.transact(all).await {
             Ok(()) => Ok(()),
             // The quota or the record moved on meanwhile: remove the link alone, and keep what others wrote.
             Err(WriteError::Conflict) => {
-                tracing::warn!("undo of a failed send: the quota moved on meanwhile and is not given back");
+                tracing::warn!(
+                    "undo of a failed send: the quota moved on meanwhile and is not given back"
+                );
                 match self.transact(link).await {
                     Ok(()) | Err(WriteError::Conflict) => Ok(()),
                     Err(WriteError::Backend(e)) => Err(e),
@@ -636,25 +838,43 @@ impl Store for DynamoStore {
     }
 
     #[tracing::instrument(skip_all, fields(email = %email.masked()))]
-    async fn get_record(&self, caller: &CallerId, email: &EmailAddress) -> Result<Option<VerificationRecord>, BackendError> {
-        self.get(record_pk(caller, email)).await?.as_ref().map(item_to_record).transpose()
+    async fn get_record(
+        &self,
+        caller: &CallerId,
+        email: &EmailAddress,
+    ) -> Result<Option<VerificationRecord>, BackendError> {
+        self.get(record_pk(caller, email))
+            .await?
+            .as_ref()
+            .map(item_to_record)
+            .transpose()
     }
 
     #[tracing::instrument(skip_all, fields(token = hash.short()))]
     async fn get_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, BackendError> {
-        self.get(token_pk(hash)).await?.as_ref().map(|item| item_to_token(hash, item)).transpose()
+        self.get(token_pk(hash))
+            .await?
+            .as_ref()
+            .map(|item| item_to_token(hash, item))
+            .transpose()
     }
 
     /// One transaction: the record becomes verified if this token is still its current one and it is
     /// pending, its count shard counts one more verified record, and the token item loses its `ttl`, so
     /// that the link keeps saying "verified" after its 72 hours instead of vanishing in DynamoDB's TTL sweep.
     #[tracing::instrument(skip_all, fields(email = %token.email.masked(), token = token.hash.short()))]
-    async fn mark_verified(&self, token: &TokenRecord, at: DateTime<Utc>, confirm_ip: &str) -> Result<VerifyOutcome, BackendError> {
+    async fn mark_verified(
+        &self,
+        token: &TokenRecord,
+        at: DateTime<Utc>,
+        confirm_ip: &str,
+    ) -> Result<VerifyOutcome, BackendError> {
         let layout = self.layout().await?;
         let shard = layout.count_shard(token.email.as_str());
         let mut counted = true;
         for _ in 0..2 {
-            let mut items = vec![self.verify_update(token, at, confirm_ip, counted.then_some(shard))?];
+            let mut items =
+                vec![self.verify_update(token, at, confirm_ip, counted.then_some(shard))?];
             let keep_token = Update::builder()
                 .table_name(&self.table)
                 .key("pk", s(token_pk(&token.hash)))
@@ -676,37 +896,70 @@ impl Store for DynamoStore {
                 // The token item is gone: replaced by a newer send, or the record was deleted.
                 return Ok(VerifyOutcome::Superseded);
             }
-            let Some(old) = self.get(record_pk(&token.caller, &token.email)).await? else { return Ok(VerifyOutcome::Superseded) };
+            let Some(old) = self.get(record_pk(&token.caller, &token.email)).await? else {
+                return Ok(VerifyOutcome::Superseded);
+            };
             let record = item_to_record(&old)?;
             match (record.current_token == token.hash, record.status) {
                 (true, VerificationStatus::Verified) => return Ok(VerifyOutcome::AlreadyVerified),
                 // Pending on this token, but written before the counts (no `cs`): verify it uncounted.
-                (true, VerificationStatus::Pending) if counted && !old.contains_key("cs") => counted = false,
+                (true, VerificationStatus::Pending) if counted && !old.contains_key("cs") => {
+                    counted = false
+                }
                 _ => return Ok(VerifyOutcome::Superseded),
             }
         }
-        Err(BackendError::Store("the record kept changing while it was verified".into()))
+        Err(BackendError::Store(
+            "the record kept changing while it was verified".into(),
+        ))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn list_records(&self, caller: &CallerId, filter: &ListFilter, page: &PageQuery) -> Result<Page<VerificationRecord>, BackendError> {
+    async fn list_records(
+        &self,
+        caller: &CallerId,
+        filter: &ListFilter,
+        page: &PageQuery,
+    ) -> Result<Page<VerificationRecord>, BackendError> {
         let layout = self.layout().await?;
-        let (from, to) = (filter.created_from.map(|t| t.timestamp_millis()), filter.created_to.map(|t| t.timestamp_millis()));
-        let streams: Vec<Stream> =
-            (0..layout.index_shards()).map(|i| Stream::new(list_pk(caller, i), "", from, to)).collect();
-        let status_filter = filter.status.map(|st| ("#s = :s", values([(":s", n(i64::from(st.code())))])));
+        let (from, to) = (
+            filter.created_from.map(|t| t.timestamp_millis()),
+            filter.created_to.map(|t| t.timestamp_millis()),
+        );
+        let streams: Vec<Stream> = (0..layout.index_shards())
+            .map(|i| Stream::new(list_pk(caller, i), "", from, to))
+            .collect();
+        let status_filter = filter
+            .status
+            .map(|st| ("#s = :s", values([(":s", n(i64::from(st.code())))])));
         let ranged = from.is_some() || to.is_some();
         let order = |item: &Item| order_of(item, String::new(), "email");
         // The common first page, unfiltered: the counts and the shards are read at once.
-        if !ranged && filter.status.is_none() && !matches!(page.start, PageStart::Offset(o) if o > 0) {
-            let listing = Listing { streams, filter: None, order, selectivity: 1.0 };
-            let (counts, (items, next)) = tokio::try_join!(self.counts(caller, layout), self.page(listing, page))?;
+        if !ranged
+            && filter.status.is_none()
+            && !matches!(page.start, PageStart::Offset(o) if o > 0)
+        {
+            let listing = Listing {
+                streams,
+                filter: None,
+                order,
+                selectivity: 1.0,
+            };
+            let (counts, (items, next)) =
+                tokio::try_join!(self.counts(caller, layout), self.page(listing, page))?;
             let records = readable(&items, item_to_record, "record");
-            return Ok(Page { items: records, total: u64::try_from(counts.records).unwrap_or(0), next });
+            return Ok(Page {
+                items: records,
+                total: u64::try_from(counts.records).unwrap_or(0),
+                next,
+            });
         }
         // The total first: from the count items, or, for a time range, counted over that range.
         let (total, selectivity) = if ranged {
-            (self.count_streams(&streams, status_filter.as_ref()).await?, 1.0)
+            (
+                self.count_streams(&streams, status_filter.as_ref()).await?,
+                1.0,
+            )
         } else {
             let c = self.counts(caller, layout).await?;
             let matching = match filter.status {
@@ -714,17 +967,30 @@ impl Store for DynamoStore {
                 Some(VerificationStatus::Verified) => c.verified,
                 Some(VerificationStatus::Pending) => c.records - c.verified,
             };
-            let share = if c.records > 0 { matching as f64 / c.records as f64 } else { 1.0 };
+            let share = if c.records > 0 {
+                matching as f64 / c.records as f64
+            } else {
+                1.0
+            };
             (u64::try_from(matching).unwrap_or(0), share)
         };
         // A page by offset beyond the total reads nothing more.
         if matches!(page.start, PageStart::Offset(o) if o >= total) {
             return Ok(Page::empty(total));
         }
-        let listing = Listing { streams, filter: status_filter, order, selectivity };
+        let listing = Listing {
+            streams,
+            filter: status_filter,
+            order,
+            selectivity,
+        };
         let (items, next) = self.page(listing, page).await?;
         let records = readable(&items, item_to_record, "record");
-        Ok(Page { items: records, total, next })
+        Ok(Page {
+            items: records,
+            total,
+            next,
+        })
     }
 
     /// Up to three conditional updates, each idempotent: the address becomes undeliverable (once, whatever
@@ -778,20 +1044,38 @@ impl Store for DynamoStore {
     /// Reads the record, then deletes it and its current link in one transaction, on the condition that
     /// the record is still as read (a send in between replaces the link: read again).
     #[tracing::instrument(skip_all, fields(email = %email.masked()))]
-    async fn delete_record(&self, caller: &CallerId, email: &EmailAddress) -> Result<bool, BackendError> {
+    async fn delete_record(
+        &self,
+        caller: &CallerId,
+        email: &EmailAddress,
+    ) -> Result<bool, BackendError> {
         for _ in 0..5 {
-            let Some(item) = self.get(record_pk(caller, email)).await? else { return Ok(false) };
+            let Some(item) = self.get(record_pk(caller, email)).await? else {
+                return Ok(false);
+            };
             let token = get_s(&item, "current_token")?.to_string();
             let version = get_n(&item, "version")?;
             let mut writes = vec![
-                self.delete(record_pk(caller, email), Some("version = :v"), values([(":v", n(version))]))?,
+                self.delete(
+                    record_pk(caller, email),
+                    Some("version = :v"),
+                    values([(":v", n(version))]),
+                )?,
                 self.delete(format!("TOKEN#{token}"), None, Item::new())?,
             ];
             // A counted record (one written with the shards, or migrated) leaves its counts.
             if let Ok(shard) = get_n(&item, "cs") {
                 let verified = get_n(&item, "status")? == 1;
-                let deltas: &[(&str, i64)] = if verified { &[("records", -1), ("verified", -1)] } else { &[("records", -1)] };
-                writes.push(self.count_update(caller, u32::try_from(shard).map_err(|_| malformed("cs"))?, deltas)?);
+                let deltas: &[(&str, i64)] = if verified {
+                    &[("records", -1), ("verified", -1)]
+                } else {
+                    &[("records", -1)]
+                };
+                writes.push(self.count_update(
+                    caller,
+                    u32::try_from(shard).map_err(|_| malformed("cs"))?,
+                    deltas,
+                )?);
             }
             match self.transact(writes).await {
                 Ok(()) => return Ok(true),
@@ -799,19 +1083,30 @@ impl Store for DynamoStore {
                 Err(WriteError::Backend(e)) => return Err(e),
             }
         }
-        Err(BackendError::Store("the record kept changing while it was deleted".into()))
+        Err(BackendError::Store(
+            "the record kept changing while it was deleted".into(),
+        ))
     }
 }
 
 impl ReplayGuard for DynamoStore {
     /// One conditional PutItem: it succeeds only if no unexpired item holds the key.
-    async fn first_use(&self, key: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool, BackendError> {
+    async fn first_use(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, BackendError> {
         use aws_sdk_dynamodb::operation::put_item::PutItemError;
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(values([("pk", s(format!("NONCE#{key}"))), ("kind", s("nonce")), (TTL_ATTRIBUTE, n(until.timestamp()))])))
+            .set_item(Some(values([
+                ("pk", s(format!("NONCE#{key}"))),
+                ("kind", s("nonce")),
+                (TTL_ATTRIBUTE, n(until.timestamp())),
+            ])))
             .condition_expression("attribute_not_exists(pk) OR #ttl < :now")
             .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
             .expression_attribute_values(":now", n(now.timestamp()))
@@ -821,7 +1116,9 @@ impl ReplayGuard for DynamoStore {
             Ok(_) => Ok(true),
             Err(e) => match e.into_service_error() {
                 PutItemError::ConditionalCheckFailedException(_) => Ok(false),
-                other => Err(store_err(aws_sdk_dynamodb::error::DisplayErrorContext(other))),
+                other => Err(store_err(aws_sdk_dynamodb::error::DisplayErrorContext(
+                    other,
+                ))),
             },
         }
     }

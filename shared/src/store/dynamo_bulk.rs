@@ -21,28 +21,49 @@ const PARALLEL: usize = 8;
 
 impl DynamoStore {
     /// Writes new records of one caller and counts them.
-    pub async fn load_records(&self, caller: &CallerId, records: &[VerificationRecord]) -> Result<(), BackendError> {
+    pub async fn load_records(
+        &self,
+        caller: &CallerId,
+        records: &[VerificationRecord],
+    ) -> Result<(), BackendError> {
         let layout = self.layout_for_write().await?;
         let mut counts: HashMap<u32, HashMap<&'static str, i64>> = HashMap::new();
         for r in records {
-            let shard = counts.entry(layout.count_shard(r.email.as_str())).or_default();
+            let shard = counts
+                .entry(layout.count_shard(r.email.as_str()))
+                .or_default();
             *shard.entry("records").or_default() += 1;
             if r.status == VerificationStatus::Verified {
                 *shard.entry("verified").or_default() += 1;
             }
         }
-        self.batch_put(records.iter().map(|r| record_to_item(r, layout)).collect()).await?;
+        self.batch_put(records.iter().map(|r| record_to_item(r, layout)).collect())
+            .await?;
         self.add_counts(caller, counts).await
     }
 
     /// Writes new verified contacts of one caller and counts them.
-    pub async fn load_contacts(&self, caller: &CallerId, contacts: &[ContactRecord]) -> Result<(), BackendError> {
+    pub async fn load_contacts(
+        &self,
+        caller: &CallerId,
+        contacts: &[ContactRecord],
+    ) -> Result<(), BackendError> {
         let layout = self.layout_for_write().await?;
         let mut counts: HashMap<u32, HashMap<&'static str, i64>> = HashMap::new();
         for c in contacts {
-            *counts.entry(layout.count_shard(&c.contact.key())).or_default().entry(contact_count_field(c.contact.kind())).or_default() += 1;
+            *counts
+                .entry(layout.count_shard(&c.contact.key()))
+                .or_default()
+                .entry(contact_count_field(c.contact.kind()))
+                .or_default() += 1;
         }
-        self.batch_put(contacts.iter().map(|c| contact_to_item(c, layout)).collect()).await?;
+        self.batch_put(
+            contacts
+                .iter()
+                .map(|c| contact_to_item(c, layout))
+                .collect(),
+        )
+        .await?;
         self.add_counts(caller, counts).await
     }
 
@@ -52,7 +73,12 @@ impl DynamoStore {
             .map(|chunk| async move {
                 let mut pending: Vec<WriteRequest> = chunk
                     .into_iter()
-                    .map(|item| PutRequest::builder().set_item(Some(item)).build().map(|p| WriteRequest::builder().put_request(p).build()))
+                    .map(|item| {
+                        PutRequest::builder()
+                            .set_item(Some(item))
+                            .build()
+                            .map(|p| WriteRequest::builder().put_request(p).build())
+                    })
                     .collect::<Result<_, _>>()
                     .map_err(store_err)?;
                 for attempt in 0..10u32 {
@@ -63,22 +89,36 @@ impl DynamoStore {
                         .send()
                         .await
                         .map_err(store_err)?;
-                    pending = out.unprocessed_items.unwrap_or_default().remove(&self.table).unwrap_or_default();
+                    pending = out
+                        .unprocessed_items
+                        .unwrap_or_default()
+                        .remove(&self.table)
+                        .unwrap_or_default();
                     if pending.is_empty() {
                         return Ok(());
                     }
-                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(6))).await;
+                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(6)))
+                        .await;
                 }
-                Err(BackendError::Store("BatchWriteItem kept items unprocessed".into()))
+                Err(BackendError::Store(
+                    "BatchWriteItem kept items unprocessed".into(),
+                ))
             })
             .buffer_unordered(PARALLEL)
             .try_collect::<()>()
             .await
     }
 
-    async fn add_counts(&self, caller: &CallerId, counts: HashMap<u32, HashMap<&'static str, i64>>) -> Result<(), BackendError> {
+    async fn add_counts(
+        &self,
+        caller: &CallerId,
+        counts: HashMap<u32, HashMap<&'static str, i64>>,
+    ) -> Result<(), BackendError> {
         for (shard, fields) in counts {
-            let adds: Vec<String> = fields.keys().map(|name| format!("{name} :{name}")).collect();
+            let adds: Vec<String> = fields
+                .keys()
+                .map(|name| format!("{name} :{name}"))
+                .collect();
             let mut update = self
                 .client
                 .update_item()
@@ -87,7 +127,8 @@ impl DynamoStore {
                 .update_expression(format!("SET kind = :kind ADD {}", adds.join(", ")))
                 .expression_attribute_values(":kind", s("count"));
             for (name, n) in fields {
-                update = update.expression_attribute_values(format!(":{name}"), super::dynamo::n(n));
+                update =
+                    update.expression_attribute_values(format!(":{name}"), super::dynamo::n(n));
             }
             update.send().await.map_err(store_err)?;
         }

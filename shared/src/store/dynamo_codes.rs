@@ -12,13 +12,14 @@
 use chrono::{DateTime, Utc};
 
 use super::dynamo::{
-    applied,
-    get_n, get_s, get_time, item_to_quota, malformed, ms, n, names_in, readable, s, store_err, values, Cancelled,
-    DynamoStore, Item, TTL_ATTRIBUTE,
+    applied, get_n, get_s, get_time, item_to_quota, malformed, ms, n, names_in, readable, s,
+    store_err, values, Cancelled, DynamoStore, Item, TTL_ATTRIBUTE,
 };
 use super::dynamo_pages::{order_of, pad, Listing, Stream};
 use super::layout::Layout;
-use super::{CodeRecord, CodeSendState, CodeStore, ContactRecord, Page, PageQuery, PageStart, WriteError};
+use super::{
+    CodeRecord, CodeSendState, CodeStore, ContactRecord, Page, PageQuery, PageStart, WriteError,
+};
 use crate::code::{Contact, ContactType};
 use crate::error::BackendError;
 use crate::model::CallerId;
@@ -47,7 +48,8 @@ fn count_field(kind: ContactType) -> &'static str {
 }
 
 fn parse_contact(item: &Item) -> Result<Contact, BackendError> {
-    let kind = ContactType::parse(&get_n(item, "type")?.to_string()).ok_or_else(|| malformed("type"))?;
+    let kind =
+        ContactType::parse(&get_n(item, "type")?.to_string()).ok_or_else(|| malformed("type"))?;
     Contact::parse(kind, get_s(item, "contact")?).ok_or_else(|| malformed("contact"))
 }
 
@@ -73,7 +75,10 @@ pub(super) fn contact_to_item(c: &ContactRecord, layout: Layout) -> Item {
         ("type", n(i64::from(c.contact.kind().code()))),
         ("contact", s(c.contact.as_str())),
         ("created", n(created)),
-        ("gsi1pk", s(contacts_gsi_pk(&c.caller, layout.index_shard(&key)))),
+        (
+            "gsi1pk",
+            s(contacts_gsi_pk(&c.caller, layout.index_shard(&key))),
+        ),
         // Time first: a shard reads newest first across both types in one range (`Type` is a filter).
         ("gsi1sk", s(format!("{}#{key}", pad(created)))),
         ("cs", n(i64::from(layout.count_shard(&key)))),
@@ -101,21 +106,37 @@ fn same_code_values(code: &CodeRecord) -> Item {
 
 impl CodeStore for DynamoStore {
     #[tracing::instrument(skip_all, fields(contact = %contact.masked()))]
-    async fn load_code_send_state(&self, caller: &CallerId, contact: &Contact) -> Result<CodeSendState, BackendError> {
+    async fn load_code_send_state(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+    ) -> Result<CodeSendState, BackendError> {
         let mut keys = vec![contact_pk(caller, contact), code_quota_pk(caller, contact)];
         if let Contact::Email(address) = contact {
             keys.push(super::dynamo::delivery_pk(address.as_str()));
         }
-        let found = self.get_many(&keys.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+        let found = self
+            .get_many(&keys.iter().map(String::as_str).collect::<Vec<_>>())
+            .await?;
         Ok(CodeSendState {
             verified: found[0].is_some(),
-            quota: found[1].as_ref().map(item_to_quota).transpose()?.unwrap_or_default(),
+            quota: found[1]
+                .as_ref()
+                .map(item_to_quota)
+                .transpose()?
+                .unwrap_or_default(),
             undeliverable: super::dynamo::is_undeliverable(found.get(2).and_then(Option::as_ref)),
         })
     }
 
     #[tracing::instrument(skip_all, fields(contact = %contact.masked()))]
-    async fn spend_code_quota(&self, caller: &CallerId, contact: &Contact, quota: &QuotaState, quota_expires_at: DateTime<Utc>) -> Result<(), WriteError> {
+    async fn spend_code_quota(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+        quota: &QuotaState,
+        quota_expires_at: DateTime<Utc>,
+    ) -> Result<(), WriteError> {
         // The quota's version check is what serialises concurrent sends.
         let put = self.quota_put(code_quota_pk(caller, contact), quota, quota_expires_at)?;
         self.transact(vec![put]).await
@@ -130,13 +151,21 @@ impl CodeStore for DynamoStore {
         spent: &QuotaState,
         quota_expires_at: DateTime<Utc>,
     ) -> Result<(), WriteError> {
-        let refund = QuotaState { sends: before.sends.clone(), version: spent.version + 1 };
+        let refund = QuotaState {
+            sends: before.sends.clone(),
+            version: spent.version + 1,
+        };
         let put = self.quota_put(code_quota_pk(caller, contact), &refund, quota_expires_at)?;
         self.transact(vec![put]).await
     }
 
     #[tracing::instrument(skip_all)]
-    async fn spend_sms_day(&self, caller: &CallerId, day: &str, cap: u32) -> Result<bool, BackendError> {
+    async fn spend_sms_day(
+        &self,
+        caller: &CallerId,
+        day: &str,
+        cap: u32,
+    ) -> Result<bool, BackendError> {
         // Kept two days past its own (UTC day boundaries of other time zones), then swept by TTL.
         let expires = chrono::Utc::now().timestamp() + 3 * 86_400;
         let result = self
@@ -188,13 +217,27 @@ impl CodeStore for DynamoStore {
             (TTL_ATTRIBUTE, n(code.expires_at.timestamp())),
         ]);
         // The new code replaces any earlier one unconditionally: it was just handed over.
-        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(store_err)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(store_err)?;
         Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(contact = %contact.masked()))]
-    async fn get_code(&self, caller: &CallerId, contact: &Contact) -> Result<Option<CodeRecord>, BackendError> {
-        self.get(code_pk(caller, contact)).await?.as_ref().map(item_to_code).transpose()
+    async fn get_code(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+    ) -> Result<Option<CodeRecord>, BackendError> {
+        self.get(code_pk(caller, contact))
+            .await?
+            .as_ref()
+            .map(item_to_code)
+            .transpose()
     }
 
     #[tracing::instrument(skip_all, fields(contact = %code.contact.masked()))]
@@ -228,19 +271,40 @@ impl CodeStore for DynamoStore {
         let layout = self.layout_for_write().await?;
         let key = code.contact.key();
         let count_shard = layout.count_shard(&key);
-        let use_up = || self.delete(code_pk(&code.caller, &code.contact), Some(SAME_CODE), same_code_values(code));
-        let contact = contact_to_item(&ContactRecord { caller: code.caller.clone(), contact: code.contact.clone(), created: at }, layout);
+        let use_up = || {
+            self.delete(
+                code_pk(&code.caller, &code.contact),
+                Some(SAME_CODE),
+                same_code_values(code),
+            )
+        };
+        let contact = contact_to_item(
+            &ContactRecord {
+                caller: code.caller.clone(),
+                contact: code.contact.clone(),
+                created: at,
+            },
+            layout,
+        );
         let new_contact = vec![
             use_up()?,
             self.put(contact, "attribute_not_exists(pk)", Item::new())?,
-            self.count_update(&code.caller, count_shard, &[(count_field(code.contact.kind()), 1)])?,
+            self.count_update(
+                &code.caller,
+                count_shard,
+                &[(count_field(code.contact.kind()), 1)],
+            )?,
         ];
         match self.transact_detailed(new_contact).await {
             Ok(()) => Ok(()),
             Err(Cancelled::Backend(e)) => Err(WriteError::Backend(e)),
             // The contact exists: use the code up, on the condition that it still does.
             Err(Cancelled::Conflict(failed)) if failed.get(1).copied().unwrap_or(false) => {
-                let exists = self.condition_check(contact_pk(&code.caller, &code.contact), "attribute_exists(pk)", Item::new())?;
+                let exists = self.condition_check(
+                    contact_pk(&code.caller, &code.contact),
+                    "attribute_exists(pk)",
+                    Item::new(),
+                )?;
                 self.transact(vec![use_up()?, exists]).await
             }
             Err(Cancelled::Conflict(_)) => Err(WriteError::Conflict),
@@ -248,16 +312,33 @@ impl CodeStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn list_contacts(&self, caller: &CallerId, kind: Option<ContactType>, page: &PageQuery) -> Result<Page<ContactRecord>, BackendError> {
+    async fn list_contacts(
+        &self,
+        caller: &CallerId,
+        kind: Option<ContactType>,
+        page: &PageQuery,
+    ) -> Result<Page<ContactRecord>, BackendError> {
         let layout = self.layout().await?;
-        let streams: Vec<Stream> = (0..layout.index_shards()).map(|i| Stream::new(contacts_gsi_pk(caller, i), "", None, None)).collect();
+        let streams: Vec<Stream> = (0..layout.index_shards())
+            .map(|i| Stream::new(contacts_gsi_pk(caller, i), "", None, None))
+            .collect();
         let order = |item: &Item| order_of(item, format!("{}#", get_n(item, "type")?), "contact");
         // The common first page of all types: the counts and the shards are read at once.
         if kind.is_none() && !matches!(page.start, PageStart::Offset(o) if o > 0) {
-            let listing = Listing { streams, filter: None, order, selectivity: 1.0 };
-            let (c, (items, next)) = tokio::try_join!(self.counts(caller, layout), self.page(listing, page))?;
+            let listing = Listing {
+                streams,
+                filter: None,
+                order,
+                selectivity: 1.0,
+            };
+            let (c, (items, next)) =
+                tokio::try_join!(self.counts(caller, layout), self.page(listing, page))?;
             let total = u64::try_from(c.contacts[0] + c.contacts[1]).unwrap_or(0);
-            return Ok(Page { items: readable(&items, item_to_contact, "contact"), total, next });
+            return Ok(Page {
+                items: readable(&items, item_to_contact, "contact"),
+                total,
+                next,
+            });
         }
         let c = self.counts(caller, layout).await?;
         let all = u64::try_from(c.contacts[0] + c.contacts[1]).unwrap_or(0);
@@ -269,25 +350,54 @@ impl CodeStore for DynamoStore {
             return Ok(Page::empty(total));
         }
         let type_filter = kind.map(|k| ("#t = :t", values([(":t", n(i64::from(k.code())))])));
-        let listing = Listing { streams, filter: type_filter, order, selectivity: if all == 0 { 1.0 } else { total as f64 / all as f64 } };
+        let listing = Listing {
+            streams,
+            filter: type_filter,
+            order,
+            selectivity: if all == 0 {
+                1.0
+            } else {
+                total as f64 / all as f64
+            },
+        };
         let (items, next) = self.page(listing, page).await?;
-        Ok(Page { items: readable(&items, item_to_contact, "contact"), total, next })
+        Ok(Page {
+            items: readable(&items, item_to_contact, "contact"),
+            total,
+            next,
+        })
     }
 
     #[tracing::instrument(skip_all, fields(contact = %contact.masked()))]
-    async fn get_contact(&self, caller: &CallerId, contact: &Contact) -> Result<Option<ContactRecord>, BackendError> {
-        self.get(contact_pk(caller, contact)).await?.as_ref().map(item_to_contact).transpose()
+    async fn get_contact(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+    ) -> Result<Option<ContactRecord>, BackendError> {
+        self.get(contact_pk(caller, contact))
+            .await?
+            .as_ref()
+            .map(item_to_contact)
+            .transpose()
     }
 
     /// One transaction for a counted contact: it goes, and so does its count. A contact written before the
     /// counts (no `cs`) is deleted alone.
     #[tracing::instrument(skip_all, fields(contact = %contact.masked()))]
-    async fn delete_contact(&self, caller: &CallerId, contact: &Contact) -> Result<bool, BackendError> {
+    async fn delete_contact(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+    ) -> Result<bool, BackendError> {
         let layout = self.layout().await?;
         let shard = layout.count_shard(&contact.key());
         for _ in 0..3 {
             let counted = vec![
-                self.delete(contact_pk(caller, contact), Some("cs = :cs"), values([(":cs", n(i64::from(shard)))]))?,
+                self.delete(
+                    contact_pk(caller, contact),
+                    Some("cs = :cs"),
+                    values([(":cs", n(i64::from(shard)))]),
+                )?,
                 self.count_update(caller, shard, &[(count_field(contact.kind()), -1)])?,
             ];
             match self.transact_detailed(counted).await {
@@ -313,7 +423,8 @@ impl CodeStore for DynamoStore {
                 },
             }
         }
-        Err(BackendError::Store("the contact kept changing while it was deleted".into()))
+        Err(BackendError::Store(
+            "the contact kept changing while it was deleted".into(),
+        ))
     }
 }
-

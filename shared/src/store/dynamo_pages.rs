@@ -8,10 +8,14 @@
 
 use std::collections::VecDeque;
 
-use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnConsumedCapacity, Select, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    KeysAndAttributes, ReturnConsumedCapacity, Select, TransactWriteItem, Update,
+};
 use futures_util::future::try_join_all;
 
-use super::dynamo::{get_n, get_s, n, names_in, s, store_err, values, DynamoStore, Item, LIST_INDEX};
+use super::dynamo::{
+    get_n, get_s, n, names_in, s, store_err, values, DynamoStore, Item, LIST_INDEX,
+};
 use super::layout::Layout;
 use crate::error::BackendError;
 use crate::model::CallerId;
@@ -55,7 +59,12 @@ impl Stream {
             Some(t) => format!("{prefix}{}", pad(t.saturating_add(1))),
             None => format!("{prefix}~"),
         };
-        Self { pk, prefix: prefix.to_string(), lo, hi }
+        Self {
+            pk,
+            prefix: prefix.to_string(),
+            lo,
+            hi,
+        }
     }
 
     /// Narrowed to the items that come after `c` in the newest-first order.
@@ -98,7 +107,11 @@ struct Shard {
 
 impl DynamoStore {
     /// The page's items (raw), and the cursor of the last one if more follow.
-    pub(super) async fn page(&self, listing: Listing<'_>, page: &PageQuery) -> Result<(Vec<Item>, Option<Cursor>), BackendError> {
+    pub(super) async fn page(
+        &self,
+        listing: Listing<'_>,
+        page: &PageQuery,
+    ) -> Result<(Vec<Item>, Option<Cursor>), BackendError> {
         let (skip, after) = match &page.start {
             PageStart::Offset(o) => (*o, None),
             PageStart::After(c) => (0, Some(c)),
@@ -112,20 +125,35 @@ impl DynamoStore {
         });
         let mut shards: Vec<Shard> = streams
             .filter(|s| s.lo <= s.hi)
-            .map(|stream| Shard { stream, buffer: VecDeque::new(), start: None, done: false, chunk: 0 })
+            .map(|stream| Shard {
+                stream,
+                buffer: VecDeque::new(),
+                start: None,
+                done: false,
+                chunk: 0,
+            })
             .collect();
         let selectivity = listing.selectivity.clamp(0.01, 1.0);
-        let per_shard = (need as f64 * 1.25 / (shards.len().max(1) as f64 * selectivity)).ceil() as u64;
-        let first_chunk = per_shard.saturating_add(4).min(((need as f64) / selectivity).ceil() as u64);
+        let per_shard =
+            (need as f64 * 1.25 / (shards.len().max(1) as f64 * selectivity)).ceil() as u64;
+        let first_chunk = per_shard
+            .saturating_add(4)
+            .min(((need as f64) / selectivity).ceil() as u64);
         for shard in &mut shards {
-            shard.chunk = i32::try_from(first_chunk).unwrap_or(MAX_CHUNK).min(MAX_CHUNK);
+            shard.chunk = i32::try_from(first_chunk)
+                .unwrap_or(MAX_CHUNK)
+                .min(MAX_CHUNK);
         }
         let (mut taken, mut items) = (0u64, Vec::new());
         let mut last: Option<Cursor> = None;
         loop {
-            let hungry: Vec<usize> = (0..shards.len()).filter(|&i| shards[i].buffer.is_empty() && !shards[i].done).collect();
+            let hungry: Vec<usize> = (0..shards.len())
+                .filter(|&i| shards[i].buffer.is_empty() && !shards[i].done)
+                .collect();
             if !hungry.is_empty() {
-                let reads = hungry.iter().map(|&i| self.read_chunk(&shards[i], listing.filter.as_ref()));
+                let reads = hungry
+                    .iter()
+                    .map(|&i| self.read_chunk(&shards[i], listing.filter.as_ref()));
                 let results = try_join_all(reads).await?;
                 for (&i, (got, next)) in hungry.iter().zip(results) {
                     let shard = &mut shards[i];
@@ -150,11 +178,13 @@ impl DynamoStore {
                 continue;
             }
             // Every shard has an item buffered or is done: the newest head comes next.
-            let newest = (0..shards.len()).filter(|&i| !shards[i].buffer.is_empty()).max_by(|&a, &b| {
-                shards[a].buffer[0].0.cmp(&shards[b].buffer[0].0)
-            });
+            let newest = (0..shards.len())
+                .filter(|&i| !shards[i].buffer.is_empty())
+                .max_by(|&a, &b| shards[a].buffer[0].0.cmp(&shards[b].buffer[0].0));
             let Some(i) = newest else { break };
-            let Some((at, item)) = shards[i].buffer.pop_front() else { break };
+            let Some((at, item)) = shards[i].buffer.pop_front() else {
+                break;
+            };
             taken += 1;
             if taken > skip && taken <= skip + size {
                 items.push(item);
@@ -168,8 +198,17 @@ impl DynamoStore {
     }
 
     /// A Query of one stream's range of the index, with the listing's filter, from `start`.
-    fn stream_query(&self, stream: &Stream, filter: Option<&(&str, Item)>, start: Option<Item>) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
-        let mut vals = values([(":pk", s(&stream.pk)), (":lo", s(&stream.lo)), (":hi", s(&stream.hi))]);
+    fn stream_query(
+        &self,
+        stream: &Stream,
+        filter: Option<&(&str, Item)>,
+        start: Option<Item>,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        let mut vals = values([
+            (":pk", s(&stream.pk)),
+            (":lo", s(&stream.lo)),
+            (":hi", s(&stream.hi)),
+        ]);
         if let Some((_, fv)) = filter {
             vals.extend(fv.clone());
         }
@@ -186,39 +225,80 @@ impl DynamoStore {
     }
 
     /// One Query of a shard, newest first: the items, and where to go on (`None`: the shard is read).
-    async fn read_chunk(&self, shard: &Shard, filter: Option<&(&str, Item)>) -> Result<(Vec<Item>, Option<Item>), BackendError> {
+    async fn read_chunk(
+        &self,
+        shard: &Shard,
+        filter: Option<&(&str, Item)>,
+    ) -> Result<(Vec<Item>, Option<Item>), BackendError> {
         let query = self.stream_query(&shard.stream, filter, shard.start.clone());
-        let out = query.scan_index_forward(false).limit(shard.chunk.max(1)).send().await.map_err(store_err)?;
-        self.note_read(out.scanned_count.max(0) as u64, out.consumed_capacity.as_ref().and_then(|c| c.capacity_units));
-        Ok((out.items.unwrap_or_default(), out.last_evaluated_key.filter(|k| !k.is_empty())))
+        let out = query
+            .scan_index_forward(false)
+            .limit(shard.chunk.max(1))
+            .send()
+            .await
+            .map_err(store_err)?;
+        self.note_read(
+            out.scanned_count.max(0) as u64,
+            out.consumed_capacity
+                .as_ref()
+                .and_then(|c| c.capacity_units),
+        );
+        Ok((
+            out.items.unwrap_or_default(),
+            out.last_evaluated_key.filter(|k| !k.is_empty()),
+        ))
     }
 
     /// How many entries of the streams match, counted by DynamoDB (Select COUNT: nothing is returned, the
     /// range is read once). Used only for a creation-time range, which no count item covers.
-    pub(super) async fn count_streams(&self, streams: &[Stream], filter: Option<&(&str, Item)>) -> Result<u64, BackendError> {
-        let counts = streams.iter().filter(|s| s.lo <= s.hi).map(|stream| async move {
-            let mut total = 0u64;
-            let mut start: Option<Item> = None;
-            loop {
-                let out = self.stream_query(stream, filter, start.take()).select(Select::Count).send().await.map_err(store_err)?;
-                self.note_read(out.scanned_count.max(0) as u64, out.consumed_capacity.as_ref().and_then(|c| c.capacity_units));
-                total += out.count.max(0) as u64;
-                match out.last_evaluated_key {
-                    Some(k) if !k.is_empty() => start = Some(k),
-                    _ => return Ok::<u64, BackendError>(total),
+    pub(super) async fn count_streams(
+        &self,
+        streams: &[Stream],
+        filter: Option<&(&str, Item)>,
+    ) -> Result<u64, BackendError> {
+        let counts = streams
+            .iter()
+            .filter(|s| s.lo <= s.hi)
+            .map(|stream| async move {
+                let mut total = 0u64;
+                let mut start: Option<Item> = None;
+                loop {
+                    let out = self
+                        .stream_query(stream, filter, start.take())
+                        .select(Select::Count)
+                        .send()
+                        .await
+                        .map_err(store_err)?;
+                    self.note_read(
+                        out.scanned_count.max(0) as u64,
+                        out.consumed_capacity
+                            .as_ref()
+                            .and_then(|c| c.capacity_units),
+                    );
+                    total += out.count.max(0) as u64;
+                    match out.last_evaluated_key {
+                        Some(k) if !k.is_empty() => start = Some(k),
+                        _ => return Ok::<u64, BackendError>(total),
+                    }
                 }
-            }
-        });
+            });
         Ok(try_join_all(counts).await?.into_iter().sum())
     }
 
     /// The caller's counts, summed over the count shards: one consistent BatchGetItem.
-    pub(super) async fn counts(&self, caller: &CallerId, layout: Layout) -> Result<Counts, BackendError> {
+    pub(super) async fn counts(
+        &self,
+        caller: &CallerId,
+        layout: Layout,
+    ) -> Result<Counts, BackendError> {
         let mut keys = KeysAndAttributes::builder().consistent_read(true);
         for shard in 0..layout.count_shards() {
             keys = keys.keys(values([("pk", s(count_pk(caller, shard)))]));
         }
-        let mut request = std::collections::HashMap::from([(self.table.clone(), keys.build().map_err(store_err)?)]);
+        let mut request = std::collections::HashMap::from([(
+            self.table.clone(),
+            keys.build().map_err(store_err)?,
+        )]);
         let mut sum = Counts::default();
         for _ in 0..5 {
             let out = self
@@ -229,8 +309,17 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(store_err)?;
-            let items = out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default();
-            let capacity = out.consumed_capacity.unwrap_or_default().iter().filter_map(|c| c.capacity_units).sum();
+            let items = out
+                .responses
+                .unwrap_or_default()
+                .remove(&self.table)
+                .unwrap_or_default();
+            let capacity = out
+                .consumed_capacity
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|c| c.capacity_units)
+                .sum();
             self.note_read(items.len() as u64, Some(capacity));
             for item in &items {
                 let field = |name: &str| get_n(item, name).unwrap_or(0);
@@ -244,13 +333,28 @@ impl DynamoStore {
                 return Ok(sum);
             }
         }
-        Err(BackendError::Store("BatchGetItem left count keys unprocessed".into()))
+        Err(BackendError::Store(
+            "BatchGetItem left count keys unprocessed".into(),
+        ))
     }
 
     /// Adds `deltas` to the named counts of one count item, as part of a transaction.
-    pub(super) fn count_update(&self, caller: &CallerId, shard: u32, deltas: &[(&str, i64)]) -> Result<TransactWriteItem, BackendError> {
-        let adds: Vec<String> = deltas.iter().enumerate().map(|(i, (name, _))| format!("{name} :d{i}")).collect();
-        let mut vals: Item = deltas.iter().enumerate().map(|(i, (_, d))| (format!(":d{i}"), n(*d))).collect();
+    pub(super) fn count_update(
+        &self,
+        caller: &CallerId,
+        shard: u32,
+        deltas: &[(&str, i64)],
+    ) -> Result<TransactWriteItem, BackendError> {
+        let adds: Vec<String> = deltas
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| format!("{name} :d{i}"))
+            .collect();
+        let mut vals: Item = deltas
+            .iter()
+            .enumerate()
+            .map(|(i, (_, d))| (format!(":d{i}"), n(*d)))
+            .collect();
         vals.insert(":kind".into(), s("count"));
         let update = Update::builder()
             .table_name(&self.table)
@@ -271,7 +375,10 @@ impl DynamoStore {
 
     /// What List and Describe read since the last call (the bench's figures).
     pub fn take_read_stats(&self) -> ReadStats {
-        self.stats.lock().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default()
+        self.stats
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default()
     }
 }
 
@@ -286,5 +393,8 @@ pub(super) struct Counts {
 
 /// The item's creation time (`created`, epoch ms) and its key: `<prefix><field>`.
 pub(super) fn order_of(item: &Item, prefix: String, field: &str) -> Result<Cursor, BackendError> {
-    Ok(Cursor { created_ms: get_n(item, "created")?, key: format!("{prefix}{}", get_s(item, field)?) })
+    Ok(Cursor {
+        created_ms: get_n(item, "created")?,
+        key: format!("{prefix}{}", get_s(item, field)?),
+    })
 }

@@ -31,7 +31,9 @@ pub struct Layout {
 impl Layout {
     /// `None` outside `1..=MAX_INDEX_SHARDS`.
     pub fn new(index_shards: u32) -> Option<Self> {
-        (1..=MAX_INDEX_SHARDS).contains(&index_shards).then_some(Self { index_shards })
+        (1..=MAX_INDEX_SHARDS)
+            .contains(&index_shards)
+            .then_some(Self { index_shards })
     }
 
     /// `INDEX_SHARDS` from the environment, or the default (used only when the table holds no layout yet).
@@ -40,7 +42,9 @@ impl Layout {
             .ok()
             .and_then(|v| v.trim().parse().ok())
             .and_then(Self::new)
-            .unwrap_or(Self { index_shards: DEFAULT_INDEX_SHARDS })
+            .unwrap_or(Self {
+                index_shards: DEFAULT_INDEX_SHARDS,
+            })
     }
 
     pub fn index_shards(&self) -> u32 {
@@ -80,7 +84,13 @@ mod tests {
     fn shards_are_stable_and_spread() {
         let layout = Layout::new(6).unwrap();
         // Fixed values: a change of the hash would move existing data away from where readers look.
-        assert_eq!((layout.index_shard("a@example.com"), layout.count_shard("a@example.com")), (FIXED_INDEX, FIXED_COUNT));
+        assert_eq!(
+            (
+                layout.index_shard("a@example.com"),
+                layout.count_shard("a@example.com")
+            ),
+            (FIXED_INDEX, FIXED_COUNT)
+        );
         let mut index = [0u32; 6];
         let mut count = [0u32; 12];
         for i in 0..60_000 {
@@ -88,8 +98,14 @@ mod tests {
             index[layout.index_shard(&key) as usize] += 1;
             count[layout.count_shard(&key) as usize] += 1;
         }
-        assert!(index.iter().all(|&n| (9_500..10_500).contains(&n)), "{index:?}");
-        assert!(count.iter().all(|&n| (4_700..5_300).contains(&n)), "{count:?}");
+        assert!(
+            index.iter().all(|&n| (9_500..10_500).contains(&n)),
+            "{index:?}"
+        );
+        assert!(
+            count.iter().all(|&n| (4_700..5_300).contains(&n)),
+            "{count:?}"
+        );
         assert_eq!(Layout::new(0), None);
         assert_eq!(Layout::new(MAX_INDEX_SHARDS + 1), None);
     }

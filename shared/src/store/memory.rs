@@ -7,14 +7,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 
 use super::{
-    ReplayGuard, CodeRecord, CodeSendState, CodeStore, ContactRecord, ListFilter, Page, PageQuery, SendState, SendWrite,
-    Store, VerifyOutcome, WriteError,
+    CodeRecord, CodeSendState, CodeStore, ContactRecord, ListFilter, Page, PageQuery, ReplayGuard,
+    SendState, SendWrite, Store, VerifyOutcome, WriteError,
 };
-use crate::paging::{page_of, Cursor};
 use crate::code::{Contact, ContactType};
 use crate::delivery::{Delivery, DeliveryEvent, DeliveryKind};
 use crate::error::BackendError;
-use crate::model::{CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord, VerificationStatus};
+use crate::model::{
+    CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord, VerificationStatus,
+};
+use crate::paging::{page_of, Cursor};
 use crate::quota::QuotaState;
 
 type Key = (CallerId, EmailAddress);
@@ -44,7 +46,9 @@ impl MemoryStore {
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Tables>, BackendError> {
-        self.tables.lock().map_err(|_| BackendError::Store("memory store lock poisoned".into()))
+        self.tables
+            .lock()
+            .map_err(|_| BackendError::Store("memory store lock poisoned".into()))
     }
 
     /// How many token items are stored (tests check that replaced tokens are removed).
@@ -58,7 +62,11 @@ fn key(caller: &CallerId, email: &EmailAddress) -> Key {
 }
 
 impl Store for MemoryStore {
-    async fn load_send_state(&self, caller: &CallerId, email: &EmailAddress) -> Result<SendState, BackendError> {
+    async fn load_send_state(
+        &self,
+        caller: &CallerId,
+        email: &EmailAddress,
+    ) -> Result<SendState, BackendError> {
         let t = self.lock()?;
         let k = key(caller, email);
         Ok(SendState {
@@ -118,17 +126,32 @@ impl Store for MemoryStore {
         let k = key(&w.record.caller, &w.record.email);
         t.tokens.remove(&w.token.hash);
         if w.expected_record_version.is_none()
-            && t.records.get(&k).is_some_and(|r| r.current_token == w.token.hash && r.status == VerificationStatus::Pending)
+            && t.records.get(&k).is_some_and(|r| {
+                r.current_token == w.token.hash && r.status == VerificationStatus::Pending
+            })
         {
             t.records.remove(&k);
         }
-        if t.quotas.get(&k).is_some_and(|q| q.version == w.quota.version) {
-            t.quotas.insert(k, QuotaState { sends: w.quota_before.sends.clone(), version: w.quota.version + 1 });
+        if t.quotas
+            .get(&k)
+            .is_some_and(|q| q.version == w.quota.version)
+        {
+            t.quotas.insert(
+                k,
+                QuotaState {
+                    sends: w.quota_before.sends.clone(),
+                    version: w.quota.version + 1,
+                },
+            );
         }
         Ok(())
     }
 
-    async fn get_record(&self, caller: &CallerId, email: &EmailAddress) -> Result<Option<VerificationRecord>, BackendError> {
+    async fn get_record(
+        &self,
+        caller: &CallerId,
+        email: &EmailAddress,
+    ) -> Result<Option<VerificationRecord>, BackendError> {
         Ok(self.lock()?.records.get(&key(caller, email)).cloned())
     }
 
@@ -136,7 +159,12 @@ impl Store for MemoryStore {
         Ok(self.lock()?.tokens.get(hash).cloned())
     }
 
-    async fn mark_verified(&self, token: &TokenRecord, at: DateTime<Utc>, confirm_ip: &str) -> Result<VerifyOutcome, BackendError> {
+    async fn mark_verified(
+        &self,
+        token: &TokenRecord,
+        at: DateTime<Utc>,
+        confirm_ip: &str,
+    ) -> Result<VerifyOutcome, BackendError> {
         let mut t = self.lock()?;
         let Some(r) = t.records.get_mut(&key(&token.caller, &token.email)) else {
             return Ok(VerifyOutcome::Superseded);
@@ -155,10 +183,19 @@ impl Store for MemoryStore {
         Ok(VerifyOutcome::Verified)
     }
 
-    async fn list_records(&self, caller: &CallerId, filter: &ListFilter, page: &PageQuery) -> Result<Page<VerificationRecord>, BackendError> {
+    async fn list_records(
+        &self,
+        caller: &CallerId,
+        filter: &ListFilter,
+        page: &PageQuery,
+    ) -> Result<Page<VerificationRecord>, BackendError> {
         let t = self.lock()?;
-        let mut out: Vec<VerificationRecord> =
-            t.records.values().filter(|r| &r.caller == caller && filter.matches(r)).cloned().collect();
+        let mut out: Vec<VerificationRecord> = t
+            .records
+            .values()
+            .filter(|r| &r.caller == caller && filter.matches(r))
+            .cloned()
+            .collect();
         out.sort_by_key(|r| std::cmp::Reverse(Cursor::from(r)));
         Ok(page_of(out, page))
     }
@@ -175,16 +212,27 @@ impl Store for MemoryStore {
             entry.0 = Some((e.kind, e.at));
             changed = true;
         }
-        if let Some(r) = e.caller.as_ref().and_then(|c| t.records.get_mut(&key(c, &e.address))) {
+        if let Some(r) = e
+            .caller
+            .as_ref()
+            .and_then(|c| t.records.get_mut(&key(c, &e.address)))
+        {
             if r.delivery.as_ref().is_none_or(|d| d.at < e.at) {
-                r.delivery = Some(Delivery { kind: e.kind, at: e.at });
+                r.delivery = Some(Delivery {
+                    kind: e.kind,
+                    at: e.at,
+                });
                 changed = true;
             }
         }
         Ok(changed)
     }
 
-    async fn delete_record(&self, caller: &CallerId, email: &EmailAddress) -> Result<bool, BackendError> {
+    async fn delete_record(
+        &self,
+        caller: &CallerId,
+        email: &EmailAddress,
+    ) -> Result<bool, BackendError> {
         let mut t = self.lock()?;
         match t.records.remove(&key(caller, email)) {
             Some(r) => {
@@ -201,17 +249,31 @@ fn ckey(caller: &CallerId, contact: &Contact) -> (CallerId, Contact) {
 }
 
 impl CodeStore for MemoryStore {
-    async fn load_code_send_state(&self, caller: &CallerId, contact: &Contact) -> Result<CodeSendState, BackendError> {
+    async fn load_code_send_state(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+    ) -> Result<CodeSendState, BackendError> {
         let t = self.lock()?;
         let k = ckey(caller, contact);
         let undeliverable = match contact {
             Contact::Email(a) => t.deliveries.get(a).is_some_and(|d| d.1),
             Contact::Phone(_) => false,
         };
-        Ok(CodeSendState { verified: t.contacts.contains_key(&k), quota: t.code_quotas.get(&k).cloned().unwrap_or_default(), undeliverable })
+        Ok(CodeSendState {
+            verified: t.contacts.contains_key(&k),
+            quota: t.code_quotas.get(&k).cloned().unwrap_or_default(),
+            undeliverable,
+        })
     }
 
-    async fn spend_code_quota(&self, caller: &CallerId, contact: &Contact, quota: &QuotaState, _expires: DateTime<Utc>) -> Result<(), WriteError> {
+    async fn spend_code_quota(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+        quota: &QuotaState,
+        _expires: DateTime<Utc>,
+    ) -> Result<(), WriteError> {
         let mut t = self.lock()?;
         let k = ckey(caller, contact);
         if t.code_quotas.get(&k).map_or(0, |q| q.version) + 1 != quota.version {
@@ -234,16 +296,28 @@ impl CodeStore for MemoryStore {
         if t.code_quotas.get(&k).map_or(0, |q| q.version) != spent.version {
             return Err(WriteError::Conflict);
         }
-        t.code_quotas.insert(k, QuotaState { sends: before.sends.clone(), version: spent.version + 1 });
+        t.code_quotas.insert(
+            k,
+            QuotaState {
+                sends: before.sends.clone(),
+                version: spent.version + 1,
+            },
+        );
         Ok(())
     }
 
     async fn put_code(&self, code: &CodeRecord) -> Result<(), BackendError> {
-        self.lock()?.codes.insert(ckey(&code.caller, &code.contact), code.clone());
+        self.lock()?
+            .codes
+            .insert(ckey(&code.caller, &code.contact), code.clone());
         Ok(())
     }
 
-    async fn get_code(&self, caller: &CallerId, contact: &Contact) -> Result<Option<CodeRecord>, BackendError> {
+    async fn get_code(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+    ) -> Result<Option<CodeRecord>, BackendError> {
         Ok(self.lock()?.codes.get(&ckey(caller, contact)).cloned())
     }
 
@@ -264,16 +338,28 @@ impl CodeStore for MemoryStore {
         match t.codes.get(&k) {
             Some(c) if c.hash == code.hash && c.attempts == code.attempts => {
                 t.codes.remove(&k);
-                t.contacts.entry(k).or_insert_with(|| ContactRecord { caller: code.caller.clone(), contact: code.contact.clone(), created: at });
+                t.contacts.entry(k).or_insert_with(|| ContactRecord {
+                    caller: code.caller.clone(),
+                    contact: code.contact.clone(),
+                    created: at,
+                });
                 Ok(())
             }
             _ => Err(WriteError::Conflict),
         }
     }
 
-    async fn spend_sms_day(&self, caller: &CallerId, day: &str, cap: u32) -> Result<bool, BackendError> {
+    async fn spend_sms_day(
+        &self,
+        caller: &CallerId,
+        day: &str,
+        cap: u32,
+    ) -> Result<bool, BackendError> {
         let mut t = self.lock()?;
-        let n = t.sms_days.entry((caller.clone(), day.to_string())).or_default();
+        let n = t
+            .sms_days
+            .entry((caller.clone(), day.to_string()))
+            .or_default();
         if *n >= cap {
             return Ok(false);
         }
@@ -282,13 +368,22 @@ impl CodeStore for MemoryStore {
     }
 
     async fn refund_sms_day(&self, caller: &CallerId, day: &str) -> Result<(), BackendError> {
-        if let Some(n) = self.lock()?.sms_days.get_mut(&(caller.clone(), day.to_string())) {
+        if let Some(n) = self
+            .lock()?
+            .sms_days
+            .get_mut(&(caller.clone(), day.to_string()))
+        {
             *n = n.saturating_sub(1);
         }
         Ok(())
     }
 
-    async fn list_contacts(&self, caller: &CallerId, kind: Option<ContactType>, page: &PageQuery) -> Result<Page<ContactRecord>, BackendError> {
+    async fn list_contacts(
+        &self,
+        caller: &CallerId,
+        kind: Option<ContactType>,
+        page: &PageQuery,
+    ) -> Result<Page<ContactRecord>, BackendError> {
         let t = self.lock()?;
         let mut out: Vec<ContactRecord> = t
             .contacts
@@ -300,17 +395,34 @@ impl CodeStore for MemoryStore {
         Ok(page_of(out, page))
     }
 
-    async fn get_contact(&self, caller: &CallerId, contact: &Contact) -> Result<Option<ContactRecord>, BackendError> {
+    async fn get_contact(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+    ) -> Result<Option<ContactRecord>, BackendError> {
         Ok(self.lock()?.contacts.get(&ckey(caller, contact)).cloned())
     }
 
-    async fn delete_contact(&self, caller: &CallerId, contact: &Contact) -> Result<bool, BackendError> {
-        Ok(self.lock()?.contacts.remove(&ckey(caller, contact)).is_some())
+    async fn delete_contact(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+    ) -> Result<bool, BackendError> {
+        Ok(self
+            .lock()?
+            .contacts
+            .remove(&ckey(caller, contact))
+            .is_some())
     }
 }
 
 impl ReplayGuard for MemoryStore {
-    async fn first_use(&self, key: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool, BackendError> {
+    async fn first_use(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, BackendError> {
         let mut t = self.lock()?;
         match t.nonces.get(key) {
             Some(expires) if *expires >= now => Ok(false),

@@ -62,11 +62,19 @@ enum Kind {
 }
 
 /// One item to its shard, with its count; `None` if it kept changing.
-async fn move_one(store: &DynamoStore, layout: Layout, mut item: Item) -> Result<Option<Kind>, BackendError> {
+async fn move_one(
+    store: &DynamoStore,
+    layout: Layout,
+    mut item: Item,
+) -> Result<Option<Kind>, BackendError> {
     for _ in 0..5 {
         if item.contains_key("cs") || !item.contains_key("gsi1pk") {
             // Counted meanwhile (or deleted and written again by the new code): nothing to do.
-            return Ok(Some(if get_s(&item, "kind")? == "record" { Kind::Record } else { Kind::Contact }));
+            return Ok(Some(if get_s(&item, "kind")? == "record" {
+                Kind::Record
+            } else {
+                Kind::Contact
+            }));
         }
         let caller = CallerId::parse(get_s(&item, "caller")?).map_err(|_| malformed("caller"))?;
         let pk = get_s(&item, "pk")?.to_string();
@@ -82,15 +90,33 @@ async fn move_one(store: &DynamoStore, layout: Layout, mut item: Item) -> Result
                 }
                 let gsi1pk = format!("LIST#{caller}#{}", layout.index_shard(&email));
                 let vals = values([(":v", n(get_n(&item, "version")?))]);
-                (Kind::Record, email, gsi1pk, deltas, "attribute_not_exists(cs) AND version = :v", vals)
+                (
+                    Kind::Record,
+                    email,
+                    gsi1pk,
+                    deltas,
+                    "attribute_not_exists(cs) AND version = :v",
+                    vals,
+                )
             }
             _ => {
                 let kind = get_n(&item, "type")?;
                 let key = format!("{kind}#{}", get_s(&item, "contact")?);
-                let field = if kind == 1 { "contacts_1" } else { "contacts_2" };
+                let field = if kind == 1 {
+                    "contacts_1"
+                } else {
+                    "contacts_2"
+                };
                 let gsi1pk = format!("CONTACTS#{caller}#{}", layout.index_shard(&key));
                 new_sk = Some(format!("{:015}#{key}", get_n(&item, "created")?));
-                (Kind::Contact, key, gsi1pk, vec![(field, 1)], "attribute_exists(pk) AND attribute_not_exists(cs)", Item::new())
+                (
+                    Kind::Contact,
+                    key,
+                    gsi1pk,
+                    vec![(field, 1)],
+                    "attribute_exists(pk) AND attribute_not_exists(cs)",
+                    Item::new(),
+                )
             }
         };
         let shard = layout.count_shard(&key);
@@ -110,7 +136,10 @@ async fn move_one(store: &DynamoStore, layout: Layout, mut item: Item) -> Result
             .build()
             .map_err(store_err)?;
         let deltas: Vec<(&str, i64)> = deltas.drain(..).collect();
-        let writes = vec![TransactWriteItem::builder().update(update).build(), store.count_update(&caller, shard, &deltas)?];
+        let writes = vec![
+            TransactWriteItem::builder().update(update).build(),
+            store.count_update(&caller, shard, &deltas)?,
+        ];
         match store.transact(writes).await {
             Ok(()) => return Ok(Some(kind)),
             Err(super::WriteError::Conflict) => match store.get(pk.clone()).await? {

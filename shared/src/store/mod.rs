@@ -13,16 +13,18 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
+pub use crate::paging::{Cursor, Page, PageQuery, PageStart};
 pub use dynamo::DynamoStore;
 pub use dynamo_pages::ReadStats;
 pub use layout::{Layout, DEFAULT_INDEX_SHARDS};
 pub use memory::MemoryStore;
-pub use crate::paging::{Cursor, Page, PageQuery, PageStart};
 
 use crate::code::{Contact, ContactType};
 use crate::delivery::DeliveryEvent;
 use crate::error::BackendError;
-use crate::model::{CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord, VerificationStatus};
+use crate::model::{
+    CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord, VerificationStatus,
+};
 use crate::quota::QuotaState;
 
 /// What a send needs to know: the record (if any) and the quota of this caller and address.
@@ -100,16 +102,21 @@ pub trait Store: CodeStore + Send + Sync + 'static {
 
     /// Spends the quota and writes the new link; for a new address also the record (pointing at it). An
     /// existing record is only checked to be still at the version read: its current link stays.
-    fn reserve_send(&self, write: &SendWrite) -> impl Future<Output = Result<(), WriteError>> + Send;
+    fn reserve_send(
+        &self,
+        write: &SendWrite,
+    ) -> impl Future<Output = Result<(), WriteError>> + Send;
 
     /// The mail was handed over: for an existing record, the new link becomes its current one and the one
     /// it replaces is removed, if the record is still as read (a conflict otherwise: it was verified or
     /// deleted meanwhile). Nothing to do for a new record.
-    fn commit_send(&self, write: &SendWrite) -> impl Future<Output = Result<(), WriteError>> + Send;
+    fn commit_send(&self, write: &SendWrite)
+        -> impl Future<Output = Result<(), WriteError>> + Send;
 
     /// The mail was not handed over: removes the new link (and the new record, if it still holds that link
     /// and is pending) and gives the quota back, if nobody spent it since. Nothing that worked before stops.
-    fn undo_send(&self, write: &SendWrite) -> impl Future<Output = Result<(), BackendError>> + Send;
+    fn undo_send(&self, write: &SendWrite)
+        -> impl Future<Output = Result<(), BackendError>> + Send;
 
     fn get_record(
         &self,
@@ -117,7 +124,10 @@ pub trait Store: CodeStore + Send + Sync + 'static {
         email: &EmailAddress,
     ) -> impl Future<Output = Result<Option<VerificationRecord>, BackendError>> + Send;
 
-    fn get_token(&self, hash: &TokenHash) -> impl Future<Output = Result<Option<TokenRecord>, BackendError>> + Send;
+    fn get_token(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<TokenRecord>, BackendError>> + Send;
 
     /// Marks the token's record verified if the token is still its current one.
     fn mark_verified(
@@ -140,7 +150,10 @@ pub trait Store: CodeStore + Send + Sync + 'static {
     /// bounce or a complaint, whatever order events come in) and, when the event names its caller, that
     /// caller's record. Idempotent: an event seen before, or older than what is recorded, changes nothing
     /// (`false`).
-    fn record_delivery(&self, event: &DeliveryEvent) -> impl Future<Output = Result<bool, BackendError>> + Send;
+    fn record_delivery(
+        &self,
+        event: &DeliveryEvent,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
 
     /// Deletes a record and its current token; `false` if there was none.
     fn delete_record(
@@ -154,7 +167,12 @@ pub trait Store: CodeStore + Send + Sync + 'static {
 /// accepted once within its window, with one conditional write.
 pub trait ReplayGuard: Send + Sync + 'static {
     /// Records `key` until `until`. `false` when it is already recorded and had not expired by `now`.
-    fn first_use(&self, key: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> impl Future<Output = Result<bool, BackendError>> + Send;
+    fn first_use(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
 }
 
 /// A code as stored: only its keyed hash, how often a wrong code was tried, and when it expires.
@@ -216,10 +234,19 @@ pub trait CodeStore: Send + Sync + 'static {
 
     /// Counts one text message of `caller` on `day` (`YYYY-MM-DD`, UTC), unless it sent `cap` already
     /// (`false`). One conditional write, so concurrent sends never pass the cap together.
-    fn spend_sms_day(&self, caller: &CallerId, day: &str, cap: u32) -> impl Future<Output = Result<bool, BackendError>> + Send;
+    fn spend_sms_day(
+        &self,
+        caller: &CallerId,
+        day: &str,
+        cap: u32,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
 
     /// Gives back a text counted by [`Self::spend_sms_day`] that was not handed over.
-    fn refund_sms_day(&self, caller: &CallerId, day: &str) -> impl Future<Output = Result<(), BackendError>> + Send;
+    fn refund_sms_day(
+        &self,
+        caller: &CallerId,
+        day: &str,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     /// Stores a code that was handed over; the previous one stops working.
     fn put_code(&self, code: &CodeRecord) -> impl Future<Output = Result<(), BackendError>> + Send;
@@ -231,10 +258,17 @@ pub trait CodeStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<CodeRecord>, BackendError>> + Send;
 
     /// Counts one wrong try, if the code is still as read.
-    fn record_wrong_try(&self, code: &CodeRecord) -> impl Future<Output = Result<(), WriteError>> + Send;
+    fn record_wrong_try(
+        &self,
+        code: &CodeRecord,
+    ) -> impl Future<Output = Result<(), WriteError>> + Send;
 
     /// Uses the code up and marks its contact verified, if the code is still as read (single use).
-    fn consume_code(&self, code: &CodeRecord, at: DateTime<Utc>) -> impl Future<Output = Result<(), WriteError>> + Send;
+    fn consume_code(
+        &self,
+        code: &CodeRecord,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), WriteError>> + Send;
 
     /// One page of a caller's verified contacts of one type or all, newest first (by creation time, then
     /// type and contact), and how many there are in all.

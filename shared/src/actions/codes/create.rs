@@ -11,18 +11,31 @@ pub struct CreateIntlPhoneEmail;
 
 impl Action for CreateIntlPhoneEmail {
     const NAME: &'static str = "CreateIntlPhoneEmail";
-    const DYNAMODB: &'static [&'static str] = &["GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"];
+    const DYNAMODB: &'static [&'static str] = &[
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "ConditionCheckItem",
+    ];
     const STYLE: Style = Style::Tencent;
     const USES_CODE_SECRET: bool = true;
 
     #[tracing::instrument(name = "create_contact", skip_all)]
-    async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {
+    async fn handle<S: Store, M: Mailer>(
+        app: &App<S, M>,
+        req: &Request,
+    ) -> Result<Reply, ApiError> {
         let caller = req.caller()?;
         let contact = req.params.contact(req.params.contact_type()?)?;
         let given = req.params.verify_code()?;
         let secret = secret(app)?;
         for _ in 0..MAX_ATTEMPTS {
-            let code = app.store.get_code(caller, &contact).await.map_err(internal)?;
+            let code = app
+                .store
+                .get_code(caller, &contact)
+                .await
+                .map_err(internal)?;
             let code = code.ok_or(ApiError::CodeUnusable(CodeProblem::Missing))?;
             let now = app.now();
             if now >= code.expires_at {
@@ -35,11 +48,18 @@ impl Action for CreateIntlPhoneEmail {
                 app.store.consume_code(&code, now).await.map(|()| Ok(()))
             } else {
                 let tries_left = CODE_MAX_TRIES - code.attempts - 1;
-                app.store.record_wrong_try(&code).await.map(|()| Err(ApiError::CodeWrong { tries_left }))
+                app.store
+                    .record_wrong_try(&code)
+                    .await
+                    .map(|()| Err(ApiError::CodeWrong { tries_left }))
             };
             match written {
                 Ok(Ok(())) => {
-                    crate::metrics::count(crate::metrics::Metric::CodesVerified, Self::NAME, "code");
+                    crate::metrics::count(
+                        crate::metrics::Metric::CodesVerified,
+                        Self::NAME,
+                        "code",
+                    );
                     tracing::info!(contact = %contact.masked(), "contact verified");
                     return Ok(Reply::Api(Body::new()));
                 }
@@ -52,6 +72,8 @@ impl Action for CreateIntlPhoneEmail {
                 Err(WriteError::Backend(e)) => return Err(internal(e)),
             }
         }
-        Err(internal(crate::error::BackendError::Store("too many conflicting writes".into())))
+        Err(internal(crate::error::BackendError::Store(
+            "too many conflicting writes".into(),
+        )))
     }
 }

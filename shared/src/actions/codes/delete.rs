@@ -14,10 +14,18 @@ impl Action for DeleteIntlPhoneEmail {
     const STYLE: Style = Style::Tencent;
 
     #[tracing::instrument(name = "delete_contact", skip_all)]
-    async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {
+    async fn handle<S: Store, M: Mailer>(
+        app: &App<S, M>,
+        req: &Request,
+    ) -> Result<Reply, ApiError> {
         let caller = req.caller()?;
         let contact = req.params.contact(req.params.contact_type()?)?;
-        if app.store.delete_contact(caller, &contact).await.map_err(internal)? {
+        if app
+            .store
+            .delete_contact(caller, &contact)
+            .await
+            .map_err(internal)?
+        {
             tracing::info!(contact = %contact.masked(), "contact deleted");
             Ok(Reply::Api(Body::new()))
         } else {

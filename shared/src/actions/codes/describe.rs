@@ -6,8 +6,8 @@ use crate::code::{Contact, ContactType};
 use crate::error::ApiError;
 use crate::mail::Mailer;
 use crate::model::format_time;
-use crate::render::Style;
 use crate::paging::{page_of, NextToken, PageQuery};
+use crate::render::Style;
 use crate::store::Store;
 
 /// The caller's verified contacts, newest first: `Type` 0 (all, default), 1 or 2; `Offset`; `Limit` 1–200
@@ -20,33 +20,73 @@ impl Action for DescribeIntlPhoneEmailList {
     const STYLE: Style = Style::Tencent;
 
     #[tracing::instrument(name = "describe_contacts", skip_all)]
-    async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {
+    async fn handle<S: Store, M: Mailer>(
+        app: &App<S, M>,
+        req: &Request,
+    ) -> Result<Reply, ApiError> {
         let caller = req.caller()?;
         let p = &req.params;
-        let kind = match p.int("Type", 0..=2, "0 (all), 1 (mobile number) or 2 (email address)", Some(0))? {
+        let kind = match p.int(
+            "Type",
+            0..=2,
+            "0 (all), 1 (mobile number) or 2 (email address)",
+            Some(0),
+        )? {
             Some(1) => Some(ContactType::Phone),
             Some(2) => Some(ContactType::Email),
             _ => None,
         };
-        let offset = p.int("Offset", 0..=i64::from(u32::MAX), "an integer from 0 to 4294967295", Some(0))?.unwrap_or(0);
-        let limit = p.int("Limit", 1..=200, "an integer from 1 to 200", Some(20))?.unwrap_or(20);
+        let offset = p
+            .int(
+                "Offset",
+                0..=i64::from(u32::MAX),
+                "an integer from 0 to 4294967295",
+                Some(0),
+            )?
+            .unwrap_or(0);
+        let limit = p
+            .int("Limit", 1..=200, "an integer from 1 to 200", Some(20))?
+            .unwrap_or(20);
         // An exact `Code` is read as the type says, or (Type 0) as an address if it holds `@`, else a number.
         let wanted: Option<Contact> = match p.get("Code") {
             None => None,
             Some(raw) => {
-                let as_kind = kind.unwrap_or(if raw.contains('@') { ContactType::Email } else { ContactType::Phone });
+                let as_kind = kind.unwrap_or(if raw.contains('@') {
+                    ContactType::Email
+                } else {
+                    ContactType::Phone
+                });
                 Some(p.contact(as_kind)?)
             }
         };
-        let token = p.get("NextToken").map(|t| NextToken::decode(t).ok_or_else(|| ApiError::invalid("NextToken", "a NextToken from an earlier answer"))).transpose()?;
+        let token = p
+            .get("NextToken")
+            .map(|t| {
+                NextToken::decode(t).ok_or_else(|| {
+                    ApiError::invalid("NextToken", "a NextToken from an earlier answer")
+                })
+            })
+            .transpose()?;
         let query = match token {
             Some(t) => PageQuery::after(t.cursor, limit as u32),
             None => PageQuery::offset(offset as u64, limit as u32),
         };
         let page = match &wanted {
             // One exact contact is one key.
-            Some(w) => page_of(app.store.get_contact(caller, w).await.map_err(internal)?.into_iter().collect(), &query),
-            None => app.store.list_contacts(caller, kind, &query).await.map_err(internal)?,
+            Some(w) => page_of(
+                app.store
+                    .get_contact(caller, w)
+                    .await
+                    .map_err(internal)?
+                    .into_iter()
+                    .collect(),
+                &query,
+            ),
+            None => app
+                .store
+                .list_contacts(caller, kind, &query)
+                .await
+                .map_err(internal)?,
         };
         let list: Vec<Value> = page
             .items
@@ -58,7 +98,14 @@ impl Action for DescribeIntlPhoneEmailList {
         body.insert("TotalCount".into(), json!(page.total));
         if let Some(next) = page.next {
             // The page number only feeds List's CurrentPageNum; here it just keeps the token's form.
-            body.insert("NextToken".into(), json!(NextToken { page: 2, cursor: next }.encode()));
+            body.insert(
+                "NextToken".into(),
+                json!(NextToken {
+                    page: 2,
+                    cursor: next
+                }
+                .encode()),
+            );
         }
         Ok(Reply::Api(body))
     }

@@ -20,7 +20,10 @@ impl Action for SendIntlPhoneEmailCode {
     const USES_CODE_SECRET: bool = true;
 
     #[tracing::instrument(name = "send_code", skip_all)]
-    async fn handle<S: Store, M: Mailer>(app: &App<S, M>, req: &Request) -> Result<Reply, ApiError> {
+    async fn handle<S: Store, M: Mailer>(
+        app: &App<S, M>,
+        req: &Request,
+    ) -> Result<Reply, ApiError> {
         let caller = req.caller()?;
         let contact = req.params.contact(req.params.contact_type()?)?;
         let secret = secret(app)?;
@@ -30,7 +33,11 @@ impl Action for SendIntlPhoneEmailCode {
             }
         }
         for attempt in 0..MAX_ATTEMPTS {
-            let state = app.store.load_code_send_state(caller, &contact).await.map_err(internal)?;
+            let state = app
+                .store
+                .load_code_send_state(caller, &contact)
+                .await
+                .map_err(internal)?;
             if state.verified {
                 return Err(ApiError::ContactVerified);
             }
@@ -39,45 +46,66 @@ impl Action for SendIntlPhoneEmailCode {
             }
             let now = app.now();
             let quota_before = state.quota.clone();
-            let quota = state
-                .quota
-                .spend(now, &app.config.quota)
-                .map_err(|e| {
-                    crate::metrics::count(crate::metrics::Metric::QuotaRefusals, Self::NAME, "code");
-                    ApiError::CodeSendLimited { retry_after_seconds: e.retry_after_seconds }
-                })?;
+            let quota = state.quota.spend(now, &app.config.quota).map_err(|e| {
+                crate::metrics::count(crate::metrics::Metric::QuotaRefusals, Self::NAME, "code");
+                ApiError::CodeSendLimited {
+                    retry_after_seconds: e.retry_after_seconds,
+                }
+            })?;
             let expires = quota.expires_at(&app.config.quota).unwrap_or(now);
             let code = VerifyCode::generate().map_err(|e| internal(e.into()))?;
-            let hash = secret.hash(caller.as_str(), &contact, &code).map_err(|e| internal(BackendError::Store(e.to_string())))?;
+            let hash = secret
+                .hash(caller.as_str(), &contact, &code)
+                .map_err(|e| internal(BackendError::Store(e.to_string())))?;
             // The quota is spent before the code goes out (that serialises concurrent sends); the code is
             // stored only once it was handed over, so a failed send never replaces the code that works.
-            match app.store.spend_code_quota(caller, &contact, &quota, expires).await {
+            match app
+                .store
+                .spend_code_quota(caller, &contact, &quota, expires)
+                .await
+            {
                 Ok(()) => {}
                 Err(WriteError::Conflict) => {
-                    tokio::time::sleep(std::time::Duration::from_millis(5 * (attempt as u64 + 1))).await;
+                    tokio::time::sleep(std::time::Duration::from_millis(5 * (attempt as u64 + 1)))
+                        .await;
                     continue;
                 }
                 Err(WriteError::Backend(e)) => {
                     // Spent although the answer was lost? Give it back (conditional on the version).
-                    let _ = app.store.refund_code_quota(caller, &contact, &quota_before, &quota, expires).await;
+                    let _ = app
+                        .store
+                        .refund_code_quota(caller, &contact, &quota_before, &quota, expires)
+                        .await;
                     return Err(internal(e));
                 }
             }
             // A text counts against the caller's day, after the quota (which serialises sends of one contact).
             let day = crate::spend::sms_day(now);
             let counted_day = match (&contact, app.config.sms.daily_cap_per_caller) {
-                (Contact::Phone(_), Some(cap)) => match app.store.spend_sms_day(caller, &day, cap).await {
-                    Ok(true) => true,
-                    Ok(false) => {
-                        let _ = app.store.refund_code_quota(caller, &contact, &quota_before, &quota, expires).await;
-                        crate::metrics::count(crate::metrics::Metric::QuotaRefusals, Self::NAME, "code");
-                        return Err(ApiError::SmsDailyLimit);
+                (Contact::Phone(_), Some(cap)) => {
+                    match app.store.spend_sms_day(caller, &day, cap).await {
+                        Ok(true) => true,
+                        Ok(false) => {
+                            let _ = app
+                                .store
+                                .refund_code_quota(caller, &contact, &quota_before, &quota, expires)
+                                .await;
+                            crate::metrics::count(
+                                crate::metrics::Metric::QuotaRefusals,
+                                Self::NAME,
+                                "code",
+                            );
+                            return Err(ApiError::SmsDailyLimit);
+                        }
+                        Err(e) => {
+                            let _ = app
+                                .store
+                                .refund_code_quota(caller, &contact, &quota_before, &quota, expires)
+                                .await;
+                            return Err(internal(e));
+                        }
                     }
-                    Err(e) => {
-                        let _ = app.store.refund_code_quota(caller, &contact, &quota_before, &quota, expires).await;
-                        return Err(internal(e));
-                    }
-                },
+                }
                 _ => false,
             };
             let pacer = &app.config.send_pacer;
@@ -97,7 +125,11 @@ impl Action for SendIntlPhoneEmailCode {
             if let Err(e) = sent {
                 tracing::error!(error = %e, "code could not be sent");
                 // Nothing of this send stays: the code that works still does, and the quota comes back.
-                if let Err(e) = app.store.refund_code_quota(caller, &contact, &quota_before, &quota, expires).await {
+                if let Err(e) = app
+                    .store
+                    .refund_code_quota(caller, &contact, &quota_before, &quota, expires)
+                    .await
+                {
                     tracing::warn!(error = %e, "the quota of a failed code send could not be given back");
                 }
                 if counted_day {
@@ -119,11 +151,17 @@ impl Action for SendIntlPhoneEmailCode {
                 expires_at: now + app.config.code_lifetime,
             };
             app.store.put_code(&record).await.map_err(internal)?;
-            let metric = if matches!(contact, Contact::Phone(_)) { crate::metrics::Metric::TextsSent } else { crate::metrics::Metric::MailsSent };
+            let metric = if matches!(contact, Contact::Phone(_)) {
+                crate::metrics::Metric::TextsSent
+            } else {
+                crate::metrics::Metric::MailsSent
+            };
             crate::metrics::count(metric, Self::NAME, "code");
             tracing::info!(contact = %contact.masked(), "verification code sent");
             return Ok(Reply::Api(Body::new()));
         }
-        Err(internal(crate::error::BackendError::Store("too many conflicting writes".into())))
+        Err(internal(crate::error::BackendError::Store(
+            "too many conflicting writes".into(),
+        )))
     }
 }
