@@ -268,6 +268,9 @@ pub trait Action: Send + Sync + 'static {
     /// The DynamoDB API actions its store calls make (`GetItem`, ...; a transaction needs the action of
     /// each of its items). The template grants each function exactly these (tests/tests/deployment.rs).
     const DYNAMODB: &'static [&'static str];
+    /// The HTTP routes its function takes (template.yaml's events are generated from them, `make template`);
+    /// the function answers any other request 404, as a deployed API does.
+    const ROUTES: &'static [crate::routes::Route] = &[crate::routes::Route::POST];
 
     fn handle<S: Store, M: Mailer>(
         app: &App<S, M>,

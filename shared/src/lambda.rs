@@ -71,9 +71,17 @@ pub async fn handle<A: Action, S: Store, M: Mailer>(
     app: &App<S, M>,
     event: lambda_http::Request,
 ) -> Response<HttpBody> {
-    let entry = Entry::<S, M>::of::<A>();
+    handle_entry(app, Entry::<S, M>::of::<A>(), event).await
+}
+
+/// [`handle`] for an action of the table, found at run time ([`crate::actions::find`]).
+pub async fn handle_entry<S: Store, M: Mailer>(
+    app: &App<S, M>,
+    entry: Entry<S, M>,
+    event: lambda_http::Request,
+) -> Response<HttpBody> {
     let request_id = request_id_of(&event);
-    let span = tracing::info_span!("request", action = A::NAME, request_id = %request_id);
+    let span = tracing::info_span!("request", action = entry.info.name, request_id = %request_id);
     async {
         let response = respond(app, entry, &event, &request_id).await;
         tracing::info!(status = response.status().as_u16(), "answered");
@@ -98,7 +106,18 @@ async fn respond<S: Store, M: Mailer>(
     event: &lambda_http::Request,
     request_id: &str,
 ) -> Response<HttpBody> {
-    let public_link = event.uri().path().ends_with("/verify-email");
+    // A request that takes none of the action's routes is refused as a deployed API does, before anything runs.
+    let routed = crate::routes::route(
+        entry.info.routes,
+        event.method().as_str(),
+        event.uri().path(),
+    );
+    let Some(routed) = routed else {
+        let lang = params_of(event).ok().and_then(|p| p.lang().ok());
+        let method = event.method().as_str();
+        return crate::routes::not_found(&entry.info, method, request_id, lang.unwrap_or(Lang::En));
+    };
+    let public_link = routed == crate::routes::Routed::Page;
     let caller = caller_of(event, app.config.local_caller_header);
     answer(
         app,

@@ -13,6 +13,7 @@
 //! - [`error`]: outcome and error codes;
 //! - [`render`]: answers as JSON or XML;
 //! - [`app`] and [`actions`]: the actions (six by link, four by code), free of Lambda;
+//! - [`routes`]: the HTTP routes of each action, which its function enforces;
 //! - [`lambda`]: the entry point every function's `main` calls;
 //! - [`front_door`]: the signed front door at `/` that the vendors' own SDKs call (ACS3, RPC, TC3);
 //! - [`telemetry`]: JSON log lines with the RequestId, nothing secret in clear.
@@ -35,6 +36,7 @@ pub mod params;
 pub mod quota;
 pub mod rate;
 pub mod render;
+pub mod routes;
 pub mod sms;
 pub mod spend;
 pub mod store;

@@ -5,6 +5,7 @@ use crate::app::{Action, App, Reply, Request};
 use crate::error::ApiError;
 use crate::mail::Mailer;
 use crate::paging::{page_of, NextToken, PageQuery};
+use crate::routes::Route;
 use crate::store::{ListFilter, Store};
 
 /// The caller's records, newest first, filtered by address, status and creation time, one page at a time:
@@ -20,6 +21,7 @@ const MAX_EPOCH_MS: i64 = 253_402_300_799_999;
 impl Action for ListEmailVerification {
     const NAME: &'static str = "ListEmailVerification";
     const DYNAMODB: &'static [&'static str] = &["GetItem", "BatchGetItem", "Query"];
+    const ROUTES: &'static [Route] = &[Route::GET, Route::POST];
 
     #[tracing::instrument(name = "list", skip_all)]
     async fn handle<S: Store, M: Mailer>(

@@ -46,6 +46,8 @@ pub struct Info {
     pub uses_code_secret: bool,
     /// The DynamoDB API actions it calls ([`Action::DYNAMODB`]).
     pub dynamodb: &'static [&'static str],
+    /// Its function's HTTP routes ([`Action::ROUTES`]).
+    pub routes: &'static [crate::routes::Route],
 }
 
 impl Info {
@@ -57,6 +59,7 @@ impl Info {
             sends_sms: A::SENDS_SMS,
             uses_code_secret: A::USES_CODE_SECRET,
             dynamodb: A::DYNAMODB,
+            routes: A::ROUTES,
         }
     }
 
@@ -137,6 +140,7 @@ pub const ALL_NEEDS: Info = {
         sends_sms: false,
         uses_code_secret: false,
         dynamodb: &[],
+        routes: &[],
     };
     let mut i = 0;
     while i < ALL.len() {

@@ -1,6 +1,7 @@
 use crate::app::{Action, App, Reply, Request};
 use crate::error::ApiError;
 use crate::mail::Mailer;
+use crate::routes::Route;
 use crate::store::Store;
 
 /// One address's verification record (404 `EmailVerificationNotExist` when the caller has none).
@@ -9,6 +10,7 @@ pub struct QueryEmailVerification;
 impl Action for QueryEmailVerification {
     const NAME: &'static str = "QueryEmailVerification";
     const DYNAMODB: &'static [&'static str] = &["GetItem"];
+    const ROUTES: &'static [Route] = &[Route::GET, Route::POST];
 
     #[tracing::instrument(name = "query", skip_all)]
     async fn handle<S: Store, M: Mailer>(

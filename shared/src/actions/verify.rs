@@ -6,6 +6,7 @@ use crate::i18n::{words, Msg, Words};
 use crate::mail::Mailer;
 use crate::model::{Lang, TokenRecord, VerificationStatus};
 use crate::render::Body;
+use crate::routes::{Method, Public, Route};
 use crate::store::{Store, VerifyOutcome};
 
 /// Confirms an address with the token from its mail. Serves the API (`POST /VerifyEmail`, the caller must
@@ -16,6 +17,19 @@ pub struct VerifyEmail;
 impl Action for VerifyEmail {
     const NAME: &'static str = "VerifyEmail";
     const DYNAMODB: &'static [&'static str] = &["GetItem", "UpdateItem"];
+    const ROUTES: &'static [Route] = &[
+        Route::POST,
+        Route::Public(Public {
+            method: Method::Get,
+            path: "/verify-email",
+            title: "the public link page",
+            event: "LinkPage",
+            why: &[
+                "The link in the mail: opened by the address owner in a browser, who has no AWS credentials.",
+                "The token is the only secret; the page is idempotent, so mail scanners that open it first do no harm.",
+            ],
+        }),
+    ];
 
     #[tracing::instrument(name = "verify", skip_all, fields(public_link = req.public_link))]
     async fn handle<S: Store, M: Mailer>(

@@ -8,6 +8,7 @@ use crate::mail::Mailer;
 use crate::model::format_time;
 use crate::paging::{page_of, NextToken, PageQuery};
 use crate::render::Style;
+use crate::routes::Route;
 use crate::store::Store;
 
 /// The caller's verified contacts, newest first: `Type` 0 (all, default), 1 or 2; `Offset`; `Limit` 1–200
@@ -17,6 +18,7 @@ pub struct DescribeIntlPhoneEmailList;
 impl Action for DescribeIntlPhoneEmailList {
     const NAME: &'static str = "DescribeIntlPhoneEmailList";
     const DYNAMODB: &'static [&'static str] = &["GetItem", "BatchGetItem", "Query"];
+    const ROUTES: &'static [Route] = &[Route::GET, Route::POST];
     const STYLE: Style = Style::Tencent;
 
     #[tracing::instrument(name = "describe_contacts", skip_all)]
