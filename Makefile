@@ -30,6 +30,10 @@ access-keys: ## the front door's key pairs: make access-keys ARGS='--secret-id <
 migrate:  ## once, after upgrading from a version without IndexShards: make migrate ARGS='--table <TableName>' (records and contacts written before it join List and Describe)
 	@cargo run --quiet -p shared --bin migrate-index -- $(ARGS)
 
+.PHONY: template
+template: ## rewrite template.yaml's generated parts (each action's function, log group, alarms, dashboard lines) from the action table
+	@cargo run --quiet -p stack-tests --bin gen-template
+
 .PHONY: load
 load:     ## start a stack of its own ports, drive it with Locust for LOAD_SECONDS (default 240), audit it, write its section of BENCHMARKS.md
 	@bash local/load.sh

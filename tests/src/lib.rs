@@ -2,6 +2,8 @@
 //! `cargo lambda watch`, DynamoDB Local and the SES v2 emulator. Every test uses callers and addresses of
 //! its own, so tests run in parallel without seeing each other.
 
+pub mod template;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 

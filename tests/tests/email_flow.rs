@@ -240,10 +240,12 @@ fn list_filters_and_pages_and_delete_removes_records_and_links() {
 fn xml_and_chinese_answers() {
     let caller = unique("xml");
     let address = fresh_address();
-    let a = get_query(
+    // Submit takes POST only (a GET is 404, as deployed): the parameters in the query string, no body.
+    let a = post_json_with_query(
         SUBMIT,
         &caller,
         &format!("Email={}&Format=XML&Lang=zh", address.replace('+', "%2B")),
+        &json!({}),
     );
     assert_eq!(a.status, 200);
     assert!(a.content_type.contains("xml"));
@@ -495,10 +497,11 @@ fn form_bodies_and_query_strings_work_and_the_body_wins() {
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.json()["SuccessList"][0]["Email"], address.to_lowercase());
     // The Alibaba SDK's shape: every parameter in the query string, booleans as True/False.
-    let sdk = get_query(
+    let sdk = post_json_with_query(
         SUBMIT,
         &caller,
         &format!("Email={encoded}&SendIfExist=False"),
+        &json!({}),
     )
     .json();
     assert_eq!(sdk["ExistList"][0]["Code"], "EmailVerificationExist");
