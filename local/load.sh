@@ -98,6 +98,9 @@ commit="$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
 git diff --quiet HEAD -- . ':(exclude)BENCHMARKS.md' 2>/dev/null \
   && [ -z "$(git ls-files --others --exclude-standard -- shared functions Cargo.toml Cargo.lock)" ] \
   || commit="$commit (with uncommitted changes in the tree)"
+# The functions to warm: the action table's (shared/src/actions/mod.rs), read before the stack builds them.
+mapfile -t warm < <(cargo run --quiet -p stack-tests --bin actions -- functions)
+[ "${#warm[@]}" -gt 0 ] || { echo "load.sh: cannot read the action table (cargo run -p stack-tests --bin actions)" >&2; exit 1; }
 echo "==> load: starting the stack on $BIND_HOST:$LAMBDA_PORT (DynamoDB $DYNAMODB_PORT, SES $SES_PORT); its output: $OUT/stack.out"
 setsid bash local/stack.sh run </dev/null >"$OUT/stack.out" 2>&1 &
 stack_pid=$!
@@ -121,27 +124,12 @@ done
 stack_owned=1
 
 # Warm every function before the clock starts: the first request may wait for its start (a long timeout),
-# then 8 at once per function, so that the watch has started its instances (--concurrency 8). Requests that
-# change nothing: malformed addresses, an unknown token, a contact that is not listed.
+# then 8 at once per function, so that the watch has started its instances (--concurrency 8). The functions are
+# the action table's (shared/src/actions/mod.rs), and each is asked with PUT, a method no action takes: the
+# function answers 404 without running its action, so the warm-up changes nothing.
 echo "==> load: warming every function"
-zero=0000000000000000000000000000000000000000000000000000000000000000
-warm=(
-  "submit-email-verification/|Email=not-an-address"
-  "resend-email-verification/|Email=not-an-address"
-  "verify-email/|Token=$zero"
-  "verify-email/verify-email?Token=$zero|"
-  "query-email-verification/?Email=warm-up%40load.example.com|"
-  "list-email-verification/?PageSize=1|"
-  "delete-email-verification/|Email=warm-up%40load.example.com"
-  "send-intl-phone-email-code/|Type=2&Code=not-an-address"
-  "create-intl-phone-email/|Type=2&Code=warm-up%40load.example.com&VerifyCode=000000"
-  "describe-intl-phone-email-list/?Limit=1|"
-  "delete-intl-phone-email/|Type=2&Code=warm-up%40load.example.com"
-)
-warm_one() { # PATH|FORM TIMEOUT
-  local path="${1%%|*}" form="${1#*|}" args=()
-  [ -n "$form" ] && args=(--data "$form")
-  curl -s -o /dev/null -w '%{http_code}' -m "$2" -H 'X-User-Id: warmup' "${args[@]}" "$LAMBDA_URL/$path"
+warm_one() { # FUNCTION TIMEOUT
+  curl -s -o /dev/null -w '%{http_code}' -m "$2" -X PUT -H 'X-User-Id: warmup' "$LAMBDA_URL/$1/"
 }
 # Starting an instance is a `cargo run`, which waits for the locks of the shared target directory and package
 # cache while others build: ask again (a request that changes nothing) until LOAD_WARM_TIMEOUT.
@@ -149,10 +137,10 @@ warm_deadline=$((SECONDS + LOAD_WARM_TIMEOUT))
 for w in "${warm[@]}"; do
   until code="$(warm_one "$w" 300 || true)"; [[ "$code" == [24]* ]]; do
     if [ "$SECONDS" -ge "$warm_deadline" ] || ! kill -0 "$stack_pid" 2>/dev/null; then
-      echo "load.sh: warming ${w%%|*} answered '$code'; no answer within LOAD_WARM_TIMEOUT=${LOAD_WARM_TIMEOUT}s" >&2
+      echo "load.sh: warming $w answered '$code'; no answer within LOAD_WARM_TIMEOUT=${LOAD_WARM_TIMEOUT}s" >&2
       exit 1
     fi
-    echo "    ${w%%|*} not started yet ('$code'), asking again"
+    echo "    $w not started yet ('$code'), asking again"
   done
 done
 warming=()
