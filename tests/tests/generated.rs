@@ -222,7 +222,11 @@ async fn a_method_the_action_does_not_take_is_404_and_runs_nothing() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["SuccessList"].as_array().map(Vec::len), Some(1), "{body}");
+    assert_eq!(
+        body["SuccessList"].as_array().map(Vec::len),
+        Some(1),
+        "{body}"
+    );
     let (status, body) = call(
         &app,
         delete,

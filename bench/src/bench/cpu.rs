@@ -185,6 +185,13 @@ async fn run(opts: &Options) -> Result<Vec<CpuRow>, String> {
         )
         .await,
     );
+    // The table's other actions, with their sample events' bodies.
+    for act in Act::unscripted() {
+        push(
+            act.name(),
+            timed(&app, act, &per_address(act), warmup, 0).await,
+        );
+    }
 
     // List on a store of its own, so that the in-memory store's full scan stays at 20 records.
     let list_app = self::app(&clock)?;

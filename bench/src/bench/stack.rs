@@ -194,6 +194,10 @@ async fn count_scenario(
             )
             .await,
         );
+        // The table's other actions, with their sample events' bodies.
+        for act in Act::unscripted() {
+            rows.push(counted(door, counter, path, act, caller, &addresses, None).await);
+        }
     }
     rows
 }
@@ -465,6 +469,10 @@ pub async fn measure(opts: &Options) -> Result<StackResult, String> {
         )
         .await,
     );
+    // The table's other actions, with their sample events' bodies.
+    for act in Act::unscripted() {
+        latency.push(latency_of(app, &counter, act, &per_address(act), 1).await);
+    }
 
     eprintln!("==> front door: {} along the per-action path and the front door's three schemes, {n} requests each, in turns", COMPARED.name());
     let door_latency = compare_paths(&door, &counter, &compared, n).await?;
