@@ -280,3 +280,20 @@ async fn the_link_page_takes_only_its_method_at_its_path() {
         );
     }
 }
+
+/// Each sample event (events/<function>.json, what `cargo lambda invoke` sends) takes a route of its action.
+#[test]
+fn every_sample_event_takes_a_route_of_its_action() {
+    for info in ALL.iter() {
+        let file = root().join(format!("events/{}.json", info.function_name()));
+        let e: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let method = e["requestContext"]["http"]["method"].as_str().unwrap_or("");
+        let path = e["rawPath"].as_str().unwrap_or("");
+        assert!(
+            shared::routes::route(info.routes, method, path).is_some(),
+            "{}: {method} {path} is not a route of {}",
+            file.display(),
+            info.name
+        );
+    }
+}
