@@ -176,29 +176,25 @@ fn function(out: &mut String, info: &Info) {
             out.push_str("            Auth:\n              Authorizer: NONE\n");
         }
     }
-    out.push_str(
-        "      Policies:
-        - Version: \"2012-10-17\"
-          Statement:
-            - Effect: Allow
-              Action:
-",
-    );
-    for action in info.dynamodb {
-        let _ = writeln!(out, "                - dynamodb:{action}");
-    }
-    if info.dynamodb.contains(&"Query") {
-        out.push_str(
-            "              Resource:
+    let mut statements = String::new();
+    if !info.dynamodb.is_empty() {
+        statements.push_str("            - Effect: Allow\n              Action:\n");
+        for action in info.dynamodb {
+            let _ = writeln!(statements, "                - dynamodb:{action}");
+        }
+        if info.dynamodb.contains(&"Query") {
+            statements.push_str(
+                "              Resource:
                 - !GetAtt VerificationTable.Arn
                 - !Sub ${VerificationTable.Arn}/index/*
 ",
-        );
-    } else {
-        out.push_str("              Resource: !GetAtt VerificationTable.Arn\n");
+            );
+        } else {
+            statements.push_str("              Resource: !GetAtt VerificationTable.Arn\n");
+        }
     }
     if info.sends_mail {
-        out.push_str(
+        statements.push_str(
             "            - Effect: Allow
               Action: ses:SendEmail
               Resource:
@@ -208,7 +204,7 @@ fn function(out: &mut String, info: &Info) {
         );
     }
     if info.sends_sms {
-        out.push_str(
+        statements.push_str(
             "            - Effect: Allow
               Action: sms-voice:SendTextMessage
               Resource: \"*\"
@@ -216,12 +212,22 @@ fn function(out: &mut String, info: &Info) {
         );
     }
     if info.uses_code_secret {
-        out.push_str(
+        statements.push_str(
             "            - Effect: Allow
               Action: secretsmanager:GetSecretValue
               Resource: !Ref CodeSecret
 ",
         );
+    }
+    // A function that needs nothing has no policy of its own (SAM still gives it its logs and X-Ray).
+    if !statements.is_empty() {
+        out.push_str(
+            "      Policies:
+        - Version: \"2012-10-17\"
+          Statement:
+",
+        );
+        out.push_str(&statements);
     }
 }
 
