@@ -113,9 +113,12 @@ async fn respond<S: Store, M: Mailer>(
         event.uri().path(),
     );
     let Some(routed) = routed else {
-        let lang = params_of(event).ok().and_then(|p| p.lang().ok());
+        let lang = params_of(event)
+            .ok()
+            .and_then(|p| p.lang().ok())
+            .unwrap_or(Lang::En);
         let method = event.method().as_str();
-        return crate::routes::not_found(&entry.info, method, request_id, lang.unwrap_or(Lang::En));
+        return crate::routes::not_found(&entry.info, method, request_id, lang);
     };
     let public_link = routed == crate::routes::Routed::Page;
     let caller = caller_of(event, app.config.local_caller_header);
