@@ -24,11 +24,11 @@ fuzz:     ## run each cargo-fuzz target of fuzz/ for FUZZ_SECONDS (default 60), 
 	@bash local/fuzz.sh
 
 access-keys: ## the front door's key pairs: make access-keys ARGS='--secret-id <AccessKeysSecretArn> create <caller>' (or list, revoke <id>)
-	@cargo run --quiet -p shared --bin access-keys -- $(ARGS)
+	@cargo run --quiet -p adapters --bin access-keys -- $(ARGS)
 
 .PHONY: migrate
 migrate:  ## once, after upgrading from a version without IndexShards: make migrate ARGS='--table <TableName>' (records and contacts written before it join List and Describe)
-	@cargo run --quiet -p shared --bin migrate-index -- $(ARGS)
+	@cargo run --quiet -p adapters --bin migrate-index -- $(ARGS)
 
 .PHONY: load
 load:     ## start a stack of its own ports, drive it with Locust for LOAD_SECONDS (default 240), audit it, write its section of BENCHMARKS.md

@@ -1,14 +1,16 @@
 //! Requests as the functions receive them: API Gateway HTTP API (payload 2.0) events with an IAM caller,
-//! turned into a `lambda_http::Request` the way the runtime does and answered by `shared::lambda::handle`,
+//! turned into a `lambda_http::Request` the way the runtime does and answered by `edge::lambda::handle`,
 //! the code every function's `main` runs per invocation.
 
-use serde_json::{json, Value};
-use shared::actions::{
+use adapters::env::FromEnv;
+use api::action::Action;
+use api::actions::{
     CreateIntlPhoneEmail, DeleteEmailVerification, DeleteIntlPhoneEmail,
     DescribeIntlPhoneEmailList, ListEmailVerification, QueryEmailVerification,
     ResendEmailVerification, SendIntlPhoneEmailCode, SubmitEmailVerification, VerifyEmail,
 };
-use shared::app::{Action, App, Config};
+use serde_json::{json, Value};
+use shared::app::{App, Config};
 use shared::mail::Mailer;
 use shared::store::Store;
 
@@ -177,7 +179,7 @@ async fn call<A: Action, S: Store, M: Mailer>(app: &App<S, M>, event: &str) -> A
             }
         }
     };
-    let response = shared::lambda::handle::<A, S, M>(app, request).await;
+    let response = edge::lambda::handle::<A, S, M>(app, request).await;
     let status = response.status().as_u16();
     let body = match response.into_body() {
         lambda_http::Body::Text(t) => t,

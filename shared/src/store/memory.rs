@@ -11,11 +11,12 @@ use super::{
     SendState, SendWrite, Store, VerifyOutcome, WriteError,
 };
 use crate::code::{Contact, ContactType};
-use crate::delivery::{Delivery, DeliveryEvent, DeliveryKind};
+use crate::delivery::DeliveryEvent;
 use crate::error::BackendError;
 use crate::model::{
     CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord, VerificationStatus,
 };
+use crate::model::{Delivery, DeliveryKind};
 use crate::paging::{page_of, Cursor};
 use crate::quota::QuotaState;
 

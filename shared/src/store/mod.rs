@@ -1,22 +1,15 @@
-//! Storage behind a trait: DynamoDB in the service, memory in fast unit tests. Both implement the same
+//! Storage behind a trait (the store port): DynamoDB in the service (`adapters::dynamo`), memory in fast
+//! unit tests. Both implement the same
 //! conditional writes, so a lost race is a [`WriteError::Conflict`] in either.
 
-mod dynamo;
-mod dynamo_bulk;
-mod dynamo_codes;
-pub mod dynamo_pages;
-mod layout;
 mod memory;
-pub mod migrate;
 
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
+pub use crate::code::{CodeRecord, ContactRecord};
 pub use crate::paging::{Cursor, Page, PageQuery, PageStart};
-pub use dynamo::DynamoStore;
-pub use dynamo_pages::ReadStats;
-pub use layout::{Layout, DEFAULT_INDEX_SHARDS};
 pub use memory::MemoryStore;
 
 use crate::code::{Contact, ContactType};
@@ -173,25 +166,6 @@ pub trait ReplayGuard: Send + Sync + 'static {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
-}
-
-/// A code as stored: only its keyed hash, how often a wrong code was tried, and when it expires.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CodeRecord {
-    pub caller: CallerId,
-    pub contact: Contact,
-    pub hash: String,
-    pub attempts: u32,
-    pub sent_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-}
-
-/// A contact verified by a code.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ContactRecord {
-    pub caller: CallerId,
-    pub contact: Contact,
-    pub created: DateTime<Utc>,
 }
 
 /// What sending a code needs to know.
