@@ -135,7 +135,7 @@ async fn move_one(
             .set_expression_attribute_values(Some(vals))
             .build()
             .map_err(store_err)?;
-        let deltas: Vec<(&str, i64)> = deltas.drain(..).collect();
+        let deltas: Vec<(&str, i64)> = std::mem::take(&mut deltas);
         let writes = vec![
             TransactWriteItem::builder().update(update).build(),
             store.count_update(&caller, shard, &deltas)?,

@@ -22,6 +22,9 @@ use crate::quota::QuotaState;
 
 type Key = (CallerId, EmailAddress);
 
+/// What is known of mail to one address: the last SES event (kind, time), and whether it is undeliverable.
+type DeliveryState = (Option<(DeliveryKind, DateTime<Utc>)>, bool);
+
 #[derive(Default)]
 struct Tables {
     records: HashMap<Key, VerificationRecord>,
@@ -33,7 +36,7 @@ struct Tables {
     nonces: HashMap<String, DateTime<Utc>>,
     sms_days: HashMap<(CallerId, String), u32>,
     /// Per address: the last event's kind and time, and whether it is undeliverable.
-    deliveries: HashMap<EmailAddress, (Option<(DeliveryKind, DateTime<Utc>)>, bool)>,
+    deliveries: HashMap<EmailAddress, DeliveryState>,
 }
 
 #[derive(Clone, Default)]
