@@ -1,11 +1,6 @@
 //! Why the front door refused a request, in each vendor's own codes and envelope. A refused request
-//! reaches no action: it changes nothing and sends nothing.
-
-use serde_json::json;
-use shared::model::Lang;
-
-use crate::messages::Msg;
-use crate::render::{Answer, TENCENT_CONTENT_TYPE};
+//! reaches no action: it changes nothing and sends nothing. Its words are in [`crate::messages`], its
+//! envelope in [`crate::render`].
 
 /// Whose signature scheme a request used, and so whose envelope its refusal comes in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,23 +61,6 @@ impl Refusal {
             Self::BadSignature | Self::Replayed => "AuthFailure.SignatureFailure",
             Self::UnknownAction(_) => "InvalidAction",
             Self::Unavailable => "InternalError",
-        }
-    }
-
-    /// The refusal in `vendor`'s envelope: Alibaba's 4xx/5xx `{RequestId, Code, Message}`, or Tencent's
-    /// HTTP 200 `{"Response": {"Error": {Code, Message}, "RequestId"}}` (the only error form its SDK reads).
-    pub fn answer(&self, vendor: Vendor, request_id: &str, lang: Lang) -> Answer {
-        let message = Msg::Refused(self.clone()).text(lang);
-        match vendor {
-            Vendor::Alibaba => {
-                let (code, status) = self.alibaba();
-                let body = json!({"RequestId": request_id, "Code": code, "Message": message});
-                Answer::new(status, "application/json;charset=utf-8", body.to_string())
-            }
-            Vendor::Tencent => {
-                let body = json!({"Response": {"Error": {"Code": self.tencent(), "Message": message}, "RequestId": request_id}});
-                Answer::new(200, TENCENT_CONTENT_TYPE, body.to_string())
-            }
         }
     }
 }

@@ -5,6 +5,8 @@ use quick_xml::Writer;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
+use crate::messages::Msg;
+use crate::refusal::{Refusal, Vendor};
 use shared::model::Lang;
 
 /// An answer's fields, in order (PascalCase names).
@@ -69,6 +71,26 @@ impl Answer {
             content_type: content_type.to_string(),
             body,
             headers: Vec::new(),
+        }
+    }
+}
+
+impl Refusal {
+    /// The refusal in `vendor`'s envelope: Alibaba's 4xx/5xx `{RequestId, Code, Message}`, or Tencent's
+    /// HTTP 200 `{"Response": {"Error": {Code, Message}, "RequestId"}}` (the only error form its SDK reads).
+    pub fn answer(&self, vendor: Vendor, request_id: &str, lang: Lang) -> Answer {
+        let message = Msg::Refused(self.clone()).text(lang);
+        match vendor {
+            Vendor::Alibaba => {
+                let (code, status) = self.alibaba();
+                let body =
+                    serde_json::json!({"RequestId": request_id, "Code": code, "Message": message});
+                Answer::new(status, "application/json;charset=utf-8", body.to_string())
+            }
+            Vendor::Tencent => {
+                let body = serde_json::json!({"Response": {"Error": {"Code": self.tencent(), "Message": message}, "RequestId": request_id}});
+                Answer::new(200, TENCENT_CONTENT_TYPE, body.to_string())
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use chrono::Duration;
 
+pub use crate::error::ConfigError;
 use crate::quota::QuotaPolicy;
 
 /// How long a link works after it was sent.
@@ -36,14 +37,4 @@ pub struct Config {
     pub local_caller_header: bool,
     /// Where texts may go and how many one caller may send a day.
     pub sms: crate::spend::SmsPolicy,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("configuration: {0}")]
-pub struct ConfigError(pub String);
-
-impl ConfigError {
-    pub fn new(what: impl Into<String>) -> Self {
-        Self(what.into())
-    }
 }

@@ -6,25 +6,8 @@
 //! Every mail carries two SES message tags: `caller` (the caller id, [`caller_tag`]) and `family` (`link` or
 //! `code`), so that an event finds the record of the caller whose mail it was.
 
-use chrono::{DateTime, Utc};
-
-use crate::model::{CallerId, EmailAddress};
-pub use crate::model::{Delivery, DeliveryKind};
-
-/// One address's part of one SES event.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeliveryEvent {
-    pub address: EmailAddress,
-    pub kind: DeliveryKind,
-    /// When SES says it happened (the bounce's, complaint's or delivery's own time).
-    pub at: DateTime<Utc>,
-    /// The caller whose mail it was (its `caller` tag), when the tag is there.
-    pub caller: Option<CallerId>,
-    /// `link` or `code` (the `family` tag).
-    pub family: Option<String>,
-    /// SES's words: the bounce type and subtype, the complaint's feedback type, the reject reason.
-    pub reason: String,
-}
+use crate::model::CallerId;
+pub use crate::model::{Delivery, DeliveryEvent, DeliveryKind};
 
 /// SES message tags allow only letters, digits, `_` and `-`, up to 256 characters: every other byte of the
 /// caller id is written `_XX` (hex), `_` itself included. `None` when it would be longer.

@@ -16,3 +16,14 @@ pub enum BackendError {
     #[error("random source: {0}")]
     Random(#[from] crate::model::RandomSourceFailed),
 }
+
+/// A setting that is missing or malformed: the function does not start.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl ConfigError {
+    pub fn new(what: impl Into<String>) -> Self {
+        Self(what.into())
+    }
+}

@@ -359,6 +359,21 @@ impl DeliveryKind {
     }
 }
 
+/// One address's part of one SES event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryEvent {
+    pub address: EmailAddress,
+    pub kind: DeliveryKind,
+    /// When SES says it happened (the bounce's, complaint's or delivery's own time).
+    pub at: DateTime<Utc>,
+    /// The caller whose mail it was (its `caller` tag), when the tag is there.
+    pub caller: Option<CallerId>,
+    /// `link` or `code` (the `family` tag).
+    pub family: Option<String>,
+    /// SES's words: the bounce type and subtype, the complaint's feedback type, the reject reason.
+    pub reason: String,
+}
+
 /// The last thing known of mail to an address: the extension fields of Query and List.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Delivery {

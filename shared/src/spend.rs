@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SmsPolicy {

@@ -298,7 +298,7 @@ pub fn app_with(
         config,
         clock,
         aws,
-        SesMailer::new(aws_sdk_sesv2::Client::new(aws), &env("SENDER_ADDRESS")),
+        SesMailer::new(aws_sdk_sesv2::Client::new(aws), env("SENDER_ADDRESS")),
     )
 }
 

@@ -14,7 +14,9 @@ use aws_sdk_dynamodb::types::{
 use futures_util::future::try_join_all;
 
 use super::layout::Layout;
-use super::{get_n, get_s, n, names_in, s, store_err, values, DynamoStore, Item, LIST_INDEX};
+use super::table::{
+    get_n, get_s, n, names_in, s, store_err, values, DynamoStore, Item, ReadStats, LIST_INDEX,
+};
 use shared::error::BackendError;
 use shared::model::CallerId;
 use shared::paging::{Cursor, PageQuery, PageStart};
@@ -25,13 +27,6 @@ const MAX_CHUNK: i32 = 1000;
 /// The count item of one shard of a caller: `records` (all), `verified`, `contacts_1`, `contacts_2`.
 pub(super) fn count_pk(caller: &CallerId, shard: u32) -> String {
     format!("COUNT#{caller}#{shard}")
-}
-
-/// What the reads of List and Describe cost, summed over a store's life (the bench reads and resets it).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct ReadStats {
-    pub items_read: u64,
-    pub capacity_units: f64,
 }
 
 /// Zero-padded epoch milliseconds: text order is time order.

@@ -34,7 +34,7 @@ impl Action for DeleteEmailVerification {
             .await;
         let (mut success, mut fail) = (Vec::new(), Vec::new());
         for raw in &list.invalid {
-            fail.push(super::outcome_item(
+            fail.push(super::items::outcome_item(
                 raw,
                 ItemCode::ParameterIllegal,
                 &Msg::InvalidEmail,
@@ -44,13 +44,13 @@ impl Action for DeleteEmailVerification {
         for (email, deleted) in results {
             let e = email.as_str();
             match deleted {
-                Ok(true) => success.push(super::outcome_item(
+                Ok(true) => success.push(super::items::outcome_item(
                     e,
                     ItemCode::Success,
                     &Msg::Success,
                     req.lang,
                 )),
-                Ok(false) => fail.push(super::outcome_item(
+                Ok(false) => fail.push(super::items::outcome_item(
                     e,
                     ItemCode::EmailVerificationNotExist,
                     &Msg::EmailVerificationNotExist,
@@ -58,7 +58,7 @@ impl Action for DeleteEmailVerification {
                 )),
                 Err(err) => {
                     tracing::error!(error = %err, email = %email.masked(), "delete failed");
-                    fail.push(super::outcome_item(
+                    fail.push(super::items::outcome_item(
                         e,
                         ItemCode::InternalError,
                         &Msg::Internal,

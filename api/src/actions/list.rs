@@ -109,7 +109,7 @@ impl Action for ListEmailVerification {
         let data: Vec<Value> = page
             .items
             .iter()
-            .map(|r| Value::Object(super::record_fields(r)))
+            .map(|r| Value::Object(super::items::record_fields(r)))
             .collect();
         let mut body = json!({
             "Data": data,

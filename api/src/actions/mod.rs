@@ -4,6 +4,7 @@
 
 mod codes;
 mod delete;
+pub mod items;
 mod list;
 mod query;
 mod resend;
@@ -24,15 +25,11 @@ pub use verify::{page, VerifyEmail};
 use std::future::Future;
 use std::pin::Pin;
 
-use serde_json::{json, Value};
-
 use crate::action::{Action, Reply, Request};
-use crate::error::{ApiError, ItemCode};
-use crate::messages::Msg;
+use crate::error::ApiError;
 use crate::render::Style;
 use shared::app::App;
 use shared::mail::Mailer;
-use shared::model::{format_time, Lang, VerificationRecord};
 use shared::store::Store;
 
 /// What an action is and what it uses, read off its [`Action`] constants: the one description that the
@@ -152,42 +149,4 @@ pub const ALL_NEEDS: Info = {
 /// The action of that name (exactly as the vendors spell it).
 pub fn find<S: Store, M: Mailer>(name: &str) -> Option<Entry<S, M>> {
     table::<S, M>().into_iter().find(|e| e.info.name == name)
-}
-
-/// One address's outcome: `{"Email", "Code", "Message"}`, plus `RetryAfterSeconds` when the quota refused it.
-pub fn outcome_item(email: &str, code: ItemCode, msg: &Msg, lang: Lang) -> Value {
-    let mut item = json!({"Email": email, "Code": code.as_str(), "Message": msg.text(lang)});
-    if let (
-        Msg::QuotaExceeded {
-            retry_after_seconds,
-        },
-        Some(map),
-    ) = (msg, item.as_object_mut())
-    {
-        map.insert("RetryAfterSeconds".into(), json!(retry_after_seconds));
-    }
-    item
-}
-
-/// A record as Query and List show it. Times are UTC, `YYYY-MM-DD HH:MM:SS`; absent ones are empty.
-pub fn record_fields(r: &VerificationRecord) -> serde_json::Map<String, Value> {
-    let body = json!({
-        "ConfirmIp": r.confirm_ip.clone().unwrap_or_default(),
-        "Email": r.email.as_str(),
-        "EmailVerificationNo": r.verification_no,
-        "GmtCreate": format_time(r.created),
-        "GmtModified": format_time(r.modified),
-        "SendIp": r.send_ip,
-        "TokenSendTime": format_time(r.token_sent),
-        "UserId": r.caller.as_str(),
-        "VerificationStatus": r.status.code(),
-        "VerificationTime": r.verified_at.map(format_time).unwrap_or_default(),
-        // Extensions: the last SES event about this caller's mail to the address ("" before any).
-        "DeliveryState": r.delivery.as_ref().map(|d| d.kind.as_str()).unwrap_or_default(),
-        "DeliveryTime": r.delivery.as_ref().map(|d| format_time(d.at)).unwrap_or_default(),
-    });
-    match body {
-        Value::Object(map) => map,
-        _ => serde_json::Map::new(),
-    }
 }

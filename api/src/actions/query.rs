@@ -23,6 +23,6 @@ impl Action for QueryEmailVerification {
             ApiError::Internal
         })?;
         let record = record.ok_or(ApiError::EmailVerificationNotExist)?;
-        Ok(Reply::Api(super::record_fields(&record)))
+        Ok(Reply::Api(super::items::record_fields(&record)))
     }
 }

@@ -267,7 +267,7 @@ pub async fn send_all<S: Store, M: Mailer>(
         .await;
     let (mut success, mut fail, mut exist) = (Vec::new(), Vec::new(), Vec::new());
     for raw in &list.invalid {
-        fail.push(super::outcome_item(
+        fail.push(super::items::outcome_item(
             raw,
             ItemCode::ParameterIllegal,
             &Msg::InvalidEmail,
@@ -277,16 +277,18 @@ pub async fn send_all<S: Store, M: Mailer>(
     for (email, outcome) in outcomes {
         let email = email.as_str();
         match outcome {
-            Outcome::Success => success.push(super::outcome_item(
+            Outcome::Success => success.push(super::items::outcome_item(
                 email,
                 ItemCode::Success,
                 &Msg::Success,
                 req.lang,
             )),
             Outcome::Exist(code, msg) => {
-                exist.push(super::outcome_item(email, code, &msg, req.lang))
+                exist.push(super::items::outcome_item(email, code, &msg, req.lang))
             }
-            Outcome::Fail(code, msg) => fail.push(super::outcome_item(email, code, &msg, req.lang)),
+            Outcome::Fail(code, msg) => {
+                fail.push(super::items::outcome_item(email, code, &msg, req.lang))
+            }
         }
     }
     let mut body = Body::new();

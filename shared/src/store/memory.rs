@@ -6,13 +6,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 
-use super::{
+use super::port::{
     CodeRecord, CodeSendState, CodeStore, ContactRecord, ListFilter, Page, PageQuery, ReplayGuard,
     SendState, SendWrite, Store, VerifyOutcome, WriteError,
 };
 use crate::code::{Contact, ContactType};
-use crate::delivery::DeliveryEvent;
 use crate::error::BackendError;
+use crate::model::DeliveryEvent;
 use crate::model::{
     CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord, VerificationStatus,
 };

@@ -1,4 +1,4 @@
-use super::internal;
+use super::common::internal;
 use crate::action::{Action, Reply, Request};
 use crate::error::ApiError;
 use crate::render::{Body, Style};

@@ -1,6 +1,6 @@
 use serde_json::{json, Value};
 
-use super::internal;
+use super::common::internal;
 use crate::action::{Action, Reply, Request};
 use crate::error::ApiError;
 use crate::render::Style;

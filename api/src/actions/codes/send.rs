@@ -1,4 +1,4 @@
-use super::{internal, secret, MAX_ATTEMPTS};
+use super::common::{internal, secret, MAX_ATTEMPTS};
 use crate::action::{Action, Reply, Request};
 use crate::error::ApiError;
 use crate::render::{Body, Style};
