@@ -1,4 +1,4 @@
-# The commands of the README. Ports, paths and versions live in local/env.sh.
+# The commands of the README (make help lists them). Ports, paths and versions live in local/env.sh.
 .PHONY: run test install build bench access-keys deploy
 
 run:      ## start the local stack in the foreground (Ctrl-C stops it)
@@ -13,7 +13,7 @@ install:  ## only install the local tools into .tools/ (make run and make test d
 build:    ## every function's bootstrap.zip for arm64 with cargo-lambda (target/lambda/<function>/bootstrap.zip)
 	@bash local/build.sh arm64
 
-deploy:   ## sam build, then sam deploy (--guided the first time, or with DEPLOY_GUIDED=1); README, "Deploy"
+deploy:   ## sam build, then sam deploy (--guided the first time, or with DEPLOY_GUIDED=1); docs/operations.md
 	@bash local/deploy.sh
 
 bench:    ## build, start the local stack, measure (sizes, cold start, latency, CPU, requests), write BENCHMARKS.md
@@ -33,3 +33,7 @@ migrate:  ## once, after upgrading from a version without IndexShards: make migr
 .PHONY: load
 load:     ## start a stack of its own ports, drive it with Locust for LOAD_SECONDS (default 240), audit it, write its section of BENCHMARKS.md
 	@bash local/load.sh
+
+.PHONY: help
+help:     ## list these commands
+	@awk -F':[^#]*## ' '/^[a-z-]+:.*## /{printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
