@@ -4,8 +4,13 @@
 run:      ## start the local stack in the foreground (Ctrl-C stops it)
 	@bash local/stack.sh run
 
-test:     ## start the local stack, run every test, stop the stack
+test:     ## make check, then start the local stack, run every test, stop the stack
+	@bash local/check.sh
 	@bash local/stack.sh test
+
+.PHONY: check
+check:    ## the fast gate, no stack: cargo fmt --check, clippy -D warnings, the domain has no AWS/Lambda/HTTP crate, the tests that need no stack
+	@bash local/check.sh
 
 install:  ## only install the local tools into .tools/ (make run and make test do it too)
 	@bash local/install.sh
