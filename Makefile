@@ -1,11 +1,16 @@
-# The commands of the README. Ports, paths and versions live in local/env.sh.
+# The commands of the README (make help lists them). Ports, paths and versions live in local/env.sh.
 .PHONY: run test install build bench access-keys deploy
 
 run:      ## start the local stack in the foreground (Ctrl-C stops it)
 	@bash local/stack.sh run
 
-test:     ## start the local stack, run every test, stop the stack
+test:     ## make check, then start the local stack, run every test, stop the stack
+	@bash local/check.sh
 	@bash local/stack.sh test
+
+.PHONY: check
+check:    ## the fast gate, no stack: cargo fmt --check, clippy -D warnings, the domain has no AWS/Lambda/HTTP crate, the tests that need no stack
+	@bash local/check.sh
 
 install:  ## only install the local tools into .tools/ (make run and make test do it too)
 	@bash local/install.sh
@@ -13,7 +18,7 @@ install:  ## only install the local tools into .tools/ (make run and make test d
 build:    ## every function's bootstrap.zip for arm64 with cargo-lambda (target/lambda/<function>/bootstrap.zip)
 	@bash local/build.sh arm64
 
-deploy:   ## sam build, then sam deploy (--guided the first time, or with DEPLOY_GUIDED=1); README, "Deploy"
+deploy:   ## sam build, then sam deploy (--guided the first time, or with DEPLOY_GUIDED=1); docs/operations.md
 	@bash local/deploy.sh
 
 bench:    ## build, start the local stack, measure (sizes, cold start, latency, CPU, requests), write BENCHMARKS.md
@@ -24,11 +29,11 @@ fuzz:     ## run each cargo-fuzz target of fuzz/ for FUZZ_SECONDS (default 60), 
 	@bash local/fuzz.sh
 
 access-keys: ## the front door's key pairs: make access-keys ARGS='--secret-id <AccessKeysSecretArn> create <caller>' (or list, revoke <id>)
-	@cargo run --quiet -p shared --bin access-keys -- $(ARGS)
+	@cargo run --quiet -p adapters --bin access-keys -- $(ARGS)
 
 .PHONY: migrate
 migrate:  ## once, after upgrading from a version without IndexShards: make migrate ARGS='--table <TableName>' (records and contacts written before it join List and Describe)
-	@cargo run --quiet -p shared --bin migrate-index -- $(ARGS)
+	@cargo run --quiet -p adapters --bin migrate-index -- $(ARGS)
 
 .PHONY: template
 template: ## rewrite template.yaml's generated parts (each action's function, log group, alarms, dashboard lines) from the action table
@@ -37,3 +42,7 @@ template: ## rewrite template.yaml's generated parts (each action's function, lo
 .PHONY: load
 load:     ## start a stack of its own ports, drive it with Locust for LOAD_SECONDS (default 240), audit it, write its section of BENCHMARKS.md
 	@bash local/load.sh
+
+.PHONY: help
+help:     ## list these commands
+	@awk -F':[^#]*## ' '/^[a-z-]+:.*## /{printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)

@@ -137,6 +137,10 @@ if [ "$mode" != bench ]; then
   echo "==> starting cargo lambda watch on $BIND_HOST:$LAMBDA_PORT"
   start lambda cargo lambda watch --invoke-address "$BIND_HOST" --invoke-port "$LAMBDA_PORT" --concurrency 8
   wait_for lambda 60 listening "$LAMBDA_PORT"
+  # `cargo lambda invoke` sends to [::1] by default: a relay there makes the plain command work (loopback only).
+  if [ "$BIND_HOST" = 127.0.0.1 ] && python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+    start relay python3 local/relay.py ::1 "$LAMBDA_PORT" "$BIND_HOST" "$LAMBDA_PORT"
+  fi
 fi
 export LAMBDA_LOG="$STATE_DIR/lambda.log"
 

@@ -4,6 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use adapters::dynamo::DynamoStore;
+use adapters::ses::SesMailer;
+use adapters::sms::SmsSender;
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
@@ -12,9 +15,6 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use shared::app::{App, Clock, Config};
-use shared::mail::SesMailer;
-use shared::sms::SmsSender;
-use shared::store::DynamoStore;
 
 /// The service names the SDK gives its operations.
 pub const DYNAMODB: &str = "DynamoDB";
@@ -114,7 +114,7 @@ pub fn sesv2_client(aws: &SdkConfig, counter: &RequestCounter) -> aws_sdk_sesv2:
     )
 }
 
-/// The application as `shared::lambda::run` builds it (DynamoDB and SES v2), with both clients counted.
+/// The application as `edge::lambda::run` builds it (DynamoDB and SES v2), with both clients counted.
 pub fn counted_app(
     config: Config,
     aws: &SdkConfig,
@@ -124,8 +124,8 @@ pub fn counted_app(
     App {
         store: DynamoStore::new(dynamodb_client(aws, counter), &config.table_name),
         mailer: SesMailer::new(sesv2_client(aws, counter), &config.sender),
-        sms: SmsSender::from_env(aws),
-        code_secret: shared::app::local_code_secret().and_then(Result::ok),
+        sms: SmsSender::from_env(aws).into(),
+        code_secret: adapters::secrets::local_code_secret().and_then(Result::ok),
         config,
         clock,
     }

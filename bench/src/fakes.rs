@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use adapters::sms::SmsSender;
 use chrono::{DateTime, Utc};
 use shared::app::Clock;
 use shared::code::{Contact, ContactType};
@@ -13,7 +14,6 @@ use shared::error::BackendError;
 use shared::mail::{Mailer, OutgoingMail};
 use shared::model::{CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord};
 use shared::quota::QuotaState;
-use shared::sms::SmsSender;
 use shared::store::{
     CodeRecord, CodeSendState, CodeStore, ContactRecord, ListFilter, Page, PageQuery, SendState,
     SendWrite, Store, VerifyOutcome, WriteError,

@@ -1,15 +1,15 @@
 //! Signed requests for the front door, as the vendors' SDKs send them: API Gateway HTTP API (payload 2.0)
 //! events for `POST /`, signed with ACS3-HMAC-SHA256, Alibaba's RPC HMAC-SHA1 or Tencent's TC3-HMAC-SHA256.
-//! They are signed with the public helpers of `shared::front_door` (the same canonical forms the front
+//! They are signed with the public helpers of `edge::front_door` (the same canonical forms the front
 //! door checks against); the vendors' worked examples in those modules' tests hold the helpers to the
 //! vendors' own signers.
 
+use api::signing::{acs3, rpc, tc3};
+use api::signing::{canonical_pairs, hmac_sha256, sha256_hex, HmacSha1};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use hmac::Mac;
 use serde_json::{json, Map, Value};
-use shared::front_door::signing::{canonical_pairs, hmac_sha256, sha256_hex, HmacSha1};
-use shared::front_door::{acs3, rpc, tc3};
 
 /// The API's host name in the events (API Gateway's default domain).
 pub const HOST: &str = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com";
@@ -300,9 +300,10 @@ fn tc3_event(key: &KeyPair, action: &str, params: &Value, now: DateTime<Utc>) ->
 mod tests {
     use super::*;
     use crate::fakes::NoopMailer;
+    use adapters::env::FromEnv;
+    use adapters::sms::SmsSender;
+    use edge::front_door::{FrontDoor, KeyRing, Keys};
     use shared::app::{system_clock, App, Config};
-    use shared::front_door::{FrontDoor, KeyRing, Keys};
-    use shared::sms::SmsSender;
     use shared::store::MemoryStore;
 
     fn door(key: &KeyPair) -> FrontDoor<MemoryStore, NoopMailer> {
@@ -319,7 +320,7 @@ mod tests {
         let app = App {
             store: MemoryStore::new(),
             mailer: NoopMailer,
-            sms: SmsSender::None,
+            sms: SmsSender::None.into(),
             code_secret: None,
             config,
             clock: system_clock(),
@@ -334,7 +335,7 @@ mod tests {
 
     async fn call(door: &FrontDoor<MemoryStore, NoopMailer>, event: &str) -> (u16, Value) {
         let response =
-            shared::front_door::handle(door, lambda_http::request::from_str(event).unwrap()).await;
+            edge::front_door::handle(door, lambda_http::request::from_str(event).unwrap()).await;
         let status = response.status().as_u16();
         let body = match response.into_body() {
             lambda_http::Body::Text(t) => t,

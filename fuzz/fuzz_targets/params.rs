@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use shared::code::{Contact, ContactType};
 use shared::model::EmailAddress;
-use shared::params::{Params, MAX_EMAILS};
+use api::params::{Params, MAX_EMAILS};
 
 const CONTENT_TYPES: [&str; 6] = [
     "application/json",

@@ -5,11 +5,11 @@
 
 use libfuzzer_sys::fuzz_target;
 use percent_encoding::percent_decode_str;
-use shared::front_door::signing::{
+use api::signing::{
     authorization_fields, canonical_pairs, encode, hmac_matches, hmac_sha1, hmac_sha256, HmacSha1,
     HmacSha256,
 };
-use shared::front_door::{acs3, rpc, tc3};
+use api::signing::{acs3, rpc, tc3};
 
 fn decoded(s: &str) -> String {
     percent_decode_str(s)

@@ -8,9 +8,9 @@
 use libfuzzer_sys::fuzz_target;
 use quick_xml::events::Event;
 use serde_json::{Map, Value};
-use shared::error::ApiError;
+use api::error::ApiError;
 use shared::model::Lang;
-use shared::render::{self, Format};
+use api::render::{self, Format};
 
 const NAMES: [&str; 6] = [
     "Email",

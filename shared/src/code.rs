@@ -6,7 +6,9 @@ use std::fmt;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::model::{EmailAddress, RandomSourceFailed};
+use chrono::{DateTime, Utc};
+
+use crate::model::{CallerId, EmailAddress, RandomSourceFailed};
 
 /// `Type`: 1 mobile number, 2 e-mail address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -234,6 +236,25 @@ impl fmt::Debug for CodeSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("CodeSecret(***)")
     }
+}
+
+/// A code as stored: only its keyed hash, how often a wrong code was tried, and when it expires.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeRecord {
+    pub caller: CallerId,
+    pub contact: Contact,
+    pub hash: String,
+    pub attempts: u32,
+    pub sent_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A contact verified by a code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContactRecord {
+    pub caller: CallerId,
+    pub contact: Contact,
+    pub created: DateTime<Utc>,
 }
 
 #[cfg(test)]

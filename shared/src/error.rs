@@ -1,181 +1,4 @@
-//! Outcome codes: the ones an address gets inside a list, and the ones that fail a whole request.
-
-use crate::i18n::{Msg, ParamProblem};
-
-/// The `Code` of one address in SuccessList, FailList or ExistList.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ItemCode {
-    Success,
-    ParameterIllegal,
-    SendTokenQuotaExceeded,
-    EmailVerificationExist,
-    EmailVerified,
-    EmailVerificationNotExist,
-    NetworkIOError,
-    InternalError,
-    /// A hard bounce or a complaint (or SES's suppression list) made the address undeliverable.
-    EmailUndeliverable,
-}
-
-impl ItemCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Success => "Success",
-            Self::ParameterIllegal => "ParameterIllegal",
-            Self::SendTokenQuotaExceeded => "SendTokenQuotaExceeded",
-            Self::EmailVerificationExist => "EmailVerificationExist",
-            Self::EmailVerified => "EmailVerified",
-            Self::EmailVerificationNotExist => "EmailVerificationNotExist",
-            Self::NetworkIOError => "NetworkIOError",
-            Self::InternalError => "InternalError",
-            Self::EmailUndeliverable => "EmailUndeliverable",
-        }
-    }
-}
-
-/// An error that fails the whole request. Nothing was written when one is returned.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ApiError {
-    #[error("ParameterIllegal: {0:?}")]
-    ParameterIllegal(ParamProblem),
-    #[error("Forbidden")]
-    Forbidden,
-    #[error("EmailVerificationNotExist")]
-    EmailVerificationNotExist,
-    #[error("TokenInvalid")]
-    TokenInvalid,
-    #[error("TokenExpired")]
-    TokenExpired,
-    #[error("InternalError")]
-    Internal,
-    // The verification codes' outcomes (Tencent-style actions).
-    #[error("code send limited")]
-    CodeSendLimited { retry_after_seconds: i64 },
-    #[error("wrong code")]
-    CodeWrong { tries_left: u32 },
-    #[error("code unusable: {0:?}")]
-    CodeUnusable(CodeProblem),
-    #[error("contact already verified")]
-    ContactVerified,
-    #[error("contact not found")]
-    ContactNotFound,
-    #[error("code could not be sent")]
-    CodeSendFailed,
-    /// The caller is over its request rate.
-    #[error("throttled")]
-    Throttled { retry_after_seconds: i64 },
-    /// A code by mail to an address that hard-bounced or complained.
-    #[error("email undeliverable")]
-    EmailUndeliverable,
-    /// A text message to a country the stack does not send to (`SmsAllowedCountries`).
-    #[error("SMS country not allowed")]
-    SmsCountryNotAllowed,
-    /// The caller sent its text messages of the day (`SmsDailyLimitPerCaller`).
-    #[error("SMS daily limit")]
-    SmsDailyLimit,
-}
-
-/// Why a code cannot be checked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CodeProblem {
-    Expired,
-    /// None was sent, or it was used.
-    Missing,
-    /// Too many wrong tries.
-    Locked,
-}
-
-impl ApiError {
-    /// The code in the Alibaba-style answers.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::ParameterIllegal(_) => "ParameterIllegal",
-            Self::Forbidden => "Forbidden",
-            Self::EmailVerificationNotExist => "EmailVerificationNotExist",
-            Self::TokenInvalid => "TokenInvalid",
-            Self::TokenExpired => "TokenExpired",
-            Self::Internal => "InternalError",
-            Self::Throttled { .. } => "Throttling",
-            other => other.tencent_code(),
-        }
-    }
-
-    /// The code in the Tencent-style answers (`Response.Error.Code`).
-    pub fn tencent_code(&self) -> &'static str {
-        match self {
-            Self::ParameterIllegal(ParamProblem::Missing(_)) => "MissingParameter",
-            Self::ParameterIllegal(_) => "InvalidParameterValue.InvalidParameterFormat",
-            Self::Forbidden => "AuthFailure",
-            Self::CodeSendLimited { .. } => "FailedOperation.SendVerifyCodeIsLimited",
-            Self::CodeWrong { .. } => "InternalError.VerifyCodeErr",
-            Self::CodeUnusable(_) => "InternalError.CheckVerifyCodeErr",
-            Self::ContactVerified => "InternalError.VerifiedPhoneEmailErr",
-            Self::ContactNotFound => "ResourceNotFound.PhoneEmailNotExist",
-            Self::CodeSendFailed => "InternalError.SendVerifyCodeErr",
-            Self::Throttled { .. } => "RequestLimitExceeded",
-            Self::EmailUndeliverable => "FailedOperation.EmailUndeliverable",
-            Self::SmsCountryNotAllowed => "UnsupportedOperation",
-            Self::SmsDailyLimit => "LimitExceeded",
-            Self::EmailVerificationNotExist
-            | Self::TokenInvalid
-            | Self::TokenExpired
-            | Self::Internal => "InternalError",
-        }
-    }
-
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::ParameterIllegal(_) | Self::TokenInvalid | Self::TokenExpired => 400,
-            Self::Forbidden => 403,
-            Self::EmailVerificationNotExist | Self::ContactNotFound => 404,
-            Self::CodeSendLimited { .. } | Self::Throttled { .. } | Self::SmsDailyLimit => 429,
-            Self::EmailUndeliverable | Self::SmsCountryNotAllowed => 400,
-            Self::CodeWrong { .. } | Self::CodeUnusable(_) | Self::ContactVerified => 400,
-            Self::Internal | Self::CodeSendFailed => 500,
-        }
-    }
-
-    pub fn msg(&self) -> Msg {
-        match self {
-            Self::ParameterIllegal(p) => Msg::Param(p.clone()),
-            Self::Forbidden => Msg::Forbidden,
-            Self::EmailVerificationNotExist => Msg::EmailVerificationNotExist,
-            Self::TokenInvalid => Msg::TokenInvalid,
-            Self::TokenExpired => Msg::TokenExpired,
-            Self::Internal => Msg::Internal,
-            Self::CodeSendLimited {
-                retry_after_seconds,
-            } => Msg::CodeSendLimited {
-                retry_after_seconds: *retry_after_seconds,
-            },
-            Self::CodeWrong { tries_left } => Msg::CodeWrong {
-                tries_left: *tries_left,
-            },
-            Self::CodeUnusable(CodeProblem::Expired) => Msg::CodeExpired,
-            Self::CodeUnusable(CodeProblem::Missing) => Msg::CodeMissing,
-            Self::CodeUnusable(CodeProblem::Locked) => Msg::CodeLocked,
-            Self::ContactVerified => Msg::ContactVerified,
-            Self::ContactNotFound => Msg::ContactNotFound,
-            Self::CodeSendFailed => Msg::CodeSendFailed,
-            Self::Throttled {
-                retry_after_seconds,
-            } => Msg::Throttled {
-                retry_after_seconds: *retry_after_seconds,
-            },
-            Self::EmailUndeliverable => Msg::EmailUndeliverable,
-            Self::SmsCountryNotAllowed => Msg::SmsCountryNotAllowed,
-            Self::SmsDailyLimit => Msg::SmsDailyLimit,
-        }
-    }
-
-    pub fn missing(name: &'static str) -> Self {
-        Self::ParameterIllegal(ParamProblem::Missing(name))
-    }
-
-    pub fn invalid(name: &'static str, expected: &'static str) -> Self {
-        Self::ParameterIllegal(ParamProblem::Invalid { name, expected })
-    }
-}
+//! What can fail below the workflows: the store, the mailer, the text sender, the random source.
 
 /// A failure of the store or the mailer. Logged in full, answered as `InternalError` or `NetworkIOError`.
 #[derive(Debug, thiserror::Error)]
@@ -192,4 +15,15 @@ pub enum BackendError {
     Throttled(String),
     #[error("random source: {0}")]
     Random(#[from] crate::model::RandomSourceFailed),
+}
+
+/// A setting that is missing or malformed: the function does not start.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl ConfigError {
+    pub fn new(what: impl Into<String>) -> Self {
+        Self(what.into())
+    }
 }

@@ -287,7 +287,7 @@ pub struct VerificationRecord {
     /// Optimistic-concurrency version: every write names the version it read.
     pub version: u64,
     /// The last SES event about this caller's mail to the address (written by the events consumer).
-    pub delivery: Option<crate::delivery::Delivery>,
+    pub delivery: Option<Delivery>,
 }
 
 /// A link token as stored: found by its hash, it names the record it verifies.
@@ -314,6 +314,71 @@ pub fn new_verification_no() -> String {
 /// `YYYY-MM-DD HH:MM:SS`, UTC: how every time appears in answers.
 pub fn format_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// What happened to one mail at one address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryKind {
+    Delivered,
+    /// A bounce SES calls `Transient` (a full mailbox, a server that said "later"): the address stays usable.
+    SoftBounce,
+    /// A `Permanent` (or `Undetermined`) bounce, including SES's own suppression list.
+    HardBounce,
+    Complaint,
+    /// SES refused to send it (a virus, for instance): a fault of the mail, not of the address.
+    Rejected,
+}
+
+impl DeliveryKind {
+    /// The `DeliveryState` shown in Query and List.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delivered => "Delivered",
+            Self::SoftBounce => "SoftBounce",
+            Self::HardBounce => "HardBounce",
+            Self::Complaint => "Complaint",
+            Self::Rejected => "Rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Delivered,
+            Self::SoftBounce,
+            Self::HardBounce,
+            Self::Complaint,
+            Self::Rejected,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
+    /// Whether the address is never mailed again.
+    pub fn makes_undeliverable(self) -> bool {
+        matches!(self, Self::HardBounce | Self::Complaint)
+    }
+}
+
+/// One address's part of one SES event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryEvent {
+    pub address: EmailAddress,
+    pub kind: DeliveryKind,
+    /// When SES says it happened (the bounce's, complaint's or delivery's own time).
+    pub at: DateTime<Utc>,
+    /// The caller whose mail it was (its `caller` tag), when the tag is there.
+    pub caller: Option<CallerId>,
+    /// `link` or `code` (the `family` tag).
+    pub family: Option<String>,
+    /// SES's words: the bounce type and subtype, the complaint's feedback type, the reject reason.
+    pub reason: String,
+}
+
+/// The last thing known of mail to an address: the extension fields of Query and List.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub kind: DeliveryKind,
+    pub at: DateTime<Utc>,
 }
 
 #[cfg(test)]

@@ -64,8 +64,8 @@ impl From<&crate::model::VerificationRecord> for Cursor {
     }
 }
 
-impl From<&crate::store::ContactRecord> for Cursor {
-    fn from(c: &crate::store::ContactRecord) -> Self {
+impl From<&crate::code::ContactRecord> for Cursor {
+    fn from(c: &crate::code::ContactRecord) -> Self {
         Self {
             created_ms: c.created.timestamp_millis(),
             key: c.contact.key(),

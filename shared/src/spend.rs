@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
-use crate::app::ConfigError;
+use crate::error::ConfigError;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SmsPolicy {
@@ -54,19 +54,6 @@ impl SmsPolicy {
             allowed_countries,
             daily_cap_per_caller: (cap > 0).then_some(cap),
         })
-    }
-
-    /// `SMS_ALLOWED_COUNTRIES` and `SMS_DAILY_LIMIT_PER_CALLER`, or the defaults.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let countries = std::env::var("SMS_ALLOWED_COUNTRIES")
-            .unwrap_or_else(|_| DEFAULT_ALLOWED_COUNTRIES.into());
-        let cap = match std::env::var("SMS_DAILY_LIMIT_PER_CALLER") {
-            Err(_) => DEFAULT_DAILY_CAP,
-            Ok(v) => v.trim().parse().map_err(|_| {
-                ConfigError::new(format!("SMS_DAILY_LIMIT_PER_CALLER is not a number: {v:?}"))
-            })?,
-        };
-        Self::parse(&countries, cap)
     }
 
     pub fn allows(&self, country: Option<&str>) -> bool {

@@ -7,14 +7,15 @@ pub mod template;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use adapters::dynamo::DynamoStore;
+use adapters::env::FromEnv;
+use adapters::ses::SesMailer;
+use adapters::sms::SmsSender;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use shared::app::{App, Config};
 use shared::code::CodeSecret;
-use shared::mail::SesMailer;
-use shared::sms::SmsSender;
-use shared::store::DynamoStore;
 
 /// An environment variable that `make test` (local/env.sh) sets.
 pub fn env(name: &str) -> String {
@@ -299,7 +300,7 @@ pub fn app_with(
         config,
         clock,
         aws,
-        SesMailer::new(aws_sdk_sesv2::Client::new(aws), &env("SENDER_ADDRESS")),
+        SesMailer::new(aws_sdk_sesv2::Client::new(aws), env("SENDER_ADDRESS")),
     )
 }
 
@@ -314,7 +315,7 @@ pub fn app_with_mailer(
     App {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), &config.table_name),
         mailer,
-        sms: SmsSender::from_env(aws),
+        sms: SmsSender::from_env(aws).into(),
         code_secret: Some(
             CodeSecret::new(env("CODE_HMAC_SECRET").into_bytes())
                 .expect("a long enough local secret"),

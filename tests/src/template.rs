@@ -1,4 +1,4 @@
-//! The parts of `template.yaml` that follow from the action table (`shared::actions::ALL`): each action's
+//! The parts of `template.yaml` that follow from the action table (`api::actions::ALL`): each action's
 //! function and log group, every function's Errors and Throttles alarms, and the dashboard's per-function
 //! lines. They sit between `# BEGIN GENERATED <part>` and `# END GENERATED <part>` lines; `make template`
 //! (`cargo run -p stack-tests --bin gen-template`) rewrites what is between them and leaves the rest of the
@@ -9,8 +9,8 @@
 
 use std::fmt::Write;
 
-use shared::actions::{Info, ALL};
-use shared::routes::Route;
+use api::actions::{Info, ALL};
+use api::routes::Route;
 
 /// Functions that serve no action of the table, written by hand in template.yaml: (logical name, function).
 pub const OTHER_FUNCTIONS: [(&str, &str); 2] =

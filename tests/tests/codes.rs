@@ -3,14 +3,17 @@
 
 use std::sync::Arc;
 
+use adapters::dynamo::DynamoStore;
+use adapters::env::FromEnv;
+use adapters::ses::SesMailer;
+use api::action::{Action, Reply, Request};
+use api::actions::{CreateIntlPhoneEmail, SendIntlPhoneEmailCode};
+use api::error::{ApiError, CodeProblem};
+use api::params::Params;
 use chrono::Duration;
 use serde_json::{json, Value};
-use shared::actions::{CreateIntlPhoneEmail, SendIntlPhoneEmailCode};
-use shared::app::{Action, App, Config, Reply, Request};
-use shared::error::{ApiError, CodeProblem};
-use shared::mail::SesMailer;
-use shared::params::Params;
-use shared::store::{CodeStore, DynamoStore};
+use shared::app::{App, Config};
+use shared::store::CodeStore;
 use stack_tests::*;
 
 const SEND: &str = "send-intl-phone-email-code";

@@ -5,10 +5,10 @@
 
 use std::collections::HashMap;
 
+use api::action::{Action, Reply, Request};
+use api::params::Params;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
-use shared::app::{Action, Reply, Request};
-use shared::params::Params;
 use stack_tests::*;
 
 const SUBMIT: &str = "submit-email-verification";
@@ -302,11 +302,11 @@ fn code_request(caller: &str, phone: &str) -> Request {
 
 /// The Tencent code of an action's error, or "" for success.
 async fn send_code(
-    app: &shared::app::App<shared::store::DynamoStore, shared::mail::SesMailer>,
+    app: &shared::app::App<adapters::dynamo::DynamoStore, adapters::ses::SesMailer>,
     caller: &str,
     phone: &str,
 ) -> String {
-    match shared::actions::SendIntlPhoneEmailCode::handle(app, &code_request(caller, phone)).await {
+    match api::actions::SendIntlPhoneEmailCode::handle(app, &code_request(caller, phone)).await {
         Ok(Reply::Api(_)) => String::new(),
         Ok(_) => "page".into(),
         Err(e) => e.tencent_code().to_string(),
@@ -394,7 +394,7 @@ async fn mail_refused_by_the_suppression_list_gets_the_same_code_and_spends_noth
         false,
     )
     .unwrap();
-    let body = match shared::actions::SubmitEmailVerification::handle(&app, &req)
+    let body = match api::actions::SubmitEmailVerification::handle(&app, &req)
         .await
         .unwrap()
     {
@@ -415,7 +415,7 @@ async fn mail_refused_by_the_suppression_list_gets_the_same_code_and_spends_noth
         "the quota was given back"
     );
     // Remembered: the next Submit is refused without asking SES.
-    shared::actions::SubmitEmailVerification::handle(&app, &req)
+    api::actions::SubmitEmailVerification::handle(&app, &req)
         .await
         .unwrap();
     assert_eq!(mailer.0.load(std::sync::atomic::Ordering::SeqCst), 1);

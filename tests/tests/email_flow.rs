@@ -41,7 +41,7 @@ fn submit_mail_click_query_end_to_end() {
     let mail = &mails[0];
     assert_eq!(
         mail.to,
-        [normalised.clone()],
+        std::slice::from_ref(&normalised),
         "the `+` survives into the mail's recipient"
     );
     assert_eq!(mail.subject, "Verify your email address");

@@ -4,20 +4,23 @@
 //! keep the old link or code working, spend no quota, and leave no second link; a retry through the first
 //! must then succeed.
 
-use chrono::Duration;
-use serde_json::Value;
-use shared::actions::{
+use adapters::dynamo::DynamoStore;
+use adapters::env::FromEnv;
+use adapters::ses::SesMailer;
+use adapters::sms::SmsSender;
+use api::action::{Action, Reply, Request};
+use api::actions::{
     CreateIntlPhoneEmail, ResendEmailVerification, SendIntlPhoneEmailCode, SubmitEmailVerification,
     VerifyEmail,
 };
-use shared::app::{Action, App, Config, Reply, Request};
+use api::error::ApiError;
+use api::params::Params;
+use chrono::Duration;
+use serde_json::Value;
+use shared::app::{App, Config};
 use shared::code::{Contact, ContactType};
-use shared::error::ApiError;
-use shared::mail::SesMailer;
 use shared::model::{CallerId, EmailAddress};
-use shared::params::Params;
-use shared::sms::SmsSender;
-use shared::store::{CodeStore, DynamoStore, Store};
+use shared::store::{CodeStore, Store};
 use stack_tests::*;
 
 fn request(caller: &str, pairs: &[(&str, &str)]) -> Request {
@@ -60,7 +63,7 @@ async fn apps(clock: &TestClock) -> (App<DynamoStore, SesMailer>, App<DynamoStor
     let config = Config::from_env().unwrap();
     let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(&dead), &config.sender);
     let mut bad = app_with_mailer(config, clock, &aws_config::load_from_env().await, mailer);
-    bad.sms = SmsSender::Outbox("/nonexistent-directory/sms-outbox.jsonl".into());
+    bad.sms = SmsSender::Outbox("/nonexistent-directory/sms-outbox.jsonl".into()).into();
     (good, bad)
 }
 
@@ -329,7 +332,7 @@ fn paced_app(
     App {
         store: shared::store::MemoryStore::new(),
         mailer,
-        sms: SmsSender::None,
+        sms: SmsSender::None.into(),
         code_secret: None,
         config,
         clock: shared::app::system_clock(),
@@ -688,7 +691,7 @@ fn failing_app(
     let app = App {
         store: store.clone(),
         mailer: mailer.clone(),
-        sms: SmsSender::None,
+        sms: SmsSender::None.into(),
         code_secret: Some(
             shared::code::CodeSecret::new(env("CODE_HMAC_SECRET").into_bytes()).unwrap(),
         ),
@@ -872,13 +875,13 @@ async fn every_step_of_verify_delete_and_the_code_actions_can_fail_and_a_retry_s
                 .await
                 .unwrap_or_else(|e| panic!("{when:?} call {k}: Verify retry {e:?}"));
             store.arm(k);
-            let _ = answer::<shared::actions::DeleteEmailVerification, _, _>(
+            let _ = answer::<api::actions::DeleteEmailVerification, _, _>(
                 &app,
                 &request(&caller, &[("Email", &address)]),
             )
             .await;
             store.arm(0);
-            let _ = answer::<shared::actions::DeleteEmailVerification, _, _>(
+            let _ = answer::<api::actions::DeleteEmailVerification, _, _>(
                 &app,
                 &request(&caller, &[("Email", &address)]),
             )

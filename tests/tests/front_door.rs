@@ -7,15 +7,17 @@
 
 use std::sync::Arc;
 
+use adapters::dynamo::DynamoStore;
+use adapters::ses::SesMailer;
+use api::actions::ALL;
+use api::render::Style;
+use api::signing::{acs3, rpc, tc3};
+use api::signing::{hmac_sha256, sha256_hex};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
+use edge::front_door::{FrontDoor, KeyRing, Keys};
 use serde_json::{json, Value};
-use shared::actions::ALL;
-use shared::front_door::signing::{hmac_sha256, sha256_hex};
-use shared::front_door::{acs3, rpc, tc3, FrontDoor, KeyRing, Keys};
-use shared::mail::SesMailer;
-use shared::render::Style;
-use shared::store::{DynamoStore, ReplayGuard};
+use shared::store::ReplayGuard;
 use stack_tests::*;
 
 const HOST: &str = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com";
@@ -136,7 +138,7 @@ fn rpc_request(
         ("Version", "2018-01-29".to_string()),
     ]);
     let sts = rpc::string_to_sign("GET", all.iter().map(|(k, v)| (*k, v.as_str())));
-    let mac = shared::front_door::signing::hmac_sha1(&rpc::key(secret), sts.as_bytes());
+    let mac = api::signing::hmac_sha1(&rpc::key(secret), sts.as_bytes());
     all.push((
         "Signature",
         base64::engine::general_purpose::STANDARD.encode(mac),
@@ -194,7 +196,7 @@ fn tc3_request_with(
 }
 
 async fn call(door: &FrontDoor<DynamoStore, SesMailer>, request: lambda_http::Request) -> Answer {
-    let response = shared::front_door::handle(door, request).await;
+    let response = edge::front_door::handle(door, request).await;
     let status = response.status().as_u16();
     let content_type = response
         .headers()
@@ -687,7 +689,7 @@ fn the_access_keys_command_creates_lists_and_revokes_pairs_in_a_file() {
     assert!(id.starts_with("VK") && secret.len() == 40, "{out}");
     let ring = KeyRing::parse(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert!(
-        matches!(ring.lookup(&id), shared::front_door::Lookup::Active { secret: s, .. } if s == secret)
+        matches!(ring.lookup(&id), edge::front_door::Lookup::Active { secret: s, .. } if s == secret)
     );
     #[cfg(unix)]
     {
@@ -705,7 +707,7 @@ fn the_access_keys_command_creates_lists_and_revokes_pairs_in_a_file() {
     );
     assert_eq!(run(&["revoke", &id]).0, Some(0));
     let ring = KeyRing::parse(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    assert_eq!(ring.lookup(&id), shared::front_door::Lookup::Disabled);
+    assert_eq!(ring.lookup(&id), edge::front_door::Lookup::Disabled);
     let (rc, _, err) = run(&["revoke", "VKNOSUCHKEY"]);
     assert_eq!(rc, Some(2), "{err}");
     let (rc, _, err) = run(&["create", "not a caller#"]);

@@ -1,4 +1,4 @@
-//! What follows from the action table (`shared::actions::ALL`), checked without a running stack:
+//! What follows from the action table (`api::actions::ALL`), checked without a running stack:
 //! template.yaml's generated parts are what `make template` writes, and each function takes exactly its
 //! action's routes (anything else is 404, and runs nothing), as a deployed API routes them.
 
@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
-use shared::actions::{find, Info, ALL};
+use api::actions::{find, Info, ALL};
 use shared::app::{App, Config};
 use shared::error::BackendError;
 use shared::mail::{Mailer, OutgoingMail};
-use shared::routes::Route;
+use api::routes::Route;
 use shared::sms::SmsSender;
 use shared::store::MemoryStore;
 
@@ -156,7 +156,7 @@ async fn call(
     path: &str,
 ) -> (u16, Value) {
     let entry = find::<MemoryStore, Accept>(info.name).expect("in the table");
-    let response = shared::lambda::handle_entry(app, entry, event(info, method, path)).await;
+    let response = edge::lambda::handle_entry(app, entry, event(info, method, path)).await;
     let status = response.status().as_u16();
     let body = match response.into_body() {
         lambda_http::Body::Text(t) => t,
@@ -191,8 +191,8 @@ async fn a_method_the_action_does_not_take_is_404_and_runs_nothing() {
                 }
                 assert_eq!(status, 404, "{method} {path}: {body}");
                 let (code, id) = match info.style {
-                    shared::render::Style::Alibaba => (&body["Code"], &body["RequestId"]),
-                    shared::render::Style::Tencent => (
+                    api::render::Style::Alibaba => (&body["Code"], &body["RequestId"]),
+                    api::render::Style::Tencent => (
                         &body["Response"]["Error"]["Code"],
                         &body["Response"]["RequestId"],
                     ),
@@ -290,7 +290,7 @@ fn every_sample_event_takes_a_route_of_its_action() {
         let method = e["requestContext"]["http"]["method"].as_str().unwrap_or("");
         let path = e["rawPath"].as_str().unwrap_or("");
         assert!(
-            shared::routes::route(info.routes, method, path).is_some(),
+            api::routes::route(info.routes, method, path).is_some(),
             "{}: {method} {path} is not a route of {}",
             file.display(),
             info.name

@@ -6,14 +6,16 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use adapters::dynamo::DynamoStore;
+use adapters::ses::SesMailer;
+use api::action::{Action, Reply, Request};
+use api::actions::SubmitEmailVerification;
+use api::params::Params;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
-use shared::actions::SubmitEmailVerification;
-use shared::app::{Action, App, Reply, Request};
+use shared::app::App;
 use shared::code::{Contact, ContactType};
-use shared::mail::SesMailer;
-use shared::params::Params;
-use shared::store::{CodeRecord, CodeStore, DynamoStore, Store};
+use shared::store::{CodeRecord, CodeStore, Store};
 use stack_tests::*;
 
 const LIST: &str = "list-email-verification";
@@ -566,7 +568,9 @@ async fn records_and_contacts_written_before_the_shards_are_listed_after_the_mig
         [0, 0, 0, 0],
         "an uncounted record stays uncounted"
     );
-    let first = shared::store::migrate::migrate_index(&store).await.unwrap();
+    let first = adapters::dynamo::migrate::migrate_index(&store)
+        .await
+        .unwrap();
     assert!(
         first.records >= 5 && first.contacts >= 1 && first.skipped == 0,
         "{first:?}"
@@ -583,7 +587,9 @@ async fn records_and_contacts_written_before_the_shards_are_listed_after_the_mig
     assert_eq!(describe(&caller, json!({}))["TotalCount"], 1);
     assert_eq!(counts_of(&caller).await, [5, 2, 1, 0]);
     // Again: nothing more to move, nothing counted twice.
-    let second = shared::store::migrate::migrate_index(&store).await.unwrap();
+    let second = adapters::dynamo::migrate::migrate_index(&store)
+        .await
+        .unwrap();
     assert_eq!((second.records, second.contacts), (0, 0), "{second:?}");
     assert_eq!(counts_of(&caller).await, [5, 2, 1, 0]);
     // A migrated record is deleted with its count.

@@ -4,14 +4,16 @@
 
 use std::sync::Arc;
 
+use adapters::dynamo::DynamoStore;
+use adapters::env::FromEnv;
+use adapters::ses::SesMailer;
+use api::action::{Action, Reply, Request};
+use api::actions::{QueryEmailVerification, SubmitEmailVerification, VerifyEmail};
+use api::params::Params;
 use bench::count::{counted_app, Counts, RequestCounter, DYNAMODB, SESV2};
 use chrono::Duration;
 use serde_json::Value;
-use shared::actions::{QueryEmailVerification, SubmitEmailVerification, VerifyEmail};
-use shared::app::{Action, App, Config, Reply, Request};
-use shared::mail::SesMailer;
-use shared::params::Params;
-use shared::store::DynamoStore;
+use shared::app::{App, Config};
 use stack_tests::*;
 
 /// DynamoDB requests on the happy path, for one address.
@@ -137,7 +139,7 @@ async fn delete_is_one_write() {
     let (caller, address) = (unique("budget-delete"), fresh_address());
     counted::<SubmitEmailVerification>(&app, &counter, &request(&caller, &[("Email", &address)]))
         .await;
-    let (body, counts) = counted::<shared::actions::DeleteEmailVerification>(
+    let (body, counts) = counted::<api::actions::DeleteEmailVerification>(
         &app,
         &counter,
         &request(&caller, &[("Email", &address)]),

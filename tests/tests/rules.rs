@@ -4,14 +4,18 @@
 
 use std::sync::Arc;
 
+use adapters::dynamo::DynamoStore;
+use adapters::env::FromEnv;
+use adapters::ses::SesMailer;
+use api::action::{Action, Reply, Request};
+use api::actions::{ResendEmailVerification, SubmitEmailVerification, VerifyEmail};
+use api::error::ApiError;
+use api::params::Params;
 use chrono::Duration;
 use serde_json::Value;
-use shared::actions::{ResendEmailVerification, SubmitEmailVerification, VerifyEmail};
-use shared::app::{Action, App, Config, Reply, Request};
-use shared::error::ApiError;
-use shared::mail::{Mailer, SesMailer};
-use shared::params::Params;
-use shared::store::{DynamoStore, Store};
+use shared::app::{App, Config};
+use shared::mail::Mailer;
+use shared::store::Store;
 use stack_tests::*;
 
 fn request(caller: &str, pairs: &[(&str, &str)]) -> Request {
@@ -124,7 +128,7 @@ async fn a_begin_after_the_end_lists_nothing() {
     run::<SubmitEmailVerification, _, _>(&app, &request(&caller, &[("Email", &address)]))
         .await
         .unwrap();
-    let listed = run::<shared::actions::ListEmailVerification, _, _>(
+    let listed = run::<api::actions::ListEmailVerification, _, _>(
         &app,
         &request(&caller, &[("BeginCreateTime", "2"), ("EndCreateTime", "1")]),
     )
@@ -191,7 +195,7 @@ async fn an_unreadable_record_is_skipped_by_list() {
         .await
         .unwrap();
 
-    let listed = run::<shared::actions::ListEmailVerification, _, _>(
+    let listed = run::<api::actions::ListEmailVerification, _, _>(
         &app,
         &request(&caller, &[("PageSize", "50")]),
     )
@@ -231,8 +235,7 @@ async fn one_caller_over_its_rate_is_throttled_and_the_others_are_served() {
     for _ in 0..5 {
         let (_, event) = call(&alice, "query", r#"{"Email":"nobody@example.com"}"#);
         let r =
-            shared::lambda::handle::<shared::actions::QueryEmailVerification, _, _>(&app, event)
-                .await;
+            edge::lambda::handle::<api::actions::QueryEmailVerification, _, _>(&app, event).await;
         let body = match r.body() {
             lambda_http::Body::Text(t) => t.clone(),
             _ => String::new(),
@@ -253,14 +256,12 @@ async fn one_caller_over_its_rate_is_throttled_and_the_others_are_served() {
     assert!(statuses[..3].iter().all(|(s, _)| *s == 404), "{statuses:?}");
     // Bob is served meanwhile.
     let (_, event) = call(&bob, "query", r#"{"Email":"nobody@example.com"}"#);
-    let r =
-        shared::lambda::handle::<shared::actions::QueryEmailVerification, _, _>(&app, event).await;
+    let r = edge::lambda::handle::<api::actions::QueryEmailVerification, _, _>(&app, event).await;
     assert_eq!(r.status().as_u16(), 404);
     // Tencent-style actions answer RequestLimitExceeded, HTTP 200.
     let (_, event) = call(&alice, "describe", r#"{"Type":0}"#);
     let r =
-        shared::lambda::handle::<shared::actions::DescribeIntlPhoneEmailList, _, _>(&app, event)
-            .await;
+        edge::lambda::handle::<api::actions::DescribeIntlPhoneEmailList, _, _>(&app, event).await;
     assert_eq!(r.status().as_u16(), 200);
     let body = match r.body() {
         lambda_http::Body::Text(t) => t.clone(),
@@ -287,7 +288,7 @@ async fn the_link_page_sends_no_store_no_referrer_and_a_strict_csp() {
             event,
             std::collections::HashMap::from([("Token".to_string(), token.clone())]),
         );
-        let response = shared::lambda::handle::<VerifyEmail, _, _>(&app, event).await;
+        let response = edge::lambda::handle::<VerifyEmail, _, _>(&app, event).await;
         let header = |name: &str| {
             response
                 .headers()
@@ -334,8 +335,7 @@ async fn a_non_ascii_x_user_id_is_forbidden() {
         lambda_http::http::HeaderValue::from_bytes("ali\u{e7}e".as_bytes()).unwrap(),
     );
     let response =
-        shared::lambda::handle::<shared::actions::QueryEmailVerification, _, _>(&app, request)
-            .await;
+        edge::lambda::handle::<api::actions::QueryEmailVerification, _, _>(&app, request).await;
     assert_eq!(response.status().as_u16(), 403);
     let body = match response.into_body() {
         lambda_http::Body::Text(t) => t,
@@ -470,7 +470,7 @@ async fn five_sends_a_day_then_the_quota_says_when() {
 
     // Deleting the record does not reset the quota.
     let delete = request(&caller, &[("Email", &address)]);
-    run::<shared::actions::DeleteEmailVerification, _, _>(&app, &delete)
+    run::<api::actions::DeleteEmailVerification, _, _>(&app, &delete)
         .await
         .unwrap();
     let out = run::<SubmitEmailVerification, _, _>(&app, &submit("false"))

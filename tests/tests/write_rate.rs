@@ -10,6 +10,11 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use adapters::dynamo::{DynamoStore, Layout, DEFAULT_INDEX_SHARDS};
+use adapters::env::FromEnv;
+use api::action::{Action, Reply, Request};
+use api::actions::SubmitEmailVerification;
+use api::params::Params;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
 };
@@ -19,10 +24,7 @@ use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use bench::fakes::NoopMailer;
 use serde_json::Value;
-use shared::actions::SubmitEmailVerification;
-use shared::app::{Action, App, Config, Reply, Request};
-use shared::params::Params;
-use shared::store::{DynamoStore, Layout, DEFAULT_INDEX_SHARDS};
+use shared::app::{App, Config};
 
 const IMPORT: i64 = 100_000;
 const PER_SECOND: i64 = 5_000;
@@ -198,7 +200,7 @@ async fn import(
             let app = App {
                 store,
                 mailer: NoopMailer,
-                sms: shared::sms::SmsSender::None,
+                sms: adapters::sms::SmsSender::None.into(),
                 code_secret: None,
                 config,
                 clock: Arc::new(move || {

@@ -27,7 +27,7 @@ pub enum Kind {
     Python,
     /// hello + SDK defaults, started without root certificates: what loading them costs.
     NoCerts,
-    /// hello + the SDK set-up the functions use (`shared::aws`): what the SDK still costs them.
+    /// hello + the SDK set-up the functions use (`adapters::sdk`): what the SDK still costs them.
     ServiceSetup,
 }
 

@@ -37,8 +37,8 @@ fn app(clock: &MovableClock) -> Result<MemApp, String> {
     Ok(App {
         store: MemoryStore::new(),
         mailer: LinkKeeper::new(NoopMailer),
-        sms: sms_outbox(),
-        code_secret: shared::app::local_code_secret().and_then(Result::ok),
+        sms: sms_outbox().into(),
+        code_secret: adapters::secrets::local_code_secret().and_then(Result::ok),
         config,
         clock: clock.clock(),
     })

@@ -39,7 +39,7 @@ pub async fn measure(opts: &Options) -> Result<DelayResult, String> {
     let app = App {
         store: DelayStore::new(MemoryStore::new(), delay),
         mailer: DelayMailer::new(delay),
-        sms: sms_outbox(),
+        sms: sms_outbox().into(),
         code_secret: None,
         config,
         clock: clock.clock(),

@@ -1,6 +1,6 @@
 //! The front door's cost next to the per-action functions': the same action on the same store, answered
-//! by `shared::lambda::handle::<A, _, _>` (a per-action function, the caller from API Gateway's IAM
-//! authoriser) and by `shared::front_door::handle` (the request signed with a key pair whose caller is the
+//! by `edge::lambda::handle::<A, _, _>` (a per-action function, the caller from API Gateway's IAM
+//! authoriser) and by `edge::front_door::handle` (the request signed with a key pair whose caller is the
 //! same principal, in each of the three schemes). Requests of the four paths take turns, so that a noisy
 //! moment of the machine falls on all of them alike.
 //!
@@ -8,12 +8,13 @@
 //! alone. `stack.rs` measures the same paths against DynamoDB Local, and counts each action's DynamoDB
 //! requests through the front door.
 
+use api::params::Params;
+use api::signing::{acs3, rpc, tc3};
+use api::signing::{hmac_matches, HmacSha1, HmacSha256};
+use edge::front_door::{FrontDoor, KeyRing, Keys};
 use serde_json::Value;
 use shared::app::App;
-use shared::front_door::signing::{hmac_matches, HmacSha1, HmacSha256};
-use shared::front_door::{acs3, rpc, tc3, FrontDoor, KeyRing, Keys};
 use shared::mail::Mailer;
-use shared::params::Params;
 use shared::store::{MemoryStore, ReplayGuard, Store};
 
 use crate::cpu::thread_cpu_ns;
@@ -46,7 +47,7 @@ impl Path {
 
     pub fn label(self) -> String {
         match self {
-            Path::Function => "per-action function (`shared::lambda::handle`)".into(),
+            Path::Function => "per-action function (`edge::lambda::handle`)".into(),
             Path::Door(s) => format!("front door, {}", s.label()),
         }
     }
@@ -116,7 +117,7 @@ pub async fn invoke_path<S: Store + ReplayGuard, M: Mailer>(
                     }
                 }
             };
-            let response = shared::front_door::handle(door, request).await;
+            let response = edge::front_door::handle(door, request).await;
             let status = response.status().as_u16();
             let body = match response.into_body() {
                 lambda_http::Body::Text(t) => t,
@@ -242,8 +243,8 @@ async fn cpu_run(opts: &Options) -> Result<DoorCpu, String> {
     let app = App {
         store: MemoryStore::new(),
         mailer: LinkKeeper::new(NoopMailer),
-        sms: sms_outbox(),
-        code_secret: shared::app::local_code_secret().and_then(Result::ok),
+        sms: sms_outbox().into(),
+        code_secret: adapters::secrets::local_code_secret().and_then(Result::ok),
         config,
         clock: clock.clock(),
     };

@@ -1,14 +1,16 @@
 //! Requests as the functions receive them: API Gateway HTTP API (payload 2.0) events with an IAM caller,
-//! turned into a `lambda_http::Request` the way the runtime does and answered by `shared::lambda::handle`,
+//! turned into a `lambda_http::Request` the way the runtime does and answered by `edge::lambda::handle`,
 //! the code every function's `main` runs per invocation.
 
-use serde_json::{json, Value};
-use shared::actions::{
+use adapters::env::FromEnv;
+use api::action::Action;
+use api::actions::{
     CreateIntlPhoneEmail, DeleteEmailVerification, DeleteIntlPhoneEmail,
     DescribeIntlPhoneEmailList, ListEmailVerification, QueryEmailVerification,
     ResendEmailVerification, SendIntlPhoneEmailCode, SubmitEmailVerification, VerifyEmail,
 };
-use shared::app::{Action, App, Config};
+use serde_json::{json, Value};
+use shared::app::{App, Config};
 use shared::mail::Mailer;
 use shared::store::Store;
 
@@ -57,10 +59,10 @@ impl Act {
         Act::DeleteContact,
     ];
 
-    /// Every other action of the table (`shared::actions::ALL`), so that the bench measures each action
+    /// Every other action of the table (`api::actions::ALL`), so that the bench measures each action
     /// the table has, scripted or not.
     pub fn unscripted() -> impl Iterator<Item = Act> {
-        shared::actions::ALL
+        api::actions::ALL
             .iter()
             .filter(|info| !Self::SCRIPTED.iter().any(|a| a.name() == info.name))
             .map(|info| Act::Other(info.name))
@@ -84,15 +86,15 @@ impl Act {
 
     /// The Tencent-style actions (the table's `Style`): errors come as HTTP 200 with `Response.Error`.
     pub fn tencent(self) -> bool {
-        shared::actions::ALL
+        api::actions::ALL
             .iter()
-            .any(|i| i.name == self.name() && i.style == shared::render::Style::Tencent)
+            .any(|i| i.name == self.name() && i.style == api::render::Style::Tencent)
     }
 }
 
 /// The body of the sample event of `action`'s function (`events/<function>.json`), as JSON.
 fn sample_body(action: &str) -> Value {
-    let Some(info) = shared::actions::ALL.iter().find(|i| i.name == action) else {
+    let Some(info) = api::actions::ALL.iter().find(|i| i.name == action) else {
         return json!({});
     };
     let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -217,7 +219,7 @@ impl Answer {
 /// One invocation of `act` with an event from [`event`]: parsing the event included, as in the runtime. The
 /// action is found in the table by name, and answered by the code every function's `main` runs.
 pub async fn invoke<S: Store, M: Mailer>(act: Act, app: &App<S, M>, event: &str) -> Answer {
-    let Some(entry) = shared::actions::find::<S, M>(act.name()) else {
+    let Some(entry) = api::actions::find::<S, M>(act.name()) else {
         return Answer {
             status: 0,
             body: format!("{} is not in the action table", act.name()),
@@ -232,7 +234,7 @@ pub async fn invoke<S: Store, M: Mailer>(act: Act, app: &App<S, M>, event: &str)
             }
         }
     };
-    let response = shared::lambda::handle_entry(app, entry, request).await;
+    let response = edge::lambda::handle_entry(app, entry, request).await;
     let status = response.status().as_u16();
     let body = match response.into_body() {
         lambda_http::Body::Text(t) => t,
@@ -256,7 +258,7 @@ mod tests {
             .map(Act::name)
             .collect();
         measured.sort();
-        let mut table: Vec<&str> = shared::actions::ALL.iter().map(|i| i.name).collect();
+        let mut table: Vec<&str> = api::actions::ALL.iter().map(|i| i.name).collect();
         table.sort();
         assert_eq!(measured, table);
     }

@@ -200,7 +200,7 @@ with none to load starts in {ns:.2} ms).",
             }
         }
         t.push_str(
-            " The functions do not pay that (`shared/src/aws.rs`): TLS trusts the five Amazon Trust Services roots \
+            " The functions do not pay that (`adapters/src/sdk.rs`): TLS trusts the five Amazon Trust Services roots \
 compiled in, the region and credentials Lambda puts in the environment are taken without building the default \
 provider chains, and the SES and SMS clients are made when first used.",
         );
@@ -464,7 +464,7 @@ relocate), lambda_http, logging and configuration.",
                     let _ = write!(s, ": {:.2} × hello-world ({h:.2} ms)", m / h);
                 }
                 let compared = door::COMPARED.name();
-                let compared_fn = shared::actions::ALL
+                let compared_fn = api::actions::ALL
                     .iter()
                     .find(|i| i.name == compared)
                     .map(|i| i.function_name())
@@ -509,7 +509,7 @@ secret `ACCESS_KEYS_SECRET_ARN` instead (one GetSecretValue during init, like th
         let _ = writeln!(
             s,
             "**Added time per request.** The same action, `{}`, on the same store and the same records: along the per-action \
-path (`shared::lambda::handle`, the caller from the IAM authoriser) and through the front door (`shared::front_door::handle`, \
+path (`edge::lambda::handle`, the caller from the IAM authoriser) and through the front door (`edge::front_door::handle`, \
 signed with a key pair whose caller is that same principal), requests of the four paths in turns. The front door's extra \
 work: tell the scheme, look up the key, check the clock and the signature, and write the replay record (one conditional \
 PutItem) before the action runs as in its own function.\n",
@@ -883,13 +883,13 @@ code decides: the sandbox and the download of the zip come on top and are the sa
 pays) and Python (`bench/python_baseline.py`: imports boto3, creates DynamoDB and SES v2 clients, polls; the real \
 Python runtime adds its own bootstrap on top). Diagnostics: `hello-sdk` started with `SSL_CERT_FILE` and \
 `SSL_CERT_DIR` pointing at nothing, so that it has no root certificates to load, and `hello-sdk --service-setup`, \
-hello-world with the functions' own SDK set-up (`shared::aws::sdk_config`, a DynamoDB client, SES made on first use). \
+hello-world with the functions' own SDK set-up (`adapters::sdk::sdk_config`, a DynamoDB client, SES made on first use). \
 The functions load no platform certificates at all (they trust the Amazon roots compiled in), so the size of this \
 machine's `/etc/ssl/certs` does not enter their figures; it does enter `hello-sdk`'s, and in AWS the Lambda image's \
 certificate store (Amazon Linux 2023) would take its place. \
 Functions whose environment in `template.yaml` names a `CODE_SECRET_ARN` also read that secret from Secrets Manager \
 during init in AWS; here `CODE_HMAC_SECRET` from `local/env.sh` stands in, so that round trip is not in these figures.
-- **Warm latency.** The handler every function runs per invocation (`shared::lambda::handle`, the API Gateway event \
+- **Warm latency.** The handler every function runs per invocation (`edge::lambda::handle`, the API Gateway event \
 parsed from JSON first) is called in this process, with the clients the functions build, against DynamoDB Local and \
 the SES emulator of the local stack: it shows the code's round trips, not AWS's latency. The clock is moved 61 s \
 before Resend so that the send quota allows it. The code actions send their codes by mail (`Type` 2) to the same \
@@ -909,8 +909,8 @@ do, with the front door's public signing helpers: ACS3-HMAC-SHA256 (parameters i
 `host`, `x-acs-action`, `x-acs-content-sha256`, `x-acs-date`, `x-acs-signature-nonce`, `x-acs-version`; a new nonce \
 per request), RPC HMAC-SHA1 (every parameter in the query string, `SignatureNonce` new per request) and \
 TC3-HMAC-SHA256 (a JSON body; signed headers `content-type`, `host`, `x-tc-action`). Each event is built and signed \
-before the timing, at the app's clock; the time measured is `shared::front_door::handle` from the event's JSON to the \
-answer, against `shared::lambda::handle` for the same action, store and records. Every front-door answer is checked to \
+before the timing, at the app's clock; the time measured is `edge::front_door::handle` from the event's JSON to the \
+answer, against `edge::lambda::handle` for the same action, store and records. Every front-door answer is checked to \
 be the action's success, not a refusal; any other answer stops the bench. The signature check alone is the front \
 door's canonical request, string to sign and HMAC comparison, re-run with the same public helpers on the parsed \
 request. The DynamoDB counts run every action once along each path, one address, through the counted clients.";

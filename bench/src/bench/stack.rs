@@ -6,11 +6,12 @@
 
 use std::time::Instant;
 
+use adapters::dynamo::DynamoStore;
+use adapters::ses::SesMailer;
 use chrono::Duration;
+use edge::front_door::FrontDoor;
 use shared::app::App;
-use shared::front_door::FrontDoor;
-use shared::mail::SesMailer;
-use shared::store::{DynamoStore, ReplayGuard};
+use shared::store::ReplayGuard;
 
 use crate::door::{self, invoke_path, path_event, refusal, Caller, Path, COMPARED};
 use crate::events::{body, caller_arn, event, fresh_address, invoke, unique, Act, Answer};

@@ -2,7 +2,7 @@
 //!
 //! - no argument: the SDK's defaults, what the Python baseline does too (`aws_config::load_from_env`, a
 //!   DynamoDB and an SES v2 client): what a typical Rust Lambda pays for the SDK at cold start;
-//! - `--service-setup`: the set-up the functions use (`shared::aws::sdk_config`, a DynamoDB client, SES made
+//! - `--service-setup`: the set-up the functions use (`adapters::sdk::sdk_config`, a DynamoDB client, SES made
 //!   on first use): next to `hello` it shows what the SDK still costs the functions, next to the functions
 //!   what everything else (their own code, configuration, logging, a larger binary) adds.
 
@@ -12,17 +12,17 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let (dynamodb, sesv2) = if std::env::args().any(|a| a == "--service-setup") {
-        let aws = shared::aws::sdk_config().await?;
+        let aws = adapters::sdk::sdk_config().await?;
         let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
         (
             dynamodb,
-            shared::aws::LazyClient::new(move || aws_sdk_sesv2::Client::new(&aws)),
+            adapters::sdk::LazyClient::new(move || aws_sdk_sesv2::Client::new(&aws)),
         )
     } else {
         let aws = aws_config::load_from_env().await;
         (
             aws_sdk_dynamodb::Client::new(&aws),
-            shared::aws::LazyClient::ready(aws_sdk_sesv2::Client::new(&aws)),
+            adapters::sdk::LazyClient::ready(aws_sdk_sesv2::Client::new(&aws)),
         )
     };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {

@@ -13,21 +13,24 @@ use std::alloc::{GlobalAlloc, Layout as AllocLayout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use adapters::dynamo::DynamoStore;
+use adapters::env::FromEnv;
+use adapters::ses::SesMailer;
+use api::action::{Action, Reply, Request};
+use api::actions::{
+    DescribeIntlPhoneEmailList, ListEmailVerification, SubmitEmailVerification, VerifyEmail,
+};
+use api::params::Params;
 use bench::count::{counted_app, RequestCounter, DYNAMODB};
 use bench::fakes::LinkKeeper;
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::Value;
-use shared::actions::{
-    DescribeIntlPhoneEmailList, ListEmailVerification, SubmitEmailVerification, VerifyEmail,
-};
-use shared::app::{Action, App, Config, Reply, Request};
+use shared::app::{App, Config};
 use shared::code::{Contact, ContactType};
-use shared::mail::SesMailer;
 use shared::model::{
     CallerId, EmailAddress, Lang, TokenHash, VerificationRecord, VerificationStatus,
 };
-use shared::params::Params;
-use shared::store::{ContactRecord, DynamoStore};
+use shared::store::ContactRecord;
 
 struct Counting;
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
@@ -557,7 +560,7 @@ async fn four_shards(
     DynamoStore::create_table(&client, &table)
         .await
         .map_err(|e| e.to_string())?;
-    let layout = shared::store::Layout::new(4).ok_or("4 shards")?;
+    let layout = adapters::dynamo::Layout::new(4).ok_or("4 shards")?;
     let four = App {
         store: DynamoStore::with_layout(client.clone(), &table, layout),
         mailer: app.mailer.clone(),

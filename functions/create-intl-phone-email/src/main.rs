@@ -1,8 +1,8 @@
-//! `CreateIntlPhoneEmail` as a Lambda function: the action lives in `shared::actions`.
+//! `CreateIntlPhoneEmail` as a Lambda function: the action lives in `api::actions`.
 
-use shared::actions::CreateIntlPhoneEmail;
+use api::actions::CreateIntlPhoneEmail;
 
 #[tokio::main]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run::<CreateIntlPhoneEmail>().await
+async fn main() -> Result<(), edge::lambda::Error> {
+    edge::lambda::run::<CreateIntlPhoneEmail>().await
 }

@@ -1,8 +1,8 @@
-//! `DeleteEmailVerification` as a Lambda function: the action lives in `shared::actions`.
+//! `DeleteEmailVerification` as a Lambda function: the action lives in `api::actions`.
 
-use shared::actions::DeleteEmailVerification;
+use api::actions::DeleteEmailVerification;
 
 #[tokio::main]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run::<DeleteEmailVerification>().await
+async fn main() -> Result<(), edge::lambda::Error> {
+    edge::lambda::run::<DeleteEmailVerification>().await
 }

@@ -1,8 +1,8 @@
-//! `DeleteIntlPhoneEmail` as a Lambda function: the action lives in `shared::actions`.
+//! `DeleteIntlPhoneEmail` as a Lambda function: the action lives in `api::actions`.
 
-use shared::actions::DeleteIntlPhoneEmail;
+use api::actions::DeleteIntlPhoneEmail;
 
 #[tokio::main]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run::<DeleteIntlPhoneEmail>().await
+async fn main() -> Result<(), edge::lambda::Error> {
+    edge::lambda::run::<DeleteIntlPhoneEmail>().await
 }

@@ -1,8 +1,8 @@
-//! `DescribeIntlPhoneEmailList` as a Lambda function: the action lives in `shared::actions`.
+//! `DescribeIntlPhoneEmailList` as a Lambda function: the action lives in `api::actions`.
 
-use shared::actions::DescribeIntlPhoneEmailList;
+use api::actions::DescribeIntlPhoneEmailList;
 
 #[tokio::main]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run::<DescribeIntlPhoneEmailList>().await
+async fn main() -> Result<(), edge::lambda::Error> {
+    edge::lambda::run::<DescribeIntlPhoneEmailList>().await
 }

@@ -1,6 +1,6 @@
-//! The signed front door at `/`: every action, for the vendors' own SDKs. It lives in `shared::front_door`.
+//! The signed front door at `/`: every action, for the vendors' own SDKs. It lives in `edge::front_door`.
 
 #[tokio::main]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::front_door::run().await
+async fn main() -> Result<(), edge::lambda::Error> {
+    edge::front_door::run().await
 }

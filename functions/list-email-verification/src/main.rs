@@ -1,8 +1,8 @@
-//! `ListEmailVerification` as a Lambda function: the action lives in `shared::actions`.
+//! `ListEmailVerification` as a Lambda function: the action lives in `api::actions`.
 
-use shared::actions::ListEmailVerification;
+use api::actions::ListEmailVerification;
 
 #[tokio::main]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run::<ListEmailVerification>().await
+async fn main() -> Result<(), edge::lambda::Error> {
+    edge::lambda::run::<ListEmailVerification>().await
 }

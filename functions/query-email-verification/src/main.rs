@@ -1,8 +1,8 @@
-//! `QueryEmailVerification` as a Lambda function: the action lives in `shared::actions`.
+//! `QueryEmailVerification` as a Lambda function: the action lives in `api::actions`.
 
-use shared::actions::QueryEmailVerification;
+use api::actions::QueryEmailVerification;
 
 #[tokio::main]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run::<QueryEmailVerification>().await
+async fn main() -> Result<(), edge::lambda::Error> {
+    edge::lambda::run::<QueryEmailVerification>().await
 }

@@ -1,8 +1,8 @@
-//! `ResendEmailVerification` as a Lambda function: the action lives in `shared::actions`.
+//! `ResendEmailVerification` as a Lambda function: the action lives in `api::actions`.
 
-use shared::actions::ResendEmailVerification;
+use api::actions::ResendEmailVerification;
 
 #[tokio::main]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run::<ResendEmailVerification>().await
+async fn main() -> Result<(), edge::lambda::Error> {
+    edge::lambda::run::<ResendEmailVerification>().await
 }

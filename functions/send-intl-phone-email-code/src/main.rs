@@ -1,8 +1,8 @@
-//! `SendIntlPhoneEmailCode` as a Lambda function: the action lives in `shared::actions`.
+//! `SendIntlPhoneEmailCode` as a Lambda function: the action lives in `api::actions`.
 
-use shared::actions::SendIntlPhoneEmailCode;
+use api::actions::SendIntlPhoneEmailCode;
 
 #[tokio::main]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run::<SendIntlPhoneEmailCode>().await
+async fn main() -> Result<(), edge::lambda::Error> {
+    edge::lambda::run::<SendIntlPhoneEmailCode>().await
 }

@@ -5,6 +5,6 @@
 #![recursion_limit = "256"]
 
 #[tokio::main]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::delivery::run().await
+async fn main() -> Result<(), edge::lambda::Error> {
+    edge::ses_events::run().await
 }

@@ -1,8 +1,8 @@
-//! `SubmitEmailVerification` as a Lambda function: the action lives in `shared::actions`.
+//! `SubmitEmailVerification` as a Lambda function: the action lives in `api::actions`.
 
-use shared::actions::SubmitEmailVerification;
+use api::actions::SubmitEmailVerification;
 
 #[tokio::main]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run::<SubmitEmailVerification>().await
+async fn main() -> Result<(), edge::lambda::Error> {
+    edge::lambda::run::<SubmitEmailVerification>().await
 }

@@ -1,8 +1,8 @@
-//! `VerifyEmail` as a Lambda function: the action lives in `shared::actions`.
+//! `VerifyEmail` as a Lambda function: the action lives in `api::actions`.
 
-use shared::actions::VerifyEmail;
+use api::actions::VerifyEmail;
 
 #[tokio::main]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run::<VerifyEmail>().await
+async fn main() -> Result<(), edge::lambda::Error> {
+    edge::lambda::run::<VerifyEmail>().await
 }

@@ -6,20 +6,24 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 
-use super::{
+use super::port::{
     CodeRecord, CodeSendState, CodeStore, ContactRecord, ListFilter, Page, PageQuery, ReplayGuard,
     SendState, SendWrite, Store, VerifyOutcome, WriteError,
 };
 use crate::code::{Contact, ContactType};
-use crate::delivery::{Delivery, DeliveryEvent, DeliveryKind};
 use crate::error::BackendError;
+use crate::model::DeliveryEvent;
 use crate::model::{
     CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord, VerificationStatus,
 };
+use crate::model::{Delivery, DeliveryKind};
 use crate::paging::{page_of, Cursor};
 use crate::quota::QuotaState;
 
 type Key = (CallerId, EmailAddress);
+
+/// What is known of mail to one address: the last SES event (kind, time), and whether it is undeliverable.
+type DeliveryState = (Option<(DeliveryKind, DateTime<Utc>)>, bool);
 
 #[derive(Default)]
 struct Tables {
@@ -32,7 +36,7 @@ struct Tables {
     nonces: HashMap<String, DateTime<Utc>>,
     sms_days: HashMap<(CallerId, String), u32>,
     /// Per address: the last event's kind and time, and whether it is undeliverable.
-    deliveries: HashMap<EmailAddress, (Option<(DeliveryKind, DateTime<Utc>)>, bool)>,
+    deliveries: HashMap<EmailAddress, DeliveryState>,
 }
 
 #[derive(Clone, Default)]

@@ -5,9 +5,9 @@
 //!   actions functions   the functions' names (`submit-email-verification`)
 //!   actions tencent     the names of the Tencent-style actions
 
-use shared::actions::ALL;
-use shared::render::Style;
-use shared::routes::Route;
+use api::actions::ALL;
+use api::render::Style;
+use api::routes::Route;
 
 fn main() {
     let what = std::env::args().nth(1).unwrap_or_default();

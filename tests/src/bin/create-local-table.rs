@@ -1,7 +1,7 @@
 //! Creates the service's table in DynamoDB Local (the same definition as `template.yaml`; a test compares
 //! them). Used by `make run` and `make test`; does nothing if the table is there already.
 
-use shared::store::DynamoStore;
+use adapters::dynamo::DynamoStore;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,0 +1,149 @@
+//! Manages the signed front door's key pairs, kept in the stack's Secrets Manager secret
+//! (output `AccessKeysSecretArn`) or, for trying it out, in a local JSON file.
+//!
+//! ```text
+//! access-keys --secret-id <arn> create <caller>       a new pair for <caller>; its secret is printed once
+//! access-keys --secret-id <arn> list                  every pair: id, caller, status, created (no secrets)
+//! access-keys --secret-id <arn> revoke <AccessKeyId>  disables the pair (it stays listed)
+//! ```
+//!
+//! `--file <path>` works on a JSON file instead of the secret; `ACCESS_KEYS_SECRET_ID` can stand for
+//! `--secret-id`. A running front door sees a change within `AccessKeysRefreshSeconds` (300 s), and an
+//! unknown key id makes it look again after 30 s. Run one command at a time: each reads, changes and
+//! writes the whole list.
+
+use std::process::ExitCode;
+
+use adapters::keys::{read_secret, KeyRing};
+
+const USAGE: &str = "usage: access-keys (--secret-id <arn> | --file <path>) (create <caller> | list | revoke <AccessKeyId>)";
+
+enum Place {
+    Secret(String),
+    File(String),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(std::env::args().skip(1).collect()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("access-keys: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(args: Vec<String>) -> Result<(), String> {
+    let mut place = std::env::var("ACCESS_KEYS_SECRET_ID")
+        .ok()
+        .map(Place::Secret);
+    let mut rest = Vec::new();
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--secret-id" => place = Some(Place::Secret(it.next().ok_or(USAGE)?)),
+            "--file" => place = Some(Place::File(it.next().ok_or(USAGE)?)),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            _ => rest.push(a),
+        }
+    }
+    let place = place.ok_or(USAGE)?;
+    let client = match &place {
+        Place::Secret(_) => Some(aws_sdk_secretsmanager::Client::new(
+            &aws_config::load_from_env().await,
+        )),
+        Place::File(_) => None,
+    };
+    let mut ring = match (&place, &client) {
+        (Place::Secret(id), Some(c)) => read_secret(c, id).await?,
+        (Place::File(path), _) => match std::fs::read_to_string(path) {
+            Ok(text) => KeyRing::parse(&text)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => KeyRing::default(),
+            Err(e) => return Err(format!("{path}: {e}")),
+        },
+        _ => return Err(USAGE.into()),
+    };
+    match rest
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["list"] => {
+            println!(
+                "{:<24} {:<10} {:<21} CALLER",
+                "ACCESS KEY ID", "STATUS", "CREATED (UTC)"
+            );
+            for k in ring.keys() {
+                println!(
+                    "{:<24} {:<10} {:<21} {}",
+                    k.access_key_id,
+                    format!("{:?}", k.status),
+                    k.created,
+                    k.caller
+                );
+            }
+            Ok(())
+        }
+        ["create", caller] => {
+            let key = ring.create(caller, chrono::Utc::now())?;
+            save(&place, client.as_ref(), &ring).await?;
+            println!("AccessKeyId:     {}", key.access_key_id);
+            println!("AccessKeySecret: {}", key.access_key_secret);
+            println!("Caller:          {}", key.caller);
+            eprintln!("The secret is shown only now. Alibaba SDKs: access_key_id / access_key_secret; Tencent SDKs: SecretId / SecretKey.");
+            Ok(())
+        }
+        ["revoke", id] => {
+            if !ring.revoke(id) {
+                return Err(format!("no key pair {id:?}"));
+            }
+            save(&place, client.as_ref(), &ring).await?;
+            println!("revoked {id}");
+            Ok(())
+        }
+        _ => Err(USAGE.into()),
+    }
+}
+
+async fn save(
+    place: &Place,
+    client: Option<&aws_sdk_secretsmanager::Client>,
+    ring: &KeyRing,
+) -> Result<(), String> {
+    match (place, client) {
+        (Place::Secret(id), Some(c)) => c
+            .put_secret_value()
+            .secret_id(id)
+            .secret_string(ring.to_json())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                format!(
+                    "PutSecretValue: {}",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                )
+            }),
+        (Place::File(path), _) => write_private(path, &ring.to_json()),
+        _ => Err(USAGE.into()),
+    }
+}
+
+/// Writes the file readable by its owner only: it holds secrets.
+fn write_private(path: &str, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut f = options.open(path).map_err(|e| format!("{path}: {e}"))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| format!("{path}: {e}"))
+}

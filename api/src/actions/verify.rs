@@ -1,0 +1,153 @@
+use askama::Template;
+
+use crate::action::{Action, Reply, Request};
+use crate::error::ApiError;
+use crate::messages::Msg;
+use crate::render::Body;
+use shared::app::App;
+use shared::mail::Mailer;
+use shared::model::{Lang, TokenRecord, VerificationStatus};
+use shared::store::{Store, VerifyOutcome};
+use shared::words::{words, Words};
+use crate::routes::{Method, Public, Route};
+
+/// Confirms an address with the token from its mail. Serves the API (`POST /VerifyEmail`, the caller must
+/// own the record) and the public link page (`GET /verify-email?Token=...`, an HTML page). A valid link
+/// opened again is a success that changes nothing, so mail scanners that open links first do no harm.
+pub struct VerifyEmail;
+
+impl Action for VerifyEmail {
+    const NAME: &'static str = "VerifyEmail";
+    const DYNAMODB: &'static [&'static str] = &["GetItem", "UpdateItem"];
+    const ROUTES: &'static [Route] = &[
+        Route::POST,
+        Route::Public(Public {
+            method: Method::Get,
+            path: "/verify-email",
+            title: "the public link page",
+            event: "LinkPage",
+            why: &[
+                "The link in the mail: opened by the address owner in a browser, who has no AWS credentials.",
+                "The token is the only secret; the page is idempotent, so mail scanners that open it first do no harm.",
+            ],
+        }),
+    ];
+
+    #[tracing::instrument(name = "verify", skip_all, fields(public_link = req.public_link))]
+    async fn handle<S: Store, M: Mailer>(
+        app: &App<S, M>,
+        req: &Request,
+    ) -> Result<Reply, ApiError> {
+        if !req.public_link {
+            let caller = req.caller()?;
+            verify(app, req, Some(caller)).await?;
+            return Ok(Reply::Api(Body::new()));
+        }
+        // The page speaks the mail's language unless the link says otherwise.
+        let result = verify(app, req, None).await;
+        let lang = match (&result, req.params.get("Lang")) {
+            (_, Some(_)) => req.lang,
+            (Ok(token), None) => token.lang,
+            (Err(_), None) => req.lang,
+        };
+        Ok(page(
+            lang,
+            result.as_ref().map(|_| ()).map_err(Clone::clone),
+        ))
+    }
+}
+
+/// Checks the token and marks its record verified; returns the token's record.
+async fn verify<S: Store, M: Mailer>(
+    app: &App<S, M>,
+    req: &Request,
+    caller: Option<&shared::model::CallerId>,
+) -> Result<TokenRecord, ApiError> {
+    let token = req.params.token()?;
+    let hash = token.hash();
+    let found = app.store.get_token(&hash).await.map_err(internal)?;
+    // Another caller's token is answered as unknown: its existence is not revealed.
+    let Some(found) = found.filter(|t| caller.is_none_or(|c| c == &t.caller)) else {
+        tracing::info!(token = hash.short(), "unknown token");
+        return Err(ApiError::TokenInvalid);
+    };
+    let now = app.now();
+    if found.is_expired(now) {
+        // A link that verified its address stays a success after its 72 hours: opening it changes nothing.
+        let record = app
+            .store
+            .get_record(&found.caller, &found.email)
+            .await
+            .map_err(internal)?;
+        if record
+            .is_some_and(|r| r.status == VerificationStatus::Verified && r.current_token == hash)
+        {
+            tracing::info!(
+                token = hash.short(),
+                "verified link opened after its expiry; nothing changed"
+            );
+            return Ok(found);
+        }
+        tracing::info!(token = hash.short(), "expired token");
+        return Err(ApiError::TokenExpired);
+    }
+    match app
+        .store
+        .mark_verified(&found, now, &req.client_ip)
+        .await
+        .map_err(internal)?
+    {
+        VerifyOutcome::Verified => {
+            shared::metrics::count(
+                shared::metrics::Metric::LinksVerified,
+                "VerifyEmail",
+                "link",
+            );
+            tracing::info!(token = hash.short(), email = %found.email.masked(), "address verified");
+            Ok(found)
+        }
+        VerifyOutcome::AlreadyVerified => {
+            tracing::info!(token = hash.short(), "link opened again; nothing changed");
+            Ok(found)
+        }
+        VerifyOutcome::Superseded => {
+            tracing::info!(token = hash.short(), "replaced token");
+            Err(ApiError::TokenInvalid)
+        }
+    }
+}
+
+fn internal(e: shared::error::BackendError) -> ApiError {
+    tracing::error!(error = %e, "store failed");
+    ApiError::Internal
+}
+
+#[derive(Template)]
+#[template(path = "page.html")]
+struct Page<'a> {
+    w: &'a Words,
+    lang: &'a str,
+    verified: bool,
+    code: &'a str,
+    reason: String,
+}
+
+/// The link page: 200 when verified; otherwise the reason and what to do, with a matching status.
+pub fn page(lang: Lang, result: Result<(), ApiError>) -> Reply {
+    let (status, code, reason) = match &result {
+        Ok(()) => (200, "Success", String::new()),
+        Err(ApiError::TokenExpired) => (410, "TokenExpired", Msg::TokenExpired.text(lang)),
+        Err(e @ ApiError::TokenInvalid) => (404, e.code(), e.msg().text(lang)),
+        Err(e) => (e.status(), e.code(), e.msg().text(lang)),
+    };
+    let html = Page {
+        w: words(lang),
+        lang: lang.as_str(),
+        verified: result.is_ok(),
+        code,
+        reason,
+    }
+    .render()
+    .unwrap_or_else(|_| code.to_string());
+    Reply::Page { status, html }
+}

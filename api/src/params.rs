@@ -1,0 +1,331 @@
+//! Request parameters: from the query string, a form body or a JSON body (a body wins over the query),
+//! and the typed readers every action uses.
+
+use std::collections::HashMap;
+
+use crate::error::ApiError;
+use crate::messages::ParamProblem;
+use shared::code::{Contact, ContactType, VerifyCode};
+use shared::model::{EmailAddress, Lang, Token};
+
+/// The most addresses one call may name.
+pub const MAX_EMAILS: usize = 100;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Params(HashMap<String, String>);
+
+impl Params {
+    pub fn from_pairs<I, K, V>(pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+
+    /// Merges the query string with the body. `content_type` chooses how the body is read; an empty body
+    /// adds nothing. A JSON body must be an object; its arrays of strings become comma-separated lists.
+    pub fn parse(query: &str, content_type: &str, body: &[u8]) -> Result<Self, ApiError> {
+        let mut map: HashMap<String, String> = form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        let body_is_blank = body.iter().all(u8::is_ascii_whitespace);
+        if !body_is_blank {
+            let ct = content_type.to_ascii_lowercase();
+            if ct.starts_with("application/x-www-form-urlencoded") {
+                map.extend(form_urlencoded::parse(body).into_owned());
+            } else if ct.is_empty() || ct.contains("json") || ct.starts_with("text/plain") {
+                map.extend(json_object(body)?);
+            } else {
+                return Err(ApiError::invalid(
+                    "Content-Type",
+                    "application/json or application/x-www-form-urlencoded",
+                ));
+            }
+        }
+        Ok(Self(map))
+    }
+
+    /// A parameter's value exactly as it came (the front door signs these).
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// Sets `name` to `value` unless the request gave it.
+    pub fn or_default(mut self, name: &str, value: &str) -> Self {
+        self.0
+            .entry(name.to_string())
+            .or_insert_with(|| value.to_string());
+        self
+    }
+
+    /// Every parameter as it came, in no particular order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// A parameter's value, trimmed; absent and blank are the same.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
+    }
+
+    pub fn lang(&self) -> Result<Lang, ApiError> {
+        self.get("Lang").map_or(Ok(Lang::En), |v| {
+            v.parse().map_err(|_| ApiError::invalid("Lang", "en or zh"))
+        })
+    }
+
+    pub fn bool(&self, name: &'static str, default: bool) -> Result<bool, ApiError> {
+        match self.get(name).map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(default),
+            Some("true") => Ok(true),
+            Some("false") => Ok(false),
+            Some(_) => Err(ApiError::invalid(name, "true or false")),
+        }
+    }
+
+    /// An integer within `range`, or `default` when absent.
+    pub fn int(
+        &self,
+        name: &'static str,
+        range: std::ops::RangeInclusive<i64>,
+        expected: &'static str,
+        default: Option<i64>,
+    ) -> Result<Option<i64>, ApiError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => match v.parse::<i64>() {
+                Ok(n) if range.contains(&n) => Ok(Some(n)),
+                _ => Err(ApiError::invalid(name, expected)),
+            },
+        }
+    }
+
+    pub fn token(&self) -> Result<Token, ApiError> {
+        let raw = self.get("Token").ok_or(ApiError::missing("Token"))?;
+        Token::parse(raw).map_err(|_| ApiError::ParameterIllegal(ParamProblem::MalformedToken))
+    }
+
+    /// One address (Query): a malformed one fails the request.
+    pub fn email(&self) -> Result<EmailAddress, ApiError> {
+        let raw = self.get("Email").ok_or(ApiError::missing("Email"))?;
+        EmailAddress::parse(raw).map_err(|_| ApiError::invalid("Email", "one valid email address"))
+    }
+
+    /// A comma-separated list of 1 to 100 addresses. Malformed ones are kept apart so that the good ones of
+    /// the same call can still be served; duplicates (after normalisation) are served once.
+    pub fn email_list(&self) -> Result<EmailList, ApiError> {
+        let raw = self.get("Email").ok_or(ApiError::missing("Email"))?;
+        let items: Vec<&str> = raw
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        if items.is_empty() {
+            return Err(ApiError::missing("Email"));
+        }
+        if items.len() > MAX_EMAILS {
+            return Err(ApiError::ParameterIllegal(ParamProblem::TooManyEmails {
+                max: MAX_EMAILS,
+            }));
+        }
+        let mut list = EmailList::default();
+        for item in items {
+            match EmailAddress::parse(item) {
+                Ok(email) if !list.valid.contains(&email) => list.valid.push(email),
+                Ok(_) => {}
+                Err(_) if !list.invalid.iter().any(|s| s == item) => {
+                    list.invalid.push(item.to_string())
+                }
+                Err(_) => {}
+            }
+        }
+        Ok(list)
+    }
+}
+
+impl Params {
+    /// `Type`: 1 (mobile) or 2 (email).
+    pub fn contact_type(&self) -> Result<ContactType, ApiError> {
+        let raw = self.get("Type").ok_or(ApiError::missing("Type"))?;
+        ContactType::parse(raw).ok_or(ApiError::invalid(
+            "Type",
+            "1 (mobile number) or 2 (email address)",
+        ))
+    }
+
+    /// `Code` read as `kind` says: a phone number in E.164 or an address.
+    pub fn contact(&self, kind: ContactType) -> Result<Contact, ApiError> {
+        let raw = self.get("Code").ok_or(ApiError::missing("Code"))?;
+        Contact::parse(kind, raw).ok_or(match kind {
+            ContactType::Phone => ApiError::invalid(
+                "Code",
+                "a mobile number in E.164 format, such as +8613800138000",
+            ),
+            ContactType::Email => ApiError::invalid("Code", "a valid email address"),
+        })
+    }
+
+    pub fn verify_code(&self) -> Result<VerifyCode, ApiError> {
+        let raw = self
+            .get("VerifyCode")
+            .ok_or(ApiError::missing("VerifyCode"))?;
+        VerifyCode::parse(raw).map_err(|_| ApiError::invalid("VerifyCode", "6 digits"))
+    }
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct EmailList {
+    pub valid: Vec<EmailAddress>,
+    pub invalid: Vec<String>,
+}
+
+fn json_object(body: &[u8]) -> Result<HashMap<String, String>, ApiError> {
+    let malformed = || ApiError::ParameterIllegal(ParamProblem::MalformedJson);
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| malformed())?;
+    let serde_json::Value::Object(object) = value else {
+        return Err(malformed());
+    };
+    object
+        .into_iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| Ok((k, scalar_or_list(v).ok_or_else(malformed)?)))
+        .collect()
+}
+
+fn scalar_or_list(v: serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => Some(s),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Array(items) => {
+            let parts: Option<Vec<String>> = items
+                .into_iter()
+                .map(|i| match i {
+                    Value::String(s) => Some(s),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+                .collect();
+            parts.map(|p| p.join(","))
+        }
+        Value::Null | Value::Object(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_wins_over_query_and_json_arrays_become_lists() {
+        let p = Params::parse(
+            "Lang=zh&Email=q%40x.com",
+            "application/json",
+            br#"{"Email":["A@x.com","b@x.com"],"PageNum":2,"SendIfExist":true}"#,
+        )
+        .unwrap();
+        assert_eq!(p.get("Lang"), Some("zh"));
+        assert_eq!(p.get("Email"), Some("A@x.com,b@x.com"));
+        assert_eq!(p.get("PageNum"), Some("2"));
+        assert!(p.bool("SendIfExist", false).unwrap());
+    }
+
+    #[test]
+    fn form_bodies_decode_plus_signs_as_encoded() {
+        let p = Params::parse(
+            "",
+            "application/x-www-form-urlencoded",
+            b"Email=a%2Bb%40example.com",
+        )
+        .unwrap();
+        assert_eq!(p.email().unwrap().as_str(), "a+b@example.com");
+    }
+
+    #[test]
+    fn malformed_json_is_a_parameter_error() {
+        for body in [&b"{not json"[..], b"[1,2]", br#"{"Email":{"x":1}}"#] {
+            let err = Params::parse("", "application/json", body).unwrap_err();
+            assert_eq!(err, ApiError::ParameterIllegal(ParamProblem::MalformedJson));
+        }
+    }
+
+    #[test]
+    fn booleans_are_case_insensitive_and_strict() {
+        let p = Params::from_pairs([("A", "True"), ("B", "FALSE"), ("C", "maybe")]);
+        assert!(p.bool("A", false).unwrap());
+        assert!(!p.bool("B", true).unwrap());
+        assert_eq!(p.bool("C", false).unwrap_err().code(), "ParameterIllegal");
+        assert!(p.bool("D", true).unwrap());
+    }
+
+    #[test]
+    fn email_lists_split_dedupe_and_keep_the_bad_apart() {
+        let p = Params::from_pairs([("Email", " a@x.com, A@X.com ,bad, b@x.com,,bad")]);
+        let list = p.email_list().unwrap();
+        assert_eq!(
+            list.valid.iter().map(|e| e.as_str()).collect::<Vec<_>>(),
+            ["a@x.com", "b@x.com"]
+        );
+        assert_eq!(list.invalid, ["bad"]);
+    }
+
+    #[test]
+    fn email_lists_have_bounds() {
+        assert_eq!(
+            Params::default().email_list().unwrap_err(),
+            ApiError::missing("Email")
+        );
+        assert_eq!(
+            Params::from_pairs([("Email", " , ")])
+                .email_list()
+                .unwrap_err(),
+            ApiError::missing("Email")
+        );
+        let many = (0..101)
+            .map(|i| format!("u{i}@x.com"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert_eq!(
+            Params::from_pairs([("Email", many)])
+                .email_list()
+                .unwrap_err(),
+            ApiError::ParameterIllegal(ParamProblem::TooManyEmails { max: 100 })
+        );
+        let hundred = (0..100)
+            .map(|i| format!("u{i}@x.com"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert_eq!(
+            Params::from_pairs([("Email", hundred)])
+                .email_list()
+                .unwrap()
+                .valid
+                .len(),
+            100
+        );
+    }
+
+    #[test]
+    fn lang_is_en_or_zh() {
+        assert_eq!(Params::default().lang().unwrap(), Lang::En);
+        assert_eq!(
+            Params::from_pairs([("Lang", "ZH")]).lang().unwrap(),
+            Lang::Zh
+        );
+        assert_eq!(
+            Params::from_pairs([("Lang", "fr")])
+                .lang()
+                .unwrap_err()
+                .code(),
+            "ParameterIllegal"
+        );
+    }
+}

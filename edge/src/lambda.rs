@@ -1,0 +1,344 @@
+//! The Lambda entry: builds the clients once, then turns each HTTP event into a [`Request`], runs the
+//! action, and renders its reply. Nothing here panics; every failure becomes an answer.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use lambda_http::request::RequestContext;
+use lambda_http::{service_fn, Body as HttpBody, RequestExt, Response};
+use tracing::Instrument;
+
+use adapters::dynamo::DynamoStore;
+use adapters::env::FromEnv;
+use adapters::secrets::load_code_secret;
+use adapters::ses::SesMailer;
+use adapters::sms::SmsSender;
+use api::action::{Action, Reply, Request};
+use api::actions::{Entry, Info};
+use api::error::ApiError;
+use api::params::Params;
+use api::render::{self, Answer, Format, Style};
+use shared::app::{system_clock, App, Config};
+use shared::mail::Mailer;
+use shared::model::{CallerId, Lang};
+use shared::store::Store;
+
+pub use lambda_http::Error;
+
+/// The whole `main` of a function: `edge::lambda::run::<SubmitEmailVerification>().await`.
+pub async fn run<A: Action>() -> Result<(), lambda_http::Error> {
+    crate::telemetry::init();
+    let app = Arc::new(build_app(Info::of::<A>()).await?);
+    lambda_http::run(service_fn(move |event: lambda_http::Request| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, Infallible>(handle::<A, _, _>(&app, event).await) }
+    }))
+    .await
+}
+
+/// The application with the clients that `needs` says are used, made once at cold start.
+pub async fn build_app(needs: Info) -> Result<App<DynamoStore, SesMailer>, lambda_http::Error> {
+    build_app_with(needs, &adapters::sdk::sdk_config().await?).await
+}
+
+pub async fn build_app_with(
+    needs: Info,
+    aws: &aws_config::SdkConfig,
+) -> Result<App<DynamoStore, SesMailer>, lambda_http::Error> {
+    let config = Config::from_env()?;
+    let aws = aws.clone();
+    Ok(App {
+        store: DynamoStore::from_config(&aws, &config.table_name),
+        // Constant per action: what a function does not use is neither made nor linked.
+        mailer: if needs.sends_mail {
+            SesMailer::from_config(&aws, &config.sender)
+        } else {
+            SesMailer::none(&config.sender)
+        },
+        sms: if needs.sends_sms {
+            SmsSender::from_env(&aws).into()
+        } else {
+            std::sync::Arc::new(shared::text::NoTexts)
+        },
+        code_secret: if needs.uses_code_secret {
+            load_code_secret(&aws).await?
+        } else {
+            None
+        },
+        config,
+        clock: system_clock(),
+    })
+}
+
+/// One invocation, in a span that carries the action and the RequestId into every log line.
+pub async fn handle<A: Action, S: Store, M: Mailer>(
+    app: &App<S, M>,
+    event: lambda_http::Request,
+) -> Response<HttpBody> {
+    handle_entry(app, Entry::<S, M>::of::<A>(), event).await
+}
+
+/// [`handle`] for an action of the table, found at run time ([`crate::actions::find`]).
+pub async fn handle_entry<S: Store, M: Mailer>(
+    app: &App<S, M>,
+    entry: Entry<S, M>,
+    event: lambda_http::Request,
+) -> Response<HttpBody> {
+    let request_id = request_id_of(&event);
+    let span = tracing::info_span!("request", action = entry.info.name, request_id = %request_id);
+    async {
+        let response = respond(app, entry, &event, &request_id).await;
+        tracing::info!(status = response.status().as_u16(), "answered");
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+/// The vendors' form of the Lambda request id: an upper-case UUID.
+pub fn request_id_of(event: &lambda_http::Request) -> String {
+    render::request_id_from(
+        event
+            .lambda_context_ref()
+            .map_or("", |c| c.request_id.as_str()),
+    )
+}
+
+async fn respond<S: Store, M: Mailer>(
+    app: &App<S, M>,
+    entry: Entry<S, M>,
+    event: &lambda_http::Request,
+    request_id: &str,
+) -> Response<HttpBody> {
+    // A request that takes none of the action's routes is refused as a deployed API does, before anything runs.
+    let routed = api::routes::route(
+        entry.info.routes,
+        event.method().as_str(),
+        event.uri().path(),
+    );
+    let Some(routed) = routed else {
+        let lang = params_of(event)
+            .ok()
+            .and_then(|p| p.lang().ok())
+            .unwrap_or(Lang::En);
+        let method = event.method().as_str();
+        return to_response(api::routes::not_found(&entry.info, method, request_id, lang));
+    };
+    let public_link = routed == api::routes::Routed::Page;
+    let caller = caller_of(event, app.config.local_caller_header);
+    answer(
+        app,
+        entry,
+        params_of(event),
+        caller,
+        &Origin::of(event),
+        public_link,
+        request_id,
+    )
+    .await
+}
+
+/// The request's parameters: its query string and its body, read as its `Content-Type` says.
+pub fn params_of(event: &lambda_http::Request) -> Result<Params, ApiError> {
+    let content_type = event
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    Params::parse(
+        event.uri().query().unwrap_or(""),
+        content_type,
+        event.body().as_ref(),
+    )
+}
+
+/// Where a request came from: the connection's source address, and the API's domain name (for links
+/// when no public base URL is configured).
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    pub source_ip: String,
+    pub domain: String,
+}
+
+impl Origin {
+    pub fn of(event: &lambda_http::Request) -> Self {
+        match event.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(ctx)) => Self {
+                source_ip: ctx.http.source_ip.clone().unwrap_or_default(),
+                domain: ctx.domain_name.clone().unwrap_or_default(),
+            },
+            _ => Self::default(),
+        }
+    }
+}
+
+/// Runs one action of the table on parsed parameters for `caller`, and renders its answer (or error) in
+/// the action's envelope. The per-action functions and the front door both answer through here.
+pub async fn answer<S: Store, M: Mailer>(
+    app: &App<S, M>,
+    entry: Entry<S, M>,
+    params: Result<Params, ApiError>,
+    caller: Result<Option<CallerId>, ApiError>,
+    origin: &Origin,
+    public_link: bool,
+    request_id: &str,
+) -> Response<HttpBody> {
+    let style = entry.info.style;
+    let params = match params {
+        Ok(p) => p,
+        Err(e) => return failure(style, request_id, &e, Lang::En, Format::Json, public_link),
+    };
+    // Lang and Format first: every later error is answered in them.
+    let lang = params.lang();
+    // Tencent-style actions answer JSON only and ignore `Format`.
+    let format = match style {
+        Style::Alibaba => Format::parse(params.get("Format")),
+        Style::Tencent => Ok(Format::Json),
+    };
+    let (lang, format) = match (lang, format) {
+        (Ok(l), Ok(f)) => (l, f),
+        (Err(e), _) => return failure(style, request_id, &e, Lang::En, Format::Json, public_link),
+        (Ok(l), Err(e)) => return failure(style, request_id, &e, l, Format::Json, public_link),
+    };
+    let link_base = match app.config.public_base_url.as_str() {
+        "" => format!("https://{}", origin.domain),
+        base => base.to_string(),
+    };
+    let caller = match caller {
+        Ok(c) => c,
+        Err(e) => return failure(style, request_id, &e, lang, format, public_link),
+    };
+    // One caller over its rate is refused; the others are served.
+    if let Some(Err(wait)) = caller.as_ref().map(|c| app.config.caller_rate.take(c)) {
+        let err = ApiError::Throttled {
+            retry_after_seconds: wait.ceil().max(1.0) as i64,
+        };
+        return failure(style, request_id, &err, lang, format, public_link);
+    }
+    let result = match Request::new(params, caller, &origin.source_ip, public_link) {
+        Ok(req) => {
+            (entry.handle)(
+                app,
+                &req.with_link_base(link_base)
+                    .with_send_budget(app.config.send_budget),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match (result, style) {
+        (Ok(Reply::Api(body)), Style::Alibaba) => response(
+            200,
+            format.content_type(),
+            render::success(entry.info.name, request_id, body, format),
+        ),
+        (Ok(Reply::Api(body)), Style::Tencent) => response(
+            200,
+            render::TENCENT_CONTENT_TYPE,
+            render::tencent_success(request_id, body),
+        ),
+        (Ok(Reply::Page { status, html }), _) => page_response(status, html),
+        (Err(e), _) => failure(style, request_id, &e, lang, format, public_link),
+    }
+}
+
+/// The caller: the IAM principal that API Gateway authenticated; only when there is none and the local
+/// switch is on (never in a deployed stack) is it `X-User-Id`.
+fn caller_of(
+    event: &lambda_http::Request,
+    local_caller_header: bool,
+) -> Result<Option<CallerId>, ApiError> {
+    let arn = match event.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.iam.as_ref())
+            .and_then(|iam| iam.user_arn.clone()),
+        _ => None,
+    };
+    let forbidden = |_| ApiError::Forbidden;
+    match arn {
+        Some(arn) => CallerId::from_iam_arn(&arn).map(Some).map_err(forbidden),
+        None if local_caller_header => {
+            // A header that is not visible ASCII is refused, never read as the default caller.
+            let header = match event.headers().get("x-user-id") {
+                None => "local",
+                Some(v) => v.to_str().map_err(|_| ApiError::Forbidden)?,
+            };
+            CallerId::parse(header).map(Some).map_err(forbidden)
+        }
+        None => Ok(None),
+    }
+}
+
+/// An error in the action's envelope: an HTML page for the link, Tencent's HTTP 200, or Alibaba's 4xx/5xx.
+fn failure(
+    style: Style,
+    request_id: &str,
+    err: &ApiError,
+    lang: Lang,
+    format: Format,
+    public_link: bool,
+) -> Response<HttpBody> {
+    if err.status() >= 500 {
+        tracing::error!(code = err.code(), "request failed");
+    } else {
+        tracing::info!(code = err.code(), "request refused");
+    }
+    if style == Style::Tencent {
+        return response(
+            200,
+            render::TENCENT_CONTENT_TYPE,
+            render::tencent_error(request_id, err, lang),
+        );
+    }
+    if public_link {
+        if let Reply::Page { status, html } = api::actions::page(lang, Err(err.clone())) {
+            return page_response(status, html);
+        }
+    }
+    response(
+        err.status(),
+        format.content_type(),
+        render::error(request_id, err, lang, format),
+    )
+}
+
+/// What the public link page may do: nothing but show its own inline styles. It is never cached (a link's
+/// outcome changes), and its address (which holds the token) is never sent on as a referrer.
+pub const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+fn page_response(status: u16, html: String) -> Response<HttpBody> {
+    let mut r = response(status, "text/html; charset=utf-8", html);
+    for (name, value) in [
+        ("cache-control", "no-store"),
+        ("referrer-policy", "no-referrer"),
+        ("content-security-policy", PAGE_CSP),
+        ("x-content-type-options", "nosniff"),
+    ] {
+        r.headers_mut()
+            .insert(name, lambda_http::http::HeaderValue::from_static(value));
+    }
+    r
+}
+
+pub(crate) fn response(status: u16, content_type: &str, body: String) -> Response<HttpBody> {
+    let mut r = Response::new(HttpBody::Text(body));
+    *r.status_mut() = lambda_http::http::StatusCode::from_u16(status)
+        .unwrap_or(lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(v) = lambda_http::http::HeaderValue::from_str(content_type) {
+        r.headers_mut()
+            .insert(lambda_http::http::header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+/// An answer of the wire as Lambda's HTTP response.
+pub fn to_response(answer: Answer) -> Response<HttpBody> {
+    let mut r = response(answer.status, &answer.content_type, answer.body);
+    for (name, value) in answer.headers {
+        r.headers_mut()
+            .insert(name, lambda_http::http::HeaderValue::from_static(value));
+    }
+    r
+}

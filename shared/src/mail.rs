@@ -1,0 +1,175 @@
+//! Outgoing mail: the verification mail's text and HTML (en, zh), and the mailer behind a trait.
+
+use std::future::Future;
+
+use askama::Template;
+
+use crate::code::VerifyCode;
+use crate::error::BackendError;
+use crate::model::{EmailAddress, Lang, Token};
+use crate::words::{words, Words};
+
+/// A mail ready to be handed over: multipart text + HTML.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutgoingMail {
+    pub to: EmailAddress,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// SES message tags (name, value): `caller` and `family`, for the events consumer.
+    pub tags: Vec<(String, String)>,
+}
+
+impl OutgoingMail {
+    /// Tagged with whose mail it is (see [`crate::delivery::caller_tag`]) and its family (`link`, `code`).
+    pub fn tagged(mut self, caller: &crate::model::CallerId, family: &str) -> Self {
+        if let Some(tag) = crate::delivery::caller_tag(caller) {
+            self.tags.push(("caller".into(), tag));
+        }
+        self.tags.push(("family".into(), family.into()));
+        self
+    }
+}
+
+pub trait Mailer: Send + Sync + 'static {
+    fn send(&self, mail: &OutgoingMail) -> impl Future<Output = Result<(), BackendError>> + Send;
+}
+
+#[derive(Template)]
+#[template(path = "mail.txt", escape = "none")]
+struct MailText<'a> {
+    w: &'a Words,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail.html")]
+struct MailHtml<'a> {
+    w: &'a Words,
+    link: &'a str,
+    lang: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "code.txt", escape = "none")]
+struct CodeText<'a> {
+    w: &'a Words,
+    code: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "code.html")]
+struct CodeHtml<'a> {
+    w: &'a Words,
+    code: &'a str,
+    lang: &'a str,
+}
+
+/// The mail that carries a six-digit code.
+pub fn code_mail(
+    to: &EmailAddress,
+    lang: Lang,
+    code: &VerifyCode,
+) -> Result<OutgoingMail, BackendError> {
+    let w = words(lang);
+    let render = |e: askama::Error| BackendError::Mail(format!("template: {e}"));
+    let code = code.as_str();
+    Ok(OutgoingMail {
+        to: to.clone(),
+        subject: w.code_subject.to_string(),
+        text: CodeText { w, code }.render().map_err(render)?,
+        html: CodeHtml {
+            w,
+            code,
+            lang: lang.as_str(),
+        }
+        .render()
+        .map_err(render)?,
+        tags: Vec::new(),
+    })
+}
+
+/// The text message that carries a six-digit code.
+pub fn code_sms(lang: Lang, code: &VerifyCode) -> String {
+    words(lang).sms_body.replace("{code}", code.as_str())
+}
+
+/// The link a mail carries: `<base>/verify-email?Token=<token>&Lang=<lang>`. The language rides along so
+/// that the page speaks the mail's language even when the token is unknown or expired.
+pub fn verification_link(public_base_url: &str, token: &Token, lang: Lang) -> String {
+    format!(
+        "{}/verify-email?Token={}&Lang={}",
+        public_base_url.trim_end_matches('/'),
+        token.as_str(),
+        lang.as_str()
+    )
+}
+
+/// The verification mail for `to`, in `lang`, holding `link` in both parts.
+pub fn verification_mail(
+    to: &EmailAddress,
+    lang: Lang,
+    link: &str,
+) -> Result<OutgoingMail, BackendError> {
+    let w = words(lang);
+    let render = |e: askama::Error| BackendError::Mail(format!("template: {e}"));
+    Ok(OutgoingMail {
+        to: to.clone(),
+        subject: w.mail_subject.to_string(),
+        text: MailText { w, link }.render().map_err(render)?,
+        html: MailHtml {
+            w,
+            link,
+            lang: lang.as_str(),
+        }
+        .render()
+        .map_err(render)?,
+        tags: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_link_is_in_both_parts_and_the_language_is_right() {
+        let token = Token::generate().unwrap();
+        let link = verification_link("https://api.example.com/", &token, Lang::Zh);
+        assert_eq!(
+            link,
+            format!(
+                "https://api.example.com/verify-email?Token={}&Lang=zh",
+                token.as_str()
+            )
+        );
+        let to = EmailAddress::parse("a+b@example.com").unwrap();
+        let en = verification_mail(&to, Lang::En, &link).unwrap();
+        let zh = verification_mail(&to, Lang::Zh, &link).unwrap();
+        for m in [&en, &zh] {
+            assert!(m.text.contains(&link));
+            assert!(m
+                .html
+                .replace("&#38;", "&")
+                .contains(&format!("href=\"{link}\"")));
+        }
+        assert_eq!(en.subject, "Verify your email address");
+        assert!(zh.text.contains("请打开下面的链接"));
+        assert!(zh.html.contains("lang=\"zh\""));
+    }
+
+    #[test]
+    fn code_mails_and_texts_carry_the_code() {
+        let code = VerifyCode::parse("042317").unwrap();
+        let to = EmailAddress::parse("a@example.com").unwrap();
+        for lang in [Lang::En, Lang::Zh] {
+            let m = code_mail(&to, lang, &code).unwrap();
+            assert!(m.text.contains("042317") && m.html.contains("042317"));
+            assert!(code_sms(lang, &code).contains("042317"));
+        }
+        assert_eq!(
+            code_sms(Lang::En, &code),
+            "Your verification code is 042317. It expires in 10 minutes."
+        );
+    }
+}

@@ -1,0 +1,263 @@
+//! The store port: what the workflows ask of storage, and the values that pass through it.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+pub use crate::code::{CodeRecord, ContactRecord};
+pub use crate::paging::{Cursor, Page, PageQuery, PageStart};
+
+use crate::code::{Contact, ContactType};
+use crate::error::BackendError;
+use crate::model::DeliveryEvent;
+use crate::model::{
+    CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord, VerificationStatus,
+};
+use crate::quota::QuotaState;
+
+/// What a send needs to know: the record (if any) and the quota of this caller and address.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SendState {
+    pub record: Option<VerificationRecord>,
+    pub quota: QuotaState,
+    /// A hard bounce or a complaint (for any caller's mail) made the address undeliverable.
+    pub undeliverable: bool,
+}
+
+/// One send of a link, in three steps so that a mail that cannot be handed over changes nothing:
+/// [`Store::reserve_send`] spends the quota and writes the new link (and a new record) before the mail goes;
+/// [`Store::commit_send`], once SES took the mail, makes the new link the record's current one and removes
+/// the one it replaces; [`Store::undo_send`], when SES did not, removes what the reservation wrote and gives
+/// the quota back. Until the commit, the old link is the one that works.
+#[derive(Clone, Debug)]
+pub struct SendWrite {
+    /// The record as it is after the send; `record.version` is the new version.
+    pub record: VerificationRecord,
+    /// The version the record was read at; `None`: it must not exist yet (the reservation creates it).
+    pub expected_record_version: Option<u64>,
+    /// The quota as read, given back by an undo.
+    pub quota_before: QuotaState,
+    /// The quota to write; `quota.version` is the new version. It must still be at `quota.version - 1`.
+    pub quota: QuotaState,
+    pub quota_expires_at: DateTime<Utc>,
+    pub token: TokenRecord,
+    pub replaced_token: Option<TokenHash>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// Another request changed the record or the quota since it was read: read again and decide again.
+    #[error("conflicting concurrent write")]
+    Conflict,
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+}
+
+/// What a verification did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerifyOutcome {
+    /// The record went from pending to verified now.
+    Verified,
+    /// The record was verified by this token before: nothing changed.
+    AlreadyVerified,
+    /// The token is not the record's current one (replaced), or the record is gone.
+    Superseded,
+}
+
+/// Which records List returns, before paging.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    pub status: Option<VerificationStatus>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+}
+
+impl ListFilter {
+    pub fn matches(&self, r: &VerificationRecord) -> bool {
+        self.status.is_none_or(|s| s == r.status)
+            && self.created_from.is_none_or(|t| r.created >= t)
+            && self.created_to.is_none_or(|t| r.created <= t)
+    }
+}
+
+/// Every store holds both families: links ([`Store`]) and codes ([`CodeStore`]).
+pub trait Store: CodeStore + Send + Sync + 'static {
+    fn load_send_state(
+        &self,
+        caller: &CallerId,
+        email: &EmailAddress,
+    ) -> impl Future<Output = Result<SendState, BackendError>> + Send;
+
+    /// Spends the quota and writes the new link; for a new address also the record (pointing at it). An
+    /// existing record is only checked to be still at the version read: its current link stays.
+    fn reserve_send(
+        &self,
+        write: &SendWrite,
+    ) -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    /// The mail was handed over: for an existing record, the new link becomes its current one and the one
+    /// it replaces is removed, if the record is still as read (a conflict otherwise: it was verified or
+    /// deleted meanwhile). Nothing to do for a new record.
+    fn commit_send(&self, write: &SendWrite)
+        -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    /// The mail was not handed over: removes the new link (and the new record, if it still holds that link
+    /// and is pending) and gives the quota back, if nobody spent it since. Nothing that worked before stops.
+    fn undo_send(&self, write: &SendWrite)
+        -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    fn get_record(
+        &self,
+        caller: &CallerId,
+        email: &EmailAddress,
+    ) -> impl Future<Output = Result<Option<VerificationRecord>, BackendError>> + Send;
+
+    fn get_token(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<TokenRecord>, BackendError>> + Send;
+
+    /// Marks the token's record verified if the token is still its current one.
+    fn mark_verified(
+        &self,
+        token: &TokenRecord,
+        at: DateTime<Utc>,
+        confirm_ip: &str,
+    ) -> impl Future<Output = Result<VerifyOutcome, BackendError>> + Send;
+
+    /// One page of a caller's records that match, newest first (by creation time, then address), and how
+    /// many match in all. Reads what the page needs, not the caller's whole history.
+    fn list_records(
+        &self,
+        caller: &CallerId,
+        filter: &ListFilter,
+        page: &PageQuery,
+    ) -> impl Future<Output = Result<Page<VerificationRecord>, BackendError>> + Send;
+
+    /// Records what SES said of a mail to an address: the address's own state (undeliverable after a hard
+    /// bounce or a complaint, whatever order events come in) and, when the event names its caller, that
+    /// caller's record. Idempotent: an event seen before, or older than what is recorded, changes nothing
+    /// (`false`).
+    fn record_delivery(
+        &self,
+        event: &DeliveryEvent,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
+    /// Deletes a record and its current token; `false` if there was none.
+    fn delete_record(
+        &self,
+        caller: &CallerId,
+        email: &EmailAddress,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+}
+
+/// The signed requests the front door has seen: each Alibaba nonce and each Tencent signature is
+/// accepted once within its window, with one conditional write.
+pub trait ReplayGuard: Send + Sync + 'static {
+    /// Records `key` until `until`. `false` when it is already recorded and had not expired by `now`.
+    fn first_use(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+}
+
+/// What sending a code needs to know.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CodeSendState {
+    pub verified: bool,
+    pub quota: QuotaState,
+    /// An email contact that hard-bounced or complained.
+    pub undeliverable: bool,
+}
+
+/// Storage of codes and verified contacts (the Tencent-style actions), beside [`Store`].
+pub trait CodeStore: Send + Sync + 'static {
+    fn load_code_send_state(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+    ) -> impl Future<Output = Result<CodeSendState, BackendError>> + Send;
+
+    /// Spends the quota of a code send before the code goes out, if nobody spent it since it was read
+    /// (`quota.version - 1`). The code itself is written only once it was handed over ([`Self::put_code`]).
+    fn spend_code_quota(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+        quota: &QuotaState,
+        quota_expires_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    /// Gives back a quota spent by a send that could not be handed over: `before` again, if the quota is
+    /// still at `spent.version`.
+    fn refund_code_quota(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+        before: &QuotaState,
+        spent: &QuotaState,
+        quota_expires_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    /// Counts one text message of `caller` on `day` (`YYYY-MM-DD`, UTC), unless it sent `cap` already
+    /// (`false`). One conditional write, so concurrent sends never pass the cap together.
+    fn spend_sms_day(
+        &self,
+        caller: &CallerId,
+        day: &str,
+        cap: u32,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
+    /// Gives back a text counted by [`Self::spend_sms_day`] that was not handed over.
+    fn refund_sms_day(
+        &self,
+        caller: &CallerId,
+        day: &str,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// Stores a code that was handed over; the previous one stops working.
+    fn put_code(&self, code: &CodeRecord) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    fn get_code(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+    ) -> impl Future<Output = Result<Option<CodeRecord>, BackendError>> + Send;
+
+    /// Counts one wrong try, if the code is still as read.
+    fn record_wrong_try(
+        &self,
+        code: &CodeRecord,
+    ) -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    /// Uses the code up and marks its contact verified, if the code is still as read (single use).
+    fn consume_code(
+        &self,
+        code: &CodeRecord,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    /// One page of a caller's verified contacts of one type or all, newest first (by creation time, then
+    /// type and contact), and how many there are in all.
+    fn list_contacts(
+        &self,
+        caller: &CallerId,
+        kind: Option<ContactType>,
+        page: &PageQuery,
+    ) -> impl Future<Output = Result<Page<ContactRecord>, BackendError>> + Send;
+
+    /// One verified contact, if it is verified.
+    fn get_contact(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+    ) -> impl Future<Output = Result<Option<ContactRecord>, BackendError>> + Send;
+
+    fn delete_contact(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+}
