@@ -4,7 +4,7 @@
 #   - cargo clippy on every crate and target, warnings as errors;
 #   - the domain names no AWS, Lambda or HTTP crate (cargo tree);
 #   - the tests that need no stack: every crate's unit tests, the property tests, and the tests of
-#     tests/ that read only the repository (the layers and import cycles, the template against the table).
+#     tests/ that read only the repository (layers and import cycles; the template against the table).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [ "${CI:-}" = "true" ]; then export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"; fi
@@ -18,7 +18,7 @@ if cargo tree -p shared -e normal --prefix none | grep -E '^(aws-|lambda_|lambda
   echo "check: the domain crate depends on the crates above; it must not" >&2
   exit 1
 fi
-echo "==> cargo test (no stack): shared, api, adapters, edge, bench; tests/tests/layers.rs"
+echo "==> cargo test (no stack): shared, api, adapters, edge, bench; tests/tests/layers.rs and generated.rs"
 cargo test --quiet -p shared -p api -p adapters -p edge -p bench
-cargo test --quiet -p stack-tests --test layers
+cargo test --quiet -p stack-tests --test layers --test generated
 echo "==> make check passed in $((SECONDS - start)) s"

@@ -8,7 +8,6 @@
 
 use shared::model::Lang;
 
-use crate::actions::Info;
 use crate::refusal::{Refusal, Vendor};
 use crate::render::{Answer, Style};
 
@@ -92,16 +91,16 @@ pub fn route(routes: &[Route], method: &str, path: &str) -> Option<Routed> {
 /// The answer to a request that took no route: HTTP 404 in the action's envelope, with the code each
 /// vendor gives an API that does not exist (Alibaba `InvalidAction.NotFound`, Tencent `InvalidAction`).
 /// Nothing ran: nothing was read, written or sent.
-pub fn not_found(info: &Info, method: &str, request_id: &str, lang: Lang) -> Answer {
+pub fn not_found(action: &str, style: Style, method: &str, request_id: &str, lang: Lang) -> Answer {
     tracing::info!(
         method,
         "no route of the action takes this method: refused (404)"
     );
-    let vendor = match info.style {
+    let vendor = match style {
         Style::Alibaba => Vendor::Alibaba,
         Style::Tencent => Vendor::Tencent,
     };
-    let refusal = Refusal::UnknownAction(format!("{method} {}", info.name));
+    let refusal = Refusal::UnknownAction(format!("{method} {action}"));
     let mut answer = refusal.answer(vendor, request_id, lang);
     answer.status = 404;
     answer

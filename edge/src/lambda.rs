@@ -122,7 +122,13 @@ async fn respond<S: Store, M: Mailer>(
             .and_then(|p| p.lang().ok())
             .unwrap_or(Lang::En);
         let method = event.method().as_str();
-        return to_response(api::routes::not_found(&entry.info, method, request_id, lang));
+        return to_response(api::routes::not_found(
+            entry.info.name,
+            entry.info.style,
+            method,
+            request_id,
+            lang,
+        ));
     };
     let public_link = routed == api::routes::Routed::Page;
     let caller = caller_of(event, app.config.local_caller_header);

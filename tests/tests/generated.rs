@@ -5,13 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use serde_json::{json, Value};
+use adapters::env::FromEnv;
+use adapters::sms::SmsSender;
 use api::actions::{find, Info, ALL};
+use api::routes::Route;
+use serde_json::{json, Value};
 use shared::app::{App, Config};
 use shared::error::BackendError;
 use shared::mail::{Mailer, OutgoingMail};
-use api::routes::Route;
-use shared::sms::SmsSender;
 use shared::store::MemoryStore;
 
 fn root() -> PathBuf {
@@ -130,7 +131,7 @@ fn app() -> App<MemoryStore, Accept> {
     App {
         store: MemoryStore::new(),
         mailer: Accept,
-        sms: SmsSender::None,
+        sms: SmsSender::None.into(),
         code_secret: None,
         config: Config::from_env().expect("configuration"),
         clock: shared::app::system_clock(),

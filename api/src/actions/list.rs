@@ -3,11 +3,11 @@ use serde_json::{json, Value};
 
 use crate::action::{Action, Reply, Request};
 use crate::error::ApiError;
+use crate::routes::Route;
 use shared::app::App;
 use shared::mail::Mailer;
 use shared::paging::{page_of, NextToken, PageQuery};
 use shared::store::{ListFilter, Store};
-use crate::routes::Route;
 
 /// The caller's records, newest first, filtered by address, status and creation time, one page at a time:
 /// `PageNum`/`PageSize`, or (an extension) the `NextToken` of the previous answer, which walks any number

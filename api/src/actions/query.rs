@@ -1,9 +1,9 @@
 use crate::action::{Action, Reply, Request};
 use crate::error::ApiError;
+use crate::routes::Route;
 use shared::app::App;
 use shared::mail::Mailer;
 use shared::store::Store;
-use crate::routes::Route;
 
 /// One address's verification record (404 `EmailVerificationNotExist` when the caller has none).
 pub struct QueryEmailVerification;

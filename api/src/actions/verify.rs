@@ -4,12 +4,12 @@ use crate::action::{Action, Reply, Request};
 use crate::error::ApiError;
 use crate::messages::Msg;
 use crate::render::Body;
+use crate::routes::{Method, Public, Route};
 use shared::app::App;
 use shared::mail::Mailer;
 use shared::model::{Lang, TokenRecord, VerificationStatus};
 use shared::store::{Store, VerifyOutcome};
 use shared::words::{words, Words};
-use crate::routes::{Method, Public, Route};
 
 /// Confirms an address with the token from its mail. Serves the API (`POST /VerifyEmail`, the caller must
 /// own the record) and the public link page (`GET /verify-email?Token=...`, an HTML page). A valid link

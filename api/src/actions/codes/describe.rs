@@ -4,13 +4,13 @@ use super::common::internal;
 use crate::action::{Action, Reply, Request};
 use crate::error::ApiError;
 use crate::render::Style;
+use crate::routes::Route;
 use shared::app::App;
 use shared::code::{Contact, ContactType};
 use shared::mail::Mailer;
 use shared::model::format_time;
 use shared::paging::{page_of, NextToken, PageQuery};
 use shared::store::Store;
-use crate::routes::Route;
 
 /// The caller's verified contacts, newest first: `Type` 0 (all, default), 1 or 2; `Offset`; `Limit` 1–200
 /// (default 20); `Code` for one exact contact; `NextToken` (an extension) for the page after the previous one.
