@@ -72,6 +72,16 @@ impl Request {
         self
     }
 
+    /// What the workflows need of this request.
+    pub fn context(&self) -> shared::workflows::Context {
+        shared::workflows::Context {
+            lang: self.lang,
+            client_ip: self.client_ip.clone(),
+            link_base: self.link_base.clone(),
+            deadline: self.deadline,
+        }
+    }
+
     pub fn caller(&self) -> Result<&CallerId, ApiError> {
         self.caller.as_ref().ok_or(ApiError::Forbidden)
     }

@@ -12,6 +12,7 @@
 //! - [`paging`]: pages and cursors;
 //! - [`delivery`]: what SES said of the mails, recorded;
 //! - [`metrics`]: the counters (CloudWatch's embedded metric format, one line on standard output);
+//! - [`workflows`]: links and codes sent, followed and checked, through one send protocol;
 //! - [`error`]: what fails below the workflows.
 
 pub mod app;
@@ -30,3 +31,4 @@ pub mod spend;
 pub mod store;
 pub mod text;
 pub mod words;
+pub mod workflows;

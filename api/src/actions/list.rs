@@ -83,28 +83,19 @@ impl Action for ListEmailVerification {
                 ),
             ),
         };
-        let internal = |e: shared::error::BackendError| {
-            tracing::error!(error = %e, "store failed");
-            ApiError::Internal
-        };
         let page = match &email {
             // An exact address is one key: read it rather than walk the caller's index.
             Some(email) => {
                 let one: Vec<_> = app
                     .store
                     .get_record(caller, email)
-                    .await
-                    .map_err(internal)?
+                    .await?
                     .into_iter()
                     .filter(|r| filter.matches(r))
                     .collect();
                 page_of(one, &query)
             }
-            None => app
-                .store
-                .list_records(caller, &filter, &query)
-                .await
-                .map_err(internal)?,
+            None => app.store.list_records(caller, &filter, &query).await?,
         };
         let total = page.total;
         let total_pages = total.div_ceil(page_size as u64);

@@ -20,10 +20,7 @@ impl Action for QueryEmailVerification {
     ) -> Result<Reply, ApiError> {
         let caller = req.caller()?;
         let email = req.params.email()?;
-        let record = app.store.get_record(caller, &email).await.map_err(|e| {
-            tracing::error!(error = %e, "store failed");
-            ApiError::Internal
-        })?;
+        let record = app.store.get_record(caller, &email).await?;
         let record = record.ok_or(ApiError::EmailVerificationNotExist)?;
         Ok(Reply::Api(super::items::record_fields(&record)))
     }

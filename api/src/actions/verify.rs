@@ -7,9 +7,10 @@ use crate::render::Body;
 use crate::routes::{Method, Public, Route};
 use shared::app::App;
 use shared::mail::Mailer;
-use shared::model::{Lang, TokenRecord, VerificationStatus};
-use shared::store::{Store, VerifyOutcome};
+use shared::model::{Lang, TokenRecord};
+use shared::store::Store;
 use shared::words::{words, Words};
+use shared::workflows::link::verify_link;
 
 /// Confirms an address with the token from its mail. Serves the API (`POST /VerifyEmail`, the caller must
 /// own the record) and the public link page (`GET /verify-email?Token=...`, an HTML page). A valid link
@@ -64,62 +65,7 @@ async fn verify<S: Store, M: Mailer>(
     caller: Option<&shared::model::CallerId>,
 ) -> Result<TokenRecord, ApiError> {
     let token = req.params.token()?;
-    let hash = token.hash();
-    let found = app.store.get_token(&hash).await.map_err(internal)?;
-    // Another caller's token is answered as unknown: its existence is not revealed.
-    let Some(found) = found.filter(|t| caller.is_none_or(|c| c == &t.caller)) else {
-        tracing::info!(token = hash.short(), "unknown token");
-        return Err(ApiError::TokenInvalid);
-    };
-    let now = app.now();
-    if found.is_expired(now) {
-        // A link that verified its address stays a success after its 72 hours: opening it changes nothing.
-        let record = app
-            .store
-            .get_record(&found.caller, &found.email)
-            .await
-            .map_err(internal)?;
-        if record
-            .is_some_and(|r| r.status == VerificationStatus::Verified && r.current_token == hash)
-        {
-            tracing::info!(
-                token = hash.short(),
-                "verified link opened after its expiry; nothing changed"
-            );
-            return Ok(found);
-        }
-        tracing::info!(token = hash.short(), "expired token");
-        return Err(ApiError::TokenExpired);
-    }
-    match app
-        .store
-        .mark_verified(&found, now, &req.client_ip)
-        .await
-        .map_err(internal)?
-    {
-        VerifyOutcome::Verified => {
-            shared::metrics::count(
-                shared::metrics::Metric::LinksVerified,
-                "VerifyEmail",
-                "link",
-            );
-            tracing::info!(token = hash.short(), email = %found.email.masked(), "address verified");
-            Ok(found)
-        }
-        VerifyOutcome::AlreadyVerified => {
-            tracing::info!(token = hash.short(), "link opened again; nothing changed");
-            Ok(found)
-        }
-        VerifyOutcome::Superseded => {
-            tracing::info!(token = hash.short(), "replaced token");
-            Err(ApiError::TokenInvalid)
-        }
-    }
-}
-
-fn internal(e: shared::error::BackendError) -> ApiError {
-    tracing::error!(error = %e, "store failed");
-    ApiError::Internal
+    Ok(verify_link(app, &token, caller, &req.client_ip).await?)
 }
 
 #[derive(Template)]

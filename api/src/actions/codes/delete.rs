@@ -1,4 +1,3 @@
-use super::common::internal;
 use crate::action::{Action, Reply, Request};
 use crate::error::ApiError;
 use crate::render::{Body, Style};
@@ -21,12 +20,7 @@ impl Action for DeleteIntlPhoneEmail {
     ) -> Result<Reply, ApiError> {
         let caller = req.caller()?;
         let contact = req.params.contact(req.params.contact_type()?)?;
-        if app
-            .store
-            .delete_contact(caller, &contact)
-            .await
-            .map_err(internal)?
-        {
+        if app.store.delete_contact(caller, &contact).await? {
             tracing::info!(contact = %contact.masked(), "contact deleted");
             Ok(Reply::Api(Body::new()))
         } else {

@@ -1,6 +1,5 @@
 use serde_json::{json, Value};
 
-use super::common::internal;
 use crate::action::{Action, Reply, Request};
 use crate::error::ApiError;
 use crate::render::Style;
@@ -79,17 +78,12 @@ impl Action for DescribeIntlPhoneEmailList {
             Some(w) => page_of(
                 app.store
                     .get_contact(caller, w)
-                    .await
-                    .map_err(internal)?
+                    .await?
                     .into_iter()
                     .collect(),
                 &query,
             ),
-            None => app
-                .store
-                .list_contacts(caller, kind, &query)
-                .await
-                .map_err(internal)?,
+            None => app.store.list_contacts(caller, kind, &query).await?,
         };
         let list: Vec<Value> = page
             .items

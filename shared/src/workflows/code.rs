@@ -1,0 +1,292 @@
+//! Six-digit codes: sending one to a phone (by text) or an address (by mail), and checking the one a person
+//! typed. Sending runs the same [send protocol](super::protocol) as links: the reservation spends the quota
+//! (and, for a text, the caller's day), the code goes out, and only then is it stored, so a failed send never
+//! replaces the code that works and gives back what it spent.
+
+use crate::app::App;
+use crate::code::{CodeSecret, Contact, VerifyCode};
+use crate::config::CODE_MAX_TRIES;
+use crate::error::BackendError;
+use crate::mail::{code_mail, code_sms, Mailer};
+use crate::metrics::{count, Metric};
+use crate::model::CallerId;
+use crate::quota::QuotaState;
+use crate::store::{CodeRecord, Store, WriteError};
+
+use super::protocol::{self, NotReserved, NotSent, Pass, Send3};
+use super::Context;
+
+/// Why a code was not sent. Nothing was spent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeRefusal {
+    /// A text to a country the stack does not send to (`SmsAllowedCountries`).
+    CountryNotAllowed,
+    /// The contact is verified already.
+    ContactVerified,
+    /// A mail to an address that hard-bounced or complained.
+    Undeliverable,
+    /// The quota refused it.
+    Limited { retry_after_seconds: i64 },
+    /// The caller sent its texts of the day (`SmsDailyLimitPerCaller`).
+    DailyLimit,
+    /// The mailer or the text sender did not take it.
+    NotHandedOver,
+}
+
+/// Why checking a code failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckRefusal {
+    /// None was sent, or it was used.
+    Missing,
+    Expired,
+    /// Too many wrong tries.
+    Locked,
+    Wrong {
+        tries_left: u32,
+    },
+}
+
+/// A code workflow's failure: a refusal, or the store (or the random source) failing.
+#[derive(Debug)]
+pub enum CodeError<R> {
+    Refused(R),
+    Backend(BackendError),
+}
+
+impl<R> From<BackendError> for CodeError<R> {
+    fn from(e: BackendError) -> Self {
+        Self::Backend(e)
+    }
+}
+
+/// One code send's writes, for the protocol.
+struct CodeSend<'a, S> {
+    store: &'a S,
+    caller: &'a CallerId,
+    contact: &'a Contact,
+    before: QuotaState,
+    quota: QuotaState,
+    quota_expires_at: chrono::DateTime<chrono::Utc>,
+    /// The UTC day a text counts against, and the caller's cap; `None` for mail or no cap.
+    sms_day: Option<(String, u32)>,
+    record: CodeRecord,
+}
+
+impl<S: Store> CodeSend<'_, S> {
+    async fn refund_quota(&self) {
+        if let Err(e) = self
+            .store
+            .refund_code_quota(
+                self.caller,
+                self.contact,
+                &self.before,
+                &self.quota,
+                self.quota_expires_at,
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "the quota of a code send could not be given back");
+        }
+    }
+}
+
+impl<S: Store> Send3 for CodeSend<'_, S> {
+    type Refusal = CodeRefusal;
+
+    async fn reserve(&self) -> Result<(), NotReserved<CodeRefusal>> {
+        // The quota is spent before the code goes out (that serialises concurrent sends of a contact).
+        match self
+            .store
+            .spend_code_quota(
+                self.caller,
+                self.contact,
+                &self.quota,
+                self.quota_expires_at,
+            )
+            .await
+        {
+            Ok(()) => {}
+            Err(WriteError::Conflict) => return Err(NotReserved::Conflict),
+            Err(WriteError::Backend(e)) => {
+                // Spent although the answer was lost? Give it back (conditional on the version).
+                self.refund_quota().await;
+                return Err(NotReserved::Backend(e));
+            }
+        }
+        // A text counts against the caller's day, after the quota.
+        if let Some((day, cap)) = &self.sms_day {
+            match self.store.spend_sms_day(self.caller, day, *cap).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.refund_quota().await;
+                    return Err(NotReserved::Refused(CodeRefusal::DailyLimit));
+                }
+                Err(e) => {
+                    self.refund_quota().await;
+                    return Err(NotReserved::Backend(e));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn undo(&self) {
+        self.refund_quota().await;
+        if let Some((day, _)) = &self.sms_day {
+            if let Err(e) = self.store.refund_sms_day(self.caller, day).await {
+                tracing::warn!(error = %e, "the day's text count of a failed send could not be given back");
+            }
+        }
+    }
+
+    async fn commit(&self) -> Result<(), BackendError> {
+        self.store.put_code(&self.record).await
+    }
+}
+
+/// Sends a new code to `contact` for `caller`; the previous code works until this one is stored.
+#[tracing::instrument(skip_all, fields(contact = %contact.masked()))]
+pub async fn send_code<S: Store, M: Mailer>(
+    app: &App<S, M>,
+    secret: &CodeSecret,
+    caller: &CallerId,
+    contact: &Contact,
+    ctx: &Context,
+    action: &'static str,
+) -> Result<(), CodeError<CodeRefusal>> {
+    if let Contact::Phone(number) = contact {
+        if !app.config.sms.allows(number.country().as_deref()) {
+            return Err(CodeError::Refused(CodeRefusal::CountryNotAllowed));
+        }
+    }
+    for attempt in 0..protocol::MAX_ATTEMPTS {
+        let state = app.store.load_code_send_state(caller, contact).await?;
+        if state.verified {
+            return Err(CodeError::Refused(CodeRefusal::ContactVerified));
+        }
+        if state.undeliverable {
+            return Err(CodeError::Refused(CodeRefusal::Undeliverable));
+        }
+        let now = app.now();
+        let quota = state.quota.spend(now, &app.config.quota).map_err(|e| {
+            count(Metric::QuotaRefusals, action, "code");
+            CodeError::Refused(CodeRefusal::Limited {
+                retry_after_seconds: e.retry_after_seconds,
+            })
+        })?;
+        let code = VerifyCode::generate().map_err(BackendError::from)?;
+        let hash = secret
+            .hash(caller.as_str(), contact, &code)
+            .map_err(|e| BackendError::Store(e.to_string()))?;
+        let send = CodeSend {
+            store: &app.store,
+            caller,
+            contact,
+            quota_expires_at: quota.expires_at(&app.config.quota).unwrap_or(now),
+            before: state.quota,
+            quota,
+            sms_day: match (contact, app.config.sms.daily_cap_per_caller) {
+                (Contact::Phone(_), Some(cap)) => Some((crate::spend::sms_day(now), cap)),
+                _ => None,
+            },
+            record: CodeRecord {
+                caller: caller.clone(),
+                hash,
+                contact: contact.clone(),
+                attempts: 0,
+                sent_at: now,
+                expires_at: now + app.config.code_lifetime,
+            },
+        };
+        let pacer = &app.config.send_pacer;
+        let pass = match contact {
+            Contact::Email(to) => {
+                let mail = code_mail(to, ctx.lang, &code)?.tagged(caller, "code");
+                protocol::run(&send, pacer, ctx.deadline, || app.mailer.send(&mail)).await
+            }
+            Contact::Phone(to) => {
+                let text = code_sms(ctx.lang, &code);
+                protocol::run(&send, pacer, ctx.deadline, || app.sms.send(to, &text)).await
+            }
+        };
+        match pass {
+            Ok(Pass::Again) => protocol::pause_before_retry(attempt).await,
+            Ok(Pass::Sent) => {
+                let metric = match contact {
+                    Contact::Phone(_) => Metric::TextsSent,
+                    Contact::Email(_) => Metric::MailsSent,
+                };
+                count(metric, action, "code");
+                tracing::info!("verification code sent");
+                return Ok(());
+            }
+            Err(NotSent::Refused(r)) => {
+                count(Metric::QuotaRefusals, action, "code");
+                return Err(CodeError::Refused(r));
+            }
+            Err(NotSent::NotHandedOver(e)) => {
+                tracing::error!(error = %e, "code could not be sent");
+                return Err(CodeError::Refused(match (&e, contact) {
+                    (BackendError::Undeliverable(_), Contact::Email(_)) => {
+                        CodeRefusal::Undeliverable
+                    }
+                    _ => CodeRefusal::NotHandedOver,
+                }));
+            }
+            Err(NotSent::Backend(e)) => return Err(CodeError::Backend(e)),
+        }
+    }
+    Err(CodeError::Backend(BackendError::Store(
+        "too many conflicting writes".into(),
+    )))
+}
+
+/// Checks `given` against the code sent to `contact`; when it is right, the contact becomes verified for
+/// the caller and the code is used up. The fifth wrong try invalidates the code.
+#[tracing::instrument(skip_all, fields(contact = %contact.masked()))]
+pub async fn check_code<S: Store, M: Mailer>(
+    app: &App<S, M>,
+    secret: &CodeSecret,
+    caller: &CallerId,
+    contact: &Contact,
+    given: &VerifyCode,
+    action: &'static str,
+) -> Result<(), CodeError<CheckRefusal>> {
+    for _ in 0..protocol::MAX_ATTEMPTS {
+        let code = app.store.get_code(caller, contact).await?;
+        let code = code.ok_or(CodeError::Refused(CheckRefusal::Missing))?;
+        let now = app.now();
+        if now >= code.expires_at {
+            return Err(CodeError::Refused(CheckRefusal::Expired));
+        }
+        if code.attempts >= CODE_MAX_TRIES {
+            return Err(CodeError::Refused(CheckRefusal::Locked));
+        }
+        let written = if secret.verify(caller.as_str(), contact, given, &code.hash) {
+            app.store.consume_code(&code, now).await.map(|()| Ok(()))
+        } else {
+            let tries_left = CODE_MAX_TRIES - code.attempts - 1;
+            app.store
+                .record_wrong_try(&code)
+                .await
+                .map(|()| Err(CheckRefusal::Wrong { tries_left }))
+        };
+        match written {
+            Ok(Ok(())) => {
+                count(Metric::CodesVerified, action, "code");
+                tracing::info!("contact verified");
+                return Ok(());
+            }
+            Ok(Err(wrong)) => {
+                tracing::info!("wrong code");
+                return Err(CodeError::Refused(wrong));
+            }
+            // Another request used or tried the code meanwhile: read it again.
+            Err(WriteError::Conflict) => continue,
+            Err(WriteError::Backend(e)) => return Err(CodeError::Backend(e)),
+        }
+    }
+    Err(CodeError::Backend(BackendError::Store(
+        "too many conflicting writes".into(),
+    )))
+}

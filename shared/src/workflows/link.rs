@@ -1,0 +1,336 @@
+//! Links: sending one (Submit and Resend) and following one (VerifyEmail, by the API or the link page).
+//!
+//! Sending decides from the record, then runs the [send protocol](super::protocol): the reservation spends
+//! the quota and writes the new link, which does not replace the working one yet; the mail is handed to the
+//! mailer; the commit makes the new link current, or the undo takes it away and gives the quota back. The
+//! reservation names the versions it read, so of many concurrent requests for one address one wins and the
+//! others read again and see the spent quota. A mail whose fate is unknown (SES timed out after taking it)
+//! is undone like a failed one: the old link keeps working, never two, never none.
+
+use crate::app::App;
+use crate::error::BackendError;
+use crate::mail::{verification_link, verification_mail, Mailer};
+use crate::metrics::{count, Metric};
+use crate::model::{
+    new_verification_no, CallerId, DeliveryEvent, DeliveryKind, EmailAddress, Token, TokenHash,
+    TokenRecord, VerificationRecord, VerificationStatus,
+};
+use crate::store::{SendWrite, Store, VerifyOutcome, WriteError};
+
+use super::protocol::{self, NotReserved, NotSent, Pass, Send3};
+use super::Context;
+
+/// Which action sends, and so what an existing record means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendMode {
+    Submit { send_if_exist: bool },
+    Resend,
+}
+
+impl SendMode {
+    /// The action's name, for the metrics' `Action` dimension.
+    pub fn action(self) -> &'static str {
+        match self {
+            Self::Submit { .. } => "SubmitEmailVerification",
+            Self::Resend => "ResendEmailVerification",
+        }
+    }
+}
+
+/// What became of one address of a Submit or Resend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkOutcome {
+    /// A new link was mailed.
+    Sent,
+    /// The address is verified already: nothing sent.
+    AlreadyVerified,
+    /// Submit without `SendIfExist` on a pending record: nothing sent.
+    Pending,
+    /// Resend with no record: nothing sent.
+    NoRecord,
+    /// A hard bounce or a complaint (or SES's suppression list): never mailed again, nothing spent.
+    Undeliverable,
+    /// The quota refused it.
+    QuotaExceeded { retry_after_seconds: i64 },
+    /// The mailer did not take the mail (or was throttled past the time budget): nothing spent.
+    NotHandedOver,
+    /// The store failed.
+    Failed,
+}
+
+/// One link send's writes, for the protocol.
+struct LinkSend<'a, S> {
+    store: &'a S,
+    write: SendWrite,
+}
+
+impl<S: Store> Send3 for LinkSend<'_, S> {
+    type Refusal = std::convert::Infallible;
+
+    async fn reserve(&self) -> Result<(), NotReserved<Self::Refusal>> {
+        match self.store.reserve_send(&self.write).await {
+            Ok(()) => Ok(()),
+            Err(WriteError::Conflict) => Err(NotReserved::Conflict),
+            Err(WriteError::Backend(e)) => {
+                // The reservation may have been written although its answer was lost: undo it (each part of
+                // the undo is conditional, so nothing else is touched if it was not).
+                self.undo().await;
+                Err(NotReserved::Backend(e))
+            }
+        }
+    }
+
+    async fn undo(&self) {
+        if let Err(e) = self.store.undo_send(&self.write).await {
+            tracing::error!(error = %e, "a link send could not be undone");
+        }
+    }
+
+    async fn commit(&self) -> Result<(), BackendError> {
+        match self.store.commit_send(&self.write).await {
+            Ok(()) => Ok(()),
+            // Verified or deleted while the mail went: the new link cannot become current, the state stands.
+            Err(WriteError::Conflict) => {
+                tracing::warn!(
+                    token = self.write.token.hash.short(),
+                    "the record changed while the mail was sent; its link was not replaced"
+                );
+                Ok(())
+            }
+            Err(WriteError::Backend(e)) => Err(e),
+        }
+    }
+}
+
+/// Sends a link to `email` for `caller`, as `mode` says. Every failure is logged here, once.
+#[tracing::instrument(skip_all, fields(email = %email.masked(), mode = ?mode))]
+pub async fn send_link<S: Store, M: Mailer>(
+    app: &App<S, M>,
+    caller: &CallerId,
+    email: &EmailAddress,
+    mode: SendMode,
+    ctx: &Context,
+) -> LinkOutcome {
+    match try_send(app, caller, email, mode, ctx).await {
+        Ok(outcome) => outcome,
+        Err(NotSent::Refused(never)) => match never {},
+        Err(NotSent::NotHandedOver(BackendError::Undeliverable(why))) => {
+            tracing::error!(reason = %why, "the mail was refused: the address is suppressed");
+            // SES's own suppression list: remembered like a hard bounce, so the next send is refused before
+            // it spends anything.
+            let event = DeliveryEvent {
+                address: email.clone(),
+                kind: DeliveryKind::HardBounce,
+                at: app.now(),
+                caller: Some(caller.clone()),
+                family: Some("link".into()),
+                reason: why,
+            };
+            if let Err(e) = app.store.record_delivery(&event).await {
+                tracing::error!(error = %e, "the suppressed address could not be recorded");
+            }
+            LinkOutcome::Undeliverable
+        }
+        Err(NotSent::NotHandedOver(e)) => {
+            tracing::error!(error = %e, "the mail was not handed over; nothing was spent");
+            LinkOutcome::NotHandedOver
+        }
+        Err(NotSent::Backend(e)) => {
+            tracing::error!(error = %e, "send failed");
+            LinkOutcome::Failed
+        }
+    }
+}
+
+async fn try_send<S: Store, M: Mailer>(
+    app: &App<S, M>,
+    caller: &CallerId,
+    email: &EmailAddress,
+    mode: SendMode,
+    ctx: &Context,
+) -> Result<LinkOutcome, NotSent<std::convert::Infallible>> {
+    for attempt in 0..protocol::MAX_ATTEMPTS {
+        let state = app
+            .store
+            .load_send_state(caller, email)
+            .await
+            .map_err(NotSent::Backend)?;
+        let existing = match (&state.record, mode) {
+            (Some(r), _) if r.status == VerificationStatus::Verified => {
+                return Ok(LinkOutcome::AlreadyVerified)
+            }
+            (
+                Some(_),
+                SendMode::Submit {
+                    send_if_exist: false,
+                },
+            ) => return Ok(LinkOutcome::Pending),
+            (None, SendMode::Resend) => return Ok(LinkOutcome::NoRecord),
+            (record, _) => record.clone(),
+        };
+        // A hard bounce or a complaint: never again, and nothing spent.
+        if state.undeliverable {
+            return Ok(LinkOutcome::Undeliverable);
+        }
+        let now = app.now();
+        let quota_before = state.quota.clone();
+        let quota = match state.quota.spend(now, &app.config.quota) {
+            Ok(q) => q,
+            Err(e) => {
+                count(Metric::QuotaRefusals, mode.action(), "link");
+                return Ok(LinkOutcome::QuotaExceeded {
+                    retry_after_seconds: e.retry_after_seconds,
+                });
+            }
+        };
+        let token = Token::generate().map_err(|e| NotSent::Backend(e.into()))?;
+        let hash = token.hash();
+        // The mail is made before anything is spent: a mail that cannot be made spends nothing.
+        let link = verification_link(&ctx.link_base, &token, ctx.lang);
+        let mail = verification_mail(email, ctx.lang, &link)
+            .map_err(NotSent::Backend)?
+            .tagged(caller, "link");
+        let send = LinkSend {
+            store: &app.store,
+            write: SendWrite {
+                expected_record_version: existing.as_ref().map(|r| r.version),
+                quota_before,
+                quota_expires_at: quota.expires_at(&app.config.quota).unwrap_or(now),
+                quota,
+                token: TokenRecord {
+                    hash: hash.clone(),
+                    caller: caller.clone(),
+                    email: email.clone(),
+                    lang: ctx.lang,
+                    expires_at: now + app.config.link_lifetime,
+                },
+                replaced_token: existing.as_ref().map(|r| r.current_token.clone()),
+                record: new_record(existing.as_ref(), caller, email, hash.clone(), now, ctx),
+            },
+        };
+        let hand_over = || app.mailer.send(&mail);
+        match protocol::run(&send, &app.config.send_pacer, ctx.deadline, hand_over).await? {
+            Pass::Again => {
+                tracing::debug!(attempt, "lost a race; reading again");
+                protocol::pause_before_retry(attempt).await;
+            }
+            Pass::Sent => {
+                count(Metric::MailsSent, mode.action(), "link");
+                tracing::info!(token = hash.short(), "verification mail sent");
+                return Ok(LinkOutcome::Sent);
+            }
+        }
+    }
+    Err(NotSent::Backend(BackendError::Store(format!(
+        "gave up after {} conflicting writes",
+        protocol::MAX_ATTEMPTS
+    ))))
+}
+
+/// The record as this send leaves it: the old one with a new link, or a new pending one.
+fn new_record(
+    old: Option<&VerificationRecord>,
+    caller: &CallerId,
+    email: &EmailAddress,
+    hash: TokenHash,
+    now: chrono::DateTime<chrono::Utc>,
+    ctx: &Context,
+) -> VerificationRecord {
+    match old {
+        Some(old) => VerificationRecord {
+            modified: now,
+            token_sent: now,
+            send_ip: ctx.client_ip.clone(),
+            current_token: hash,
+            lang: ctx.lang,
+            version: old.version + 1,
+            ..old.clone()
+        },
+        None => VerificationRecord {
+            caller: caller.clone(),
+            email: email.clone(),
+            status: VerificationStatus::Pending,
+            verification_no: new_verification_no(),
+            created: now,
+            modified: now,
+            token_sent: now,
+            send_ip: ctx.client_ip.clone(),
+            confirm_ip: None,
+            verified_at: None,
+            current_token: hash,
+            lang: ctx.lang,
+            version: 1,
+            delivery: None,
+        },
+    }
+}
+
+/// Why a link did not verify its address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkRefusal {
+    /// Unknown, another caller's, or replaced by a newer link.
+    Invalid,
+    Expired,
+}
+
+/// What following a link failed on.
+#[derive(Debug)]
+pub enum VerifyError {
+    Refused(LinkRefusal),
+    Backend(BackendError),
+}
+
+impl From<BackendError> for VerifyError {
+    fn from(e: BackendError) -> Self {
+        Self::Backend(e)
+    }
+}
+
+/// Checks the link's token and marks its record verified; returns the token's record. With `caller`
+/// (the API), only that caller's links count; without (the public page), any link does.
+#[tracing::instrument(skip_all)]
+pub async fn verify_link<S: Store, M: Mailer>(
+    app: &App<S, M>,
+    token: &Token,
+    caller: Option<&CallerId>,
+    client_ip: &str,
+) -> Result<TokenRecord, VerifyError> {
+    let hash = token.hash();
+    let found = app.store.get_token(&hash).await?;
+    // Another caller's token is answered as unknown: its existence is not revealed.
+    let Some(found) = found.filter(|t| caller.is_none_or(|c| c == &t.caller)) else {
+        tracing::info!(token = hash.short(), "unknown token");
+        return Err(VerifyError::Refused(LinkRefusal::Invalid));
+    };
+    let now = app.now();
+    if found.is_expired(now) {
+        // A link that verified its address stays a success after its 72 hours: opening it changes nothing.
+        let record = app.store.get_record(&found.caller, &found.email).await?;
+        if record
+            .is_some_and(|r| r.status == VerificationStatus::Verified && r.current_token == hash)
+        {
+            tracing::info!(
+                token = hash.short(),
+                "verified link opened after its expiry; nothing changed"
+            );
+            return Ok(found);
+        }
+        tracing::info!(token = hash.short(), "expired token");
+        return Err(VerifyError::Refused(LinkRefusal::Expired));
+    }
+    match app.store.mark_verified(&found, now, client_ip).await? {
+        VerifyOutcome::Verified => {
+            count(Metric::LinksVerified, "VerifyEmail", "link");
+            tracing::info!(token = hash.short(), email = %found.email.masked(), "address verified");
+            Ok(found)
+        }
+        VerifyOutcome::AlreadyVerified => {
+            tracing::info!(token = hash.short(), "link opened again; nothing changed");
+            Ok(found)
+        }
+        VerifyOutcome::Superseded => {
+            tracing::info!(token = hash.short(), "replaced token");
+            Err(VerifyError::Refused(LinkRefusal::Invalid))
+        }
+    }
+}

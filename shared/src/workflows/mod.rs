@@ -1,0 +1,27 @@
+//! The workflows: what the service does, in domain terms, with the ports of [`crate::app::App`]. They take
+//! parsed values and answer domain outcomes; the vendors' wire (`api`) parses the parameters before and
+//! renders the outcomes after.
+//!
+//! - [`protocol`]: the one send protocol (reserve, hand over, commit or undo) for links and codes;
+//! - [`link`]: sending a link, and following one;
+//! - [`code`]: sending a code, and checking one;
+//! - delivery events are recorded by [`crate::delivery::record`].
+
+pub mod code;
+pub mod link;
+pub mod protocol;
+
+use crate::model::Lang;
+
+/// What a workflow needs of the request that started it.
+#[derive(Clone, Debug)]
+pub struct Context {
+    /// The language of the mail or text.
+    pub lang: Lang,
+    /// The address the request came from (`UserClientIp`, or the connection's).
+    pub client_ip: String,
+    /// Where mail links point: `<link_base>/verify-email?Token=...`.
+    pub link_base: String,
+    /// Until when messages may be handed over (the request's time budget).
+    pub deadline: tokio::time::Instant,
+}
