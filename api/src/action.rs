@@ -45,7 +45,7 @@ impl Request {
             // An IP address, written back in its canonical form: nothing else is ever stored.
             Some(ip) => ip
                 .parse::<std::net::IpAddr>()
-                .map_err(|_| ApiError::invalid("UserClientIp", "an IPv4 or IPv6 address"))?
+                .map_err(|_| ApiError::invalid("UserClientIp", crate::phrases::AN_IP_ADDRESS))?
                 .to_string(),
             None => source_ip.to_string(),
         };

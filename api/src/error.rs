@@ -1,6 +1,7 @@
 //! Outcome codes: the ones an address gets inside a list, and the ones that fail a whole request.
 
 use crate::messages::{Msg, ParamProblem};
+use crate::phrases::Phrase;
 
 /// The `Code` of one address in SuccessList, FailList or ExistList.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,7 +173,10 @@ impl ApiError {
         Self::ParameterIllegal(ParamProblem::Missing(name))
     }
 
-    pub fn invalid(name: &'static str, expected: &'static str) -> Self {
-        Self::ParameterIllegal(ParamProblem::Invalid { name, expected })
+    pub fn invalid(name: &'static str, expected: impl Into<Phrase>) -> Self {
+        Self::ParameterIllegal(ParamProblem::Invalid {
+            name,
+            expected: expected.into(),
+        })
     }
 }

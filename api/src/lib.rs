@@ -16,6 +16,7 @@ pub mod error;
 pub mod messages;
 pub mod outcomes;
 pub mod params;
+pub mod phrases;
 pub mod refusal;
 pub mod render;
 pub mod routes;

@@ -3,6 +3,7 @@
 
 use shared::model::Lang;
 
+use crate::phrases::Phrase;
 use crate::refusal::Refusal;
 
 /// What a parameter error is about; the message names the parameter.
@@ -12,7 +13,7 @@ pub enum ParamProblem {
     /// The value is not one of the allowed ones; `expected` says which are allowed (the same in both languages).
     Invalid {
         name: &'static str,
-        expected: &'static str,
+        expected: Phrase,
     },
     TooManyEmails {
         max: usize,
@@ -75,7 +76,7 @@ impl Msg {
             Msg::Param(p) => match p {
                 ParamProblem::Missing(name) => format!("The parameter {name} is required."),
                 ParamProblem::Invalid { name, expected } => {
-                    format!("The parameter {name} is invalid: expected {expected}.")
+                    format!("The parameter {name} is invalid: expected {}.", expected.en)
                 }
                 ParamProblem::TooManyEmails { max } => {
                     format!("The parameter Email holds more than {max} addresses.")
@@ -124,7 +125,7 @@ impl Msg {
             Msg::Refused(r) => match r {
                 Refusal::NotSigned => "The request is not signed: sign it with ACS3-HMAC-SHA256, HMAC-SHA1 (RPC) or TC3-HMAC-SHA256.".into(),
                 Refusal::Missing(what) => format!("The signed request lacks {what}."),
-                Refusal::Malformed(what) => format!("The signature information is malformed: {what}."),
+                Refusal::Malformed(what) => format!("The signature information is malformed: {}.", what.en),
                 Refusal::BadTimestamp => "The request time is not in the required format.".into(),
                 Refusal::UnknownKey => "The AccessKeyId (SecretId) does not exist.".into(),
                 Refusal::DisabledKey => "The AccessKeyId (SecretId) is disabled.".into(),
@@ -143,7 +144,7 @@ impl Msg {
             Msg::Param(p) => match p {
                 ParamProblem::Missing(name) => format!("缺少必填参数 {name}。"),
                 ParamProblem::Invalid { name, expected } => {
-                    format!("参数 {name} 的取值无效，应为{}。", zh_fragment(expected))
+                    format!("参数 {name} 的取值无效，应为{}。", expected.zh)
                 }
                 ParamProblem::TooManyEmails { max } => {
                     format!("参数 Email 中的邮箱超过 {max} 个。")
@@ -193,8 +194,8 @@ impl Msg {
                     "请求未签名：请使用 ACS3-HMAC-SHA256、HMAC-SHA1（RPC）或 TC3-HMAC-SHA256 签名。"
                         .into()
                 }
-                Refusal::Missing(what) => format!("签名请求缺少 {}。", zh_fragment(what)),
-                Refusal::Malformed(what) => format!("签名信息格式错误：{}。", zh_fragment(what)),
+                Refusal::Missing(what) => format!("签名请求缺少 {what}。"),
+                Refusal::Malformed(what) => format!("签名信息格式错误：{}。", what.zh),
                 Refusal::BadTimestamp => "请求时间的格式不正确。".into(),
                 Refusal::UnknownKey => "AccessKeyId（SecretId）不存在。".into(),
                 Refusal::DisabledKey => "AccessKeyId（SecretId）已被禁用。".into(),
@@ -207,50 +208,6 @@ impl Msg {
                 Refusal::Unavailable => "暂时无法验证请求身份，请稍后重试。".into(),
             },
         }
-    }
-}
-
-/// The Chinese of the phrases that English messages take as arguments (what a parameter should be, what a
-/// signature lacks). Names of parameters, headers and formats stay as they are written. A phrase without an
-/// entry (a name) is used as it is.
-fn zh_fragment(en: &str) -> &str {
-    match en {
-        "0 or 1" => "0 或 1",
-        "en or zh" => " en 或 zh",
-        "JSON or XML" => " JSON 或 XML",
-        "true or false" => " true 或 false",
-        "6 digits" => " 6 位数字",
-        "a valid email address" | "one valid email address" => "一个有效的邮箱地址",
-        "a mobile number in E.164 format, such as +8613800138000" => " E.164 格式的手机号码，例如 +8613800138000",
-        "application/json or application/x-www-form-urlencoded" => " application/json 或 application/x-www-form-urlencoded",
-        "1 (mobile number) or 2 (email address)" => " 1（手机号码）或 2（邮箱地址）",
-        "0 (all), 1 (mobile number) or 2 (email address)" => " 0（全部）、1（手机号码）或 2（邮箱地址）",
-        "an IPv4 or IPv6 address" => "一个 IPv4 或 IPv6 地址",
-        "a NextToken from an earlier answer" => "此前应答中返回的 NextToken",
-        "an integer from 1 to 200" => " 1 到 200 之间的整数",
-        "an integer from 1 to 500" => " 1 到 500 之间的整数",
-        "an integer from 0 to 4294967295" => " 0 到 4294967295 之间的整数",
-        "an integer of at least 1" => "不小于 1 的整数",
-        "epoch milliseconds" => "以毫秒计的 Unix 时间戳",
-        "Authorization is not ACS3-HMAC-SHA256 Credential=…,SignedHeaders=…,Signature=…" => {
-            "Authorization 不是 ACS3-HMAC-SHA256 Credential=…,SignedHeaders=…,Signature=… 的格式"
-        }
-        "Authorization is not TC3-HMAC-SHA256 Credential=…/<date>/<service>/tc3_request, SignedHeaders=…, Signature=…" => {
-            "Authorization 不是 TC3-HMAC-SHA256 Credential=…/<date>/<service>/tc3_request, SignedHeaders=…, Signature=… 的格式"
-        }
-        "Authorization names no scheme this service accepts" => "Authorization 中的签名方法不受支持",
-        "SignatureMethod must be HMAC-SHA1" => "SignatureMethod 必须为 HMAC-SHA1",
-        "SignatureVersion must be 1.0" => "SignatureVersion 必须为 1.0",
-        "SignedHeaders must include content-type and host" => "SignedHeaders 必须包含 content-type 和 host",
-        "SignedHeaders must include x-acs-action, x-acs-date and x-acs-signature-nonce" => {
-            "SignedHeaders 必须包含 x-acs-action、x-acs-date 和 x-acs-signature-nonce"
-        }
-        "an unsigned payload (X-TC-Content-SHA256: UNSIGNED-PAYLOAD) is not accepted" => {
-            "不接受未签名的请求体（X-TC-Content-SHA256: UNSIGNED-PAYLOAD）"
-        }
-        "the date of the Credential is not the UTC date of X-TC-Timestamp" => "Credential 中的日期不是 X-TC-Timestamp 的 UTC 日期",
-        "the parameters cannot be read" => "无法读取请求参数",
-        other => other,
     }
 }
 
@@ -319,15 +276,17 @@ mod tests {
             include_str!("../../edge/src/front_door.rs"),
         ]
         .join("\n");
-        let mut fragments = quoted_after(&sources, "ApiError::invalid(", 1);
-        fragments.extend(quoted_after(&sources, ".int(", 1));
-        fragments.extend(quoted_after(&sources, "Refusal::Malformed(", 0));
-        fragments.extend(quoted_after(&sources, "Refusal::Missing(", 0));
-        assert!(fragments.len() > 20, "{fragments:?}");
-        for en in fragments {
+        // Every phrase is typed where it is written: no English string literal is left for a lookup.
+        let mut literals = quoted_after(&sources, "ApiError::invalid(", 1);
+        literals.extend(quoted_after(&sources, ".int(", 2));
+        literals.extend(quoted_after(&sources, "Refusal::Malformed(", 0));
+        assert!(literals.is_empty(), "untyped phrases: {literals:?}");
+        assert!(crate::phrases::ALL.len() > 20);
+        for phrase in crate::phrases::ALL {
+            let en = phrase.en;
             let msg = Msg::Param(ParamProblem::Invalid {
                 name: "X",
-                expected: Box::leak(en.clone().into_boxed_str()),
+                expected: *phrase,
             });
             let zh = msg.text(Lang::Zh);
             // What may stay in Latin letters: names of parameters and headers, formats and standards.
@@ -373,6 +332,7 @@ mod tests {
                 "Timestamp",
                 "Action",
                 "NextToken",
+                "Unix",
             ];
             // Longest first, so that `X` does not eat the X of `XML`.
             tokens.sort_by_key(|t| std::cmp::Reverse(t.len()));
@@ -393,7 +353,7 @@ mod tests {
             Msg::Param(ParamProblem::Missing("Email")),
             Msg::Param(ParamProblem::Invalid {
                 name: "Lang",
-                expected: "en or zh",
+                expected: crate::phrases::EN_OR_ZH,
             }),
             Msg::Param(ParamProblem::TooManyEmails { max: 100 }),
             Msg::Param(ParamProblem::MalformedJson),
@@ -428,7 +388,7 @@ mod tests {
             Msg::SmsDailyLimit,
             Msg::Refused(Refusal::NotSigned),
             Msg::Refused(Refusal::Missing("x-acs-date")),
-            Msg::Refused(Refusal::Malformed("Authorization")),
+            Msg::Refused(Refusal::Malformed("Authorization".into())),
             Msg::Refused(Refusal::BadTimestamp),
             Msg::Refused(Refusal::UnknownKey),
             Msg::Refused(Refusal::DisabledKey),

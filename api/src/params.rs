@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use crate::error::ApiError;
 use crate::messages::ParamProblem;
+use crate::phrases::Phrase;
 use shared::code::{Contact, ContactType, VerifyCode};
 use shared::model::{EmailAddress, Lang, Token};
 
@@ -45,7 +46,7 @@ impl Params {
             } else {
                 return Err(ApiError::invalid(
                     "Content-Type",
-                    "application/json or application/x-www-form-urlencoded",
+                    crate::phrases::A_CONTENT_TYPE,
                 ));
             }
         }
@@ -77,7 +78,8 @@ impl Params {
 
     pub fn lang(&self) -> Result<Lang, ApiError> {
         self.get("Lang").map_or(Ok(Lang::En), |v| {
-            v.parse().map_err(|_| ApiError::invalid("Lang", "en or zh"))
+            v.parse()
+                .map_err(|_| ApiError::invalid("Lang", crate::phrases::EN_OR_ZH))
         })
     }
 
@@ -86,7 +88,7 @@ impl Params {
             None => Ok(default),
             Some("true") => Ok(true),
             Some("false") => Ok(false),
-            Some(_) => Err(ApiError::invalid(name, "true or false")),
+            Some(_) => Err(ApiError::invalid(name, crate::phrases::TRUE_OR_FALSE)),
         }
     }
 
@@ -95,7 +97,7 @@ impl Params {
         &self,
         name: &'static str,
         range: std::ops::RangeInclusive<i64>,
-        expected: &'static str,
+        expected: impl Into<Phrase>,
         default: Option<i64>,
     ) -> Result<Option<i64>, ApiError> {
         match self.get(name) {
@@ -115,7 +117,8 @@ impl Params {
     /// One address (Query): a malformed one fails the request.
     pub fn email(&self) -> Result<EmailAddress, ApiError> {
         let raw = self.get("Email").ok_or(ApiError::missing("Email"))?;
-        EmailAddress::parse(raw).map_err(|_| ApiError::invalid("Email", "one valid email address"))
+        EmailAddress::parse(raw)
+            .map_err(|_| ApiError::invalid("Email", crate::phrases::ONE_EMAIL_ADDRESS))
     }
 
     /// A comma-separated list of 1 to 100 addresses. Malformed ones are kept apart so that the good ones of
@@ -154,21 +157,15 @@ impl Params {
     /// `Type`: 1 (mobile) or 2 (email).
     pub fn contact_type(&self) -> Result<ContactType, ApiError> {
         let raw = self.get("Type").ok_or(ApiError::missing("Type"))?;
-        ContactType::parse(raw).ok_or(ApiError::invalid(
-            "Type",
-            "1 (mobile number) or 2 (email address)",
-        ))
+        ContactType::parse(raw).ok_or(ApiError::invalid("Type", crate::phrases::A_CONTACT_TYPE))
     }
 
     /// `Code` read as `kind` says: a phone number in E.164 or an address.
     pub fn contact(&self, kind: ContactType) -> Result<Contact, ApiError> {
         let raw = self.get("Code").ok_or(ApiError::missing("Code"))?;
         Contact::parse(kind, raw).ok_or(match kind {
-            ContactType::Phone => ApiError::invalid(
-                "Code",
-                "a mobile number in E.164 format, such as +8613800138000",
-            ),
-            ContactType::Email => ApiError::invalid("Code", "a valid email address"),
+            ContactType::Phone => ApiError::invalid("Code", crate::phrases::AN_E164_NUMBER),
+            ContactType::Email => ApiError::invalid("Code", crate::phrases::AN_EMAIL_ADDRESS),
         })
     }
 
@@ -176,7 +173,8 @@ impl Params {
         let raw = self
             .get("VerifyCode")
             .ok_or(ApiError::missing("VerifyCode"))?;
-        VerifyCode::parse(raw).map_err(|_| ApiError::invalid("VerifyCode", "6 digits"))
+        VerifyCode::parse(raw)
+            .map_err(|_| ApiError::invalid("VerifyCode", crate::phrases::SIX_DIGITS))
     }
 }
 

@@ -2,6 +2,8 @@
 //! reaches no action: it changes nothing and sends nothing. Its words are in [`crate::messages`], its
 //! envelope in [`crate::render`].
 
+use crate::phrases::Phrase;
+
 /// Whose signature scheme a request used, and so whose envelope its refusal comes in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Vendor {
@@ -16,7 +18,7 @@ pub enum Refusal {
     /// A part the scheme requires (a header or parameter) is absent.
     Missing(&'static str),
     /// `Authorization` (or a signature parameter) does not have the scheme's form.
-    Malformed(&'static str),
+    Malformed(Phrase),
     /// The request time cannot be read.
     BadTimestamp,
     UnknownKey,

@@ -24,7 +24,7 @@ impl Format {
         match raw.map(str::to_ascii_uppercase).as_deref() {
             None | Some("JSON") => Ok(Self::Json),
             Some("XML") => Ok(Self::Xml),
-            Some(_) => Err(ApiError::invalid("Format", "JSON or XML")),
+            Some(_) => Err(ApiError::invalid("Format", crate::phrases::JSON_OR_XML)),
         }
     }
 

@@ -262,7 +262,7 @@ fn claim_of(
     }
     if !auth.is_empty() {
         return Err(refused(Vendor::Alibaba, lang, "")(Refusal::Malformed(
-            "Authorization names no scheme this service accepts",
+            api::phrases::NO_SCHEME,
         )));
     }
     match params {
@@ -273,7 +273,7 @@ fn claim_of(
         )),
         Err(_) if event.uri().query().unwrap_or("").contains("Signature=") => {
             Err(refused(Vendor::Alibaba, lang, "")(Refusal::Malformed(
-                "the parameters cannot be read",
+                api::phrases::UNREADABLE_PARAMETERS,
             )))
         }
         _ => Err(refused(Vendor::Alibaba, lang, "")(Refusal::NotSigned)),
@@ -286,9 +286,8 @@ fn acs3_claim(
     header: &dyn Fn(&str) -> Vec<String>,
     lang: Lang,
 ) -> Result<Claim, Refusal> {
-    let parsed = acs3::Authorization::parse(auth).ok_or(Refusal::Malformed(
-        "Authorization is not ACS3-HMAC-SHA256 Credential=…,SignedHeaders=…,Signature=…",
-    ))?;
+    let parsed =
+        acs3::Authorization::parse(auth).ok_or(Refusal::Malformed(api::phrases::NOT_ACS3))?;
     // A required header that is absent is missing; one that is present but not signed makes the
     // signature incomplete.
     let one = |name: &'static str| {
@@ -303,9 +302,7 @@ fn acs3_claim(
     let date = one("x-acs-date")?;
     for required in ["x-acs-action", "x-acs-date", "x-acs-signature-nonce"] {
         if !parsed.signed_headers.iter().any(|h| h == required) {
-            return Err(Refusal::Malformed(
-                "SignedHeaders must include x-acs-action, x-acs-date and x-acs-signature-nonce",
-            ));
+            return Err(Refusal::Malformed(api::phrases::ACS3_SIGNED_HEADERS));
         }
     }
     let timestamp = alibaba_time(&date)?;
@@ -348,10 +345,10 @@ fn rpc_claim(event: &lambda_http::Request, params: &Params, lang: Lang) -> Resul
     let signature = one("Signature")?;
     let method_name = one("SignatureMethod")?;
     if method_name != rpc::SIGNATURE_METHOD {
-        return Err(Refusal::Malformed("SignatureMethod must be HMAC-SHA1"));
+        return Err(Refusal::Malformed(api::phrases::NOT_HMAC_SHA1));
     }
     if params.raw("SignatureVersion").is_some_and(|v| v != "1.0") {
-        return Err(Refusal::Malformed("SignatureVersion must be 1.0"));
+        return Err(Refusal::Malformed(api::phrases::NOT_VERSION_1));
     }
     let nonce = one("SignatureNonce")?;
     let timestamp = alibaba_time(one("Timestamp")?)?;
@@ -384,15 +381,13 @@ fn tc3_claim(
     if auth.is_empty() {
         return Err(Refusal::Missing("Authorization"));
     }
-    let parsed = tc3::Authorization::parse(auth)
-        .ok_or(Refusal::Malformed("Authorization is not TC3-HMAC-SHA256 Credential=…/<date>/<service>/tc3_request, SignedHeaders=…, Signature=…"))?;
+    let parsed =
+        tc3::Authorization::parse(auth).ok_or(Refusal::Malformed(api::phrases::NOT_TC3))?;
     if !["content-type", "host"]
         .iter()
         .all(|h| parsed.signed_headers.iter().any(|s| s == h))
     {
-        return Err(Refusal::Malformed(
-            "SignedHeaders must include content-type and host",
-        ));
+        return Err(Refusal::Malformed(api::phrases::TC3_SIGNED_HEADERS));
     }
     let one = |name: &'static str| {
         header(name)
@@ -405,17 +400,13 @@ fn tc3_claim(
         .iter()
         .any(|v| v.trim().eq_ignore_ascii_case("UNSIGNED-PAYLOAD"))
     {
-        return Err(Refusal::Malformed(
-            "an unsigned payload (X-TC-Content-SHA256: UNSIGNED-PAYLOAD) is not accepted",
-        ));
+        return Err(Refusal::Malformed(api::phrases::UNSIGNED_PAYLOAD));
     }
     let raw_time = one("x-tc-timestamp")?;
     let seconds: i64 = raw_time.trim().parse().map_err(|_| Refusal::BadTimestamp)?;
     let timestamp = DateTime::from_timestamp(seconds, 0).ok_or(Refusal::BadTimestamp)?;
     if timestamp.format("%Y-%m-%d").to_string() != parsed.date {
-        return Err(Refusal::Malformed(
-            "the date of the Credential is not the UTC date of X-TC-Timestamp",
-        ));
+        return Err(Refusal::Malformed(api::phrases::CREDENTIAL_DATE));
     }
     let action = one("x-tc-action")?.trim().to_string();
     let canonical = tc3::canonical_request(

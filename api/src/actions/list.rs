@@ -35,12 +35,13 @@ impl Action for ListEmailVerification {
         let status = p
             .get("VerificationStatus")
             .map(|v| {
-                v.parse()
-                    .map_err(|_| ApiError::invalid("VerificationStatus", "0 or 1"))
+                v.parse().map_err(|_| {
+                    ApiError::invalid("VerificationStatus", crate::phrases::ZERO_OR_ONE)
+                })
             })
             .transpose()?;
         let time = |name: &'static str| -> Result<Option<DateTime<Utc>>, ApiError> {
-            let ms = p.int(name, 0..=MAX_EPOCH_MS, "epoch milliseconds", None)?;
+            let ms = p.int(name, 0..=MAX_EPOCH_MS, crate::phrases::EPOCH_MS, None)?;
             Ok(ms.and_then(|ms| Utc.timestamp_millis_opt(ms).single()))
         };
         let filter = ListFilter {
@@ -52,7 +53,7 @@ impl Action for ListEmailVerification {
             .int(
                 "PageNum",
                 1..=i64::from(u32::MAX),
-                "an integer of at least 1",
+                crate::phrases::AT_LEAST_1,
                 Some(1),
             )?
             .unwrap_or(1);
@@ -60,7 +61,7 @@ impl Action for ListEmailVerification {
             .int(
                 "PageSize",
                 1..=MAX_PAGE_SIZE,
-                "an integer from 1 to 500",
+                crate::phrases::FROM_1_TO_500,
                 Some(DEFAULT_PAGE_SIZE),
             )?
             .unwrap_or(DEFAULT_PAGE_SIZE);
@@ -68,9 +69,8 @@ impl Action for ListEmailVerification {
         let token = p
             .get("NextToken")
             .map(|t| {
-                NextToken::decode(t).ok_or_else(|| {
-                    ApiError::invalid("NextToken", "a NextToken from an earlier answer")
-                })
+                NextToken::decode(t)
+                    .ok_or_else(|| ApiError::invalid("NextToken", crate::phrases::A_NEXT_TOKEN))
             })
             .transpose()?;
         let (page_num, query) = match token {

@@ -31,7 +31,7 @@ impl Action for DescribeIntlPhoneEmailList {
         let kind = match p.int(
             "Type",
             0..=2,
-            "0 (all), 1 (mobile number) or 2 (email address)",
+            crate::phrases::A_CONTACT_TYPE_OR_ALL,
             Some(0),
         )? {
             Some(1) => Some(ContactType::Phone),
@@ -42,12 +42,12 @@ impl Action for DescribeIntlPhoneEmailList {
             .int(
                 "Offset",
                 0..=i64::from(u32::MAX),
-                "an integer from 0 to 4294967295",
+                crate::phrases::FROM_0_TO_U32_MAX,
                 Some(0),
             )?
             .unwrap_or(0);
         let limit = p
-            .int("Limit", 1..=200, "an integer from 1 to 200", Some(20))?
+            .int("Limit", 1..=200, crate::phrases::FROM_1_TO_200, Some(20))?
             .unwrap_or(20);
         // An exact `Code` is read as the type says, or (Type 0) as an address if it holds `@`, else a number.
         let wanted: Option<Contact> = match p.get("Code") {
@@ -64,9 +64,8 @@ impl Action for DescribeIntlPhoneEmailList {
         let token = p
             .get("NextToken")
             .map(|t| {
-                NextToken::decode(t).ok_or_else(|| {
-                    ApiError::invalid("NextToken", "a NextToken from an earlier answer")
-                })
+                NextToken::decode(t)
+                    .ok_or_else(|| ApiError::invalid("NextToken", crate::phrases::A_NEXT_TOKEN))
             })
             .transpose()?;
         let query = match token {
