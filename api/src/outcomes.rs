@@ -10,7 +10,7 @@ use crate::messages::Msg;
 
 impl From<BackendError> for ApiError {
     fn from(e: BackendError) -> Self {
-        tracing::error!(error = %e, "backend failed");
+        tracing::error!(error = %shared::error::Chain(&e), "backend failed");
         ApiError::Internal
     }
 }

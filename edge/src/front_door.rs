@@ -212,7 +212,7 @@ async fn admit<S: Store + ReplayGuard, M: Mailer>(
         }),
         Ok(false) => Err(refuse(Refusal::Replayed)),
         Err(e) => {
-            tracing::error!(error = %e, "the replay record could not be written");
+            tracing::error!(error = %shared::error::Chain(&e), "the replay record could not be written");
             Err(refuse(Refusal::Unavailable))
         }
     }

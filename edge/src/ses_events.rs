@@ -16,7 +16,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         let store = std::sync::Arc::clone(&store);
         async move {
             let done = adapters::ses_events::consume(store.as_ref(), &event.payload).await.map_err(|e| {
-                tracing::error!(error = %e, "SES event not recorded; Lambda tries again, then the dead-letter queue");
+                tracing::error!(error = %shared::error::Chain(&e), "SES event not recorded; Lambda tries again, then the dead-letter queue");
                 lambda_runtime::Error::from(e.to_string())
             })?;
             Ok::<Value, lambda_runtime::Error>(serde_json::json!({"addresses": done.addresses, "changed": done.changed}))

@@ -663,9 +663,7 @@ impl ReplayGuard for DynamoStore {
             Ok(_) => Ok(true),
             Err(e) => match e.into_service_error() {
                 PutItemError::ConditionalCheckFailedException(_) => Ok(false),
-                other => Err(store_err(aws_sdk_dynamodb::error::DisplayErrorContext(
-                    other,
-                ))),
+                other => Err(store_err(other)),
             },
         }
     }

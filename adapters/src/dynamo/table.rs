@@ -115,9 +115,7 @@ impl DynamoStore {
                         .ok_or_else(|| malformed("layout"))?;
                     self.keep_layout(read_layout(&item)?)
                 }
-                other => Err(store_err(aws_sdk_dynamodb::error::DisplayErrorContext(
-                    other,
-                ))),
+                other => Err(store_err(other)),
             },
         }
     }
@@ -367,9 +365,7 @@ pub(crate) fn applied<T>(
         Ok(_) => Ok(true),
         Err(e) => match e.into_service_error() {
             UpdateItemError::ConditionalCheckFailedException(_) => Ok(false),
-            other => Err(store_err(aws_sdk_dynamodb::error::DisplayErrorContext(
-                other,
-            ))),
+            other => Err(store_err(other)),
         },
     }
 }
@@ -441,8 +437,9 @@ pub(crate) fn readable<T>(
     out
 }
 
-pub(crate) fn store_err(e: impl std::fmt::Display) -> BackendError {
-    BackendError::Store(e.to_string())
+/// A failure of the DynamoDB client (or of building a request for it), kept as the cause.
+pub(crate) fn store_err(e: impl std::error::Error + Send + Sync + 'static) -> BackendError {
+    BackendError::StoreFailed(Box::new(e))
 }
 
 pub(crate) fn malformed(what: &str) -> BackendError {

@@ -57,7 +57,7 @@ impl Action for DeleteEmailVerification {
                     req.lang,
                 )),
                 Err(err) => {
-                    tracing::error!(error = %err, email = %email.masked(), "delete failed");
+                    tracing::error!(error = %shared::error::Chain(&err), email = %email.masked(), "delete failed");
                     fail.push(super::items::outcome_item(
                         e,
                         ItemCode::InternalError,

@@ -85,7 +85,7 @@ impl<S: Store> CodeSend<'_, S> {
             )
             .await
         {
-            tracing::warn!(error = %e, "the quota of a code send could not be given back");
+            tracing::warn!(error = %crate::error::Chain(&e), "the quota of a code send could not be given back");
         }
     }
 }
@@ -134,7 +134,7 @@ impl<S: Store> Send3 for CodeSend<'_, S> {
         self.refund_quota().await;
         if let Some((day, _)) = &self.sms_day {
             if let Err(e) = self.store.refund_sms_day(self.caller, day).await {
-                tracing::warn!(error = %e, "the day's text count of a failed send could not be given back");
+                tracing::warn!(error = %crate::error::Chain(&e), "the day's text count of a failed send could not be given back");
             }
         }
     }
@@ -225,7 +225,7 @@ pub async fn send_code<S: Store, M: Mailer>(
                 return Err(CodeError::Refused(r));
             }
             Err(NotSent::NotHandedOver(e)) => {
-                tracing::error!(error = %e, "code could not be sent");
+                tracing::error!(error = %crate::error::Chain(&e), "code could not be sent");
                 return Err(CodeError::Refused(match (&e, contact) {
                     (BackendError::Undeliverable(_), Contact::Email(_)) => {
                         CodeRefusal::Undeliverable

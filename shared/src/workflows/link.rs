@@ -82,7 +82,7 @@ impl<S: Store> Send3 for LinkSend<'_, S> {
 
     async fn undo(&self) {
         if let Err(e) = self.store.undo_send(&self.write).await {
-            tracing::error!(error = %e, "a link send could not be undone");
+            tracing::error!(error = %crate::error::Chain(&e), "a link send could not be undone");
         }
     }
 
@@ -127,16 +127,16 @@ pub async fn send_link<S: Store, M: Mailer>(
                 reason: why,
             };
             if let Err(e) = app.store.record_delivery(&event).await {
-                tracing::error!(error = %e, "the suppressed address could not be recorded");
+                tracing::error!(error = %crate::error::Chain(&e), "the suppressed address could not be recorded");
             }
             LinkOutcome::Undeliverable
         }
         Err(NotSent::NotHandedOver(e)) => {
-            tracing::error!(error = %e, "the mail was not handed over; nothing was spent");
+            tracing::error!(error = %crate::error::Chain(&e), "the mail was not handed over; nothing was spent");
             LinkOutcome::NotHandedOver
         }
         Err(NotSent::Backend(e)) => {
-            tracing::error!(error = %e, "send failed");
+            tracing::error!(error = %crate::error::Chain(&e), "send failed");
             LinkOutcome::Failed
         }
     }
