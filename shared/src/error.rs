@@ -70,6 +70,9 @@ mod tests {
         assert_eq!(e.to_string(), "store: outer");
         assert!(std::error::Error::source(&e).is_some());
         assert_eq!(Chain(&e).to_string(), "store: outer: inner");
-        assert_eq!(Chain(&BackendError::Store("x".into())).to_string(), "store: x");
+        assert_eq!(
+            Chain(&BackendError::Store("x".into())).to_string(),
+            "store: x"
+        );
     }
 }
