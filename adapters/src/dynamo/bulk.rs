@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 
 use super::codes::{contact_count_field, contact_to_item};
-use super::pages::count_pk;
+use super::keys::count_pk;
 use super::{record_to_item, s, store_err, DynamoStore, Item};
 use shared::error::BackendError;
 use shared::model::{CallerId, VerificationRecord, VerificationStatus};

@@ -1,18 +1,13 @@
-//! Codes and verified contacts in the same DynamoDB table:
-//!
-//! | item          | `pk`                                   | other keys                                              | TTL (`ttl`)   |
-//! |---------------|----------------------------------------|---------------------------------------------------------|---------------|
-//! | code          | `CODE#<caller>#<type>#<contact>`       |                                                         | code expiry   |
-//! | code quota    | `CODEQUOTA#<caller>#<type>#<contact>`  |                                                         | window after last send |
-//! | contact       | `CONTACT#<caller>#<type>#<contact>`    | `gsi1pk` = `CONTACTS#<caller>#<shard>`, `gsi1sk` = `<created ms>#<type>#<contact>` | none |
+//! Codes and verified contacts in the same DynamoDB table (their keys are in [`super::keys`]).
 //!
 //! A contact's key in the listing order and for its shards is `<type>#<contact>`; it is counted in
 //! `contacts_<type>` of its count shard (`cs`).
 
 use chrono::{DateTime, Utc};
 
+use super::keys::*;
 use super::layout::Layout;
-use super::pages::{order_of, pad, Listing, Stream};
+use super::pages::{order_of, Listing, Stream};
 use super::{
     applied, get_n, get_s, get_time, item_to_quota, malformed, ms, n, names_in, readable, s,
     store_err, values, Cancelled, DynamoStore, Item, TTL_ATTRIBUTE,
@@ -25,21 +20,6 @@ use shared::store::{
     CodeRecord, CodeSendState, CodeStore, ContactRecord, Page, PageQuery, PageStart, WriteError,
 };
 
-fn suffix(caller: &CallerId, contact: &Contact) -> String {
-    format!("{caller}#{}#{}", contact.kind().code(), contact.as_str())
-}
-fn code_pk(caller: &CallerId, contact: &Contact) -> String {
-    format!("CODE#{}", suffix(caller, contact))
-}
-fn code_quota_pk(caller: &CallerId, contact: &Contact) -> String {
-    format!("CODEQUOTA#{}", suffix(caller, contact))
-}
-fn contact_pk(caller: &CallerId, contact: &Contact) -> String {
-    format!("CONTACT#{}", suffix(caller, contact))
-}
-fn contacts_gsi_pk(caller: &CallerId, shard: u32) -> String {
-    format!("CONTACTS#{caller}#{shard}")
-}
 fn count_field(kind: ContactType) -> &'static str {
     match kind {
         ContactType::Phone => "contacts_1",
@@ -172,7 +152,7 @@ impl CodeStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(format!("SMSDAY#{caller}#{day}")))
+            .key("pk", s(sms_day_pk(caller, day)))
             .update_expression("SET kind = :kind, #ttl = :ttl ADD texts :one")
             .condition_expression("attribute_not_exists(texts) OR texts < :cap")
             .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
@@ -191,7 +171,7 @@ impl CodeStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(format!("SMSDAY#{caller}#{day}")))
+            .key("pk", s(sms_day_pk(caller, day)))
             .update_expression("ADD texts :minus")
             .condition_expression("texts > :zero")
             .expression_attribute_values(":minus", n(-1))

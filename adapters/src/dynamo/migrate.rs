@@ -88,7 +88,7 @@ async fn move_one(
                 if verified {
                     deltas.push(("verified", 1));
                 }
-                let gsi1pk = format!("LIST#{caller}#{}", layout.index_shard(&email));
+                let gsi1pk = super::keys::list_pk(&caller, layout.index_shard(&email));
                 let vals = values([(":v", n(get_n(&item, "version")?))]);
                 (
                     Kind::Record,
@@ -107,7 +107,7 @@ async fn move_one(
                 } else {
                     "contacts_2"
                 };
-                let gsi1pk = format!("CONTACTS#{caller}#{}", layout.index_shard(&key));
+                let gsi1pk = super::keys::contacts_gsi_pk(&caller, layout.index_shard(&key));
                 new_sk = Some(format!("{:015}#{key}", get_n(&item, "created")?));
                 (
                     Kind::Contact,

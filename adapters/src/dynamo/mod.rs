@@ -1,20 +1,8 @@
-//! The DynamoDB store. One table, keyed so that no caller's writes share a partition key:
-//!
-//! | item   | `pk`                          | other keys                                   | TTL (`ttl`)        |
-//! |--------|-------------------------------|----------------------------------------------|--------------------|
-//! | record | `EMAIL#<caller>#<address>`    | `gsi1pk` = `LIST#<caller>#<shard>`, `gsi1sk` = `<created ms>#<address>` | none |
-//! | token  | `TOKEN#<sha256 of token>`     |                                              | link expiry        |
-//! | quota  | `QUOTA#<caller>#<address>`    |                                              | window after last send |
-//! | nonce  | `NONCE#<sha256 of key id and nonce, or of the signature>` |                  | end of its window  |
-//! | count  | `COUNT#<caller>#<count shard>` (`records`, `verified`, `contacts_1`, `contacts_2`) |  | none |
-//! | layout | `CONFIG#layout` (`index_shards`)                |                                    | none               |
-//!
-//! A caller id never holds `#`, so the keys cannot collide. The index `gsi1` serves List and Describe; how
-//! its entries and the counts are spread is in [`super::layout`]. A record or contact with a `cs` attribute
-//! (its count shard) is counted; one without was written before the shards (see [`super::migrate`]).
+//! The DynamoDB store: the store port (`shared::store`) on one table. Its key formats are in [`keys`].
 
 mod bulk;
 mod codes;
+pub mod keys;
 pub mod layout;
 pub mod migrate;
 pub mod pages;
@@ -23,8 +11,9 @@ mod table;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::{DateTime, TimeZone, Utc};
 
+use keys::*;
 pub use layout::{Layout, DEFAULT_INDEX_SHARDS};
-use pages::{order_of, pad, Listing, Stream};
+use pages::{order_of, Listing, Stream};
 use shared::delivery::DeliveryEvent;
 use shared::error::BackendError;
 use shared::model::{
@@ -188,33 +177,6 @@ pub(super) fn item_to_quota(item: &Item) -> Result<QuotaState, BackendError> {
         sends,
         version: get_n(item, "version")? as u64,
     })
-}
-
-fn record_pk(caller: &CallerId, email: &EmailAddress) -> String {
-    format!("EMAIL#{caller}#{email}")
-}
-
-/// What SES said of mail to an address, whoever sent it.
-pub(super) fn delivery_pk(email: &str) -> String {
-    format!("DELIVERY#{email}")
-}
-
-fn quota_pk(caller: &CallerId, email: &EmailAddress) -> String {
-    format!("QUOTA#{caller}#{email}")
-}
-
-fn token_pk(hash: &TokenHash) -> String {
-    format!("TOKEN#{}", hash.as_str())
-}
-
-/// Sort key of the list index: creation time first, zero-padded so that text order is time order.
-fn list_sk(created: DateTime<Utc>, email: &str) -> String {
-    format!("{}#{email}", pad(created.timestamp_millis()))
-}
-
-/// Partition key of one shard of a caller's records in the list index.
-fn list_pk(caller: &CallerId, shard: u32) -> String {
-    format!("LIST#{caller}#{shard}")
 }
 
 impl Store for DynamoStore {
@@ -608,7 +570,7 @@ impl Store for DynamoStore {
                     Some("version = :v"),
                     values([(":v", n(version))]),
                 )?,
-                self.delete(format!("TOKEN#{token}"), None, Item::new())?,
+                self.delete(token_pk_of(&token), None, Item::new())?,
             ];
             // A counted record (one written with the shards, or migrated) leaves its counts.
             if let Ok(shard) = get_n(&item, "cs") {
@@ -650,7 +612,7 @@ impl ReplayGuard for DynamoStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(values([
-                ("pk", s(format!("NONCE#{key}"))),
+                ("pk", s(nonce_pk(key))),
                 ("kind", s("nonce")),
                 (TTL_ATTRIBUTE, n(until.timestamp())),
             ])))

@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::types::{
 };
 use futures_util::future::try_join_all;
 
+use super::keys::{count_pk, pad};
 use super::layout::Layout;
 use super::table::{
     get_n, get_s, n, names_in, s, store_err, values, DynamoStore, Item, ReadStats, LIST_INDEX,
@@ -23,16 +24,6 @@ use shared::paging::{Cursor, PageQuery, PageStart};
 
 /// Most items one Query of a shard asks for.
 const MAX_CHUNK: i32 = 1000;
-
-/// The count item of one shard of a caller: `records` (all), `verified`, `contacts_1`, `contacts_2`.
-pub(super) fn count_pk(caller: &CallerId, shard: u32) -> String {
-    format!("COUNT#{caller}#{shard}")
-}
-
-/// Zero-padded epoch milliseconds: text order is time order.
-pub(super) fn pad(ms: i64) -> String {
-    format!("{:015}", ms.max(0))
-}
 
 /// One shard's part of a listing: `gsi1pk` = `pk`, sort keys `<prefix><created ms>#<id>` between `lo` and
 /// `hi` (inclusive). An item's key in the listing order is `<prefix><id>`.

@@ -39,7 +39,7 @@ pub struct DynamoStore {
     pub(crate) stats: std::sync::Arc<std::sync::Mutex<ReadStats>>,
 }
 
-pub(crate) const LAYOUT_PK: &str = "CONFIG#layout";
+pub(crate) use super::keys::LAYOUT_PK;
 
 impl DynamoStore {
     /// The store on the table `table`, with a client of the SDK configuration `aws`.

@@ -1,0 +1,99 @@
+//! Every key of the table, in one place. One table, keyed so that no caller's writes share a partition key:
+//!
+//! | item      | `pk`                                        | other keys                                  | TTL (`ttl`)            |
+//! |-----------|---------------------------------------------|---------------------------------------------|------------------------|
+//! | record    | `EMAIL#<caller>#<address>`                  | `gsi1pk` = `LIST#<caller>#<shard>`, `gsi1sk` = `<created ms>#<address>` | none |
+//! | token     | `TOKEN#<sha256 of token>`                   |                                             | link expiry            |
+//! | quota     | `QUOTA#<caller>#<address>`                  |                                             | window after last send |
+//! | delivery  | `DELIVERY#<address>` (what SES said, any caller's mail) |                                 | none                   |
+//! | code      | `CODE#<caller>#<type>#<contact>`            |                                             | code expiry            |
+//! | code quota| `CODEQUOTA#<caller>#<type>#<contact>`       |                                             | window after last send |
+//! | contact   | `CONTACT#<caller>#<type>#<contact>`         | `gsi1pk` = `CONTACTS#<caller>#<shard>`, `gsi1sk` = `<created ms>#<type>#<contact>` | none |
+//! | SMS day   | `SMSDAY#<caller>#<YYYY-MM-DD>` (texts sent that UTC day) |                                | two days past the day  |
+//! | nonce     | `NONCE#<sha256 of key id and nonce, or of the signature>` |                               | end of its window      |
+//! | count     | `COUNT#<caller>#<count shard>` (`records`, `verified`, `contacts_1`, `contacts_2`) |     | none                   |
+//! | layout    | `CONFIG#layout` (`index_shards`)            |                                             | none                   |
+//!
+//! A caller id never holds `#`, so the keys cannot collide. The index `gsi1` serves List and Describe; how
+//! its entries and the counts are spread is in [`super::layout`]. A record or contact with a `cs` attribute
+//! (its count shard) is counted; one without was written before the shards (see [`super::migrate`]).
+
+use chrono::{DateTime, Utc};
+
+use shared::code::Contact;
+use shared::model::{CallerId, EmailAddress, TokenHash};
+
+/// Zero-padded epoch milliseconds: text order is time order (the index's sort keys).
+pub(crate) fn pad(ms: i64) -> String {
+    format!("{:015}", ms.max(0))
+}
+
+/// The layout item.
+pub(crate) const LAYOUT_PK: &str = "CONFIG#layout";
+
+/// The texts one caller sent on one UTC day.
+pub(crate) fn sms_day_pk(caller: &CallerId, day: &str) -> String {
+    format!("SMSDAY#{caller}#{day}")
+}
+
+/// The replay record of one signed request.
+pub(crate) fn nonce_pk(key: &str) -> String {
+    format!("NONCE#{key}")
+}
+
+pub(crate) fn record_pk(caller: &CallerId, email: &EmailAddress) -> String {
+    format!("EMAIL#{caller}#{email}")
+}
+
+/// What SES said of mail to an address, whoever sent it.
+pub(crate) fn delivery_pk(email: &str) -> String {
+    format!("DELIVERY#{email}")
+}
+
+pub(crate) fn quota_pk(caller: &CallerId, email: &EmailAddress) -> String {
+    format!("QUOTA#{caller}#{email}")
+}
+
+pub(crate) fn token_pk(hash: &TokenHash) -> String {
+    token_pk_of(hash.as_str())
+}
+
+/// The same, from the hash's text as a record keeps it.
+pub(crate) fn token_pk_of(hash: &str) -> String {
+    format!("TOKEN#{hash}")
+}
+
+/// Sort key of the list index: creation time first, zero-padded so that text order is time order.
+pub(crate) fn list_sk(created: DateTime<Utc>, email: &str) -> String {
+    format!("{}#{email}", pad(created.timestamp_millis()))
+}
+
+/// Partition key of one shard of a caller's records in the list index.
+pub(crate) fn list_pk(caller: &CallerId, shard: u32) -> String {
+    format!("LIST#{caller}#{shard}")
+}
+
+pub(crate) fn suffix(caller: &CallerId, contact: &Contact) -> String {
+    format!("{caller}#{}#{}", contact.kind().code(), contact.as_str())
+}
+
+pub(crate) fn code_pk(caller: &CallerId, contact: &Contact) -> String {
+    format!("CODE#{}", suffix(caller, contact))
+}
+
+pub(crate) fn code_quota_pk(caller: &CallerId, contact: &Contact) -> String {
+    format!("CODEQUOTA#{}", suffix(caller, contact))
+}
+
+pub(crate) fn contact_pk(caller: &CallerId, contact: &Contact) -> String {
+    format!("CONTACT#{}", suffix(caller, contact))
+}
+
+pub(crate) fn contacts_gsi_pk(caller: &CallerId, shard: u32) -> String {
+    format!("CONTACTS#{caller}#{shard}")
+}
+
+/// The count item of one shard of a caller: `records` (all), `verified`, `contacts_1`, `contacts_2`.
+pub(crate) fn count_pk(caller: &CallerId, shard: u32) -> String {
+    format!("COUNT#{caller}#{shard}")
+}
