@@ -34,7 +34,7 @@ use shared::mail::Mailer;
 use shared::model::{CallerId, Lang};
 use shared::store::{ReplayGuard, Store};
 
-use crate::lambda::{answer, build_app_with, params_of, request_id_of, to_response, Origin};
+use crate::lambda::{answer, build_app_with, to_response, Incoming};
 
 /// How far a request's time may be from the server's: Alibaba allows 15 minutes, Tencent 5.
 pub const ALIBABA_WINDOW_MINUTES: i64 = 15;
@@ -65,13 +65,16 @@ pub async fn handle<S: Store + ReplayGuard, M: Mailer>(
     door: &FrontDoor<S, M>,
     event: lambda_http::Request,
 ) -> Response<HttpBody> {
-    let request_id = request_id_of(&event);
+    // The caller is the signing key's, never a header's.
+    let incoming = Incoming::read(&event, false);
+    let request_id = incoming.request_id.clone();
     let span = tracing::info_span!("request", action = tracing::field::Empty, request_id = %request_id, door = "front");
     async {
-        let response = match admit(door, &event).await {
+        let response = match admit(door, &event, incoming.params).await {
             Ok(a) => {
                 tracing::Span::current().record("action", a.entry.info.name);
-                answer(&door.app, a.entry, a.params, Ok(Some(a.caller)), &Origin::of(&event), false, &request_id).await
+                let incoming = Incoming { params: a.params, caller: Ok(Some(a.caller)), ..incoming };
+                answer(&door.app, a.entry, incoming, false).await
             }
             Err(r) => {
                 let code = match r.vendor {
@@ -166,8 +169,8 @@ impl Proof {
 async fn admit<S: Store + ReplayGuard, M: Mailer>(
     door: &FrontDoor<S, M>,
     event: &lambda_http::Request,
+    params: Result<Params, ApiError>,
 ) -> Result<Admitted<S, M>, Refused> {
-    let params = params_of(event);
     let claim = claim_of(event, &params)?;
     let refuse = |refusal| Refused {
         vendor: claim.vendor,

@@ -84,10 +84,11 @@ pub async fn handle_entry<S: Store, M: Mailer>(
     entry: Entry<S, M>,
     event: lambda_http::Request,
 ) -> Response<HttpBody> {
-    let request_id = request_id_of(&event);
-    let span = tracing::info_span!("request", action = entry.info.name, request_id = %request_id);
+    let incoming = Incoming::read(&event, app.config.local_caller_header);
+    let span =
+        tracing::info_span!("request", action = entry.info.name, request_id = %incoming.request_id);
     async {
-        let response = respond(app, entry, &event, &request_id).await;
+        let response = respond(app, entry, incoming).await;
         tracing::info!(status = response.status().as_u16(), "answered");
         response
     }
@@ -107,41 +108,52 @@ pub fn request_id_of(event: &lambda_http::Request) -> String {
 async fn respond<S: Store, M: Mailer>(
     app: &App<S, M>,
     entry: Entry<S, M>,
-    event: &lambda_http::Request,
-    request_id: &str,
+    incoming: Incoming,
 ) -> Response<HttpBody> {
     // A request that takes none of the action's routes is refused as a deployed API does, before anything runs.
-    let routed = api::routes::route(
-        entry.info.routes,
-        event.method().as_str(),
-        event.uri().path(),
-    );
+    let routed = api::routes::route(entry.info.routes, &incoming.method, &incoming.path);
     let Some(routed) = routed else {
-        let lang = params_of(event)
+        let lang = incoming
+            .params
+            .as_ref()
             .ok()
             .and_then(|p| p.lang().ok())
             .unwrap_or(Lang::En);
-        let method = event.method().as_str();
         return to_response(api::routes::not_found(
             entry.info.name,
             entry.info.style,
-            method,
-            request_id,
+            &incoming.method,
+            &incoming.request_id,
             lang,
         ));
     };
-    let public_link = routed == api::routes::Routed::Page;
-    let caller = caller_of(event, app.config.local_caller_header);
-    answer(
-        app,
-        entry,
-        params_of(event),
-        caller,
-        &Origin::of(event),
-        public_link,
-        request_id,
-    )
-    .await
+    answer(app, entry, incoming, routed == api::routes::Routed::Page).await
+}
+
+/// An API Gateway event, read once into what the rest of the edge and the actions take from it.
+#[derive(Debug)]
+pub struct Incoming {
+    /// The vendors' form of the Lambda request id.
+    pub request_id: String,
+    pub method: String,
+    pub path: String,
+    pub params: Result<Params, ApiError>,
+    /// The IAM identity (or, on the local stack, `X-User-Id`); the front door puts its key's caller here.
+    pub caller: Result<Option<CallerId>, ApiError>,
+    pub origin: Origin,
+}
+
+impl Incoming {
+    pub fn read(event: &lambda_http::Request, local_caller_header: bool) -> Self {
+        Self {
+            request_id: request_id_of(event),
+            method: event.method().as_str().to_string(),
+            path: event.uri().path().to_string(),
+            params: params_of(event),
+            caller: caller_of(event, local_caller_header),
+            origin: Origin::of(event),
+        }
+    }
 }
 
 /// The request's parameters: its query string and its body, read as its `Content-Type` says.
@@ -183,12 +195,17 @@ impl Origin {
 pub async fn answer<S: Store, M: Mailer>(
     app: &App<S, M>,
     entry: Entry<S, M>,
-    params: Result<Params, ApiError>,
-    caller: Result<Option<CallerId>, ApiError>,
-    origin: &Origin,
+    incoming: Incoming,
     public_link: bool,
-    request_id: &str,
 ) -> Response<HttpBody> {
+    let Incoming {
+        request_id,
+        params,
+        caller,
+        origin,
+        ..
+    } = incoming;
+    let request_id = request_id.as_str();
     let style = entry.info.style;
     let params = match params {
         Ok(p) => p,
