@@ -98,7 +98,7 @@ commit="$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
 git diff --quiet HEAD -- . ':(exclude)BENCHMARKS.md' 2>/dev/null \
   && [ -z "$(git ls-files --others --exclude-standard -- shared functions Cargo.toml Cargo.lock)" ] \
   || commit="$commit (with uncommitted changes in the tree)"
-# The functions to warm: the action table's (shared/src/actions/mod.rs), read before the stack builds them.
+# The functions to warm: the action table's (api/src/actions/mod.rs), read before the stack builds them.
 mapfile -t warm < <(cargo run --quiet -p stack-tests --bin actions -- functions)
 [ "${#warm[@]}" -gt 0 ] || { echo "load.sh: cannot read the action table (cargo run -p stack-tests --bin actions)" >&2; exit 1; }
 echo "==> load: starting the stack on $BIND_HOST:$LAMBDA_PORT (DynamoDB $DYNAMODB_PORT, SES $SES_PORT); its output: $OUT/stack.out"
@@ -125,7 +125,7 @@ stack_owned=1
 
 # Warm every function before the clock starts: the first request may wait for its start (a long timeout),
 # then 8 at once per function, so that the watch has started its instances (--concurrency 8). The functions are
-# the action table's (shared/src/actions/mod.rs), and each is asked with PUT, a method no action takes: the
+# the action table's (api/src/actions/mod.rs), and each is asked with PUT, a method no action takes: the
 # function answers 404 without running its action, so the warm-up changes nothing.
 echo "==> load: warming every function"
 warm_one() { # FUNCTION TIMEOUT

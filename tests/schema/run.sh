@@ -32,7 +32,7 @@ base="http://$host:$LAMBDA_PORT"
 echo "==> openapi-spec-validator docs/openapi.yaml"
 "$SCHEMA_VENV_DIR/bin/openapi-spec-validator" docs/openapi.yaml
 
-# The functions and the Tencent-style actions, read off the action table (shared/src/actions/mod.rs).
+# The functions and the Tencent-style actions, read off the action table (api/src/actions/mod.rs).
 functions="$(cargo run --quiet -p stack-tests --bin actions -- functions)" \
   || { echo "tests/schema/run.sh: cannot read the action table (cargo run -p stack-tests --bin actions)" >&2; exit 1; }
 SCHEMA_TENCENT_ACTIONS="$(cargo run --quiet -p stack-tests --bin actions -- tencent | tr '\n' ' ')"
