@@ -8,8 +8,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+/// The repository; `LAYERS_ROOT` points the cycle finder at another checkout (to compare with an older one).
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    std::env::var_os("LAYERS_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
 }
 
 /// The crates whose own code is held to no cycle.
@@ -250,6 +253,9 @@ fn no_file_of_the_workspace_is_in_an_import_cycle() {
     let mut report = Vec::new();
     for krate in CRATES {
         let g = graph(krate);
+        if g.is_empty() && std::env::var_os("LAYERS_ROOT").is_some() {
+            continue; // an older checkout without this crate
+        }
         assert!(!g.is_empty(), "{krate} has no sources");
         for component in cycles(&g) {
             let names: Vec<String> = component
