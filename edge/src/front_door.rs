@@ -53,7 +53,7 @@ pub async fn run() -> Result<(), lambda_http::Error> {
     let app = build_app_with(ALL_NEEDS, &aws).await?;
     let keys = Keys::from_env(&aws).await?;
     let door = Arc::new(FrontDoor { app, keys });
-    lambda_http::run(service_fn(move |event: lambda_http::Request| {
+    crate::sanitize::run(service_fn(move |event: lambda_http::Request| {
         let door = Arc::clone(&door);
         async move { Ok::<_, Infallible>(handle(&door, event).await) }
     }))

@@ -29,7 +29,7 @@ pub use lambda_http::Error;
 pub async fn run<A: Action>() -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
     let app = Arc::new(build_app(Info::of::<A>()).await?);
-    lambda_http::run(service_fn(move |event: lambda_http::Request| {
+    crate::sanitize::run(service_fn(move |event: lambda_http::Request| {
         let app = Arc::clone(&app);
         async move { Ok::<_, Infallible>(handle::<A, _, _>(&app, event).await) }
     }))

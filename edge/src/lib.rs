@@ -3,10 +3,12 @@
 //!
 //! - [`lambda`]: the entry point of each per-action function (its whole `main` is one call);
 //! - [`front_door`]: the signed front door at `/` that the vendors' own SDKs call (ACS3, RPC, TC3);
+//! - [`sanitize`]: no request makes `lambda_http`'s conversion panic;
 //! - [`ses_events`]: the SES events consumer;
 //! - [`telemetry`]: JSON log lines with the RequestId, nothing secret in clear.
 
 pub mod front_door;
 pub mod lambda;
+pub mod sanitize;
 pub mod ses_events;
 pub mod telemetry;
