@@ -149,6 +149,21 @@ impl<C> fmt::Debug for LazyClient<C> {
     }
 }
 
+/// Whether an AWS error code says "slow down": SES v2's `TooManyRequestsException`, End User
+/// Messaging's `ThrottlingException`, and the SDKs' generic throttling codes.
+pub fn is_throttling(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some(
+            "TooManyRequestsException"
+                | "ThrottlingException"
+                | "Throttling"
+                | "ThrottledException"
+                | "RequestLimitExceeded"
+        )
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -104,7 +104,7 @@ impl Mailer for SesMailer {
             // SES may echo the address in its error text: mask it before it can reach a log.
             .map_err(|e| {
                 let code = aws_sdk_sesv2::error::ProvideErrorMetadata::code(&e).map(str::to_string);
-                let throttled = shared::pace::is_throttling(code.as_deref());
+                let throttled = crate::sdk::is_throttling(code.as_deref());
                 let text = aws_sdk_sesv2::error::DisplayErrorContext(e)
                     .to_string()
                     .replace(mail.to.as_str(), &mail.to.masked());

@@ -68,7 +68,7 @@ impl SmsSender {
                     .send()
                     .await
                     .map_err(|e| {
-                        let throttled = shared::pace::is_throttling(
+                        let throttled = crate::sdk::is_throttling(
                             aws_sdk_pinpointsmsvoicev2::error::ProvideErrorMetadata::code(&e),
                         );
                         let text = aws_sdk_pinpointsmsvoicev2::error::DisplayErrorContext(e)

@@ -106,21 +106,6 @@ where
     }
 }
 
-/// Whether an AWS error code says "slow down": SES v2's `TooManyRequestsException`, End User
-/// Messaging's `ThrottlingException`, and the SDKs' generic throttling codes.
-pub fn is_throttling(code: Option<&str>) -> bool {
-    matches!(
-        code,
-        Some(
-            "TooManyRequestsException"
-                | "ThrottlingException"
-                | "Throttling"
-                | "ThrottledException"
-                | "RequestLimitExceeded"
-        )
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
