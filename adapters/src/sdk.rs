@@ -6,7 +6,8 @@
 //!   The SDK's default reads and parses the whole platform root store when the first client is made, which
 //!   costs more than everything else at start together. `AWS_TLS_ROOTS=native` goes back to the platform
 //!   store, for a network that re-signs TLS (an inspecting proxy with its own root).
-//! - Region and credentials come straight from the environment Lambda sets, see [`sdk_config`].
+//! - Region, credentials and endpoints come straight from the environment Lambda sets, without the SDK's
+//!   config loader and its default chains, which are then not linked in either: see [`lambda_sdk_config`].
 //! - Clients a function may not need (SES, SMS) are made on first use, see [`LazyClient`], and only for the
 //!   actions that use them (`Action::SENDS_MAIL`...).
 
@@ -15,10 +16,15 @@ use std::ops::Deref;
 use std::sync::{Arc, LazyLock};
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_async::rt::sleep::TokioSleep;
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
 use aws_smithy_http_client::{Builder, ConnectorBuilder};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_types::sdk_config::{
+    RetryConfig, SharedCredentialsProvider, SharedTimeSource, TimeoutConfig,
+};
+use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 
 use shared::config::ConfigError;
 
@@ -49,13 +55,95 @@ pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 pub const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 pub const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(7);
 
-/// The SDK configuration from the environment (region, credentials, endpoints), with the HTTPS client
-/// that [`TlsRoots`] asks for.
+/// The SDK configuration of a Lambda function, taken from the environment Lambda sets and nothing else:
+/// the region (`AWS_REGION`), the function's credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`, read by the SDK's environment provider), the endpoints (`AWS_ENDPOINT_URL` and
+/// `AWS_ENDPOINT_URL_<SERVICE>`, the local stack's), with the HTTPS client that [`TlsRoots`] asks for.
 ///
-/// Lambda puts the region and the function's credentials in the environment (`AWS_REGION`,
-/// `AWS_ACCESS_KEY_ID`...). When they are there, they are taken as they are, which is what the SDK's
-/// default chains would choose too (the environment comes first in both), without building those chains
-/// (profile files, SSO, web identity, container and instance metadata): half a millisecond per cold start.
+/// It is what [`sdk_config`] settles on when these variables are set, built without the SDK's config
+/// loader: no profile files read, and none of the default chains' code (profiles, SSO, STS for web
+/// identity and roles, container and instance metadata) linked into the functions. Without the region or
+/// the credentials in the environment it refuses to start, and says so; the command-line tools, which run
+/// where profiles are, use [`sdk_config`].
+pub fn lambda_sdk_config() -> Result<SdkConfig, ConfigError> {
+    let region = non_empty_env("AWS_REGION").ok_or_else(|| {
+        ConfigError::new("AWS_REGION is not set (Lambda sets it; so does local/env.sh)")
+    })?;
+    if non_empty_env("AWS_ACCESS_KEY_ID").is_none()
+        || non_empty_env("AWS_SECRET_ACCESS_KEY").is_none()
+    {
+        return Err(ConfigError::new(
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set (Lambda sets them; so does local/env.sh)",
+        ));
+    }
+    let endpoints = EnvEndpoints::from_env();
+    let mut builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(aws_config::Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        ))
+        // What the loader gives for this behavior version: a lazy identity cache, standard retries.
+        .identity_cache(aws_config::identity::IdentityCache::lazy().build())
+        .retry_config(RetryConfig::standard())
+        .timeout_config(timeouts())
+        .sleep_impl(TokioSleep::new())
+        .time_source(SharedTimeSource::default());
+    if let Some(url) = endpoints.global() {
+        builder = builder.endpoint_url(url);
+    }
+    builder = builder.service_config(endpoints);
+    if TlsRoots::from_env()? == TlsRoots::Amazon {
+        builder = builder.http_client(amazon_roots_https_client()?);
+    }
+    Ok(builder.build())
+}
+
+/// The endpoints from the environment, as the SDK's loader reads them there (it also reads profiles):
+/// `AWS_ENDPOINT_URL_<SERVICE ID>` (upper case, spaces as `_`: `AWS_ENDPOINT_URL_DYNAMODB`), then
+/// `AWS_ENDPOINT_URL`; none when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is `true`.
+#[derive(Debug)]
+struct EnvEndpoints {
+    ignore: bool,
+}
+
+impl EnvEndpoints {
+    fn from_env() -> Self {
+        Self {
+            ignore: non_empty_env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        }
+    }
+
+    fn global(&self) -> Option<String> {
+        non_empty_env("AWS_ENDPOINT_URL").filter(|_| !self.ignore)
+    }
+}
+
+impl LoadServiceConfig for EnvEndpoints {
+    fn load_config(&self, key: ServiceConfigKey<'_>) -> Option<String> {
+        if self.ignore && key.env().starts_with("AWS_ENDPOINT_URL") {
+            return None;
+        }
+        let service = key.service_id().to_uppercase().replace(' ', "_");
+        non_empty_env(&format!("{}_{service}", key.env())).or_else(|| non_empty_env(key.env()))
+    }
+}
+
+fn timeouts() -> TimeoutConfig {
+    // A stalled service (DynamoDB, SES, End User Messaging) answers with an error in seconds instead of
+    // holding the request until the function times out: the actions then say so (InternalError,
+    // NetworkIOError) and undo what they started.
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
+/// The SDK configuration for the command-line tools (`migrate-index`): the environment's region and
+/// credentials when they are there, as [`lambda_sdk_config`] takes them, else the SDK's default chains
+/// (profiles, SSO...), with the timeouts and the HTTPS client of the functions.
 pub async fn sdk_config() -> Result<SdkConfig, ConfigError> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(region) = non_empty_env("AWS_REGION") {
@@ -68,16 +156,7 @@ pub async fn sdk_config() -> Result<SdkConfig, ConfigError> {
             aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
         );
     }
-    // A stalled service (DynamoDB, SES, End User Messaging) answers with an error in seconds instead of
-    // holding the request until the function times out: the actions then say so (InternalError,
-    // NetworkIOError) and undo what they started.
-    loader = loader.timeout_config(
-        aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-            .operation_timeout(OPERATION_TIMEOUT)
-            .build(),
-    );
+    loader = loader.timeout_config(timeouts());
     let loader = match TlsRoots::from_env()? {
         TlsRoots::Amazon => loader.http_client(amazon_roots_https_client()?),
         TlsRoots::Native => loader,

@@ -49,7 +49,7 @@ pub struct FrontDoor<S, M> {
 /// The front door's `main`.
 pub async fn run() -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
-    let aws = adapters::sdk::sdk_config().await?;
+    let aws = adapters::sdk::lambda_sdk_config()?;
     let app = build_app_with(ALL_NEEDS, &aws).await?;
     let keys = Keys::from_env(&aws).await?;
     let door = Arc::new(FrontDoor { app, keys });

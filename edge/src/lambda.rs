@@ -38,7 +38,7 @@ pub async fn run<A: Action>() -> Result<(), lambda_http::Error> {
 
 /// The application with the clients that `needs` says are used, made once at cold start.
 pub async fn build_app(needs: Info) -> Result<App<DynamoStore, SesMailer>, lambda_http::Error> {
-    build_app_with(needs, &adapters::sdk::sdk_config().await?).await
+    build_app_with(needs, &adapters::sdk::lambda_sdk_config()?).await
 }
 
 pub async fn build_app_with(

@@ -9,7 +9,7 @@ pub const DYNAMODB: &[&str] = &["UpdateItem"];
 /// configuration set.
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     crate::telemetry::init();
-    let aws = adapters::sdk::sdk_config().await?;
+    let aws = adapters::sdk::lambda_sdk_config()?;
     let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
     let store = std::sync::Arc::new(adapters::dynamo::DynamoStore::from_config(&aws, table));
     lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<Value>| {

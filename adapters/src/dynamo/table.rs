@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::layout::Layout;
+use crate::sdk::LazyClient;
 use shared::error::BackendError;
 use shared::quota::QuotaState;
 use shared::store::WriteError;
@@ -30,7 +31,10 @@ pub const LIST_INDEX: &str = "gsi1";
 
 #[derive(Clone)]
 pub struct DynamoStore {
-    pub(crate) client: Client,
+    /// Made on first use: making an SDK client builds (and throws away) its HTTPS connector and rustls
+    /// configuration to check it, the larger part of the SDK's cost at a cold start; the first request
+    /// builds the one it keeps either way (BENCHMARKS.md, "First request after a cold start").
+    pub(crate) client: LazyClient<Client>,
     pub(crate) table: String,
     /// The layout this deployment asks for (`INDEX_SHARDS`), used only if the table holds none yet.
     wanted: Layout,
@@ -43,8 +47,14 @@ pub(crate) use super::keys::LAYOUT_PK;
 
 impl DynamoStore {
     /// The store on the table `table`, with a client of the SDK configuration `aws`.
+    /// The client is made when the store is first used.
     pub fn from_config(aws: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
-        Self::new(Client::new(aws), table)
+        let aws = aws.clone();
+        Self::with_client(
+            LazyClient::new(move || Client::new(&aws)),
+            table,
+            Layout::from_env(),
+        )
     }
 
     pub fn new(client: Client, table: impl Into<String>) -> Self {
@@ -52,6 +62,10 @@ impl DynamoStore {
     }
 
     pub fn with_layout(client: Client, table: impl Into<String>, wanted: Layout) -> Self {
+        Self::with_client(LazyClient::ready(client), table, wanted)
+    }
+
+    fn with_client(client: LazyClient<Client>, table: impl Into<String>, wanted: Layout) -> Self {
         Self {
             client,
             table: table.into(),

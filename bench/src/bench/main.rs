@@ -22,6 +22,7 @@ mod cpu;
 mod delay;
 mod door;
 mod events;
+mod first;
 mod machine;
 mod report;
 mod sizes;
@@ -52,6 +53,10 @@ pub struct Options {
     pub out: PathBuf,
     /// Skip the measurements against the local stack (sizes, cold start, CPU and delay only).
     pub no_stack: bool,
+    /// Measured first requests after a cold start, per way to DynamoDB (plain and TLS).
+    pub first_runs: usize,
+    /// Only the first-request measurement, printed (needs DynamoDB Local); writes nothing.
+    pub first_only: bool,
 }
 
 impl Options {
@@ -67,6 +72,8 @@ impl Options {
             bin_dir: PathBuf::from("target/release"),
             out: PathBuf::from("BENCHMARKS.md"),
             no_stack: false,
+            first_runs: 21,
+            first_only: false,
         };
         while let Some(arg) = args.next() {
             let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
@@ -93,6 +100,10 @@ impl Options {
                 "--bin-dir" => o.bin_dir = PathBuf::from(value("--bin-dir")?),
                 "--out" => o.out = PathBuf::from(value("--out")?),
                 "--no-stack" => o.no_stack = true,
+                "--first-only" => o.first_only = true,
+                "--first-runs" => {
+                    o.first_runs = number(value("--first-runs")?, "--first-runs")?.max(1)
+                }
                 "-h" | "--help" => return Err(USAGE.to_string()),
                 other => return Err(format!("unknown argument {other}\n{USAGE}")),
             }
@@ -108,7 +119,7 @@ impl Options {
 }
 
 const USAGE: &str = "usage: bench [--starts N] [--warmup-starts N] [--requests N] [--cpu-requests N] [--delay-ms N] \
-[--delay-repeats N] [--zip-arch arm64|x86_64] [--bin-dir DIR] [--out FILE] [--no-stack]
+[--delay-repeats N] [--first-runs N] [--first-only] [--zip-arch arm64|x86_64] [--bin-dir DIR] [--out FILE] [--no-stack]
 Run it through `make bench` (local/stack.sh bench): that builds the zips and binaries and starts the stack.";
 
 /// Logs go where the functions send theirs (JSON lines, the same fields), but into a sink: formatting them
@@ -176,6 +187,10 @@ fn main() -> ExitCode {
 }
 
 fn run(opts: &Options) -> Result<(), String> {
+    if opts.first_only {
+        println!("{:#?}", first::measure(opts));
+        return Ok(());
+    }
     let functions = sizes::functions()?;
     let machine = machine::describe();
     eprintln!(
@@ -193,6 +208,17 @@ fn run(opts: &Options) -> Result<(), String> {
         opts.starts, opts.warmup_starts
     );
     let cold = coldstart::measure(opts, &functions)?;
+    // The first request after a cold start goes to DynamoDB Local: only with the stack.
+    let first = if opts.no_stack {
+        None
+    } else {
+        eprintln!(
+            "==> first request after a cold start ({}): {} runs per way to DynamoDB (plain, TLS)",
+            first::FUNCTION,
+            opts.first_runs
+        );
+        Some(first::measure(opts))
+    };
 
     install_log_sink();
     eprintln!(
@@ -225,6 +251,7 @@ fn run(opts: &Options) -> Result<(), String> {
         machine,
         sizes,
         cold,
+        first,
         cpu,
         door_cpu,
         delay,

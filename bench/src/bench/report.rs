@@ -6,6 +6,7 @@ use crate::coldstart::{ColdStart, Kind};
 use crate::cpu::CpuRow;
 use crate::delay::DelayResult;
 use crate::door::{self, DoorCpu, Path};
+use crate::first::{FirstRequest, Way};
 use crate::machine::Machine;
 use crate::sizes::{rust_target, Size};
 use crate::stack::{CountRow, StackResult};
@@ -30,6 +31,8 @@ pub struct Report<'a> {
     pub machine: Machine,
     pub sizes: Vec<Size>,
     pub cold: Vec<ColdStart>,
+    /// The first request after a cold start, plain and TLS (with the stack only).
+    pub first: Option<FirstRequest>,
     pub cpu: Vec<CpuRow>,
     pub door_cpu: DoorCpu,
     pub delay: DelayResult,
@@ -201,16 +204,19 @@ with none to load starts in {ns:.2} ms).",
         }
         t.push_str(
             " The functions do not pay that (`adapters/src/sdk.rs`): TLS trusts the five Amazon Trust Services roots \
-compiled in, the region and credentials Lambda puts in the environment are taken without building the default \
-provider chains, and the SES and SMS clients are made when first used.",
+compiled in; the region, credentials and endpoints Lambda puts in the environment are taken without the SDK's config \
+loader (`lambda_sdk_config`: no profile files read, and the default chains' code, STS's client among it, is not linked \
+in); and every client (DynamoDB, SES, SMS) is made when first used, for making one builds and throws away an HTTPS \
+connector with its rustls configuration to check it.",
         );
         if let Some(svc) = self.median_of(Kind::ServiceSetup) {
             let _ = write!(
                 t,
-                " That set-up alone on hello-world starts in {svc:.2} ms ({:.2} ×): the SDK costs the functions \
-{:.2} ms (making the DynamoDB client, whose rustls/aws-lc TLS configuration is built when the client is), and \
-the rest, {:.2} to {:.2} ms, is the functions' own: a binary of {} against {} (more pages to map and \
-relocate), lambda_http, logging and configuration.",
+                " That set-up alone on hello-world starts in {svc:.2} ms ({:.2} ×): what the SDK still costs the \
+functions at start is {:.2} ms (the configuration, the code linked in); the rest, {:.2} to {:.2} ms, is the functions' \
+own: a binary of {} against {} (more pages to map and relocate), lambda_http, logging and configuration. What \
+the clients' construction moved out of the cold start is paid by the first request, which builds its HTTPS \
+connector either way: see \"First request after a cold start\".",
                 svc / h,
                 svc - h,
                 lo - svc,
@@ -408,6 +414,88 @@ relocate), lambda_http, logging and configuration.",
 
     /// The front door's section: its zip and cold start against the others, its added time per request,
     /// and its DynamoDB requests per SDK call.
+    /// The first request after a cold start, with and without TLS, and the handshake's share of it.
+    fn first_request(&self, s: &mut String) {
+        let Some(f) = &self.first else {
+            return;
+        };
+        let _ = writeln!(
+            s,
+            "\n## First request after a cold start, TLS included (`{}`, {} runs per way)\n",
+            crate::first::FUNCTION,
+            f.runs
+        );
+        if let Some(e) = &f.error {
+            let _ = writeln!(s, "Not measured: {}", e.replace('|', "/"));
+            return;
+        }
+        let _ = writeln!(
+            s,
+            "| Way to DynamoDB Local | start → first poll ms | first request ms (poll → answer) | start → answer ms | TLS handshake ms | handshake share of the first request | connections / run | answered |\n|---|---:|---:|---:|---:|---:|---:|---|"
+        );
+        for w in &f.ways {
+            let statuses = w
+                .statuses
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let (hs, share) = if w.handshake.len() == 0 {
+                ("-".to_string(), "-".to_string())
+            } else {
+                (
+                    format!(
+                        "{:.2} (p10 {:.2}, p90 {:.2})",
+                        w.handshake.median(),
+                        w.handshake.pct(10.0),
+                        w.handshake.pct(90.0)
+                    ),
+                    format!("{:.0} %", w.handshake_share.median()),
+                )
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {:.2} | {:.2} (p10 {:.2}, p90 {:.2}) | {:.2} | {hs} | {share} | {:.1} | {statuses} |",
+                w.way.label(),
+                w.poll.median(),
+                w.request.median(),
+                w.request.pct(10.0),
+                w.request.pct(90.0),
+                w.total.median(),
+                w.connections,
+            );
+        }
+        if let (Some(plain), Some(tls)) = (f.way(Way::Plain), f.way(Way::Tls)) {
+            let more = tls.request.median() - plain.request.median();
+            let _ = writeln!(
+                s,
+                "\n**TLS share.** The handshake, as the terminator timed it (connection accepted → handshake done), takes \
+{:.2} ms, {:.0} % of the first request (median of the runs' shares) and {:.0} % of start → answer. Over HTTPS the first \
+request takes {more:+.2} ms against plain HTTP through the same relay ({:.2} against {:.2} ms), {:.0} % of it: the \
+handshake plus what the client does for TLS before and after it (its TLS configuration, built with the first \
+connection, the root store, encryption).",
+                tls.handshake.median(),
+                tls.handshake_share.median(),
+                100.0 * tls.handshake.median() / tls.total.median(),
+                tls.request.median(),
+                plain.request.median(),
+                100.0 * more / tls.request.median(),
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nHow: `{}`. The function is started as for the cold start, with a Runtime API stand-in that answers its first \
+poll with one event (QueryEmailVerification of an unknown address, by an IAM caller: one GetItem) and notes when the \
+answer is posted. DynamoDB Local is reached through this process, either through a TLS terminator (rustls with \
+aws-lc, TLS 1.3, an ECDSA P-256 certificate for 127.0.0.1 signed by a CA made at run time with rcgen) or through a \
+plain TCP relay; both connect to DynamoDB Local once they have accepted (and, for TLS, finished the handshake). Both \
+ways start the function with `AWS_TLS_ROOTS=native` and `SSL_CERT_FILE` naming only that CA, so both use the SDK's own \
+HTTPS client and differ only in the endpoint's scheme. Loopback: the network's round trips, which a real handshake \
+with DynamoDB adds (one more for TLS 1.3), are not in these figures.",
+            f.command
+        );
+    }
+
     fn front_door(&self, s: &mut String) {
         let _ = writeln!(s, "\n## Front door (`front-door`: every action at `/`, signed with the vendors' schemes)\n");
         let zip = self.sizes.iter().find(|z| z.name == "front-door");
@@ -486,8 +574,8 @@ relocate), lambda_http, logging and configuration.",
                 }
                 let _ = writeln!(
                     s,
-                    ". At start it makes every client the actions use (DynamoDB, SES, SMS), reads the code secret, and reads its \
-key pairs from `ACCESS_KEYS` (given to it here, as `local/env.sh` does); deployed, it reads them from the Secrets Manager \
+                    ". At start it prepares every client the actions use (DynamoDB, SES, SMS; each is made on first use), reads the \
+code secret, and reads its key pairs from `ACCESS_KEYS` (given to it here, as `local/env.sh` does); deployed, it reads them from the Secrets Manager \
 secret `ACCESS_KEYS_SECRET_ARN` instead (one GetSecretValue during init, like the code secret's, not in these figures).\n"
                 );
             }
@@ -759,6 +847,8 @@ PutItem (the replay record) and nothing else: SES requests are compared too."
             let _ = writeln!(s, "\n{analysis}");
         }
 
+        self.first_request(&mut s);
+
         self.front_door(&mut s);
 
         if let Some(stack) = &self.stack {
@@ -883,7 +973,8 @@ code decides: the sandbox and the download of the zip come on top and are the sa
 pays) and Python (`bench/python_baseline.py`: imports boto3, creates DynamoDB and SES v2 clients, polls; the real \
 Python runtime adds its own bootstrap on top). Diagnostics: `hello-sdk` started with `SSL_CERT_FILE` and \
 `SSL_CERT_DIR` pointing at nothing, so that it has no root certificates to load, and `hello-sdk --service-setup`, \
-hello-world with the functions' own SDK set-up (`adapters::sdk::sdk_config`, a DynamoDB client, SES made on first use). \
+hello-world with the functions' own SDK set-up (`adapters::sdk::lambda_sdk_config`, DynamoDB and SES clients made on \
+first use). \
 The functions load no platform certificates at all (they trust the Amazon roots compiled in), so the size of this \
 machine's `/etc/ssl/certs` does not enter their figures; it does enter `hello-sdk`'s, and in AWS the Lambda image's \
 certificate store (Amazon Linux 2023) would take its place. \
@@ -913,4 +1004,25 @@ before the timing, at the app's clock; the time measured is `edge::front_door::h
 answer, against `edge::lambda::handle` for the same action, store and records. Every front-door answer is checked to \
 be the action's success, not a refusal; any other answer stops the bench. The signature check alone is the front \
 door's canonical request, string to sign and HMAC comparison, re-run with the same public helpers on the parsed \
-request. The DynamoDB counts run every action once along each path, one address, through the counted clients.";
+request. The DynamoDB counts run every action once along each path, one address, through the counted clients.
+- **Size and start-up: what was tried (issue 16, part 6).** Figures from the same machine, before → after. Kept: \
+(1) the functions' SDK configuration built from the environment without aws-config's loader \
+(`adapters::sdk::lambda_sdk_config`): the default credential and region chains (profiles, SSO, STS, container and \
+instance metadata) are no longer linked, about 0.68 MB off every binary (x86_64 `front-door` 9,989,072 → 9,306,480 B, \
+`query-email-verification` 7,361,512 → 6,683,400 B; arm64 `front-door` zip 3,619,970 → 3,378,543 B), and ~4 % fewer \
+instructions before the first poll (callgrind: `front-door` 1.88 → 1.80 M, `query-email-verification` 1.73 → 1.66 M). \
+(2) The DynamoDB client made on first use, like SES's and SMS's: making an SDK client runs its HTTP client's \
+`validate_base_client_config`, which builds an HTTPS connector with its rustls configuration and throws it away; \
+it was the larger part of the SDK's start-up (callgrind: hello-world 0.47 M instructions, with the functions' former \
+SDK set-up 1.49 M). The first request builds the connector it keeps either way, so nothing moves there but the \
+client's own construction (see \"First request after a cold start\"). Seen and not changed: the dynamic loader's \
+relocation of the position-independent binary is ~20 % of the instructions before the first poll and grows with \
+the binary; linking non-PIE (`-C relocation-model=static`) would remove it but also the executable's address-space \
+randomisation, and packed relocations (`-z pack-relative-relocs`) need glibc 2.36 (Lambda's provided.al2023 has \
+2.34). Not tried, for lack of time (each needs a full rebuild for both architectures) and as the zip target was met \
+without them: `opt-level = \"z\"` (for all or a front-door-only profile), dropping serde_json's `preserve_order`. \
+Open: the TLS handshake's tens of milliseconds on loopback (see \"First request after a cold start\") are far more \
+than its computation; a stall of that size is typical of Nagle's algorithm meeting delayed ACKs (small TLS records \
+written one after another), not investigated. The wall-clock \
+cold start of a single binary was too noisy on this shared 2-core machine (load ~4) to rank these changes; the \
+instruction counts above and this report's round-robin medians are what they rest on.";
