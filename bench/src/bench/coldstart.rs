@@ -192,7 +192,8 @@ pub fn subjects(opts: &Options, functions: &[String]) -> Vec<Subject> {
     out
 }
 
-fn stop(child: &mut Child) -> String {
+/// Kills a started function and returns the last lines of its standard error.
+pub(super) fn stop(child: &mut Child) -> String {
     let _ = child.kill();
     let _ = child.wait();
     let mut err = String::new();
@@ -201,6 +202,30 @@ fn stop(child: &mut Child) -> String {
     }
     let tail: Vec<&str> = err.lines().rev().take(5).collect();
     tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+}
+
+/// `Ok` while the started function runs and `limit` has not passed since `t0`; otherwise it is stopped and
+/// the error says which, with the end of its standard error.
+pub(super) fn still_running(
+    child: &mut Child,
+    t0: Instant,
+    limit: Duration,
+    waiting_for: &str,
+) -> Result<(), String> {
+    if let Ok(Some(status)) = child.try_wait() {
+        let stderr = stop(child);
+        return Err(format!(
+            "exited ({status}) before {waiting_for}; stderr: {stderr}"
+        ));
+    }
+    if t0.elapsed() > limit {
+        let stderr = stop(child);
+        return Err(format!(
+            "{waiting_for} did not come within {}s; stderr: {stderr}",
+            limit.as_secs()
+        ));
+    }
+    Ok(())
 }
 
 /// One start: spawn, wait for the first poll, kill. Milliseconds.
@@ -250,19 +275,7 @@ fn one_start(stand_in: &StandIn, subject: &Subject) -> Result<f64, String> {
                 return Ok(ms);
             }
             Err(RecvTimeoutError::Timeout) => {
-                if let Ok(Some(status)) = child.try_wait() {
-                    let stderr = stop(&mut child);
-                    return Err(format!(
-                        "exited ({status}) before polling; stderr: {stderr}"
-                    ));
-                }
-                if t0.elapsed() > START_TIMEOUT {
-                    let stderr = stop(&mut child);
-                    return Err(format!(
-                        "no poll within {}s; stderr: {stderr}",
-                        START_TIMEOUT.as_secs()
-                    ));
-                }
+                still_running(&mut child, t0, START_TIMEOUT, "its first poll")?
             }
             Err(RecvTimeoutError::Disconnected) => {
                 stop(&mut child);

@@ -14,12 +14,13 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::coldstart::{still_running, stop};
 use crate::events::{body, caller_arn, event, fresh_address, Act};
 use crate::stats::Samples;
 use crate::Options;
@@ -351,17 +352,6 @@ struct Run {
     status: u16,
 }
 
-fn stop(child: &mut Child) -> String {
-    let _ = child.kill();
-    let _ = child.wait();
-    let mut err = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_string(&mut err);
-    }
-    let tail: Vec<&str> = err.lines().rev().take(3).collect();
-    tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
-}
-
 struct Setup {
     program: PathBuf,
     log: PathBuf,
@@ -445,19 +435,7 @@ fn one_run(setup: &Setup, relay: &Relay, api: &Api, way: Way) -> Result<Run, Str
                 });
             }
             Err(RecvTimeoutError::Timeout) => {
-                if let Ok(Some(status)) = child.try_wait() {
-                    let stderr = stop(&mut child);
-                    return Err(format!(
-                        "exited ({status}) before answering; stderr: {stderr}"
-                    ));
-                }
-                if t0.elapsed() > RUN_TIMEOUT {
-                    let stderr = stop(&mut child);
-                    return Err(format!(
-                        "no answer within {}s; stderr: {stderr}",
-                        RUN_TIMEOUT.as_secs()
-                    ));
-                }
+                still_running(&mut child, t0, RUN_TIMEOUT, "its answer")?
             }
             Err(RecvTimeoutError::Disconnected) => {
                 stop(&mut child);
