@@ -600,6 +600,29 @@ impl Store for DynamoStore {
 
 impl ReplayGuard for DynamoStore {
     /// One conditional PutItem: it succeeds only if no unexpired item holds the key.
+    async fn count_request(
+        &self,
+        caller: &CallerId,
+        second: i64,
+        limit: u32,
+    ) -> Result<bool, BackendError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(rate_pk(caller, second)))
+            .update_expression("SET kind = :kind, #ttl = :ttl ADD requests :one")
+            .condition_expression("attribute_not_exists(requests) OR requests < :limit")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":kind", s("rate"))
+            .expression_attribute_values(":ttl", n(second + 60))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(i64::from(limit)))
+            .send()
+            .await;
+        applied(result)
+    }
+
     async fn first_use(
         &self,
         key: &str,

@@ -35,6 +35,8 @@ struct Tables {
     contacts: HashMap<(CallerId, Contact), ContactRecord>,
     nonces: HashMap<String, DateTime<Utc>>,
     sms_days: HashMap<(CallerId, String), u32>,
+    /// Requests per caller per UTC second (the shared rate).
+    requests: HashMap<(CallerId, i64), u32>,
     /// Per address: the last event's kind and time, and whether it is undeliverable.
     deliveries: HashMap<EmailAddress, DeliveryState>,
 }
@@ -421,6 +423,22 @@ impl CodeStore for MemoryStore {
 }
 
 impl ReplayGuard for MemoryStore {
+    async fn count_request(
+        &self,
+        caller: &CallerId,
+        second: i64,
+        limit: u32,
+    ) -> Result<bool, BackendError> {
+        let mut t = self.lock()?;
+        t.requests.retain(|(_, s), _| *s >= second - 60);
+        let n = t.requests.entry((caller.clone(), second)).or_insert(0);
+        if *n >= limit {
+            return Ok(false);
+        }
+        *n += 1;
+        Ok(true)
+    }
+
     async fn first_use(
         &self,
         key: &str,
