@@ -73,6 +73,9 @@ impl FromEnv for Config {
             ),
             local_caller_header: std::env::var("LOCAL_CALLER_HEADER").is_ok_and(|v| v == "1"),
             sms: SmsPolicy::from_env()?,
+            tencent_reads: shared::config::TencentReads::parse(
+                &std::env::var("TENCENT_READ_REPLAY").unwrap_or_default(),
+            )?,
         })
     }
 }

@@ -58,6 +58,16 @@ impl<S: ReplayGuard> ReplayGuard for DelayStore<S> {
         self.inner.count_request(caller, second, limit).await
     }
 
+    async fn read_use(
+        &self,
+        key: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, BackendError> {
+        self.wait().await;
+        self.inner.read_use(key, now, until).await
+    }
+
     async fn first_use(
         &self,
         key: &str,

@@ -30,6 +30,7 @@ use api::params::Params;
 use api::signing::{acs3, rpc, tc1, tc3};
 use api::signing::{hmac_matches, sha256_hex, HmacSha1, HmacSha256};
 use shared::app::App;
+use shared::config::TencentReads;
 use shared::mail::Mailer;
 use shared::model::{CallerId, Lang};
 use shared::store::{ReplayGuard, Store};
@@ -391,18 +392,26 @@ async fn admit<S: Store + ReplayGuard, M: Mailer>(
         };
         return Err(refuse(throttled.into(), Some(&caller)));
     }
-    // Kept for as long as the request's time is acceptable (plus a minute of slack between clocks).
+    // Kept for as long as the request's time is acceptable (plus a minute of slack between clocks). A
+    // Tencent-signed read may repeat its signature (shared::config::TencentReads).
     let tencent = claim.scheme.vendor() == Vendor::Tencent;
-    if !(tencent && entry.info.reads_only) {
-        let until = claim.timestamp + window + Duration::minutes(1);
-        let key = sha256_hex(claim.replay_key.as_bytes());
-        match door.app.store.first_use(&key, now, until).await {
-            Ok(true) => {}
-            Ok(false) => return Err(refuse(Refusal::Replayed.into(), Some(&caller))),
-            Err(e) => {
-                tracing::error!(error = %shared::error::Chain(&e), "the replay record could not be written");
-                return Err(refuse(Refusal::Unavailable.into(), Some(&caller)));
-            }
+    let until = claim.timestamp + window + Duration::minutes(1);
+    let key = sha256_hex(claim.replay_key.as_bytes());
+    let store = &door.app.store;
+    let first = match (
+        tencent && entry.info.reads_only,
+        door.app.config.tencent_reads,
+    ) {
+        (true, TencentReads::Skip) => Ok(true),
+        (true, TencentReads::Guard) => store.read_use(&key, now, until).await,
+        (false, _) => store.first_use(&key, now, until).await,
+    };
+    match first {
+        Ok(true) => {}
+        Ok(false) => return Err(refuse(Refusal::Replayed.into(), Some(&caller))),
+        Err(e) => {
+            tracing::error!(error = %shared::error::Chain(&e), "the replay record could not be written");
+            return Err(refuse(Refusal::Unavailable.into(), Some(&caller)));
         }
     }
     // Only now, for a signed request of a known key, are the parameters read (RPC and v1 read them to
@@ -495,27 +504,26 @@ fn claim_of(
     if !signed {
         return Err(Refused::early(Vendor::Alibaba, lang, Refusal::NotSigned));
     }
+    // Tencent's v1 names its key `SecretId`; Alibaba's RPC `AccessKeyId`.
+    let v1 = named(query.as_bytes(), "SecretId") || (form && named(event.body(), "SecretId"));
+    let vendor = if v1 { Vendor::Tencent } else { Vendor::Alibaba };
     let params = match crate::lambda::params_of(event) {
         Ok(p) => p,
         Err(e @ ApiError::ParameterIllegal(api::messages::ParamProblem::Duplicate(_))) => {
-            return Err(Refused::early(Vendor::Alibaba, lang, e))
+            return Err(Refused::early(vendor, lang, e))
         }
         Err(_) => {
-            return Err(Refused::early(
-                Vendor::Alibaba,
-                lang,
-                Refusal::Malformed(api::phrases::UNREADABLE_PARAMETERS),
-            ))
+            let unreadable = Refusal::Malformed(api::phrases::UNREADABLE_PARAMETERS);
+            return Err(Refused::early(vendor, lang, unreadable));
         }
     };
-    if params.given_twice().is_some() {
+    if let Some(name) = params.given_twice() {
         // The body and the query both named it: which the client signed is a guess.
-        let name = params.given_twice().unwrap_or_default().to_string();
-        let twice = ApiError::ParameterIllegal(api::messages::ParamProblem::Duplicate(name));
-        return Err(Refused::early(Vendor::Alibaba, lang, twice));
+        let twice = ApiError::ParameterIllegal(api::messages::ParamProblem::Duplicate(name.into()));
+        return Err(Refused::early(vendor, lang, twice));
     }
     let lang = params.lang().ok().or(query_lang).unwrap_or(lang);
-    if params.raw("SecretId").is_some() {
+    if v1 {
         let key_id = params.raw("SecretId").unwrap_or("").to_string();
         // Tencent's SDKs name the language `Language` (`zh-CN`, `en-US`).
         let lang = match params.raw("Language") {

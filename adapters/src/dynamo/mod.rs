@@ -623,6 +623,40 @@ impl ReplayGuard for DynamoStore {
         applied(result)
     }
 
+    async fn read_use(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, BackendError> {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(values([
+                ("pk", s(nonce_pk(key))),
+                ("kind", s("nonce")),
+                ("reads", AttributeValue::Bool(true)),
+                (TTL_ATTRIBUTE, n(until.timestamp())),
+            ])))
+            .condition_expression("attribute_not_exists(pk) OR #ttl < :now OR #reads = :true")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            // READS is one of DynamoDB's reserved words.
+            .expression_attribute_names("#reads", "reads")
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) => match e.into_service_error() {
+                PutItemError::ConditionalCheckFailedException(_) => Ok(false),
+                other => Err(store_err(other)),
+            },
+        }
+    }
+
     async fn first_use(
         &self,
         key: &str,

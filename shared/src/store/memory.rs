@@ -33,7 +33,8 @@ struct Tables {
     codes: HashMap<(CallerId, Contact), CodeRecord>,
     code_quotas: HashMap<(CallerId, Contact), QuotaState>,
     contacts: HashMap<(CallerId, Contact), ContactRecord>,
-    nonces: HashMap<String, DateTime<Utc>>,
+    /// Each replay record's expiry, and whether only reads used it.
+    nonces: HashMap<String, (DateTime<Utc>, bool)>,
     sms_days: HashMap<(CallerId, String), u32>,
     /// Requests per caller per UTC second (the shared rate).
     requests: HashMap<(CallerId, i64), u32>,
@@ -447,9 +448,25 @@ impl ReplayGuard for MemoryStore {
     ) -> Result<bool, BackendError> {
         let mut t = self.lock()?;
         match t.nonces.get(key) {
-            Some(expires) if *expires >= now => Ok(false),
+            Some((expires, _)) if *expires >= now => Ok(false),
             _ => {
-                t.nonces.insert(key.to_string(), until);
+                t.nonces.insert(key.to_string(), (until, false));
+                Ok(true)
+            }
+        }
+    }
+
+    async fn read_use(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, BackendError> {
+        let mut t = self.lock()?;
+        match t.nonces.get(key) {
+            Some((expires, false)) if *expires >= now => Ok(false),
+            _ => {
+                t.nonces.insert(key.to_string(), (until, true));
                 Ok(true)
             }
         }

@@ -164,6 +164,16 @@ pub trait ReplayGuard: Send + Sync + 'static {
         limit: u32,
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
 
+    /// Records `key` for a read, until `until`: `true` when it is new, or was recorded by reads only
+    /// (a read may repeat). A later [`Self::first_use`] of the same key is then refused, so that a
+    /// read's signature never serves a write (TC3 does not sign the action).
+    fn read_use(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
     /// Records `key` until `until`. `false` when it is already recorded and had not expired by `now`.
     fn first_use(
         &self,
