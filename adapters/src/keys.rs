@@ -61,16 +61,30 @@ pub struct KeyRing {
 /// What a key id is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Lookup {
-    Active { secret: String, caller: CallerId },
+    Active {
+        secret: String,
+        caller: CallerId,
+    },
     Disabled,
     Unknown,
+    /// The pairs could not be read for longer than the bound (`ACCESS_KEYS_MAX_STALE_SECONDS`): a key
+    /// revoked meanwhile must not keep working, so none does until a read succeeds.
+    Stale,
 }
 
 impl KeyRing {
     /// Reads the JSON document; every caller must be a valid caller id and every AccessKeyId unique.
     pub fn parse(json: &str) -> Result<Self, String> {
-        let keys: Vec<AccessKey> = serde_json::from_str(json)
-            .map_err(|e| format!("the key pairs are not a JSON list of key pairs: {e}"))?;
+        // serde's message may quote the value it could not take, and a value here may be a secret: only
+        // the kind of error and where it is are said.
+        let keys: Vec<AccessKey> = serde_json::from_str(json).map_err(|e| {
+            format!(
+                "the key pairs are not a JSON list of key pairs ({:?} error at line {}, column {})",
+                e.classify(),
+                e.line(),
+                e.column()
+            )
+        })?;
         let mut seen = HashMap::new();
         for k in &keys {
             if k.access_key_id.is_empty() || k.access_key_secret.len() < 8 {
@@ -170,12 +184,17 @@ pub type Loader = Arc<dyn Fn() -> Loading + Send + Sync>;
 pub const DEFAULT_REFRESH_SECONDS: i64 = 300;
 /// An unknown key id makes the pairs be read again, at most this often.
 pub const UNKNOWN_KEY_RELOAD_SECONDS: i64 = 30;
+/// How long after the last good read the pairs in use stay trusted while reads fail: a revoked key works
+/// at most this long into an outage of Secrets Manager (and `DEFAULT_REFRESH_SECONDS` otherwise).
+pub const DEFAULT_MAX_STALE_SECONDS: i64 = 900;
 
 /// The key pairs in use, read again as they age.
 pub struct Keys {
     loader: Loader,
     refresh: Duration,
-    current: Mutex<(Arc<KeyRing>, DateTime<Utc>)>,
+    max_stale: Duration,
+    /// The pairs, when they were last tried, and when they were last read.
+    current: Mutex<(Arc<KeyRing>, DateTime<Utc>, DateTime<Utc>)>,
 }
 
 impl Keys {
@@ -189,8 +208,15 @@ impl Keys {
         Ok(Self {
             loader,
             refresh,
-            current: Mutex::new((Arc::new(ring), now)),
+            max_stale: Duration::seconds(DEFAULT_MAX_STALE_SECONDS).max(refresh),
+            current: Mutex::new((Arc::new(ring), now, now)),
         })
+    }
+
+    /// How long the pairs stay trusted while reads fail (never below the refresh interval).
+    pub fn with_max_stale(mut self, max_stale: Duration) -> Self {
+        self.max_stale = max_stale.max(self.refresh);
+        self
     }
 
     /// Fixed pairs that never change (tests, the bench).
@@ -203,7 +229,8 @@ impl Keys {
         Self {
             loader,
             refresh: Duration::days(36500),
-            current: Mutex::new((Arc::new(ring), Utc::now())),
+            max_stale: Duration::days(36500),
+            current: Mutex::new((Arc::new(ring), Utc::now(), Utc::now())),
         }
     }
 
@@ -235,29 +262,48 @@ impl Keys {
             tracing::warn!("neither ACCESS_KEYS nor ACCESS_KEYS_SECRET_ARN is set: the front door refuses every request");
             Arc::new(|| Box::pin(async { Ok(KeyRing::default()) }))
         };
-        Self::load(loader, Duration::seconds(refresh.max(1)), Utc::now())
-            .await
-            .map_err(|e| ConfigError::new(format!("reading the key pairs: {e}")))
+        let max_stale = match std::env::var("ACCESS_KEYS_MAX_STALE_SECONDS") {
+            Ok(v) => v.trim().parse::<i64>().map_err(|_| {
+                ConfigError::new(format!(
+                    "ACCESS_KEYS_MAX_STALE_SECONDS is not a number: {v:?}"
+                ))
+            })?,
+            Err(_) => DEFAULT_MAX_STALE_SECONDS,
+        };
+        Ok(
+            Self::load(loader, Duration::seconds(refresh.max(1)), Utc::now())
+                .await
+                .map_err(|e| ConfigError::new(format!("reading the key pairs: {e}")))?
+                .with_max_stale(Duration::seconds(max_stale)),
+        )
     }
 
     /// What `key_id` is now, reading the pairs again first when they are due.
     pub async fn lookup(&self, key_id: &str, now: DateTime<Utc>) -> Lookup {
-        let (ring, loaded_at) = self.snapshot();
-        if now - loaded_at >= self.refresh {
-            return self.reload(now).await.lookup(key_id);
-        }
-        match ring.lookup(key_id) {
-            Lookup::Unknown if now - loaded_at >= Duration::seconds(UNKNOWN_KEY_RELOAD_SECONDS) => {
-                self.reload(now).await.lookup(key_id)
+        let (ring, tried_at, _) = self.snapshot();
+        let ring = if now - tried_at >= self.refresh {
+            self.reload(now).await
+        } else {
+            match ring.lookup(key_id) {
+                Lookup::Unknown
+                    if now - tried_at >= Duration::seconds(UNKNOWN_KEY_RELOAD_SECONDS) =>
+                {
+                    self.reload(now).await
+                }
+                _ => ring,
             }
-            found => found,
+        };
+        let (_, _, read_at) = self.snapshot();
+        if now - read_at > self.max_stale {
+            return Lookup::Stale;
         }
+        ring.lookup(key_id)
     }
 
-    fn snapshot(&self) -> (Arc<KeyRing>, DateTime<Utc>) {
+    fn snapshot(&self) -> (Arc<KeyRing>, DateTime<Utc>, DateTime<Utc>) {
         match self.current.lock() {
-            Ok(c) => (Arc::clone(&c.0), c.1),
-            Err(p) => (Arc::clone(&p.get_ref().0), p.get_ref().1),
+            Ok(c) => (Arc::clone(&c.0), c.1, c.2),
+            Err(p) => (Arc::clone(&p.get_ref().0), p.get_ref().1, p.get_ref().2),
         }
     }
 
@@ -270,9 +316,9 @@ impl Keys {
             Err(p) => p.into_inner(),
         };
         match fresh {
-            Ok(ring) => *current = (Arc::new(ring), now),
+            Ok(ring) => *current = (Arc::new(ring), now, now),
             Err(e) => {
-                tracing::error!(error = %e, "reading the key pairs failed; the ones in use stay");
+                tracing::error!(error = %e, "reading the key pairs failed; the ones in use stay until the bound");
                 current.1 = now;
             }
         }
@@ -452,5 +498,74 @@ mod tests {
             2,
             "unknown keys cannot make the pairs be read on every request"
         );
+    }
+
+    /// Issue 20: a malformed key document never puts a secret into the logs (serde quotes what it could
+    /// not take).
+    #[test]
+    fn a_malformed_document_is_refused_without_quoting_a_secret() {
+        for doc in [
+            r#"[{"AccessKeyId":"k1","AccessKeySecret":"s3cr3t-value-1234","Caller":"alice","Status":"s3cr3t-value-1234"}]"#,
+            r#"[{"AccessKeyId":"k1","AccessKeySecret":["s3cr3t-value-1234"],"Caller":"alice"}]"#,
+            r#"{"AccessKeyId":"k1","AccessKeySecret":"s3cr3t-value-1234"}"#,
+            r#"[{"AccessKeyId":"k1","AccessKeySecret":"s3cr3t-value-1234","Caller":"alice""#,
+        ] {
+            let err = KeyRing::parse(doc).unwrap_err();
+            assert!(!err.contains("s3cr3t"), "{err}");
+            assert!(err.contains("line 1"), "{err}");
+        }
+    }
+
+    /// Issue 20: a revoked key keeps working while the pairs cannot be read, but only up to the bound:
+    /// past it every key is refused (the door answers ServiceUnavailable) until a read succeeds.
+    #[tokio::test]
+    async fn while_reads_fail_the_pairs_in_use_are_trusted_only_up_to_the_bound() {
+        let doc = Arc::new(Mutex::new(Ok(TWO.to_string())));
+        let reads = Arc::new(AtomicUsize::new(0));
+        let t0 = Utc::now();
+        let keys = Keys::load(
+            changing(doc.clone(), reads.clone()),
+            Duration::seconds(300),
+            t0,
+        )
+        .await
+        .unwrap()
+        .with_max_stale(Duration::seconds(900));
+        *doc.lock().unwrap() = Err("Secrets Manager is down".into());
+        for at in [301, 600, 900] {
+            assert!(
+                matches!(
+                    keys.lookup("local-alice", t0 + Duration::seconds(at)).await,
+                    Lookup::Active { .. }
+                ),
+                "{at} s: the pairs in use stay"
+            );
+        }
+        assert_eq!(
+            keys.lookup("local-alice", t0 + Duration::seconds(901))
+                .await,
+            Lookup::Stale
+        );
+        assert_eq!(
+            keys.lookup("local-bob", t0 + Duration::seconds(1200)).await,
+            Lookup::Stale
+        );
+        *doc.lock().unwrap() = Ok(TWO.to_string());
+        assert!(matches!(
+            keys.lookup("local-alice", t0 + Duration::seconds(1500))
+                .await,
+            Lookup::Active { .. }
+        ));
+        // The bound is never under the refresh interval.
+        let short = Keys::load(changing(doc, reads), Duration::seconds(300), t0)
+            .await
+            .unwrap()
+            .with_max_stale(Duration::seconds(10));
+        assert!(matches!(
+            short
+                .lookup("local-alice", t0 + Duration::seconds(299))
+                .await,
+            Lookup::Active { .. }
+        ));
     }
 }

@@ -364,6 +364,7 @@ async fn admit<S: Store + ReplayGuard, M: Mailer>(
         Lookup::Active { secret, caller } => (secret, caller),
         Lookup::Disabled => return Err(refuse(Refusal::DisabledKey.into(), None)),
         Lookup::Unknown => return Err(refuse(Refusal::UnknownKey.into(), None)),
+        Lookup::Stale => return Err(refuse(Refusal::Unavailable.into(), None)),
     };
     let window = Duration::minutes(claim.window_minutes);
     if (now - claim.timestamp).abs() > window {
