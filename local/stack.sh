@@ -35,6 +35,10 @@ echo "$$" >"$owner"
 started=()   # process-group ids of what this script started
 followers=() # plain processes of this script's (the log tail of `run`)
 stop_all() {
+  # Nothing may cut the clean-up short: `make run` TERMed on its process group passes its own TERM on to this
+  # script, which can arrive while it is already here (an `exit` from a trap would end it mid-way, leaving the
+  # stack running and its .pid files behind). It ends by itself: TERM, at most 10 s, then KILL.
+  trap '' INT TERM HUP
   local pg
   for pg in "${followers[@]}"; do kill -TERM "$pg" 2>/dev/null || true; done
   for pg in "${started[@]}"; do kill -TERM -- "-$pg" 2>/dev/null || true; done
@@ -51,8 +55,10 @@ stop_all() {
   return 0
 }
 trap stop_all EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# Each ignores the signals that follow before it exits into stop_all (see there).
+trap 'trap "" INT TERM HUP; exit 130' INT
+trap 'trap "" INT TERM HUP; exit 143' TERM
+trap 'trap "" INT TERM HUP; exit 129' HUP
 
 listening() { (exec 3<>"/dev/tcp/$BIND_HOST/$1") 2>/dev/null; }
 
