@@ -49,6 +49,13 @@ impl FromEnv for Config {
             caller_rate: shared::rate::CallerRate::new(
                 num("CALLER_RATE_LIMIT", 20)?.max(1) as f64,
                 num("CALLER_BURST_LIMIT", 40)?.max(1) as f64,
+            )
+            // Across instances: requests per second per caller, counted in the table; 0 turns it off.
+            .shared(
+                match num("CALLER_RATE_SHARED", num("CALLER_RATE_LIMIT", 20)?)? {
+                    0 => None,
+                    n => Some(n.clamp(1, i64::from(u32::MAX)) as u32),
+                },
             ),
             send_pacer: shared::pace::SendPacer::new(match std::env::var("MAX_SEND_RATE") {
                 Err(_) => shared::pace::DEFAULT_MAX_SEND_RATE,
@@ -66,6 +73,9 @@ impl FromEnv for Config {
             ),
             local_caller_header: std::env::var("LOCAL_CALLER_HEADER").is_ok_and(|v| v == "1"),
             sms: SmsPolicy::from_env()?,
+            tencent_reads: shared::config::TencentReads::parse(
+                &std::env::var("TENCENT_READ_REPLAY").unwrap_or_default(),
+            )?,
         })
     }
 }

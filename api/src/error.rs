@@ -74,6 +74,9 @@ pub enum ApiError {
     /// The caller sent its text messages of the day (`SmsDailyLimitPerCaller`).
     #[error("SMS daily limit")]
     SmsDailyLimit,
+    /// The body is over [`MAX_BODY_BYTES`]: refused before it is parsed.
+    #[error("body too large")]
+    BodyTooLarge,
 }
 
 /// Why a code cannot be checked.
@@ -86,6 +89,10 @@ pub enum CodeProblem {
     Locked,
 }
 
+/// The largest request body read (64 KiB): a larger one is refused before it is parsed. The largest
+/// legitimate body (100 addresses of 254 characters, as JSON) is under 27 KiB.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 impl ApiError {
     /// The code in the Alibaba-style answers.
     pub fn code(&self) -> &'static str {
@@ -97,6 +104,7 @@ impl ApiError {
             Self::TokenExpired => "TokenExpired",
             Self::Internal => "InternalError",
             Self::Throttled { .. } => "Throttling",
+            Self::BodyTooLarge => "RequestEntityTooLarge",
             other => other.tencent_code(),
         }
     }
@@ -117,6 +125,7 @@ impl ApiError {
             Self::EmailUndeliverable => "FailedOperation.EmailUndeliverable",
             Self::SmsCountryNotAllowed => "UnsupportedOperation",
             Self::SmsDailyLimit => "LimitExceeded",
+            Self::BodyTooLarge => "RequestSizeLimitExceeded",
             Self::EmailVerificationNotExist
             | Self::TokenInvalid
             | Self::TokenExpired
@@ -133,6 +142,7 @@ impl ApiError {
             Self::EmailUndeliverable | Self::SmsCountryNotAllowed => 400,
             Self::CodeWrong { .. } | Self::CodeUnusable(_) | Self::ContactVerified => 400,
             Self::Internal | Self::CodeSendFailed => 500,
+            Self::BodyTooLarge => 413,
         }
     }
 
@@ -166,6 +176,9 @@ impl ApiError {
             Self::EmailUndeliverable => Msg::EmailUndeliverable,
             Self::SmsCountryNotAllowed => Msg::SmsCountryNotAllowed,
             Self::SmsDailyLimit => Msg::SmsDailyLimit,
+            Self::BodyTooLarge => Msg::BodyTooLarge {
+                max_kib: MAX_BODY_BYTES / 1024,
+            },
         }
     }
 

@@ -20,6 +20,9 @@ pub enum ParamProblem {
     },
     MalformedJson,
     MalformedToken,
+    /// The same name twice in the query string, or twice in the body: which one counts would be a guess
+    /// (and a signature covers both).
+    Duplicate(String),
 }
 
 /// A sentence of the service, ready to be put in a language.
@@ -53,6 +56,10 @@ pub enum Msg {
     CodeSendFailed,
     /// The front door refused a signed request.
     Refused(Refusal),
+    /// The request body is over the limit.
+    BodyTooLarge {
+        max_kib: usize,
+    },
     /// The caller is over its request rate.
     Throttled {
         retry_after_seconds: i64,
@@ -82,6 +89,7 @@ impl Msg {
                     format!("The parameter Email holds more than {max} addresses.")
                 }
                 ParamProblem::MalformedJson => "The request body is not valid JSON.".into(),
+                ParamProblem::Duplicate(name) => format!("The parameter {name} is given more than once."),
                 ParamProblem::MalformedToken => {
                     "The parameter Token is invalid: expected 64 hexadecimal characters.".into()
                 }
@@ -122,6 +130,7 @@ impl Msg {
             }
             Msg::SmsCountryNotAllowed => "Text messages to this country are not enabled for this service.".into(),
             Msg::SmsDailyLimit => "This caller has sent its text messages for today. Try again tomorrow (UTC).".into(),
+            Msg::BodyTooLarge { max_kib } => format!("The request body is over {max_kib} KiB."),
             Msg::Refused(r) => match r {
                 Refusal::NotSigned => "The request is not signed: sign it with ACS3-HMAC-SHA256, HMAC-SHA1 (RPC) or TC3-HMAC-SHA256.".into(),
                 Refusal::Missing(what) => format!("The signed request lacks {what}."),
@@ -150,6 +159,7 @@ impl Msg {
                     format!("参数 Email 中的邮箱超过 {max} 个。")
                 }
                 ParamProblem::MalformedJson => "请求体不是合法的 JSON。".into(),
+                ParamProblem::Duplicate(name) => format!("参数 {name} 重复出现。"),
                 ParamProblem::MalformedToken => "参数 Token 无效，应为 64 位十六进制字符。".into(),
             },
             Msg::InvalidEmail => "邮箱地址格式不正确。".into(),
@@ -189,6 +199,7 @@ impl Msg {
             }
             Msg::SmsCountryNotAllowed => "本服务未开通发往该国家或地区的短信。".into(),
             Msg::SmsDailyLimit => "该调用方今日的短信发送量已达上限，请于明天（UTC）再试。".into(),
+            Msg::BodyTooLarge { max_kib } => format!("请求体超过 {max_kib} KiB。"),
             Msg::Refused(r) => match r {
                 Refusal::NotSigned => {
                     "请求未签名：请使用 ACS3-HMAC-SHA256、HMAC-SHA1（RPC）或 TC3-HMAC-SHA256 签名。"
@@ -333,6 +344,9 @@ mod tests {
                 "Action",
                 "NextToken",
                 "Unix",
+                "SignatureMethod",
+                "HmacSHA1",
+                "HmacSHA256",
             ];
             // Longest first, so that `X` does not eat the X of `XML`.
             tokens.sort_by_key(|t| std::cmp::Reverse(t.len()));
@@ -358,6 +372,7 @@ mod tests {
             Msg::Param(ParamProblem::TooManyEmails { max: 100 }),
             Msg::Param(ParamProblem::MalformedJson),
             Msg::Param(ParamProblem::MalformedToken),
+            Msg::Param(ParamProblem::Duplicate("Email".into())),
             Msg::InvalidEmail,
             Msg::QuotaExceeded {
                 retry_after_seconds: 42,
@@ -398,6 +413,7 @@ mod tests {
             Msg::Refused(Refusal::UnknownAction("X".into())),
             Msg::Refused(Refusal::Unavailable),
             Msg::CodeSendFailed,
+            Msg::BodyTooLarge { max_kib: 64 },
         ];
         for m in all {
             let (en, zh) = (m.text(Lang::En), m.text(Lang::Zh));

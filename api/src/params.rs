@@ -9,11 +9,18 @@ use crate::phrases::Phrase;
 use shared::code::{Contact, ContactType, VerifyCode};
 use shared::model::{EmailAddress, Lang, Token};
 
+pub use crate::error::MAX_BODY_BYTES;
+
 /// The most addresses one call may name.
 pub const MAX_EMAILS: usize = 100;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Params(HashMap<String, String>);
+pub struct Params(HashMap<String, String>, Shadowed);
+
+/// The names that a body gave again over the query string (the body's value counts, as the contract says).
+/// A signed request names each parameter once: the front door refuses these.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Shadowed(Vec<String>);
 
 impl Params {
     pub fn from_pairs<I, K, V>(pairs: I) -> Self
@@ -27,30 +34,40 @@ impl Params {
                 .into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
+            Shadowed::default(),
         )
     }
 
     /// Merges the query string with the body. `content_type` chooses how the body is read; an empty body
     /// adds nothing. A JSON body must be an object; its arrays of strings become comma-separated lists.
     pub fn parse(query: &str, content_type: &str, body: &[u8]) -> Result<Self, ApiError> {
-        let mut map: HashMap<String, String> = form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect();
+        let mut map = once_each(form_urlencoded::parse(query.as_bytes()).into_owned())?;
         let body_is_blank = body.iter().all(u8::is_ascii_whitespace);
+        let mut shadowed = Vec::new();
         if !body_is_blank {
             let ct = content_type.to_ascii_lowercase();
-            if ct.starts_with("application/x-www-form-urlencoded") {
-                map.extend(form_urlencoded::parse(body).into_owned());
+            let from_body = if ct.starts_with("application/x-www-form-urlencoded") {
+                once_each(form_urlencoded::parse(body).into_owned())?
             } else if ct.is_empty() || ct.contains("json") || ct.starts_with("text/plain") {
-                map.extend(json_object(body)?);
+                json_object(body)?
             } else {
                 return Err(ApiError::invalid(
                     "Content-Type",
                     crate::phrases::A_CONTENT_TYPE,
                 ));
+            };
+            for (k, v) in from_body {
+                if map.insert(k.clone(), v).is_some() {
+                    shadowed.push(k);
+                }
             }
         }
-        Ok(Self(map))
+        Ok(Self(map, Shadowed(shadowed)))
+    }
+
+    /// A name that both the query string and the body gave (the body's value is the one read).
+    pub fn given_twice(&self) -> Option<&str> {
+        self.1 .0.first().map(String::as_str)
     }
 
     /// A parameter's value exactly as it came (the front door signs these).
@@ -184,17 +201,61 @@ pub struct EmailList {
     pub invalid: Vec<String>,
 }
 
+/// Name-value pairs into a map, refusing a name that comes twice.
+fn once_each(
+    pairs: impl IntoIterator<Item = (String, String)>,
+) -> Result<HashMap<String, String>, ApiError> {
+    let mut map = HashMap::new();
+    for (k, v) in pairs {
+        if map.contains_key(&k) {
+            return Err(ApiError::ParameterIllegal(ParamProblem::Duplicate(k)));
+        }
+        map.insert(k, v);
+    }
+    Ok(map)
+}
+
 fn json_object(body: &[u8]) -> Result<HashMap<String, String>, ApiError> {
     let malformed = || ApiError::ParameterIllegal(ParamProblem::MalformedJson);
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| malformed())?;
-    let serde_json::Value::Object(object) = value else {
-        return Err(malformed());
-    };
-    object
-        .into_iter()
-        .filter(|(_, v)| !v.is_null())
-        .map(|(k, v)| Ok((k, scalar_or_list(v).ok_or_else(malformed)?)))
-        .collect()
+    // Read as a list of members, not a map: a map would keep the last of two equal names silently.
+    let Members(members) = serde_json::from_slice(body).map_err(|_| malformed())?;
+    let mut pairs = Vec::with_capacity(members.len());
+    let mut seen = std::collections::HashSet::new();
+    for (k, v) in members {
+        if !seen.insert(k.clone()) {
+            return Err(ApiError::ParameterIllegal(ParamProblem::Duplicate(k)));
+        }
+        if !v.is_null() {
+            pairs.push((k, scalar_or_list(v).ok_or_else(malformed)?));
+        }
+    }
+    once_each(pairs)
+}
+
+/// A JSON object's members in their order, equal names included.
+struct Members(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Members, A::Error> {
+                let mut out = Vec::new();
+                while let Some(member) = m.next_entry::<String, serde_json::Value>()? {
+                    out.push(member);
+                }
+                Ok(Members(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
 }
 
 fn scalar_or_list(v: serde_json::Value) -> Option<String> {
@@ -245,6 +306,47 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.email().unwrap().as_str(), "a+b@example.com");
+    }
+
+    #[test]
+    fn a_name_twice_in_one_source_is_refused_and_over_the_query_is_noted() {
+        for (query, ct, body) in [
+            ("Email=a%40x.com&Email=b%40x.com", "", &b""[..]),
+            (
+                "",
+                "application/x-www-form-urlencoded",
+                b"Email=a%40x.com&Email=b%40x.com",
+            ),
+            (
+                "",
+                "application/json",
+                br#"{"Email":"a@x.com","Email":"b@x.com"}"#,
+            ),
+            (
+                "",
+                "application/json",
+                br#"{"Email":"a@x.com","Email":null}"#,
+            ),
+        ] {
+            let err = Params::parse(query, ct, body).unwrap_err();
+            assert_eq!(
+                err,
+                ApiError::ParameterIllegal(ParamProblem::Duplicate("Email".into())),
+                "{query} {body:?}"
+            );
+        }
+        let p = Params::parse(
+            "Email=q%40x.com&Lang=zh",
+            "application/json",
+            br#"{"Email":"b@x.com"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (p.get("Email"), p.given_twice()),
+            (Some("b@x.com"), Some("Email"))
+        );
+        let once = Params::parse("Lang=zh", "application/json", br#"{"Email":"b@x.com"}"#).unwrap();
+        assert_eq!(once.given_twice(), None);
     }
 
     #[test]

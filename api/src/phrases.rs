@@ -87,8 +87,12 @@ pub const TC3_SIGNED_HEADERS: Phrase = Phrase::new(
     "SignedHeaders 必须包含 content-type 和 host",
 );
 pub const ACS3_SIGNED_HEADERS: Phrase = Phrase::new(
-    "SignedHeaders must include x-acs-action, x-acs-date and x-acs-signature-nonce",
-    "SignedHeaders 必须包含 x-acs-action、x-acs-date 和 x-acs-signature-nonce",
+    "SignedHeaders must include host, x-acs-action, x-acs-date, x-acs-signature-nonce, and content-type when the request has one",
+    "SignedHeaders 必须包含 host、x-acs-action、x-acs-date、x-acs-signature-nonce，请求带有 content-type 时也须包含它",
+);
+pub const NOT_TENCENT_V1_METHOD: Phrase = Phrase::new(
+    "SignatureMethod must be HmacSHA1 or HmacSHA256",
+    "SignatureMethod 必须为 HmacSHA1 或 HmacSHA256",
 );
 pub const UNSIGNED_PAYLOAD: Phrase = Phrase::new(
     "an unsigned payload (X-TC-Content-SHA256: UNSIGNED-PAYLOAD) is not accepted",
@@ -128,6 +132,7 @@ pub const ALL: &[Phrase] = &[
     NOT_VERSION_1,
     TC3_SIGNED_HEADERS,
     ACS3_SIGNED_HEADERS,
+    NOT_TENCENT_V1_METHOD,
     UNSIGNED_PAYLOAD,
     CREDENTIAL_DATE,
     UNREADABLE_PARAMETERS,

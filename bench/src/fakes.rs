@@ -15,8 +15,8 @@ use shared::mail::{Mailer, OutgoingMail};
 use shared::model::{CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord};
 use shared::quota::QuotaState;
 use shared::store::{
-    CodeRecord, CodeSendState, CodeStore, ContactRecord, ListFilter, Page, PageQuery, SendState,
-    SendWrite, Store, VerifyOutcome, WriteError,
+    CodeRecord, CodeSendState, CodeStore, ContactRecord, ListFilter, Page, PageQuery, ReplayGuard,
+    SendState, SendWrite, Store, VerifyOutcome, WriteError,
 };
 
 /// A store that waits `delay` before each call, then asks the inner store. Counts its calls.
@@ -44,6 +44,38 @@ impl<S> DelayStore<S> {
     async fn wait(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(self.delay).await;
+    }
+}
+
+impl<S: ReplayGuard> ReplayGuard for DelayStore<S> {
+    async fn count_request(
+        &self,
+        caller: &CallerId,
+        second: i64,
+        limit: u32,
+    ) -> Result<bool, BackendError> {
+        self.wait().await;
+        self.inner.count_request(caller, second, limit).await
+    }
+
+    async fn read_use(
+        &self,
+        key: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, BackendError> {
+        self.wait().await;
+        self.inner.read_use(key, now, until).await
+    }
+
+    async fn first_use(
+        &self,
+        key: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, BackendError> {
+        self.wait().await;
+        self.inner.first_use(key, now, until).await
     }
 }
 

@@ -71,7 +71,7 @@ pub async fn build_app_with(
 }
 
 /// One invocation, in a span that carries the action and the RequestId into every log line.
-pub async fn handle<A: Action, S: Store, M: Mailer>(
+pub async fn handle<A: Action, S: Store + shared::store::ReplayGuard, M: Mailer>(
     app: &App<S, M>,
     event: lambda_http::Request,
 ) -> Response<HttpBody> {
@@ -79,7 +79,7 @@ pub async fn handle<A: Action, S: Store, M: Mailer>(
 }
 
 /// [`handle`] for an action of the table, found at run time ([`crate::actions::find`]).
-pub async fn handle_entry<S: Store, M: Mailer>(
+pub async fn handle_entry<S: Store + shared::store::ReplayGuard, M: Mailer>(
     app: &App<S, M>,
     entry: Entry<S, M>,
     event: lambda_http::Request,
@@ -105,7 +105,7 @@ pub fn request_id_of(event: &lambda_http::Request) -> String {
     )
 }
 
-async fn respond<S: Store, M: Mailer>(
+async fn respond<S: Store + shared::store::ReplayGuard, M: Mailer>(
     app: &App<S, M>,
     entry: Entry<S, M>,
     incoming: Incoming,
@@ -127,7 +127,62 @@ async fn respond<S: Store, M: Mailer>(
             lang,
         ));
     };
-    answer(app, entry, incoming, routed == api::routes::Routed::Page).await
+    let public_link = routed == api::routes::Routed::Page;
+    // A body over the limit, or a caller over its rate, is refused before the parameters are read. The
+    // front door checks both itself, before its replay record.
+    let refused = if body_too_large_len(incoming.body_len) {
+        Some(ApiError::BodyTooLarge)
+    } else if let Ok(Some(caller)) = &incoming.caller {
+        shared::rate::admit(&app.config.caller_rate, &app.store, caller, app.now())
+            .await
+            .err()
+            .map(|wait| ApiError::Throttled {
+                retry_after_seconds: wait.ceil().max(1.0) as i64,
+            })
+    } else {
+        None
+    };
+    if let Some(err) = refused {
+        let lang = incoming
+            .params
+            .as_ref()
+            .ok()
+            .and_then(|p| p.lang().ok())
+            .unwrap_or(Lang::En);
+        return failure(
+            entry.info.style,
+            &incoming.request_id,
+            &err,
+            lang,
+            Format::Json,
+            public_link,
+        );
+    }
+    answer(app, entry, incoming, public_link).await
+}
+
+/// Whether the request's body (or its announced length) is over [`api::params::MAX_BODY_BYTES`].
+pub fn body_too_large(event: &lambda_http::Request) -> bool {
+    let announced = event
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    body_too_large_len(event.body().len().max(announced))
+}
+
+fn body_too_large_len(len: usize) -> bool {
+    len > api::params::MAX_BODY_BYTES
+}
+
+/// API Gateway's own id of the request (`$context.requestId` in its access log): the function's log lines
+/// carry it beside the Lambda request id, so that the two logs join.
+pub fn apigw_request_id(event: &lambda_http::Request) -> String {
+    match event.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone().unwrap_or_default(),
+        _ => String::new(),
+    }
 }
 
 /// An API Gateway event, read once into what the rest of the edge and the actions take from it.
@@ -141,15 +196,28 @@ pub struct Incoming {
     /// The IAM identity (or, on the local stack, `X-User-Id`); the front door puts its key's caller here.
     pub caller: Result<Option<CallerId>, ApiError>,
     pub origin: Origin,
+    /// The body's length, or the announced one when larger.
+    pub body_len: usize,
 }
 
 impl Incoming {
     pub fn read(event: &lambda_http::Request, local_caller_header: bool) -> Self {
+        let too_large = body_too_large(event);
         Self {
             request_id: request_id_of(event),
             method: event.method().as_str().to_string(),
             path: event.uri().path().to_string(),
-            params: params_of(event),
+            // An oversized body is never parsed (refused in `respond`).
+            params: if too_large {
+                Ok(Params::default())
+            } else {
+                params_of(event)
+            },
+            body_len: if too_large {
+                usize::MAX
+            } else {
+                event.body().len()
+            },
             caller: caller_of(event, local_caller_header),
             origin: Origin::of(event),
         }
@@ -231,13 +299,6 @@ pub async fn answer<S: Store, M: Mailer>(
         Ok(c) => c,
         Err(e) => return failure(style, request_id, &e, lang, format, public_link),
     };
-    // One caller over its rate is refused; the others are served.
-    if let Some(Err(wait)) = caller.as_ref().map(|c| app.config.caller_rate.take(c)) {
-        let err = ApiError::Throttled {
-            retry_after_seconds: wait.ceil().max(1.0) as i64,
-        };
-        return failure(style, request_id, &err, lang, format, public_link);
-    }
     let result = match Request::new(params, caller, &origin.source_ip, public_link) {
         Ok(req) => {
             (entry.handle)(

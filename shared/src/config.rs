@@ -37,4 +37,33 @@ pub struct Config {
     pub local_caller_header: bool,
     /// Where texts may go and how many one caller may send a day.
     pub sms: crate::spend::SmsPolicy,
+    /// What the front door records for a Tencent-signed read (`TENCENT_READ_REPLAY`).
+    pub tencent_reads: TencentReads,
+}
+
+/// TC3 (and Tencent's v1) sign whole seconds and not the action, so two identical reads within a second
+/// carry one signature. Both settings let such reads repeat; they differ in what a read's signature can
+/// still do afterwards.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TencentReads {
+    /// The default: a read records its signature as read-only (one write, as before). Reads may repeat
+    /// it; a write with it is refused, so a captured read cannot be resent as `DeleteIntlPhoneEmail`
+    /// with the same body (`X-TC-Action` is not signed).
+    #[default]
+    Guard,
+    /// A read records nothing (one write fewer per read). A captured read's signature can then serve
+    /// once as a write of the same parameters within its five minutes.
+    Skip,
+}
+
+impl TencentReads {
+    pub fn parse(value: &str) -> Result<Self, ConfigError> {
+        match value.trim() {
+            "" | "guard" => Ok(Self::Guard),
+            "skip" => Ok(Self::Skip),
+            other => Err(ConfigError::new(format!(
+                "TENCENT_READ_REPLAY is guard or skip, not {other:?}"
+            ))),
+        }
+    }
 }

@@ -118,9 +118,13 @@ class PacedDomainClient(DomainClient):
         return super()._call(action, params, options, headers)
 
 
-def tencent(key=ALICE, paced: bool = True) -> DomainClient:
-    """Tencent's client for `key`; `paced=False` gives the plain DomainClient (see PacedDomainClient)."""
-    profile = ClientProfile(httpProfile=HttpProfile(endpoint=ENDPOINT, protocol="http", reqTimeout=TIMEOUT_S))
+def tencent(key=ALICE, paced: bool = True, sign_method: str = "TC3-HMAC-SHA256",
+            req_method: str = "POST") -> DomainClient:
+    """Tencent's client for `key`; `paced=False` gives the plain DomainClient (see PacedDomainClient).
+    `sign_method` "HmacSHA1" or "HmacSHA256" makes it sign with Tencent's older scheme (v1), with its
+    parameters in a form body (`req_method` POST) or the query string (GET)."""
+    http_profile = HttpProfile(endpoint=ENDPOINT, protocol="http", reqTimeout=TIMEOUT_S, reqMethod=req_method)
+    profile = ClientProfile(signMethod=sign_method, httpProfile=http_profile)
     cls = PacedDomainClient if paced else DomainClient
     return cls(credential.Credential(key[0], key[1]), "", profile)
 
@@ -325,8 +329,35 @@ def rpc(action: str, params: dict, key=ALICE, *, skew: timedelta = timedelta(0),
     return Signed(method, query, {"host": ENDPOINT}, b"")
 
 
-def tc3(action: str, params: dict, key=ALICE, *, skew: timedelta = timedelta(0)) -> Signed:
-    """POST / with a JSON body, signed with TC3-HMAC-SHA256 (content-type and host signed, as Tencent's SDK does)."""
+def tencent_v1(action: str, params: dict, key=ALICE, *, skew: timedelta = timedelta(0), method: str = "POST",
+               sign_method: str = "HmacSHA256", host: str = ENDPOINT) -> Signed:
+    """Tencent's older signature (v1), written here from Tencent's documentation: every parameter, the common
+    ones included, in a form body (POST) or the query (GET); the string to sign is METHOD + host + "/?" + the
+    sorted k=v pairs, values not encoded; Signature = base64(HMAC(secret, string))."""
+    import base64
+    import hmac
+    import random
+    query = {
+        "Action": action,
+        "Version": TENCENT_VERSION,
+        "Timestamp": str(int(time.time() + skew.total_seconds())),
+        "Nonce": str(random.randint(1, 2**31)),
+        "SecretId": key[0],
+        "SignatureMethod": sign_method,
+        **{k: str(v) for k, v in params.items()},
+    }
+    text = method + host + "/?" + "&".join(f"{k}={query[k]}" for k in sorted(query))
+    digest = hashlib.sha1 if sign_method == "HmacSHA1" else hashlib.sha256
+    query["Signature"] = base64.b64encode(hmac.new(key[1].encode(), text.encode(), digest).digest()).decode()
+    if method == "GET":
+        return Signed("GET", query, {"Host": ENDPOINT}, b"")
+    headers = {"Host": ENDPOINT, "Content-Type": "application/x-www-form-urlencoded"}
+    return Signed("POST", {}, headers, encode_query(query).encode())
+
+
+def tc3(action: str, params: dict, key=ALICE, *, skew: timedelta = timedelta(0), signed_host: str = ENDPOINT) -> Signed:
+    """POST / with a JSON body, signed with TC3-HMAC-SHA256 (content-type and host signed, as Tencent's SDK does).
+    `signed_host` is the host the signature covers (Tencent's Node.js SDK signs it without the port)."""
     body = json.dumps(params).encode()
     pace_tc3(key[0], key[1], params)  # see PacedDomainClient
     timestamp = int(time.time() + skew.total_seconds())
@@ -336,7 +367,7 @@ def tc3(action: str, params: dict, key=ALICE, *, skew: timedelta = timedelta(0))
         "POST",
         "/",
         "",
-        f"content-type:{content_type}\nhost:{ENDPOINT}\n",
+        f"content-type:{content_type}\nhost:{signed_host}\n",
         "content-type;host",
         _sha256_hex(body),
     ])

@@ -177,9 +177,10 @@ fn function(out: &mut String, info: &Info) {
         }
     }
     let mut statements = String::new();
-    if !info.dynamodb.is_empty() {
+    let dynamodb = api::actions::function_dynamodb(info);
+    if !dynamodb.is_empty() {
         statements.push_str("            - Effect: Allow\n              Action:\n");
-        for action in info.dynamodb {
+        for action in &dynamodb {
             let _ = writeln!(statements, "                - dynamodb:{action}");
         }
         if info.dynamodb.contains(&"Query") {

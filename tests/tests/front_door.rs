@@ -165,10 +165,33 @@ fn tc3_request_with(
     at: DateTime<Utc>,
     extra: &[(&str, &str)],
 ) -> lambda_http::Request {
-    let body = body.to_string();
+    tc3_raw(
+        action,
+        &body.to_string(),
+        key,
+        secret,
+        at,
+        extra,
+        HOST,
+        HOST,
+    )
+}
+
+/// TC3 over a body as written, signing `signed_host` while sending `sent_host`.
+#[allow(clippy::too_many_arguments)]
+fn tc3_raw(
+    action: &str,
+    body: &str,
+    key: &str,
+    secret: &str,
+    at: DateTime<Utc>,
+    extra: &[(&str, &str)],
+    signed_host: &str,
+    sent_host: &str,
+) -> lambda_http::Request {
     let mut headers = vec![
         ("content-type".to_string(), "application/json".to_string()),
-        ("host".to_string(), HOST.to_string()),
+        ("host".to_string(), signed_host.to_string()),
     ];
     let signed = vec!["content-type".to_string(), "host".to_string()];
     let lookup = |name: &str| {
@@ -192,7 +215,8 @@ fn tc3_request_with(
         ("authorization".into(), format!("TC3-HMAC-SHA256 Credential={key}/{date}/domain/tc3_request, SignedHeaders=content-type;host, Signature={signature}")),
     ]);
     headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    event("POST", "", &headers, &body)
+    headers[1].1 = sent_host.to_string();
+    event("POST", "", &headers, body)
 }
 
 async fn call(door: &FrontDoor<DynamoStore, SesMailer>, request: lambda_http::Request) -> Answer {
@@ -713,4 +737,461 @@ fn the_access_keys_command_creates_lists_and_revokes_pairs_in_a_file() {
     let (rc, _, err) = run(&["create", "not a caller#"]);
     assert_eq!(rc, Some(2), "{err}");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A front door whose DynamoDB requests are counted, with its caller's rate shared at `shared` a second.
+async fn counted_door(
+    clock: &TestClock,
+    caller: &str,
+    shared: Option<u32>,
+) -> (
+    FrontDoor<DynamoStore, SesMailer>,
+    bench::count::RequestCounter,
+) {
+    use adapters::env::FromEnv;
+    let counter = bench::count::RequestCounter::new();
+    let mut config = shared::app::Config::from_env().expect("configuration from local/env.sh");
+    config.caller_rate = shared::rate::CallerRate::new(1000.0, 1000.0).shared(shared);
+    let c = clock.clone();
+    let app = bench::count::counted_app(
+        config,
+        &aws_config::load_from_env().await,
+        &counter,
+        Arc::new(move || c.now()),
+    );
+    (
+        FrontDoor {
+            app,
+            keys: keys(caller),
+        },
+        counter,
+    )
+}
+
+const DYNAMODB: &str = bench::count::DYNAMODB;
+
+/// Issue 20: an unsigned request, whatever its body, and any body over 64 KiB, are refused before the
+/// parameters are read and before any DynamoDB request.
+#[tokio::test]
+async fn unsigned_and_oversized_requests_are_refused_before_any_parse_and_any_dynamodb_request() {
+    let clock = TestClock::default();
+    let caller = unique("quiet");
+    let (door, counter) = counted_door(&clock, &caller, Some(100)).await;
+    counter.take();
+    let json = [("content-type".to_string(), "application/json".to_string())];
+    // Not JSON: were it parsed, the answer would be a JSON error.
+    let a = call(&door, event("POST", "", &json, "{not json")).await;
+    assert_eq!(
+        (a.status, code(&a)),
+        (400, "MissingParameter".into()),
+        "{}",
+        a.body
+    );
+    let a = call(&door, event("GET", "Lang=zh&Email=a%40b.c", &[], "")).await;
+    assert!(
+        a.json()["Message"].as_str().unwrap().contains("请求未签名"),
+        "{}",
+        a.body
+    );
+    let big = format!("{{\"Email\":\"{}\"}}", "a".repeat(70 * 1024));
+    let a = call(&door, event("POST", "", &json, &big)).await;
+    assert_eq!(
+        (a.status, code(&a)),
+        (413, "RequestEntityTooLarge".into()),
+        "{}",
+        a.body
+    );
+    // Signed or not, a large body is never read: Tencent's headers get Tencent's envelope.
+    let at = clock.now();
+    let tencent = tc3_raw(
+        "DescribeIntlPhoneEmailList",
+        &big,
+        &format!("{caller}-key"),
+        &format!("{caller}-secret-value"),
+        at,
+        &[],
+        HOST,
+        HOST,
+    );
+    let a = call(&door, tencent).await;
+    assert_eq!(
+        (a.status, code(&a)),
+        (200, "RequestSizeLimitExceeded".into()),
+        "{}",
+        a.body
+    );
+    // A form body with no Signature is unsigned too.
+    let form = [(
+        "content-type".to_string(),
+        "application/x-www-form-urlencoded".to_string(),
+    )];
+    let a = call(
+        &door,
+        event(
+            "POST",
+            "",
+            &form,
+            "Action=QueryEmailVerification&Email=a%40b.c",
+        ),
+    )
+    .await;
+    assert_eq!(code(&a), "MissingParameter", "{}", a.body);
+    assert_eq!(
+        counter.take().total(DYNAMODB),
+        0,
+        "no DynamoDB request for any of them"
+    );
+}
+
+/// Issue 20, defect 2: the caller's rate holds across instances (two doors, one table) and is checked
+/// before the replay record: a throttled request writes no replay record.
+#[tokio::test]
+async fn the_caller_rate_holds_across_instances_and_comes_before_the_replay_write() {
+    let clock = TestClock::default();
+    let caller = unique("rate");
+    let (a, count_a) = counted_door(&clock, &caller, Some(3)).await;
+    let (b, count_b) = counted_door(&clock, &caller, Some(3)).await;
+    let (key, secret) = (format!("{caller}-key"), format!("{caller}-secret-value"));
+    let at = clock.now();
+    let mut codes = Vec::new();
+    for i in 0..6 {
+        let door = if i % 2 == 0 { &a } else { &b };
+        let request = rpc_request(
+            "QueryEmailVerification",
+            &[("Email", fresh_address())],
+            &key,
+            &secret,
+            at,
+            &format!("n{i}-{caller}"),
+        );
+        codes.push(code(&call(door, request).await));
+    }
+    let served = codes.iter().filter(|c| c.as_str() != "Throttling").count();
+    assert_eq!(served, 3, "three a second, whichever instance: {codes:?}");
+    let counts = [count_a.take(), count_b.take()];
+    let puts: u64 = counts
+        .iter()
+        .map(|c| {
+            c.0.get(&(DYNAMODB.to_string(), "PutItem".to_string()))
+                .copied()
+                .unwrap_or(0)
+        })
+        .sum();
+    let updates: u64 = counts
+        .iter()
+        .map(|c| {
+            c.0.get(&(DYNAMODB.to_string(), "UpdateItem".to_string()))
+                .copied()
+                .unwrap_or(0)
+        })
+        .sum();
+    assert_eq!(puts, 3, "a replay record for each admitted request only");
+    assert_eq!(updates, 6, "one count for each request");
+    // The next second counts anew.
+    clock.advance(Duration::seconds(1));
+    let request = rpc_request(
+        "QueryEmailVerification",
+        &[("Email", fresh_address())],
+        &key,
+        &secret,
+        clock.now(),
+        &format!("next-{caller}"),
+    );
+    assert_ne!(code(&call(&a, request).await), "Throttling");
+}
+
+/// Issue 20: TC3 signs whole seconds and not the action, so a read repeated within a second carries the
+/// same signature, and it is served again. A write stays single-use, and so does every Alibaba nonce.
+///
+/// The two settings of `TENCENT_READ_REPLAY` and the conflict between them: with `guard` (the default) a
+/// read records its signature as read-only (one write), and that signature resent as a write
+/// (`X-TC-Action` is not signed) is refused; with `skip` a read writes nothing, and the same resend is
+/// served: a captured read deletes a contact.
+#[tokio::test]
+async fn tencent_signed_reads_may_repeat_and_writes_and_alibaba_nonces_may_not() {
+    use shared::config::TencentReads;
+    let clock = TestClock::default();
+    for mode in [TencentReads::Guard, TencentReads::Skip] {
+        let caller = unique("reads");
+        let (mut door, counter) = counted_door(&clock, &caller, None).await;
+        door.app.config.tencent_reads = mode;
+        let (key, secret) = (format!("{caller}-key"), format!("{caller}-secret-value"));
+        let at = clock.now();
+        let contact = fresh_address();
+        counter.take();
+        let read = json!({"Type": 2, "Code": contact});
+        for _ in 0..2 {
+            let a = call(
+                &door,
+                tc3_request("DescribeIntlPhoneEmailList", &read, &key, &secret, at),
+            )
+            .await;
+            assert_eq!(
+                (code(&a), a.json()["Response"]["TotalCount"].as_i64()),
+                (String::new(), Some(0)),
+                "{mode:?}: {}",
+                a.body
+            );
+        }
+        let puts = counter
+            .take()
+            .0
+            .get(&(DYNAMODB.to_string(), "PutItem".to_string()))
+            .copied()
+            .unwrap_or(0);
+        // The read's signature, resent as a write.
+        let resent = tc3_request_with("DescribeIntlPhoneEmailList", &read, &key, &secret, at, &[]);
+        let (mut parts, body) = resent.into_parts();
+        parts
+            .headers
+            .insert("x-tc-action", "DeleteIntlPhoneEmail".parse().unwrap());
+        let a = call(&door, lambda_http::Request::from_parts(parts, body)).await;
+        match mode {
+            TencentReads::Guard => {
+                assert_eq!(puts, 2, "a read-only record for each read");
+                assert_eq!(code(&a), "AuthFailure.SignatureFailure", "{}", a.body);
+            }
+            TencentReads::Skip => {
+                assert_eq!(puts, 0, "no replay record for a read");
+                // It reached the action (which found nothing to delete): had the contact been verified,
+                // it would now be deleted.
+                assert_eq!(
+                    code(&a),
+                    "ResourceNotFound.PhoneEmailNotExist",
+                    "served: {}",
+                    a.body
+                );
+            }
+        }
+        let delete = json!({"Type": 2, "Code": fresh_address()});
+        let first = call(
+            &door,
+            tc3_request("DeleteIntlPhoneEmail", &delete, &key, &secret, at),
+        )
+        .await;
+        assert_eq!(
+            code(&first),
+            "ResourceNotFound.PhoneEmailNotExist",
+            "{}",
+            first.body
+        );
+        let again = call(
+            &door,
+            tc3_request("DeleteIntlPhoneEmail", &delete, &key, &secret, at),
+        )
+        .await;
+        assert_eq!(
+            code(&again),
+            "AuthFailure.SignatureFailure",
+            "{}",
+            again.body
+        );
+        let query = [("Email", fresh_address())];
+        let nonce = format!("same-{caller}");
+        let first = call(
+            &door,
+            rpc_request("QueryEmailVerification", &query, &key, &secret, at, &nonce),
+        )
+        .await;
+        assert_eq!(code(&first), "EmailVerificationNotExist", "{}", first.body);
+        let again = call(
+            &door,
+            rpc_request("QueryEmailVerification", &query, &key, &secret, at, &nonce),
+        )
+        .await;
+        assert_eq!(code(&again), "SignatureNonceUsed", "{}", again.body);
+    }
+}
+
+/// Issue 20: Tencent's Node.js SDK signs the host without the port that it sends. TC3 accepts the host
+/// signed with or without its explicit or default port, and nothing else.
+#[tokio::test]
+async fn tc3_accepts_the_host_signed_with_or_without_its_port() {
+    let clock = TestClock::default();
+    let caller = unique("port");
+    let door = door(&clock, &caller).await;
+    let (key, secret) = (format!("{caller}-key"), format!("{caller}-secret-value"));
+    let body = json!({"Type": 0, "Limit": 20}).to_string();
+    let with_port = format!("{HOST}:9000");
+    let default_port = format!("{HOST}:443");
+    for (signed, sent) in [
+        (HOST, with_port.as_str()),
+        (with_port.as_str(), with_port.as_str()),
+        (default_port.as_str(), HOST),
+        (HOST, default_port.as_str()),
+    ] {
+        let a = call(
+            &door,
+            tc3_raw(
+                "DescribeIntlPhoneEmailList",
+                &body,
+                &key,
+                &secret,
+                clock.now(),
+                &[],
+                signed,
+                sent,
+            ),
+        )
+        .await;
+        assert_eq!(code(&a), "", "signed {signed}, sent {sent}: {}", a.body);
+    }
+    for (signed, sent) in [
+        ("other.example.com", HOST),
+        (HOST, "other.example.com:9000"),
+        ("a1b2c3d4e5", HOST),
+    ] {
+        let a = call(
+            &door,
+            tc3_raw(
+                "DescribeIntlPhoneEmailList",
+                &body,
+                &key,
+                &secret,
+                clock.now(),
+                &[],
+                signed,
+                sent,
+            ),
+        )
+        .await;
+        assert_eq!(
+            code(&a),
+            "AuthFailure.SignatureFailure",
+            "signed {signed}, sent {sent}: {}",
+            a.body
+        );
+    }
+}
+
+/// Issue 20: a parameter named twice is refused for every scheme (they sign a list, and the service
+/// would read one of them).
+#[tokio::test]
+async fn a_parameter_named_twice_is_refused_for_every_scheme() {
+    let clock = TestClock::default();
+    let caller = unique("twice");
+    let door = door(&clock, &caller).await;
+    let (key, secret) = (format!("{caller}-key"), format!("{caller}-secret-value"));
+    let (one, other) = (fresh_address(), fresh_address());
+    let twice = [("Email", one.clone()), ("Email", other.clone())];
+    let a = call(
+        &door,
+        rpc_request(
+            "DeleteEmailVerification",
+            &twice,
+            &key,
+            &secret,
+            clock.now(),
+            &unique("n"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (a.status, code(&a)),
+        (400, "ParameterIllegal".into()),
+        "{}",
+        a.body
+    );
+    assert!(
+        a.json()["Message"].as_str().unwrap().contains("Email"),
+        "{}",
+        a.body
+    );
+    let a = call(
+        &door,
+        acs3_request(
+            "DeleteEmailVerification",
+            &twice,
+            &key,
+            &secret,
+            clock.now(),
+            &unique("n"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (a.status, code(&a)),
+        (400, "ParameterIllegal".into()),
+        "{}",
+        a.body
+    );
+    let body = format!(r#"{{"Type":2,"Code":"{one}","Code":"{other}"}}"#);
+    let a = call(
+        &door,
+        tc3_raw(
+            "DeleteIntlPhoneEmail",
+            &body,
+            &key,
+            &secret,
+            clock.now(),
+            &[],
+            HOST,
+            HOST,
+        ),
+    )
+    .await;
+    assert_eq!(
+        code(&a),
+        "InvalidParameterValue.InvalidParameterFormat",
+        "{}",
+        a.body
+    );
+}
+
+/// Issue 20: an ACS3 signature must cover the host (and the content type, when the request has one).
+#[tokio::test]
+async fn acs3_must_sign_the_host_and_the_content_type() {
+    let clock = TestClock::default();
+    let caller = unique("acs3h");
+    let door = door(&clock, &caller).await;
+    let (key, secret) = (format!("{caller}-key"), format!("{caller}-secret-value"));
+    let params = [("Email", fresh_address())];
+    let signed = acs3_request(
+        "QueryEmailVerification",
+        &params,
+        &key,
+        &secret,
+        clock.now(),
+        &unique("n"),
+    );
+    assert_eq!(
+        code(&call(&door, signed).await),
+        "EmailVerificationNotExist"
+    );
+    let (parts, body) = acs3_request(
+        "QueryEmailVerification",
+        &params,
+        &key,
+        &secret,
+        clock.now(),
+        &unique("n"),
+    )
+    .into_parts();
+    // The same request, signed without host: its Authorization rewritten to leave host out.
+    let auth = parts.headers["authorization"]
+        .to_str()
+        .unwrap()
+        .replace("host;", "");
+    let mut unsigned_host = lambda_http::Request::from_parts(parts.clone(), body);
+    unsigned_host
+        .headers_mut()
+        .insert("authorization", auth.parse().unwrap());
+    let a = call(&door, unsigned_host).await;
+    assert_eq!(
+        (a.status, code(&a)),
+        (400, "IncompleteSignature".into()),
+        "{}",
+        a.body
+    );
+    let mut with_type = lambda_http::Request::from_parts(parts, lambda_http::Body::Empty);
+    with_type
+        .headers_mut()
+        .insert("content-type", "application/json".parse().unwrap());
+    let a = call(&door, with_type).await;
+    assert_eq!(
+        (a.status, code(&a)),
+        (400, "IncompleteSignature".into()),
+        "{}",
+        a.body
+    );
 }

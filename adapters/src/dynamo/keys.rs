@@ -11,6 +11,7 @@
 //! | contact   | `CONTACT#<caller>#<type>#<contact>`         | `gsi1pk` = `CONTACTS#<caller>#<shard>`, `gsi1sk` = `<created ms>#<type>#<contact>` | none |
 //! | SMS day   | `SMSDAY#<caller>#<YYYY-MM-DD>` (texts sent that UTC day) |                                | two days past the day  |
 //! | nonce     | `NONCE#<sha256 of key id and nonce, or of the signature>` |                               | end of its window      |
+//! | rate      | `RATE#<caller>#<epoch second>` (requests counted that second) |                          | a minute past the second |
 //! | count     | `COUNT#<caller>#<count shard>` (`records`, `verified`, `contacts_1`, `contacts_2`) |     | none                   |
 //! | layout    | `CONFIG#layout` (`index_shards`)            |                                             | none                   |
 //!
@@ -34,6 +35,11 @@ pub(crate) const LAYOUT_PK: &str = "CONFIG#layout";
 /// The texts one caller sent on one UTC day.
 pub(crate) fn sms_day_pk(caller: &CallerId, day: &str) -> String {
     format!("SMSDAY#{caller}#{day}")
+}
+
+/// One caller's requests in one UTC second (the shared rate).
+pub(crate) fn rate_pk(caller: &CallerId, second: i64) -> String {
+    format!("RATE#{caller}#{second}")
 }
 
 /// The replay record of one signed request.

@@ -600,6 +600,63 @@ impl Store for DynamoStore {
 
 impl ReplayGuard for DynamoStore {
     /// One conditional PutItem: it succeeds only if no unexpired item holds the key.
+    async fn count_request(
+        &self,
+        caller: &CallerId,
+        second: i64,
+        limit: u32,
+    ) -> Result<bool, BackendError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(rate_pk(caller, second)))
+            .update_expression("SET kind = :kind, #ttl = :ttl ADD requests :one")
+            .condition_expression("attribute_not_exists(requests) OR requests < :limit")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":kind", s("rate"))
+            .expression_attribute_values(":ttl", n(second + 60))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(i64::from(limit)))
+            .send()
+            .await;
+        applied(result)
+    }
+
+    async fn read_use(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, BackendError> {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(values([
+                ("pk", s(nonce_pk(key))),
+                ("kind", s("nonce")),
+                ("reads", AttributeValue::Bool(true)),
+                (TTL_ATTRIBUTE, n(until.timestamp())),
+            ])))
+            .condition_expression("attribute_not_exists(pk) OR #ttl < :now OR #reads = :true")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            // READS is one of DynamoDB's reserved words.
+            .expression_attribute_names("#reads", "reads")
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) => match e.into_service_error() {
+                PutItemError::ConditionalCheckFailedException(_) => Ok(false),
+                other => Err(store_err(other)),
+            },
+        }
+    }
+
     async fn first_use(
         &self,
         key: &str,

@@ -46,6 +46,61 @@ pub struct Info {
     pub dynamodb: &'static [&'static str],
     /// Its function's HTTP routes ([`Action::ROUTES`]).
     pub routes: &'static [crate::routes::Route],
+    /// It only reads (every one of its DynamoDB actions reads): repeating it changes nothing, so the front
+    /// door records no replay entry for a Tencent-signed call of it (whose signature is per second).
+    pub reads_only: bool,
+}
+
+/// The DynamoDB actions that every function's door takes before its action runs: `UpdateItem`, the
+/// caller's shared request count ([`shared::rate::admit`]). The template grants them beside the action's
+/// own ([`Info::dynamodb`]).
+pub const DOOR_DYNAMODB: &[&str] = &["UpdateItem"];
+
+/// What a function of `info` may do in DynamoDB: its action's calls, then the door's, once each.
+pub fn function_dynamodb(info: &Info) -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = info.dynamodb.to_vec();
+    for d in DOOR_DYNAMODB {
+        if !all.contains(d) {
+            all.push(d);
+        }
+    }
+    all
+}
+
+/// The DynamoDB API actions that only read.
+const READS: [&str; 4] = ["GetItem", "BatchGetItem", "Query", "Scan"];
+
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Whether every one of `dynamodb` only reads.
+const fn only_reads(dynamodb: &[&str]) -> bool {
+    let mut i = 0;
+    while i < dynamodb.len() {
+        let mut j = 0;
+        let mut read = false;
+        while j < READS.len() {
+            read |= same(dynamodb[i], READS[j]);
+            j += 1;
+        }
+        if !read {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 impl Info {
@@ -58,6 +113,7 @@ impl Info {
             uses_code_secret: A::USES_CODE_SECRET,
             dynamodb: A::DYNAMODB,
             routes: A::ROUTES,
+            reads_only: only_reads(A::DYNAMODB) && !A::SENDS_MAIL && !A::SENDS_SMS,
         }
     }
 
@@ -139,6 +195,7 @@ pub const ALL_NEEDS: Info = {
         uses_code_secret: false,
         dynamodb: &[],
         routes: &[],
+        reads_only: false,
     };
     let mut i = 0;
     while i < ALL.len() {
@@ -153,4 +210,26 @@ pub const ALL_NEEDS: Info = {
 /// The action of that name (exactly as the vendors spell it).
 pub fn find<S: Store, M: Mailer>(name: &str) -> Option<Entry<S, M>> {
     table::<S, M>().into_iter().find(|e| e.info.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reads_are_query_list_and_describe() {
+        let reads: Vec<&str> = ALL
+            .iter()
+            .filter(|i| i.reads_only)
+            .map(|i| i.name)
+            .collect();
+        assert_eq!(
+            reads,
+            [
+                "QueryEmailVerification",
+                "ListEmailVerification",
+                "DescribeIntlPhoneEmailList"
+            ]
+        );
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod acs3;
 pub mod rpc;
+pub mod tc1;
 pub mod tc3;
 
 use hmac::{Hmac, Mac};

@@ -45,7 +45,7 @@ fn app(clock: &MovableClock) -> Result<MemApp, String> {
 }
 
 /// Times each event; the events are built before, outside the timing.
-async fn timed<S: shared::store::Store, M: shared::mail::Mailer>(
+async fn timed<S: shared::store::Store + shared::store::ReplayGuard, M: shared::mail::Mailer>(
     app: &App<S, M>,
     act: Act,
     events: &[String],

@@ -218,7 +218,11 @@ impl Answer {
 
 /// One invocation of `act` with an event from [`event`]: parsing the event included, as in the runtime. The
 /// action is found in the table by name, and answered by the code every function's `main` runs.
-pub async fn invoke<S: Store, M: Mailer>(act: Act, app: &App<S, M>, event: &str) -> Answer {
+pub async fn invoke<S: Store + shared::store::ReplayGuard, M: Mailer>(
+    act: Act,
+    app: &App<S, M>,
+    event: &str,
+) -> Answer {
     let Some(entry) = api::actions::find::<S, M>(act.name()) else {
         return Answer {
             status: 0,

@@ -33,8 +33,11 @@ struct Tables {
     codes: HashMap<(CallerId, Contact), CodeRecord>,
     code_quotas: HashMap<(CallerId, Contact), QuotaState>,
     contacts: HashMap<(CallerId, Contact), ContactRecord>,
-    nonces: HashMap<String, DateTime<Utc>>,
+    /// Each replay record's expiry, and whether only reads used it.
+    nonces: HashMap<String, (DateTime<Utc>, bool)>,
     sms_days: HashMap<(CallerId, String), u32>,
+    /// Requests per caller per UTC second (the shared rate).
+    requests: HashMap<(CallerId, i64), u32>,
     /// Per address: the last event's kind and time, and whether it is undeliverable.
     deliveries: HashMap<EmailAddress, DeliveryState>,
 }
@@ -421,6 +424,22 @@ impl CodeStore for MemoryStore {
 }
 
 impl ReplayGuard for MemoryStore {
+    async fn count_request(
+        &self,
+        caller: &CallerId,
+        second: i64,
+        limit: u32,
+    ) -> Result<bool, BackendError> {
+        let mut t = self.lock()?;
+        t.requests.retain(|(_, s), _| *s >= second - 60);
+        let n = t.requests.entry((caller.clone(), second)).or_insert(0);
+        if *n >= limit {
+            return Ok(false);
+        }
+        *n += 1;
+        Ok(true)
+    }
+
     async fn first_use(
         &self,
         key: &str,
@@ -429,9 +448,25 @@ impl ReplayGuard for MemoryStore {
     ) -> Result<bool, BackendError> {
         let mut t = self.lock()?;
         match t.nonces.get(key) {
-            Some(expires) if *expires >= now => Ok(false),
+            Some((expires, _)) if *expires >= now => Ok(false),
             _ => {
-                t.nonces.insert(key.to_string(), until);
+                t.nonces.insert(key.to_string(), (until, false));
+                Ok(true)
+            }
+        }
+    }
+
+    async fn read_use(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, BackendError> {
+        let mut t = self.lock()?;
+        match t.nonces.get(key) {
+            Some((expires, false)) if *expires >= now => Ok(false),
+            _ => {
+                t.nonces.insert(key.to_string(), (until, true));
                 Ok(true)
             }
         }

@@ -151,9 +151,29 @@ pub trait Store: CodeStore + Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
 }
 
-/// The signed requests the front door has seen: each Alibaba nonce and each Tencent signature is
-/// accepted once within its window, with one conditional write.
+/// What the doors write before they admit a request: the signed requests the front door has seen (each
+/// Alibaba nonce and each Tencent signature is accepted once within its window, with one conditional
+/// write), and each caller's requests per second across every function instance.
 pub trait ReplayGuard: Send + Sync + 'static {
+    /// Counts one request of `caller` in the UTC second `second` (one conditional write). `false`, and
+    /// nothing counted, when `limit` requests of that second were already counted.
+    fn count_request(
+        &self,
+        caller: &CallerId,
+        second: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
+    /// Records `key` for a read, until `until`: `true` when it is new, or was recorded by reads only
+    /// (a read may repeat). A later [`Self::first_use`] of the same key is then refused, so that a
+    /// read's signature never serves a write (TC3 does not sign the action).
+    fn read_use(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
     /// Records `key` until `until`. `false` when it is already recorded and had not expired by `now`.
     fn first_use(
         &self,
