@@ -106,3 +106,44 @@ test('CommonClient: Describe narrowed to one Code (a parameter that intl-en\'s r
   await client.call('DeleteIntlPhoneEmail', { Type: type, Code: code });
   assert.equal((await client.call('DescribeIntlPhoneEmailList', { Type: type, Code: code })).TotalCount, 0);
 });
+
+/** Waits until the start of the next whole second (TC3's time has no finer grain). */
+async function startOfASecond() {
+  await stack.sleep(1020 - (Date.now() % 1000));
+}
+
+test('TC3, unpaced: the same read twice within one second is answered twice (reads record no replay entry)', async () => {
+  const client = stack.commonClient(stack.ALICE, { paced: false });
+  const params = { Type: 2, Code: stack.uniqueEmail('node-read-twice') };
+  let sameSecond = false;
+  for (let attempt = 0; attempt < 3 && !sameSecond; attempt++) {
+    await startOfASecond();
+    const second = Math.floor(Date.now() / 1000);
+    const answers = [
+      await client.call('DescribeIntlPhoneEmailList', params),
+      await client.call('DescribeIntlPhoneEmailList', params),
+    ];
+    assert.deepEqual(answers.map((a) => a.TotalCount), [0, 0]);
+    assert.notEqual(answers[0].RequestId, answers[1].RequestId);
+    // Both signed within the one second, or the check proved nothing: then again (a slow first call).
+    sameSecond = Math.floor(Date.now() / 1000) === second;
+  }
+  assert.ok(sameSecond, 'three tries, and never two calls within one second');
+});
+
+test('TC3, unpaced: a write that repeats a signature within its second is refused as a replay', async () => {
+  // TC3 signs neither the action nor anything unique to the call, so Send and then Delete of one address in one
+  // second carry the same signature; the front door accepts a write's signature once (tests/sdk's twin:
+  // test_same_parameters_within_one_second_are_refused_as_a_replay). Tencent Cloud itself accepts both.
+  const client = stack.commonClient(stack.ALICE, { paced: false });
+  let error;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const email = stack.uniqueEmail('node-same-second');
+    await startOfASecond();
+    await client.call('SendIntlPhoneEmailCode', { Type: MAIL, Code: email });
+    error = await stack.tencentRefusal(client.call('DeleteIntlPhoneEmail', { Type: MAIL, Code: email }));
+    await stack.waitForMail(email);
+    if (error.code !== 'ResourceNotFound.PhoneEmailNotExist') break; // not the next second's fresh signature
+  }
+  assert.equal(error.code, 'AuthFailure.SignatureFailure');
+});
