@@ -73,6 +73,13 @@ impl FromEnv for Config {
             ),
             local_caller_header: std::env::var("LOCAL_CALLER_HEADER").is_ok_and(|v| v == "1"),
             sms: SmsPolicy::from_env()?,
+            mail_per_day: match num(
+                "MAIL_PER_DAY_PER_CALLER",
+                i64::from(shared::spend::DEFAULT_MAIL_PER_DAY),
+            )? {
+                n if n <= 0 => None,
+                n => Some(n.min(i64::from(u32::MAX)) as u32),
+            },
             tencent_reads: shared::config::TencentReads::parse(
                 &std::env::var("TENCENT_READ_REPLAY").unwrap_or_default(),
             )?,

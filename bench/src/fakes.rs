@@ -193,19 +193,30 @@ impl<S: CodeStore> CodeStore for DelayStore<S> {
             .await
     }
 
-    async fn spend_sms_day(
+    async fn spend_day(
         &self,
         caller: &CallerId,
+        what: shared::spend::Daily,
         day: &str,
+        shard: u32,
         cap: u32,
+        at: DateTime<Utc>,
     ) -> Result<bool, BackendError> {
         self.wait().await;
-        self.inner.spend_sms_day(caller, day, cap).await
+        self.inner
+            .spend_day(caller, what, day, shard, cap, at)
+            .await
     }
 
-    async fn refund_sms_day(&self, caller: &CallerId, day: &str) -> Result<(), BackendError> {
+    async fn refund_day(
+        &self,
+        caller: &CallerId,
+        what: shared::spend::Daily,
+        day: &str,
+        shard: u32,
+    ) -> Result<(), BackendError> {
         self.wait().await;
-        self.inner.refund_sms_day(caller, day).await
+        self.inner.refund_day(caller, what, day, shard).await
     }
 
     async fn put_code(&self, code: &CodeRecord) -> Result<(), BackendError> {

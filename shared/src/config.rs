@@ -37,6 +37,9 @@ pub struct Config {
     pub local_caller_header: bool,
     /// Where texts may go and how many one caller may send a day.
     pub sms: crate::spend::SmsPolicy,
+    /// The most mails (links, resends, codes) one caller may send per UTC day (`MAIL_PER_DAY_PER_CALLER`,
+    /// the contract's `MailPerDay`); `None`: no cap.
+    pub mail_per_day: Option<u32>,
     /// What the front door records for a Tencent-signed read (`TENCENT_READ_REPLAY`).
     pub tencent_reads: TencentReads,
 }

@@ -185,11 +185,27 @@ pub async fn dynamo() -> aws_sdk_dynamodb::Client {
 }
 
 /// Every item in the table that belongs to `caller` (records, quota and link tokens), by a full scan; not
-/// the caller's count items (see [`counts_of`]).
+/// the caller's count items (see [`counts_of`]), nor its per-second request counts (`RATE#`, which the
+/// door writes for every request, refused or not: the shared caller rate).
 pub async fn items_of(caller: &str) -> Vec<HashMap<String, AttributeValue>> {
     let mut items = all_items_of(caller).await;
-    items.retain(|i| !i["pk"].as_s().is_ok_and(|pk| pk.starts_with("COUNT#")));
+    items.retain(|i| {
+        !i["pk"]
+            .as_s()
+            .is_ok_and(|pk| pk.starts_with("COUNT#") || pk.starts_with("RATE#"))
+    });
     items
+}
+
+/// Whether `item` is a caller's day count (`MAILDAY#`, `SMSDAY#`) that holds nothing: what a send that
+/// failed leaves of the count it took and gave back.
+pub fn is_empty_day_count(item: &HashMap<String, AttributeValue>) -> bool {
+    let pk = item["pk"].as_s().map(String::as_str).unwrap_or("");
+    (pk.starts_with("MAILDAY#") || pk.starts_with("SMSDAY#"))
+        && ["mails", "texts"].iter().all(|n| {
+            item.get(*n)
+                .is_none_or(|v| v.as_n().is_ok_and(|v| v == "0"))
+        })
 }
 
 /// The caller's counts summed over its count items: (`records`, `verified`, `contacts_1`, `contacts_2`).

@@ -406,8 +406,9 @@ async fn mail_refused_by_the_suppression_list_gets_the_same_code_and_spends_noth
         items_of(&caller)
             .await
             .iter()
-            .all(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("QUOTA#"))),
-        "no record, no link"
+            .all(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("QUOTA#"))
+                || is_empty_day_count(i)),
+        "no record, no link, the day's mail count given back"
     );
     let quota = item(&items_of(&caller).await, "QUOTA#");
     assert!(
@@ -422,4 +423,91 @@ async fn mail_refused_by_the_suppression_list_gets_the_same_code_and_spends_noth
     assert!(delivery_item(&address).await.is_some_and(|d| d
         .get("undeliverable")
         .is_some_and(|u| u.as_bool() == Ok(&true))));
+}
+
+fn submit_request(caller: &str, addresses: &[String]) -> Request {
+    Request::new(
+        Params::from_pairs([("Email", addresses.join(","))]),
+        shared::model::CallerId::parse(caller).ok(),
+        "192.0.2.1",
+        false,
+    )
+    .expect("request")
+    .with_link_base(env("PUBLIC_BASE_URL"))
+}
+
+/// Issue 20, defect 3: one caller's mails of a UTC day (`MailPerDay`, `MAIL_PER_DAY_PER_CALLER`) are capped,
+/// exactly under concurrency, links and codes together; above it an address gets SendTokenQuotaExceeded
+/// with the seconds to the next day, nothing is sent for it, and other callers are not touched.
+#[tokio::test]
+async fn each_caller_mails_at_most_its_day_exactly_under_concurrency() {
+    let clock = TestClock::default();
+    let mut app = local_app(&clock).await;
+    app.config.mail_per_day = Some(5);
+    let caller = unique("mail-day");
+    let batches: Vec<Vec<String>> = (0..3)
+        .map(|_| (0..4).map(|_| fresh_address().to_lowercase()).collect())
+        .collect();
+    // Three Submits of four addresses at once: twelve sends race for five.
+    let runs = batches.iter().map(|b| {
+        let req = submit_request(&caller, b);
+        let app = &app;
+        async move { api::actions::SubmitEmailVerification::handle(app, &req).await }
+    });
+    let mut sent = Vec::new();
+    let mut refused = Vec::new();
+    for answer in futures_util::future::join_all(runs).await {
+        let Reply::Api(body) = answer.expect("an answer") else {
+            panic!("not an API answer")
+        };
+        for item in body["SuccessList"].as_array().unwrap() {
+            sent.push(item["Email"].as_str().unwrap().to_string());
+        }
+        for item in body["FailList"].as_array().unwrap() {
+            assert_eq!(item["Code"], "SendTokenQuotaExceeded", "{item}");
+            let wait = item["RetryAfterSeconds"].as_i64().unwrap();
+            assert!((1..=86_400).contains(&wait), "{item}");
+            refused.push(item["Email"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!((sent.len(), refused.len()), (5, 7), "{sent:?} {refused:?}");
+    for address in &sent {
+        assert_eq!(mails_to(address).len(), 1, "{address}");
+    }
+    for address in &refused {
+        assert!(mails_to(address).is_empty(), "nothing sent to {address}");
+    }
+    // A code by mail is a mail of the same day.
+    let code = Request::new(
+        Params::from_pairs([("Type", "2"), ("Code", fresh_address().as_str())]),
+        shared::model::CallerId::parse(&caller).ok(),
+        "192.0.2.1",
+        false,
+    )
+    .unwrap();
+    let err = api::actions::SendIntlPhoneEmailCode::handle(&app, &code)
+        .await
+        .expect_err("over the day");
+    assert_eq!(
+        err.tencent_code(),
+        "FailedOperation.SendVerifyCodeIsLimited"
+    );
+    // Another caller has its own day; the next UTC day starts anew.
+    let other = submit_request(&unique("mail-day-other"), &[fresh_address()]);
+    let Reply::Api(body) = api::actions::SubmitEmailVerification::handle(&app, &other)
+        .await
+        .unwrap()
+    else {
+        panic!("not an API answer")
+    };
+    assert_eq!(body["SuccessList"].as_array().unwrap().len(), 1, "{body:?}");
+    clock.advance(chrono::Duration::days(1));
+    let next_day = submit_request(&caller, &[fresh_address()]);
+    let Reply::Api(body) = api::actions::SubmitEmailVerification::handle(&app, &next_day)
+        .await
+        .unwrap()
+    else {
+        panic!("not an API answer")
+    };
+    assert_eq!(body["SuccessList"].as_array().unwrap().len(), 1, "{body:?}");
 }

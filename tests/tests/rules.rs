@@ -617,6 +617,8 @@ async fn a_mail_that_cannot_be_handed_over_leaves_no_record() {
     let left: Vec<String> = items_of(&caller)
         .await
         .iter()
+        // The day's mail count that the send took and gave back is 0: nothing spent.
+        .filter(|i| !is_empty_day_count(i))
         .map(|i| {
             i["pk"]
                 .as_s()

@@ -83,6 +83,12 @@ impl FakeDynamo {
                     .as_str()
                     .and_then(|n| n.parse::<i64>().ok())
             });
+        // A caller's day count (MailPerDay) carries the send's time as `:last`.
+        let created = created.or_else(|| {
+            body["ExpressionAttributeValues"][":last"]["N"]
+                .as_str()
+                .and_then(|n| n.parse::<i64>().ok())
+        });
         let second = created.map_or(0, |ms| (ms - self.start_ms.load(Ordering::SeqCst)) / 1000);
         let mut ledger = self.ledger.lock().unwrap();
         let units = |bytes: f64| (bytes / 1024.0).ceil().max(1.0);

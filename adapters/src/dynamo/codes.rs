@@ -16,6 +16,7 @@ use shared::code::{Contact, ContactType};
 use shared::error::BackendError;
 use shared::model::CallerId;
 use shared::quota::QuotaState;
+use shared::spend::Daily;
 use shared::store::{
     CodeRecord, CodeSendState, CodeStore, ContactRecord, Page, PageQuery, PageStart, WriteError,
 };
@@ -140,23 +141,35 @@ impl CodeStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn spend_sms_day(
+    async fn spend_day(
         &self,
         caller: &CallerId,
+        what: Daily,
         day: &str,
+        shard: u32,
         cap: u32,
+        at: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, BackendError> {
         // Kept two days past its own (UTC day boundaries of other time zones), then swept by TTL.
-        let expires = chrono::Utc::now().timestamp() + 3 * 86_400;
+        let expires = at.timestamp() + 3 * 86_400;
+        let (pk, counter) = day_pk(caller, what, day, shard);
+        let kind = match what {
+            Daily::Texts => "smsday",
+            Daily::Mails => "mailday",
+        };
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(sms_day_pk(caller, day)))
-            .update_expression("SET kind = :kind, #ttl = :ttl ADD texts :one")
-            .condition_expression("attribute_not_exists(texts) OR texts < :cap")
+            .key("pk", s(pk))
+            .update_expression("SET kind = :kind, #ttl = :ttl, #last = :last ADD #n :one")
+            .condition_expression("attribute_not_exists(#n) OR #n < :cap")
             .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
-            .expression_attribute_values(":kind", s("smsday"))
+            .expression_attribute_names("#n", counter)
+            // When the day last counted one (epoch ms).
+            .expression_attribute_names("#last", "last")
+            .expression_attribute_values(":last", n(at.timestamp_millis()))
+            .expression_attribute_values(":kind", s(kind))
             .expression_attribute_values(":ttl", n(expires))
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":cap", n(i64::from(cap)))
@@ -166,14 +179,22 @@ impl CodeStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn refund_sms_day(&self, caller: &CallerId, day: &str) -> Result<(), BackendError> {
+    async fn refund_day(
+        &self,
+        caller: &CallerId,
+        what: Daily,
+        day: &str,
+        shard: u32,
+    ) -> Result<(), BackendError> {
+        let (pk, counter) = day_pk(caller, what, day, shard);
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(sms_day_pk(caller, day)))
-            .update_expression("ADD texts :minus")
-            .condition_expression("texts > :zero")
+            .key("pk", s(pk))
+            .update_expression("ADD #n :minus")
+            .condition_expression("#n > :zero")
+            .expression_attribute_names("#n", counter)
             .expression_attribute_values(":minus", n(-1))
             .expression_attribute_values(":zero", n(0))
             .send()

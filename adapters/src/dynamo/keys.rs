@@ -9,7 +9,8 @@
 //! | code      | `CODE#<caller>#<type>#<contact>`            |                                             | code expiry            |
 //! | code quota| `CODEQUOTA#<caller>#<type>#<contact>`       |                                             | window after last send |
 //! | contact   | `CONTACT#<caller>#<type>#<contact>`         | `gsi1pk` = `CONTACTS#<caller>#<shard>`, `gsi1sk` = `<created ms>#<type>#<contact>` | none |
-//! | SMS day   | `SMSDAY#<caller>#<YYYY-MM-DD>` (texts sent that UTC day) |                                | two days past the day  |
+//! | SMS day   | `SMSDAY#<caller>#<YYYY-MM-DD>#<shard>` (texts sent that UTC day) |                        | two days past the day  |
+//! | mail day  | `MAILDAY#<caller>#<YYYY-MM-DD>#<shard>` (mails sent that UTC day; `shared::spend::DayCount`) |  | two days past the day  |
 //! | nonce     | `NONCE#<sha256 of key id and nonce, or of the signature>` |                               | end of its window      |
 //! | rate      | `RATE#<caller>#<epoch second>` (requests counted that second) |                          | a minute past the second |
 //! | count     | `COUNT#<caller>#<count shard>` (`records`, `verified`, `contacts_1`, `contacts_2`) |     | none                   |
@@ -23,6 +24,7 @@ use chrono::{DateTime, Utc};
 
 use shared::code::Contact;
 use shared::model::{CallerId, EmailAddress, TokenHash};
+use shared::spend::Daily;
 
 /// Zero-padded epoch milliseconds: text order is time order (the index's sort keys).
 pub(crate) fn pad(ms: i64) -> String {
@@ -32,9 +34,17 @@ pub(crate) fn pad(ms: i64) -> String {
 /// The layout item.
 pub(crate) const LAYOUT_PK: &str = "CONFIG#layout";
 
-/// The texts one caller sent on one UTC day.
-pub(crate) fn sms_day_pk(caller: &CallerId, day: &str) -> String {
-    format!("SMSDAY#{caller}#{day}")
+/// The texts (or mails) one caller sent on one UTC day, and the attribute that counts them.
+pub(crate) fn day_pk(
+    caller: &CallerId,
+    what: Daily,
+    day: &str,
+    shard: u32,
+) -> (String, &'static str) {
+    match what {
+        Daily::Texts => (format!("SMSDAY#{caller}#{day}#{shard}"), "texts"),
+        Daily::Mails => (format!("MAILDAY#{caller}#{day}#{shard}"), "mails"),
+    }
 }
 
 /// One caller's requests in one UTC second (the shared rate).

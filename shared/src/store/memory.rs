@@ -19,6 +19,7 @@ use crate::model::{
 use crate::model::{Delivery, DeliveryKind};
 use crate::paging::{page_of, Cursor};
 use crate::quota::QuotaState;
+use crate::spend::Daily;
 
 type Key = (CallerId, EmailAddress);
 
@@ -35,7 +36,7 @@ struct Tables {
     contacts: HashMap<(CallerId, Contact), ContactRecord>,
     /// Each replay record's expiry, and whether only reads used it.
     nonces: HashMap<String, (DateTime<Utc>, bool)>,
-    sms_days: HashMap<(CallerId, String), u32>,
+    days: HashMap<(CallerId, Daily, String, u32), u32>,
     /// Requests per caller per UTC second (the shared rate).
     requests: HashMap<(CallerId, i64), u32>,
     /// Per address: the last event's kind and time, and whether it is undeliverable.
@@ -356,16 +357,19 @@ impl CodeStore for MemoryStore {
         }
     }
 
-    async fn spend_sms_day(
+    async fn spend_day(
         &self,
         caller: &CallerId,
+        what: Daily,
         day: &str,
+        shard: u32,
         cap: u32,
+        _at: DateTime<Utc>,
     ) -> Result<bool, BackendError> {
         let mut t = self.lock()?;
         let n = t
-            .sms_days
-            .entry((caller.clone(), day.to_string()))
+            .days
+            .entry((caller.clone(), what, day.to_string(), shard))
             .or_default();
         if *n >= cap {
             return Ok(false);
@@ -374,11 +378,17 @@ impl CodeStore for MemoryStore {
         Ok(true)
     }
 
-    async fn refund_sms_day(&self, caller: &CallerId, day: &str) -> Result<(), BackendError> {
+    async fn refund_day(
+        &self,
+        caller: &CallerId,
+        what: Daily,
+        day: &str,
+        shard: u32,
+    ) -> Result<(), BackendError> {
         if let Some(n) = self
             .lock()?
-            .sms_days
-            .get_mut(&(caller.clone(), day.to_string()))
+            .days
+            .get_mut(&(caller.clone(), what, day.to_string(), shard))
         {
             *n = n.saturating_sub(1);
         }

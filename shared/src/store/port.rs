@@ -14,6 +14,7 @@ use crate::model::{
     CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord, VerificationStatus,
 };
 use crate::quota::QuotaState;
+use crate::spend::Daily;
 
 /// What a send needs to know: the record (if any) and the quota of this caller and address.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -221,20 +222,27 @@ pub trait CodeStore: Send + Sync + 'static {
         quota_expires_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), WriteError>> + Send;
 
-    /// Counts one text message of `caller` on `day` (`YYYY-MM-DD`, UTC), unless it sent `cap` already
-    /// (`false`). One conditional write, so concurrent sends never pass the cap together.
-    fn spend_sms_day(
+    /// Counts one text message or mail of `caller` on `day` (`YYYY-MM-DD`, UTC) in shard `shard` of the
+    /// day's count, unless that shard holds `cap` already (`false`). One conditional write, so concurrent
+    /// sends never pass the cap together ([`crate::spend::take_day`] chooses the shard). `at` is the
+    /// send's time.
+    fn spend_day(
         &self,
         caller: &CallerId,
+        what: Daily,
         day: &str,
+        shard: u32,
         cap: u32,
+        at: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
 
-    /// Gives back a text counted by [`Self::spend_sms_day`] that was not handed over.
-    fn refund_sms_day(
+    /// Gives back one counted by [`Self::spend_day`] in `shard` that was not handed over.
+    fn refund_day(
         &self,
         caller: &CallerId,
+        what: Daily,
         day: &str,
+        shard: u32,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     /// Stores a code that was handed over; the previous one stops working.

@@ -3,6 +3,7 @@
 //! (and, for a text, the caller's day), the code goes out, and only then is it stored, so a failed send never
 //! replaces the code that works and gives back what it spent.
 
+use super::day::{take_day, DayTaken};
 use crate::app::App;
 use crate::code::{CodeSecret, Contact, VerifyCode};
 use crate::config::CODE_MAX_TRIES;
@@ -11,6 +12,7 @@ use crate::mail::{code_mail, code_sms, Mailer};
 use crate::metrics::{count, Metric};
 use crate::model::CallerId;
 use crate::quota::QuotaState;
+use crate::spend::Daily;
 use crate::store::{CodeRecord, Store, WriteError};
 
 use super::protocol::{self, NotReserved, NotSent, Pass, Send3};
@@ -67,8 +69,10 @@ struct CodeSend<'a, S> {
     before: QuotaState,
     quota: QuotaState,
     quota_expires_at: chrono::DateTime<chrono::Utc>,
-    /// The UTC day a text counts against, and the caller's cap; `None` for mail or no cap.
-    sms_day: Option<(String, u32)>,
+    /// What counts against the caller's day (its texts, or its mails), and the cap; `None` without a cap.
+    day: Option<(Daily, u32)>,
+    /// Where the day counted this send, to give it back on undo.
+    counted: DayTaken,
     record: CodeRecord,
 }
 
@@ -113,13 +117,21 @@ impl<S: Store> Send3 for CodeSend<'_, S> {
                 return Err(NotReserved::Backend(e));
             }
         }
-        // A text counts against the caller's day, after the quota.
-        if let Some((day, cap)) = &self.sms_day {
-            match self.store.spend_sms_day(self.caller, day, *cap).await {
-                Ok(true) => {}
-                Ok(false) => {
+        // A text or a mail counts against the caller's day, after the quota.
+        if let Some((what, cap)) = self.day {
+            let now = self.record.sent_at;
+            match take_day(self.store, self.caller, what, now, cap).await {
+                Ok(Some(shard)) => self.counted.set(now, shard),
+                Ok(None) => {
                     self.refund_quota().await;
-                    return Err(NotReserved::Refused(CodeRefusal::DailyLimit));
+                    return Err(NotReserved::Refused(match what {
+                        Daily::Texts => CodeRefusal::DailyLimit,
+                        Daily::Mails => CodeRefusal::Limited {
+                            retry_after_seconds: crate::spend::seconds_to_next_day(
+                                self.record.sent_at,
+                            ),
+                        },
+                    }));
                 }
                 Err(e) => {
                     self.refund_quota().await;
@@ -132,10 +144,8 @@ impl<S: Store> Send3 for CodeSend<'_, S> {
 
     async fn undo(&self) {
         self.refund_quota().await;
-        if let Some((day, _)) = &self.sms_day {
-            if let Err(e) = self.store.refund_sms_day(self.caller, day).await {
-                tracing::warn!(error = %crate::error::Chain(&e), "the day's text count of a failed send could not be given back");
-            }
+        if let Some((what, _)) = self.day {
+            self.counted.give_back(self.store, self.caller, what).await;
         }
     }
 
@@ -185,10 +195,16 @@ pub async fn send_code<S: Store, M: Mailer>(
             quota_expires_at: quota.expires_at(&app.config.quota).unwrap_or(now),
             before: state.quota,
             quota,
-            sms_day: match (contact, app.config.sms.daily_cap_per_caller) {
-                (Contact::Phone(_), Some(cap)) => Some((crate::spend::sms_day(now), cap)),
+            day: match (
+                contact,
+                app.config.sms.daily_cap_per_caller,
+                app.config.mail_per_day,
+            ) {
+                (Contact::Phone(_), Some(cap), _) => Some((Daily::Texts, cap)),
+                (Contact::Email(_), _, Some(cap)) => Some((Daily::Mails, cap)),
                 _ => None,
             },
+            counted: DayTaken::default(),
             record: CodeRecord {
                 caller: caller.clone(),
                 hash,

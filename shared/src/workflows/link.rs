@@ -7,6 +7,7 @@
 //! others read again and see the spent quota. A mail whose fate is unknown (SES timed out after taking it)
 //! is undone like a failed one: the old link keeps working, never two, never none.
 
+use super::day::{take_day, DayTaken};
 use crate::app::App;
 use crate::error::BackendError;
 use crate::mail::{verification_link, verification_mail, Mailer};
@@ -15,6 +16,7 @@ use crate::model::{
     new_verification_no, CallerId, DeliveryEvent, DeliveryKind, EmailAddress, Token, TokenHash,
     TokenRecord, VerificationRecord, VerificationStatus,
 };
+use crate::spend::Daily;
 use crate::store::{SendWrite, Store, VerifyOutcome, WriteError};
 
 use super::protocol::{self, NotReserved, NotSent, Pass, Send3};
@@ -62,15 +64,45 @@ pub enum LinkOutcome {
 struct LinkSend<'a, S> {
     store: &'a S,
     write: SendWrite,
+    caller: &'a CallerId,
+    /// The caller's cap of mails a day (`MailPerDay`), and the send's time; `None` without a cap.
+    mail_day: Option<(u32, chrono::DateTime<chrono::Utc>)>,
+    /// Where the day counted this mail (its UTC day and shard), to give it back on undo.
+    counted: DayTaken,
+}
+
+/// The caller sent its mails of the day (`MailPerDay`).
+#[derive(Debug)]
+struct MailDayFull;
+
+impl<S: Store> LinkSend<'_, S> {
+    async fn refund_day(&self) {
+        self.counted
+            .give_back(self.store, self.caller, Daily::Mails)
+            .await;
+    }
 }
 
 impl<S: Store> Send3 for LinkSend<'_, S> {
-    type Refusal = std::convert::Infallible;
+    type Refusal = MailDayFull;
 
     async fn reserve(&self) -> Result<(), NotReserved<Self::Refusal>> {
+        // The caller's day first (one conditional write): a caller over its day spends nothing else.
+        if let Some((cap, now)) = self.mail_day {
+            match take_day(self.store, self.caller, Daily::Mails, now, cap).await {
+                Ok(Some(shard)) => self.counted.set(now, shard),
+                Ok(None) => return Err(NotReserved::Refused(MailDayFull)),
+                // Not counted, or counted in a shard unknown now: the day may keep one too many, never
+                // one too few.
+                Err(e) => return Err(NotReserved::Backend(e)),
+            }
+        }
         match self.store.reserve_send(&self.write).await {
             Ok(()) => Ok(()),
-            Err(WriteError::Conflict) => Err(NotReserved::Conflict),
+            Err(WriteError::Conflict) => {
+                self.refund_day().await;
+                Err(NotReserved::Conflict)
+            }
             Err(WriteError::Backend(e)) => {
                 // The reservation may have been written although its answer was lost: undo it (each part of
                 // the undo is conditional, so nothing else is touched if it was not).
@@ -84,6 +116,7 @@ impl<S: Store> Send3 for LinkSend<'_, S> {
         if let Err(e) = self.store.undo_send(&self.write).await {
             tracing::error!(error = %crate::error::Chain(&e), "a link send could not be undone");
         }
+        self.refund_day().await;
     }
 
     async fn commit(&self) -> Result<(), BackendError> {
@@ -113,7 +146,13 @@ pub async fn send_link<S: Store, M: Mailer>(
 ) -> LinkOutcome {
     match try_send(app, caller, email, mode, ctx).await {
         Ok(outcome) => outcome,
-        Err(NotSent::Refused(never)) => match never {},
+        Err(NotSent::Refused(MailDayFull)) => {
+            count(Metric::QuotaRefusals, mode.action(), "link");
+            tracing::info!("the caller sent its mails of the day");
+            LinkOutcome::QuotaExceeded {
+                retry_after_seconds: crate::spend::seconds_to_next_day(app.now()),
+            }
+        }
         Err(NotSent::NotHandedOver(BackendError::Undeliverable(why))) => {
             tracing::error!(reason = %why, "the mail was refused: the address is suppressed");
             // SES's own suppression list: remembered like a hard bounce, so the next send is refused before
@@ -148,7 +187,7 @@ async fn try_send<S: Store, M: Mailer>(
     email: &EmailAddress,
     mode: SendMode,
     ctx: &Context,
-) -> Result<LinkOutcome, NotSent<std::convert::Infallible>> {
+) -> Result<LinkOutcome, NotSent<MailDayFull>> {
     for attempt in 0..protocol::MAX_ATTEMPTS {
         let state = app
             .store
@@ -192,6 +231,9 @@ async fn try_send<S: Store, M: Mailer>(
             .tagged(caller, "link");
         let send = LinkSend {
             store: &app.store,
+            caller,
+            mail_day: app.config.mail_per_day.map(|cap| (cap, now)),
+            counted: DayTaken::default(),
             write: SendWrite {
                 expected_record_version: existing.as_ref().map(|r| r.version),
                 quota_before,

@@ -5,9 +5,11 @@
 //! - [`protocol`]: the one send protocol (reserve, hand over, commit or undo) for links and codes;
 //! - [`link`]: sending a link, and following one;
 //! - [`code`]: sending a code, and checking one;
+//! - [`day`]: a caller's day of texts or mails, counted per send and given back on undo;
 //! - delivery events are recorded by [`crate::delivery::record`].
 
 pub mod code;
+pub mod day;
 pub mod link;
 pub mod protocol;
 
