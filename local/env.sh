@@ -63,8 +63,8 @@ export CODE_HMAC_SECRET="${CODE_HMAC_SECRET:-local-only-code-secret-0123456789ab
 local_access_keys='[{"AccessKeyId":"local-alice","AccessKeySecret":"local-alice-secret","Caller":"alice"},{"AccessKeyId":"local-bob","AccessKeySecret":"local-bob-secret","Caller":"bob"}]'
 export ACCESS_KEYS="${ACCESS_KEYS:-$local_access_keys}"
 export SMS_OUTBOX="${SMS_OUTBOX:-$STATE_DIR/sms-outbox.jsonl}"
-# The per-caller rate (deployed: 20/s, burst 40 per function instance) is higher locally, so that the test
-# suites, which call as a few callers, are never throttled by it; tests/tests/rules.rs checks the limit itself.
+# The per-caller rate (deployed: 10/s across instances, burst 20 per function instance) is higher locally, so
+# that the test suites, which call as a few callers, are never throttled by it; tests/tests/rules.rs checks the limit itself.
 # Local stack only: texts may go to every country (deployed: SmsAllowedCountries, default US,CA,GB), and a
 # caller may send 1,000 a day (deployed: SmsDailyLimitPerCaller, 100); tests/tests/deliverability.rs checks both.
 export SMS_ALLOWED_COUNTRIES="${SMS_ALLOWED_COUNTRIES:-*}"

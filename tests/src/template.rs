@@ -81,6 +81,39 @@ const NOTIFY: &str = "      AlarmActions:
         - !If [CreateAlarmTopic, !Ref AlarmTopic, !Ref AlarmTopicArn]
 ";
 
+/// `ses:SendEmail` on the sender's identities only: SenderAddress's address identity and its domain identity
+/// (SES authorises the send on whichever of them is verified), and the configuration set every mail is sent
+/// with. Also the front door's (written by hand; tests/tests/deployment.rs holds it to this text).
+pub const SEND_EMAIL_STATEMENT: &str = "            - Effect: Allow
+              Action: ses:SendEmail
+              Resource:
+                - !Sub arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderAddress}
+                - !Sub
+                  - arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderDomain}
+                  - SenderDomain: !Select [1, !Split [\"@\", !Ref SenderAddress]]
+                - !Sub arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${MailConfigurationSet}
+";
+
+/// `sms-voice:SendTextMessage` on SmsOriginationIdentity when its ARN is known: given as an ARN, or as a phone
+/// number ID or pool ID (whose ARNs follow from the ID). Otherwise (empty: End User Messaging picks the
+/// identity at send time; an E.164 number or a bare sender ID: their ARNs carry IDs the stack cannot look
+/// up) on every identity of the account. Also the front door's.
+pub const SEND_TEXT_STATEMENT: &str = "            - Effect: Allow
+              Action: sms-voice:SendTextMessage
+              # The origination identity's ARN when it is known (conditions SmsIdentity*); else \"*\", since the
+              # identity is then chosen at send time or named by a value whose ARN the stack cannot derive.
+              Resource: !If
+                - SmsIdentityIsArn
+                - !Ref SmsOriginationIdentity
+                - !If
+                  - SmsIdentityIsPhoneNumberId
+                  - !Sub arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:phone-number/${SmsOriginationIdentity}
+                  - !If
+                    - SmsIdentityIsPoolId
+                    - !Sub arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:pool/${SmsOriginationIdentity}
+                    - \"*\"
+";
+
 /// Each action's function and its log group.
 pub fn functions() -> String {
     let mut out = String::from(
@@ -89,10 +122,13 @@ pub fn functions() -> String {
   # - DynamoDB: the API actions its store calls make (Action::DYNAMODB). A transaction (TransactWriteItems,
   #   TransactGetItems) is authorised by the actions of its parts; Query also on the table's indexes;
   # - ses:SendEmail when it sends mail (SENDS_MAIL). SES v2 SendEmail is authorised on the sending identity
-  #   and, for a mail sent with a configuration set, on that configuration set too;
+  #   and, for a mail sent with a configuration set, on that configuration set too: SenderAddress's own
+  #   identity and its domain's (whichever of the two is verified), and MailConfigurationSet; no other identity;
   # - sms-voice:SendTextMessage when it sends text messages (SENDS_SMS): AWS End User Messaging SMS
-  #   (pinpoint-sms-voice-v2). The action authorises against the origination identity, which may be any of
-  #   the account's (or the default), so it cannot be narrowed here;
+  #   (pinpoint-sms-voice-v2), authorised on the origination identity. Narrowed to SmsOriginationIdentity when
+  #   that is an ARN, a phone number ID (phone-...) or a pool ID (pool-...); when it is empty (End User Messaging
+  #   picks one of the account's identities at send time), an E.164 number or a bare sender ID, the ARN is not
+  #   known when the stack is made, so the resource stays \"*\" (conditions SmsIdentity*);
   # - the codes' HMAC key (CodeSecret) when it makes or checks codes (USES_CODE_SECRET), read once at cold start.
   # Each function writes to its own log group (LoggingConfig), created before the function with a retention
   # (LogRetentionDays, 30 days by default), so Lambda never creates a group that keeps logs forever. Logs go
@@ -195,22 +231,10 @@ fn function(out: &mut String, info: &Info) {
         }
     }
     if info.sends_mail {
-        statements.push_str(
-            "            - Effect: Allow
-              Action: ses:SendEmail
-              Resource:
-                - !Sub arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*
-                - !Sub arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${MailConfigurationSet}
-",
-        );
+        statements.push_str(SEND_EMAIL_STATEMENT);
     }
     if info.sends_sms {
-        statements.push_str(
-            "            - Effect: Allow
-              Action: sms-voice:SendTextMessage
-              Resource: \"*\"
-",
-        );
+        statements.push_str(SEND_TEXT_STATEMENT);
     }
     if info.uses_code_secret {
         statements.push_str(

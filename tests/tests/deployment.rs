@@ -630,3 +630,389 @@ fn every_function_has_its_alarms_and_the_operator_alarms_are_there() {
         .values()
         .any(|r| r["Type"].as_str() == Some("AWS::SES::ConfigurationSet")));
 }
+
+/// `!Ref Name` (a tagged value) → `Name`.
+fn ref_name(v: &Yaml) -> Option<String> {
+    match v {
+        Yaml::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str().map(str::to_string),
+        _ => None,
+    }
+}
+
+/// The default of the parameter `v` refers to (`!Ref Name`), as a number.
+fn default_of(t: &Yaml, v: &Yaml) -> f64 {
+    let name = ref_name(v).unwrap_or_else(|| panic!("not a !Ref: {v:?}"));
+    t["Parameters"][name.as_str()]["Default"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{name} has no numeric default"))
+}
+
+/// Issue 20, item 1: the signed front door's routes (`POST /`, `GET /`), where every tenant of the vendors'
+/// SDKs comes in, have limits of their own, sized above the per-action routes'; and with the defaults one
+/// caller is throttled (CallerRateLimit, across instances; CallerBurstLimit per instance) before any route.
+#[test]
+fn the_root_routes_have_their_own_limits_and_one_caller_is_throttled_first() {
+    let t = template();
+    let api = &t["Resources"]["HttpApi"]["Properties"];
+    let per_action = &api["DefaultRouteSettings"];
+    let caller_rate = t["Parameters"]["CallerRateLimit"]["Default"]
+        .as_f64()
+        .unwrap();
+    let caller_burst = t["Parameters"]["CallerBurstLimit"]["Default"]
+        .as_f64()
+        .unwrap();
+    assert_eq!((caller_rate, caller_burst), (10.0, 20.0));
+    let (action_rate, action_burst) = (
+        default_of(&t, &per_action["ThrottlingRateLimit"]),
+        default_of(&t, &per_action["ThrottlingBurstLimit"]),
+    );
+    assert_eq!((action_rate, action_burst), (50.0, 100.0));
+    assert!(action_rate > caller_rate && action_burst > caller_burst);
+    for route in ["POST /", "GET /"] {
+        let limits = &api["RouteSettings"][route];
+        assert_eq!(
+            ref_name(&limits["ThrottlingRateLimit"]).as_deref(),
+            Some("FrontDoorRateLimit"),
+            "{route}"
+        );
+        assert_eq!(
+            ref_name(&limits["ThrottlingBurstLimit"]).as_deref(),
+            Some("FrontDoorBurstLimit"),
+            "{route}"
+        );
+        let (rate, burst) = (
+            default_of(&t, &limits["ThrottlingRateLimit"]),
+            default_of(&t, &limits["ThrottlingBurstLimit"]),
+        );
+        assert_eq!((rate, burst), (200.0, 400.0), "{route}");
+        assert!(rate > action_rate && burst > action_burst, "{route}");
+    }
+    let described = serde_yaml::to_string(&t["Parameters"]["CallerRateLimit"]).unwrap();
+    assert!(
+        described.contains("across all function instances"),
+        "{described}"
+    );
+
+    // The functions' settings of issue 20, on every function.
+    let env = &t["Globals"]["Function"]["Environment"]["Variables"];
+    for (var, param) in [
+        ("CALLER_RATE_LIMIT", "CallerRateLimit"),
+        ("CALLER_BURST_LIMIT", "CallerBurstLimit"),
+        ("MAIL_PER_DAY_PER_CALLER", "MailPerDayPerCaller"),
+        ("TENCENT_READ_REPLAY", "TencentReadReplay"),
+    ] {
+        assert_eq!(ref_name(&env[var]).as_deref(), Some(param), "{var}");
+    }
+    let mail = &t["Parameters"]["MailPerDayPerCaller"];
+    assert_eq!(
+        (mail["Default"].as_u64(), mail["MinValue"].as_u64()),
+        (Some(10000), Some(0))
+    );
+    assert!(mail["Description"].as_str().unwrap().contains("0 = no cap"));
+    let replay = &t["Parameters"]["TencentReadReplay"];
+    assert_eq!(replay["Default"].as_str(), Some("guard"));
+    let allowed: Vec<&str> = replay["AllowedValues"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert_eq!(allowed, ["guard", "skip"]);
+}
+
+/// Issue 20, item 2: HTTP APIs publish no 429 metric, so metric filters on the access log count the root
+/// routes' 429s, and an alarm that notifies the stack's topic goes off on any that API Gateway itself gave
+/// (the routes' shared limit reached). Every field the filters read is in the access log's format.
+#[test]
+fn the_root_routes_429s_are_counted_from_the_access_log_and_alarmed() {
+    let t = template();
+    let resources = &t["Resources"];
+    let format = resources["HttpApi"]["Properties"]["AccessLogSettings"]["Format"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut throttled_metric = None;
+    let mut filters = 0;
+    for (_, r) in resources.as_mapping().unwrap() {
+        if r["Type"].as_str() != Some("AWS::Logs::MetricFilter") {
+            continue;
+        }
+        let p = &r["Properties"];
+        if ref_name(&p["LogGroupName"]).as_deref() != Some("HttpApiAccessLogGroup") {
+            continue;
+        }
+        let pattern = p["FilterPattern"].as_str().unwrap();
+        if !pattern.contains(r#"$.status = "429""#) {
+            continue;
+        }
+        filters += 1;
+        assert!(
+            pattern.contains(r#"$.routeKey = "POST /""#)
+                && pattern.contains(r#"$.routeKey = "GET /""#),
+            "{pattern}"
+        );
+        // Every `$.field` the pattern (or a dimension) reads is a field of the access log's JSON.
+        let dims = serde_yaml::to_string(&p["MetricTransformations"]).unwrap();
+        for text in [pattern, dims.as_str()] {
+            for field in text.split("$.").skip(1) {
+                let name: String = field
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect();
+                assert!(
+                    format.contains(&format!("\"{name}\":\"$context.")),
+                    "the access log has no field {name}: {format}"
+                );
+            }
+        }
+        let transform = &p["MetricTransformations"][0];
+        assert_eq!(
+            transform["MetricNamespace"].as_str(),
+            Some(shared::metrics::NAMESPACE)
+        );
+        if pattern.contains("integrationStatus") {
+            throttled_metric = transform["MetricName"].as_str().map(str::to_string);
+        }
+    }
+    assert_eq!(
+        filters, 2,
+        "all the root routes' 429s, and API Gateway's own"
+    );
+    let throttled_metric = throttled_metric.expect("a filter of API Gateway's own 429s");
+    let alarm = resources
+        .as_mapping()
+        .unwrap()
+        .values()
+        .find(|r| {
+            r["Type"].as_str() == Some("AWS::CloudWatch::Alarm")
+                && r["Properties"]["MetricName"].as_str() == Some(throttled_metric.as_str())
+        })
+        .expect("an alarm on the root routes' throttled requests");
+    let p = &alarm["Properties"];
+    assert_eq!(p["Namespace"].as_str(), Some(shared::metrics::NAMESPACE));
+    assert_eq!(p["Period"].as_u64(), Some(300));
+    assert_eq!(p["Threshold"].as_f64(), Some(0.0));
+    assert_eq!(
+        p["ComparisonOperator"].as_str(),
+        Some("GreaterThanThreshold")
+    );
+    assert_eq!(
+        ref_name(&p["Dimensions"][0]["Value"]).as_deref(),
+        Some("HttpApi")
+    );
+    let notifies = serde_yaml::to_string(&p["AlarmActions"]).unwrap();
+    assert!(
+        notifies.contains("AlarmTopic") && notifies.contains("AlarmTopicArn"),
+        "{notifies}"
+    );
+    // The front door's log lines carry API Gateway's request id, the access log's requestId.
+    assert!(format.contains(r#""requestId":"$context.requestId""#));
+    let ops = std::fs::read_to_string(root().join("docs/operations.md")).unwrap();
+    assert!(ops.contains("apigw_request_id") && ops.contains(&throttled_metric));
+}
+
+/// Issue 20, item 3: the optional front (FrontDomainName): CloudFront with AWS WAF before the API, which
+/// gets a custom domain of the same name, the viewer's Host forwarded (TC3 and ACS3 sign it), nothing
+/// cached; the web ACL the stack makes (us-east-1, none given) has a per-IP rate-based rule.
+#[test]
+fn the_front_is_optional_keeps_the_signed_host_and_limits_each_ip() {
+    let t = template();
+    let r = &t["Resources"];
+    assert_eq!(
+        t["Parameters"]["FrontDomainName"]["Default"].as_str(),
+        Some("")
+    );
+    for (name, condition) in [
+        ("FrontApiDomain", "HasFront"),
+        ("FrontApiMapping", "HasFront"),
+        ("FrontDistribution", "HasFront"),
+        ("FrontWebAcl", "CreateWebAcl"),
+    ] {
+        assert_eq!(r[name]["Condition"].as_str(), Some(condition), "{name}");
+    }
+    let conditions = serde_yaml::to_string(&t["Conditions"]["CreateWebAcl"]).unwrap();
+    for needed in ["HasFront", "InUsEast1", "HasWebAclArn"] {
+        assert!(conditions.contains(needed), "{conditions}");
+    }
+    assert!(serde_yaml::to_string(&t["Conditions"]["InUsEast1"])
+        .unwrap()
+        .contains("us-east-1"));
+
+    // The same name on both sides: the API's custom domain and the distribution's alias.
+    assert_eq!(
+        ref_name(&r["FrontApiDomain"]["Properties"]["DomainName"]).as_deref(),
+        Some("FrontDomainName")
+    );
+    let config = &r["FrontDistribution"]["Properties"]["DistributionConfig"];
+    assert_eq!(
+        ref_name(&config["Aliases"][0]).as_deref(),
+        Some("FrontDomainName")
+    );
+    let origin = serde_yaml::to_string(&config["Origins"][0]["DomainName"]).unwrap();
+    assert!(
+        origin.contains("FrontApiDomain.RegionalDomainName"),
+        "{origin}"
+    );
+    assert_eq!(
+        ref_name(&r["FrontApiMapping"]["Properties"]["ApiId"]).as_deref(),
+        Some("HttpApi")
+    );
+    let behavior = &config["DefaultCacheBehavior"];
+    // Managed policies: CachingDisabled; AllViewer (the viewer's Host included), never
+    // AllViewerExceptHostHeader (b689b0a8-...), which would send the origin's own name as Host.
+    assert_eq!(
+        behavior["CachePolicyId"].as_str(),
+        Some("4135ea2d-6df8-44a3-9df3-4b5a84be39ad")
+    );
+    assert_eq!(
+        behavior["OriginRequestPolicyId"].as_str(),
+        Some("216adef6-5c7f-47e4-b989-5492eafa07d3")
+    );
+    let methods: BTreeSet<&str> = behavior["AllowedMethods"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m.as_str())
+        .collect();
+    assert!(methods.contains("POST") && methods.contains("GET") && methods.contains("DELETE"));
+    let acl_ref = serde_yaml::to_string(&config["WebACLId"]).unwrap();
+    assert!(
+        acl_ref.contains("FrontWebAcl.Arn") && acl_ref.contains("WebAclArn"),
+        "{acl_ref}"
+    );
+
+    let acl = &r["FrontWebAcl"]["Properties"];
+    assert_eq!(acl["Scope"].as_str(), Some("CLOUDFRONT"));
+    let rate = acl["Rules"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|rule| !rule["Statement"]["RateBasedStatement"].is_null())
+        .expect("a rate-based rule");
+    let statement = &rate["Statement"]["RateBasedStatement"];
+    assert_eq!(statement["AggregateKeyType"].as_str(), Some("IP"));
+    assert_eq!(
+        ref_name(&statement["Limit"]).as_deref(),
+        Some("WafRateLimitPerIp")
+    );
+    assert!(!rate["Action"]["Block"].is_null());
+
+    let outputs = &t["Outputs"];
+    assert_eq!(
+        outputs["FrontDistributionDomainName"]["Condition"].as_str(),
+        Some("HasFront")
+    );
+    let ops = std::fs::read_to_string(root().join("docs/operations.md")).unwrap();
+    for named in [
+        "REST API",
+        "CloudFront",
+        "$3.50",
+        "$1.00",
+        "AllViewerExceptHostHeader",
+    ] {
+        assert!(
+            ops.contains(named),
+            "docs/operations.md does not compare the options: {named}"
+        );
+    }
+}
+
+/// Issue 20, item 4: a function may send mail from the sender's identities only (its address identity and
+/// its domain identity, and the configuration set), never `identity/*`; and text from the origination
+/// identity when its ARN is known. The front door's hand-written policy holds the generator's statements.
+#[test]
+fn ses_and_sms_permissions_are_narrowed_to_the_senders_identities() {
+    use stack_tests::template::{SEND_EMAIL_STATEMENT, SEND_TEXT_STATEMENT};
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    assert!(
+        !text.contains("identity/*"),
+        "ses:SendEmail is allowed on every identity"
+    );
+    let statement = |s: &str| -> Yaml {
+        let list: Yaml = serde_yaml::from_str(s).unwrap();
+        list[0].clone()
+    };
+    let (mail, sms) = (
+        statement(SEND_EMAIL_STATEMENT),
+        statement(SEND_TEXT_STATEMENT),
+    );
+    let mail_resources = serde_yaml::to_string(&mail["Resource"]).unwrap();
+    assert!(
+        mail_resources.contains("identity/${SenderAddress}")
+            && mail_resources.contains("identity/${SenderDomain}")
+            && mail_resources.contains("configuration-set/${MailConfigurationSet}"),
+        "{mail_resources}"
+    );
+    let sms_resource = serde_yaml::to_string(&sms["Resource"]).unwrap();
+    for part in [
+        "SmsIdentityIsArn",
+        "SmsOriginationIdentity",
+        "phone-number/${SmsOriginationIdentity}",
+        "pool/${SmsOriginationIdentity}",
+    ] {
+        assert!(sms_resource.contains(part), "{sms_resource}");
+    }
+
+    let t = template();
+    let (mut mailers, mut texters) = (0, 0);
+    for (name, r) in t["Resources"].as_mapping().unwrap() {
+        let statements = &r["Properties"]["Policies"][0]["Statement"];
+        for s in statements.as_sequence().into_iter().flatten() {
+            match s["Action"].as_str() {
+                Some("ses:SendEmail") => {
+                    assert_eq!(s, &mail, "{name:?}");
+                    mailers += 1;
+                }
+                Some("sms-voice:SendTextMessage") => {
+                    assert_eq!(s, &sms, "{name:?}");
+                    texters += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    // Submit, Resend, Send and the front door send mail; Send and the front door text.
+    assert!(mailers >= 2 && texters >= 2, "{mailers} {texters}");
+    // The SMS conditions tell an ARN and the two IDs apart by their prefixes.
+    let conditions = serde_yaml::to_string(&t["Conditions"]).unwrap();
+    for prefix in ["arn", "phone", "pool"] {
+        assert!(
+            conditions.contains(&format!("- {prefix}\n")),
+            "{conditions}"
+        );
+    }
+}
+
+/// Issue 20, item 5: PublicBaseUrl is empty or an https URL without a trailing slash (the links in the mails
+/// lead to the link page, which must not be reached in clear text).
+#[test]
+fn public_base_url_is_https_or_empty() {
+    let t = template();
+    let param = &t["Parameters"]["PublicBaseUrl"];
+    let pattern = regex::Regex::new(param["AllowedPattern"].as_str().unwrap()).unwrap();
+    // CloudFormation matches the whole value.
+    let allowed = |v: &str| pattern.find(v).is_some_and(|m| m.as_str() == v);
+    for good in [
+        "",
+        "https://verify.example.com",
+        "https://verify.example.com/mail",
+        "https://api.example.com:8443/a/b",
+    ] {
+        assert!(allowed(good), "{good:?} is refused");
+    }
+    for bad in [
+        "http://verify.example.com",
+        "https://verify.example.com/",
+        "https://verify.example.com/mail/",
+        "https://",
+        "ftp://verify.example.com",
+        "https://verify example.com",
+        "verify.example.com",
+    ] {
+        assert!(!allowed(bad), "{bad:?} is allowed");
+    }
+    assert!(param["ConstraintDescription"]
+        .as_str()
+        .unwrap()
+        .contains("https"));
+}
