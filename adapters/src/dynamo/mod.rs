@@ -629,32 +629,7 @@ impl ReplayGuard for DynamoStore {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<bool, BackendError> {
-        use aws_sdk_dynamodb::operation::put_item::PutItemError;
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(values([
-                ("pk", s(nonce_pk(key))),
-                ("kind", s("nonce")),
-                ("reads", AttributeValue::Bool(true)),
-                (TTL_ATTRIBUTE, n(until.timestamp())),
-            ])))
-            .condition_expression("attribute_not_exists(pk) OR #ttl < :now OR #reads = :true")
-            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
-            // READS is one of DynamoDB's reserved words.
-            .expression_attribute_names("#reads", "reads")
-            .expression_attribute_values(":now", n(now.timestamp()))
-            .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => match e.into_service_error() {
-                PutItemError::ConditionalCheckFailedException(_) => Ok(false),
-                other => Err(store_err(other)),
-            },
-        }
+        self.put_replay(key, now, until, true).await
     }
 
     async fn first_use(
@@ -663,17 +638,39 @@ impl ReplayGuard for DynamoStore {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<bool, BackendError> {
+        self.put_replay(key, now, until, false).await
+    }
+}
+
+impl DynamoStore {
+    /// The replay record of `key` until `until`, written when there is none that lives at `now`. A read's
+    /// record (`reads`) may be written over by another read; a write's may not be written over at all.
+    async fn put_replay(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        read: bool,
+    ) -> Result<bool, BackendError> {
         use aws_sdk_dynamodb::operation::put_item::PutItemError;
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(values([
-                ("pk", s(nonce_pk(key))),
-                ("kind", s("nonce")),
-                (TTL_ATTRIBUTE, n(until.timestamp())),
-            ])))
-            .condition_expression("attribute_not_exists(pk) OR #ttl < :now")
+        let mut item = values([
+            ("pk", s(nonce_pk(key))),
+            ("kind", s("nonce")),
+            (TTL_ATTRIBUTE, n(until.timestamp())),
+        ]);
+        let mut request = self.client.put_item().table_name(&self.table);
+        if read {
+            item.insert("reads".into(), AttributeValue::Bool(true));
+            request = request
+                .condition_expression("attribute_not_exists(pk) OR #ttl < :now OR #reads = :true")
+                // READS is one of DynamoDB's reserved words.
+                .expression_attribute_names("#reads", "reads")
+                .expression_attribute_values(":true", AttributeValue::Bool(true));
+        } else {
+            request = request.condition_expression("attribute_not_exists(pk) OR #ttl < :now");
+        }
+        let result = request
+            .set_item(Some(item))
             .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
             .expression_attribute_values(":now", n(now.timestamp()))
             .send()
