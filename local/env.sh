@@ -63,6 +63,9 @@ export CODE_HMAC_SECRET="${CODE_HMAC_SECRET:-local-only-code-secret-0123456789ab
 local_access_keys='[{"AccessKeyId":"local-alice","AccessKeySecret":"local-alice-secret","Caller":"alice"},{"AccessKeyId":"local-bob","AccessKeySecret":"local-bob-secret","Caller":"bob"}]'
 export ACCESS_KEYS="${ACCESS_KEYS:-$local_access_keys}"
 export SMS_OUTBOX="${SMS_OUTBOX:-$STATE_DIR/sms-outbox.jsonl}"
+# Local stack only: the bounce circuit breaker judges a caller's day from 10 mails' outcomes (deployed: 200,
+# CallerStopMinMails), so that a test can stop a caller with a handful of SES events.
+export CALLER_STOP_MIN_MAILS="${CALLER_STOP_MIN_MAILS:-10}"
 # The per-caller rate (deployed: 10/s across instances, burst 20 per function instance) is higher locally, so
 # that the test suites, which call as a few callers, are never throttled by it; tests/tests/rules.rs checks the limit itself.
 # Local stack only: texts may go to every country (deployed: SmsAllowedCountries, default US,CA,GB), and a

@@ -30,10 +30,9 @@ impl FromEnv for Config {
         Ok(Self {
             table_name: var("TABLE_NAME")?,
             sender: var("SENDER_ADDRESS")?,
-            public_base_url: std::env::var("PUBLIC_BASE_URL")
-                .unwrap_or_default()
-                .trim_end_matches('/')
-                .to_string(),
+            public_base_url: shared::config::link_base(
+                &std::env::var("PUBLIC_BASE_URL").unwrap_or_default(),
+            )?,
             quota: QuotaPolicy {
                 min_interval: Duration::seconds(num(
                     "QUOTA_MIN_INTERVAL_SECONDS",
@@ -83,6 +82,28 @@ impl FromEnv for Config {
             tencent_reads: shared::config::TencentReads::parse(
                 &std::env::var("TENCENT_READ_REPLAY").unwrap_or_default(),
             )?,
+        })
+    }
+}
+
+impl FromEnv for shared::callers::StopPolicy {
+    /// `CALLER_STOP_BOUNCE_PERCENT`, `CALLER_STOP_COMPLAINT_PERCENT` (0: never) and `CALLER_STOP_MIN_MAILS`,
+    /// or the defaults (`shared::callers::DEFAULT_STOP_POLICY`).
+    fn from_env() -> Result<Self, ConfigError> {
+        use shared::callers::{percent_to_bp, DEFAULT_STOP_POLICY as D};
+        let bp = |name: &str, default: u32| match std::env::var(name) {
+            Ok(v) if !v.trim().is_empty() => percent_to_bp(name, &v),
+            _ => Ok(default),
+        };
+        Ok(Self {
+            bounce_bp: bp("CALLER_STOP_BOUNCE_PERCENT", D.bounce_bp)?,
+            complaint_bp: bp("CALLER_STOP_COMPLAINT_PERCENT", D.complaint_bp)?,
+            min_mails: match std::env::var("CALLER_STOP_MIN_MAILS") {
+                Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| {
+                    ConfigError::new(format!("CALLER_STOP_MIN_MAILS is not a number: {v:?}"))
+                })?,
+                _ => D.min_mails,
+            },
         })
     }
 }

@@ -39,6 +39,9 @@ pub struct AccessKey {
     pub status: KeyStatus,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub created: String,
+    /// The actions this pair may call (the vendors' names, e.g. `QueryEmailVerification`); absent: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for AccessKey {
@@ -48,6 +51,7 @@ impl std::fmt::Debug for AccessKey {
             .field("access_key_id", &self.access_key_id)
             .field("caller", &self.caller)
             .field("status", &self.status)
+            .field("actions", &self.actions)
             .finish()
     }
 }
@@ -64,12 +68,33 @@ pub enum Lookup {
     Active {
         secret: String,
         caller: CallerId,
+        /// The actions the pair may call; `None`: every action.
+        actions: Option<Vec<String>>,
     },
     Disabled,
     Unknown,
     /// The pairs could not be read for longer than the bound (`ACCESS_KEYS_MAX_STALE_SECONDS`): a key
     /// revoked meanwhile must not keep working, so none does until a read succeeds.
     Stale,
+}
+
+/// A pair's list of actions: at least one, each a name of letters (the vendors' action names). A name that
+/// is no action of this service allows nothing (the front door refuses what is not listed).
+fn check_actions(list: &[String]) -> Result<(), String> {
+    if list.is_empty() {
+        return Err(
+            "Actions is empty: it would allow nothing (leave it out to allow every action)".into(),
+        );
+    }
+    match list
+        .iter()
+        .find(|a| a.is_empty() || !a.bytes().all(|b| b.is_ascii_alphabetic()))
+    {
+        Some(bad) => Err(format!(
+            "Actions: {bad:?} is not an action name (letters only, e.g. QueryEmailVerification)"
+        )),
+        None => Ok(()),
+    }
 }
 
 impl KeyRing {
@@ -96,6 +121,9 @@ impl KeyRing {
             CallerId::parse(&k.caller).map_err(|e| {
                 format!("key pair {:?}: caller {:?}: {e}", k.access_key_id, k.caller)
             })?;
+            if let Some(list) = &k.actions {
+                check_actions(list).map_err(|e| format!("key pair {:?}: {e}", k.access_key_id))?;
+            }
             if seen.insert(k.access_key_id.clone(), ()).is_some() {
                 return Err(format!("AccessKeyId {:?} appears twice", k.access_key_id));
             }
@@ -119,6 +147,7 @@ impl KeyRing {
                 Ok(caller) => Lookup::Active {
                     secret: k.access_key_secret.clone(),
                     caller,
+                    actions: k.actions.clone(),
                 },
                 Err(_) => Lookup::Disabled,
             },
@@ -127,8 +156,16 @@ impl KeyRing {
 
     /// Adds a new pair for `caller`, made from the OS random source; returns it (the only time its
     /// secret is shown).
-    pub fn create(&mut self, caller: &str, now: DateTime<Utc>) -> Result<AccessKey, String> {
+    pub fn create(
+        &mut self,
+        caller: &str,
+        actions: Option<Vec<String>>,
+        now: DateTime<Utc>,
+    ) -> Result<AccessKey, String> {
         CallerId::parse(caller).map_err(|e| format!("caller {caller:?}: {e}"))?;
+        if let Some(list) = &actions {
+            check_actions(list)?;
+        }
         let id = format!(
             "VK{}",
             random_text(18, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")?
@@ -143,6 +180,7 @@ impl KeyRing {
             caller: caller.to_string(),
             status: KeyStatus::Active,
             created: shared::model::format_time(now),
+            actions,
         };
         self.keys.push(key.clone());
         Ok(key)
@@ -361,7 +399,8 @@ mod tests {
             ring.lookup("local-alice"),
             Lookup::Active {
                 secret: "local-alice-secret".into(),
-                caller: CallerId::parse("alice").unwrap()
+                caller: CallerId::parse("alice").unwrap(),
+                actions: None,
             }
         );
         assert_eq!(ring.lookup("local-bob"), Lookup::Disabled);
@@ -382,14 +421,44 @@ mod tests {
     }
 
     #[test]
+    fn a_pair_may_be_limited_to_some_actions() {
+        let mut ring = KeyRing::default();
+        let reader = ring
+            .create(
+                "alice",
+                Some(vec!["QueryEmailVerification".into()]),
+                Utc::now(),
+            )
+            .unwrap();
+        let back = KeyRing::parse(&ring.to_json()).unwrap();
+        assert!(matches!(
+            back.lookup(&reader.access_key_id),
+            Lookup::Active { actions: Some(a), .. } if a == ["QueryEmailVerification"]
+        ));
+        assert!(ring.to_json().contains("\"Actions\""));
+        for bad in [
+            vec![],
+            vec!["".to_string()],
+            vec!["Query Email".to_string()],
+        ] {
+            let e = ring.create("alice", Some(bad), Utc::now()).unwrap_err();
+            assert!(e.contains("Actions"), "{e}");
+        }
+        let doc = r#"[{"AccessKeyId":"k","AccessKeySecret":"secret-12345","Caller":"alice","Actions":[]}]"#;
+        assert!(KeyRing::parse(doc)
+            .unwrap_err()
+            .contains("Actions is empty"));
+    }
+
+    #[test]
     fn created_pairs_are_random_work_at_once_and_revoke() {
         let mut ring = KeyRing::default();
-        let a = ring.create("alice", Utc::now()).unwrap();
-        let b = ring.create("alice", Utc::now()).unwrap();
+        let a = ring.create("alice", None, Utc::now()).unwrap();
+        let b = ring.create("alice", None, Utc::now()).unwrap();
         assert_ne!(a.access_key_id, b.access_key_id);
         assert_ne!(a.access_key_secret, b.access_key_secret);
         assert_eq!(a.access_key_secret.len(), 40);
-        assert!(ring.create("not a caller#", Utc::now()).is_err());
+        assert!(ring.create("not a caller#", None, Utc::now()).is_err());
         let round_trip = KeyRing::parse(&ring.to_json()).unwrap();
         assert!(matches!(
             round_trip.lookup(&a.access_key_id),

@@ -140,9 +140,10 @@ pub enum ConsumeError {
 pub async fn consume<S: shared::store::Store>(
     store: &S,
     event: &Value,
+    policy: &shared::callers::StopPolicy,
 ) -> Result<shared::delivery::Consumed, ConsumeError> {
     let events = parse_ses_event(event)?;
-    Ok(shared::delivery::record(store, &events).await?)
+    Ok(shared::delivery::record(store, &events, policy).await?)
 }
 
 #[cfg(test)]

@@ -35,18 +35,36 @@ impl SmsSender {
     pub fn from_env(aws: &aws_config::SdkConfig) -> Self {
         match std::env::var("SMS_OUTBOX") {
             Ok(path) if !path.is_empty() => Self::Outbox(PathBuf::from(path)),
-            _ => Self::EndUserMessaging {
-                client: {
-                    let aws = aws.clone();
-                    LazyClient::new(move || aws_sdk_pinpointsmsvoicev2::Client::new(&aws))
-                },
-                origination_identity: std::env::var("SMS_ORIGINATION_IDENTITY")
+            _ => Self::end_user_messaging(
+                aws,
+                std::env::var("SMS_ORIGINATION_IDENTITY")
                     .ok()
                     .filter(|v| !v.is_empty()),
-                max_price: std::env::var("SMS_MAX_PRICE")
+                std::env::var("SMS_MAX_PRICE")
                     .ok()
                     .filter(|v| !v.is_empty()),
-            },
+            ),
+        }
+    }
+
+    /// End User Messaging, with the SDK's retries off: a `SendTextMessage` that timed out may have been
+    /// sent, and a retry would send the text twice (then, failing, give its count back). A timeout is an
+    /// uncertain send instead ([`BackendError::Uncertain`]): counted as sent, never sent again.
+    pub fn end_user_messaging(
+        aws: &aws_config::SdkConfig,
+        origination_identity: Option<String>,
+        max_price: Option<String>,
+    ) -> Self {
+        let aws = aws.clone();
+        Self::EndUserMessaging {
+            client: LazyClient::new(move || {
+                let config = aws_sdk_pinpointsmsvoicev2::config::Builder::from(&aws)
+                    .retry_config(aws_config::retry::RetryConfig::disabled())
+                    .build();
+                aws_sdk_pinpointsmsvoicev2::Client::from_conf(config)
+            }),
+            origination_identity,
+            max_price,
         }
     }
 
@@ -68,16 +86,25 @@ impl SmsSender {
                     .send()
                     .await
                     .map_err(|e| {
+                        use aws_sdk_pinpointsmsvoicev2::error::SdkError;
                         let throttled = crate::sdk::is_throttling(
                             aws_sdk_pinpointsmsvoicev2::error::ProvideErrorMetadata::code(&e),
                         );
+                        // Refused by the service, or never sent: nothing went out. Anything else (a
+                        // timeout, a connection lost, an answer that could not be read) may have.
+                        let not_sent = matches!(
+                            e,
+                            SdkError::ServiceError(_) | SdkError::ConstructionFailure(_)
+                        ) || matches!(&e, SdkError::DispatchFailure(d) if d.is_user() || d.as_connector_error().is_some_and(|c| c.is_user()));
                         let text = aws_sdk_pinpointsmsvoicev2::error::DisplayErrorContext(e)
                             .to_string()
                             .replace(to.as_str(), &to.masked());
                         if throttled {
                             BackendError::Throttled(text)
-                        } else {
+                        } else if not_sent {
                             BackendError::Mail(text)
+                        } else {
+                            BackendError::Uncertain(text)
                         }
                     })?;
                 Ok(())
@@ -112,5 +139,56 @@ impl shared::text::TextSender for SmsSender {
 impl From<SmsSender> for shared::text::Texts {
     fn from(sender: SmsSender) -> Self {
         std::sync::Arc::new(sender)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// Issue 20: End User Messaging that takes the request and never answers (a timeout after the text
+    /// may have gone). The SDK must not send it again, and the send is uncertain, not failed.
+    #[tokio::test]
+    async fn a_text_that_timed_out_is_sent_once_and_uncertain() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&requests);
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                seen.fetch_add(1, Ordering::SeqCst);
+                held.push(socket); // read nothing, answer nothing
+            }
+        });
+        let aws = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(
+                aws_sdk_pinpointsmsvoicev2::config::SharedCredentialsProvider::new(
+                    aws_sdk_pinpointsmsvoicev2::config::Credentials::for_tests(),
+                ),
+            )
+            .endpoint_url(format!("http://127.0.0.1:{port}"))
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .operation_attempt_timeout(std::time::Duration::from_millis(300))
+                    .build(),
+            )
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build();
+        let sender = SmsSender::end_user_messaging(&aws, None, None);
+        let to = PhoneNumber::parse("+14155550123").unwrap();
+        let err = sender.send_text(&to, "123456").await.unwrap_err();
+        assert!(matches!(err, BackendError::Uncertain(_)), "{err:?}");
+        assert!(!err.to_string().contains("+14155550123"), "masked: {err}");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert_eq!(
+            requests.load(Ordering::SeqCst),
+            1,
+            "sent once, never retried"
+        );
     }
 }

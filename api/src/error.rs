@@ -16,6 +16,8 @@ pub enum ItemCode {
     InternalError,
     /// A hard bounce or a complaint (or SES's suppression list) made the address undeliverable.
     EmailUndeliverable,
+    /// The caller's mail is stopped by the bounce circuit breaker.
+    MailSuspended,
 }
 
 impl ItemCode {
@@ -30,6 +32,7 @@ impl ItemCode {
             Self::NetworkIOError => "NetworkIOError",
             Self::InternalError => "InternalError",
             Self::EmailUndeliverable => "EmailUndeliverable",
+            Self::MailSuspended => "MailSuspended",
         }
     }
 }
@@ -68,6 +71,9 @@ pub enum ApiError {
     /// A code by mail to an address that hard-bounced or complained.
     #[error("email undeliverable")]
     EmailUndeliverable,
+    /// A code by mail from a caller whose mail the bounce circuit breaker stopped.
+    #[error("mail suspended")]
+    MailSuspended,
     /// A text message to a country the stack does not send to (`SmsAllowedCountries`).
     #[error("SMS country not allowed")]
     SmsCountryNotAllowed,
@@ -123,6 +129,7 @@ impl ApiError {
             Self::CodeSendFailed => "InternalError.SendVerifyCodeErr",
             Self::Throttled { .. } => "RequestLimitExceeded",
             Self::EmailUndeliverable => "FailedOperation.EmailUndeliverable",
+            Self::MailSuspended => "FailedOperation.MailSuspended",
             Self::SmsCountryNotAllowed => "UnsupportedOperation",
             Self::SmsDailyLimit => "LimitExceeded",
             Self::BodyTooLarge => "RequestSizeLimitExceeded",
@@ -136,7 +143,7 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             Self::ParameterIllegal(_) | Self::TokenInvalid | Self::TokenExpired => 400,
-            Self::Forbidden => 403,
+            Self::Forbidden | Self::MailSuspended => 403,
             Self::EmailVerificationNotExist | Self::ContactNotFound => 404,
             Self::CodeSendLimited { .. } | Self::Throttled { .. } | Self::SmsDailyLimit => 429,
             Self::EmailUndeliverable | Self::SmsCountryNotAllowed => 400,
@@ -174,6 +181,7 @@ impl ApiError {
                 retry_after_seconds: *retry_after_seconds,
             },
             Self::EmailUndeliverable => Msg::EmailUndeliverable,
+            Self::MailSuspended => Msg::MailSuspended,
             Self::SmsCountryNotAllowed => Msg::SmsCountryNotAllowed,
             Self::SmsDailyLimit => Msg::SmsDailyLimit,
             Self::BodyTooLarge => Msg::BodyTooLarge {

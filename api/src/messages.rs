@@ -65,6 +65,7 @@ pub enum Msg {
         retry_after_seconds: i64,
     },
     EmailUndeliverable,
+    MailSuspended,
     SmsCountryNotAllowed,
     SmsDailyLimit,
 }
@@ -128,6 +129,9 @@ impl Msg {
             Msg::EmailUndeliverable => {
                 "The email address bounced permanently or its owner marked our mail as spam: it is not mailed again.".into()
             }
+            Msg::MailSuspended => {
+                "Mail from this caller is suspended: its mail bounced or drew complaints above the service's limit. Nothing was sent; the service's operator must resume it.".into()
+            }
             Msg::SmsCountryNotAllowed => "Text messages to this country are not enabled for this service.".into(),
             Msg::SmsDailyLimit => "This caller has sent its text messages for today. Try again tomorrow (UTC).".into(),
             Msg::BodyTooLarge { max_kib } => format!("The request body is over {max_kib} KiB."),
@@ -142,6 +146,7 @@ impl Msg {
                 Refusal::BadSignature => "The request signature does not match: check the secret and how the request is signed.".into(),
                 Refusal::Replayed => "This signed request was already received: sign every request anew.".into(),
                 Refusal::UnknownAction(a) => format!("The action {a:?} does not exist."),
+                Refusal::ActionNotAllowed(a) => format!("This AccessKey may not call {a}."),
                 Refusal::Unavailable => "The request could not be authenticated now. Try again later.".into(),
             },
         }
@@ -197,6 +202,9 @@ impl Msg {
             Msg::EmailUndeliverable => {
                 "该邮箱地址曾永久退信或被收件人标记为垃圾邮件，不再向其发送邮件。".into()
             }
+            Msg::MailSuspended => {
+                "该调用方的邮件已暂停发送：其邮件的退信率或投诉率超过本服务的上限。本次未发送任何邮件，需由服务运营方恢复。".into()
+            }
             Msg::SmsCountryNotAllowed => "本服务未开通发往该国家或地区的短信。".into(),
             Msg::SmsDailyLimit => "该调用方今日的短信发送量已达上限，请于明天（UTC）再试。".into(),
             Msg::BodyTooLarge { max_kib } => format!("请求体超过 {max_kib} KiB。"),
@@ -216,6 +224,7 @@ impl Msg {
                 Refusal::BadSignature => "请求签名不匹配，请检查密钥和签名方法。".into(),
                 Refusal::Replayed => "该签名请求已被接收过，每个请求都须重新签名。".into(),
                 Refusal::UnknownAction(a) => format!("接口 {a:?} 不存在。"),
+                Refusal::ActionNotAllowed(a) => format!("该 AccessKey 无权调用接口 {a}。"),
                 Refusal::Unavailable => "暂时无法验证请求身份，请稍后重试。".into(),
             },
         }
@@ -399,6 +408,7 @@ mod tests {
                 retry_after_seconds: 1,
             },
             Msg::EmailUndeliverable,
+            Msg::MailSuspended,
             Msg::SmsCountryNotAllowed,
             Msg::SmsDailyLimit,
             Msg::Refused(Refusal::NotSigned),
@@ -411,6 +421,7 @@ mod tests {
             Msg::Refused(Refusal::BadSignature),
             Msg::Refused(Refusal::Replayed),
             Msg::Refused(Refusal::UnknownAction("X".into())),
+            Msg::Refused(Refusal::ActionNotAllowed("X".into())),
             Msg::Refused(Refusal::Unavailable),
             Msg::CodeSendFailed,
             Msg::BodyTooLarge { max_kib: 64 },

@@ -47,6 +47,7 @@ pub fn link_item(outcome: &LinkOutcome, mode: SendMode) -> (List, ItemCode, Msg)
             ItemCode::EmailUndeliverable,
             Msg::EmailUndeliverable,
         ),
+        LinkOutcome::MailSuspended => (List::Fail, ItemCode::MailSuspended, Msg::MailSuspended),
         LinkOutcome::QuotaExceeded {
             retry_after_seconds,
         } => (
@@ -77,6 +78,7 @@ impl From<CodeRefusal> for ApiError {
             CodeRefusal::CountryNotAllowed => ApiError::SmsCountryNotAllowed,
             CodeRefusal::ContactVerified => ApiError::ContactVerified,
             CodeRefusal::Undeliverable => ApiError::EmailUndeliverable,
+            CodeRefusal::MailSuspended => ApiError::MailSuspended,
             CodeRefusal::Limited {
                 retry_after_seconds,
             } => ApiError::CodeSendLimited {

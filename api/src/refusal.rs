@@ -31,6 +31,8 @@ pub enum Refusal {
     /// The nonce (Alibaba) or the signature (Tencent) was already used within its window.
     Replayed,
     UnknownAction(String),
+    /// The key pair may not call this action (its `Actions` list).
+    ActionNotAllowed(String),
     /// The key pairs or the replay record could not be read or written.
     Unavailable,
 }
@@ -48,6 +50,7 @@ impl Refusal {
             Self::BadSignature => ("SignatureDoesNotMatch", 400),
             Self::Replayed => ("SignatureNonceUsed", 400),
             Self::UnknownAction(_) => ("InvalidAction.NotFound", 404),
+            Self::ActionNotAllowed(_) => ("Forbidden.RAM", 403),
             Self::Unavailable => ("ServiceUnavailable", 503),
         }
     }
@@ -62,6 +65,7 @@ impl Refusal {
             Self::Expired { .. } => "AuthFailure.SignatureExpire",
             Self::BadSignature | Self::Replayed => "AuthFailure.SignatureFailure",
             Self::UnknownAction(_) => "InvalidAction",
+            Self::ActionNotAllowed(_) => "UnauthorizedOperation",
             Self::Unavailable => "InternalError",
         }
     }

@@ -71,13 +71,25 @@ pub enum Routed {
 }
 
 /// The route `method` at `path` takes among `routes`, or `None` when it takes none (a deployed API answers
-/// such a request 404 without calling the function). A page is known by the end of the path (deployed
-/// `/verify-email`, locally `/lambda-url/verify-email/verify-email`) and takes only its own method; every
-/// other path is the action's (deployed `/<Action>`, locally `/lambda-url/<function>/`).
-pub fn route(routes: &[Route], method: &str, path: &str) -> Option<Routed> {
+/// such a request 404 without calling the function). A page is a route, not a path's ending: behind API
+/// Gateway, the route it matched (`route_key`, `GET /verify-email`) says so; where there is none (`$default`:
+/// a function URL, the local stack), the path must be exactly the page's (deployed `/verify-email`, locally
+/// `/lambda-url/<function>/verify-email`). A page takes only its own method; every other path is the
+/// action's (deployed `/<Action>`, locally `/lambda-url/<function>/`).
+pub fn route(
+    routes: &[Route],
+    method: &str,
+    path: &str,
+    route_key: Option<&str>,
+) -> Option<Routed> {
+    let matched = route_key.filter(|k| !k.is_empty() && *k != "$default");
     for r in routes {
         if let Route::Public(page) = r {
-            if path.ends_with(page.path) {
+            let is_page = match matched {
+                Some(key) => key.split_once(' ').map(|(_, p)| p) == Some(page.path),
+                None => without_local_prefix(path) == page.path,
+            };
+            if is_page {
                 return (page.method.as_str() == method).then_some(Routed::Page);
             }
         }
@@ -86,6 +98,14 @@ pub fn route(routes: &[Route], method: &str, path: &str) -> Option<Routed> {
         .iter()
         .any(|r| matches!(r, Route::Api(m) if m.as_str() == method))
         .then_some(Routed::Api)
+}
+
+/// The path under the local stack's `/lambda-url/<function>` (every path as it is when deployed).
+fn without_local_prefix(path: &str) -> &str {
+    match path.strip_prefix("/lambda-url/") {
+        Some(rest) => rest.find('/').map_or("", |i| &rest[i..]),
+        None => path,
+    }
 }
 
 /// The answer to a request that took no route: HTTP 404 in the action's envelope, with the code each
@@ -121,26 +141,63 @@ mod tests {
     #[test]
     fn a_request_takes_a_route_of_its_action_or_none() {
         let post = [Route::POST];
-        assert_eq!(route(&post, "POST", "/lambda-url/x/"), Some(Routed::Api));
-        assert_eq!(route(&post, "POST", "/X"), Some(Routed::Api));
+        assert_eq!(
+            route(&post, "POST", "/lambda-url/x/", None),
+            Some(Routed::Api)
+        );
+        assert_eq!(route(&post, "POST", "/X", None), Some(Routed::Api));
         for m in ["GET", "PUT", "DELETE", "PATCH", "HEAD", "post"] {
-            assert_eq!(route(&post, m, "/lambda-url/x/"), None, "{m}");
+            assert_eq!(route(&post, m, "/lambda-url/x/", None), None, "{m}");
         }
         let both = [Route::GET, Route::POST];
-        assert_eq!(route(&both, "GET", "/lambda-url/x/"), Some(Routed::Api));
-        assert_eq!(route(&both, "PUT", "/lambda-url/x/"), None);
+        assert_eq!(
+            route(&both, "GET", "/lambda-url/x/", None),
+            Some(Routed::Api)
+        );
+        assert_eq!(route(&both, "PUT", "/lambda-url/x/", None), None);
         let page = [Route::POST, Route::Public(PAGE)];
         // The function's own name ends like the page: only the page's path is the page.
         assert_eq!(
-            route(&page, "POST", "/lambda-url/verify-email/"),
+            route(&page, "POST", "/lambda-url/verify-email/", None),
             Some(Routed::Api)
         );
-        assert_eq!(route(&page, "GET", "/lambda-url/verify-email/"), None);
+        assert_eq!(route(&page, "GET", "/lambda-url/verify-email/", None), None);
         assert_eq!(
-            route(&page, "GET", "/lambda-url/verify-email/verify-email"),
+            route(&page, "GET", "/lambda-url/verify-email/verify-email", None),
             Some(Routed::Page)
         );
-        assert_eq!(route(&page, "GET", "/verify-email"), Some(Routed::Page));
-        assert_eq!(route(&page, "POST", "/verify-email"), None);
+        assert_eq!(
+            route(&page, "GET", "/verify-email", None),
+            Some(Routed::Page)
+        );
+        assert_eq!(route(&page, "POST", "/verify-email", None), None);
+        // Issue 20: a path that merely ends like the page is not the page.
+        for path in [
+            "/x/verify-email",
+            "/lambda-url/verify-email/x/verify-email",
+            "/VerifyEmail/verify-email",
+        ] {
+            assert_eq!(route(&page, "GET", path, None), None, "{path}");
+            assert_eq!(route(&page, "GET", path, Some("$default")), None, "{path}");
+        }
+        // Behind API Gateway, the route it matched decides, whatever the path.
+        assert_eq!(
+            route(&page, "GET", "/verify-email", Some("GET /verify-email")),
+            Some(Routed::Page)
+        );
+        assert_eq!(
+            route(&page, "POST", "/VerifyEmail", Some("POST /VerifyEmail")),
+            Some(Routed::Api)
+        );
+        assert_eq!(
+            route(
+                &page,
+                "GET",
+                "/stage/verify-email",
+                Some("GET /verify-email")
+            ),
+            Some(Routed::Page),
+            "a stage or custom domain's base path does not move the route"
+        );
     }
 }

@@ -9,14 +9,15 @@ use std::time::Duration;
 use adapters::sms::SmsSender;
 use chrono::{DateTime, Utc};
 use shared::app::Clock;
+use shared::callers::{CallerState, MailOutcomes, MailStop};
 use shared::code::{Contact, ContactType};
 use shared::error::BackendError;
 use shared::mail::{Mailer, OutgoingMail};
 use shared::model::{CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord};
 use shared::quota::QuotaState;
 use shared::store::{
-    CodeRecord, CodeSendState, CodeStore, ContactRecord, ListFilter, Page, PageQuery, ReplayGuard,
-    SendState, SendWrite, Store, VerifyOutcome, WriteError,
+    CallerStore, CodeRecord, CodeSendState, CodeStore, ContactRecord, ListFilter, Page, PageQuery,
+    ReplayGuard, SendState, SendWrite, Store, VerifyOutcome, WriteError,
 };
 
 /// A store that waits `delay` before each call, then asks the inner store. Counts its calls.
@@ -76,6 +77,42 @@ impl<S: ReplayGuard> ReplayGuard for DelayStore<S> {
     ) -> Result<bool, BackendError> {
         self.wait().await;
         self.inner.first_use(key, now, until).await
+    }
+}
+
+impl<S: CallerStore> CallerStore for DelayStore<S> {
+    async fn caller_state(&self, caller: &CallerId) -> Result<CallerState, BackendError> {
+        self.wait().await;
+        self.inner.caller_state(caller).await
+    }
+
+    async fn count_mail_outcomes(
+        &self,
+        caller: &CallerId,
+        day: &str,
+        add: MailOutcomes,
+    ) -> Result<MailOutcomes, BackendError> {
+        self.wait().await;
+        self.inner.count_mail_outcomes(caller, day, add).await
+    }
+
+    async fn stop_caller_mail(
+        &self,
+        caller: &CallerId,
+        stop: &MailStop,
+    ) -> Result<bool, BackendError> {
+        self.wait().await;
+        self.inner.stop_caller_mail(caller, stop).await
+    }
+
+    async fn resume_caller_mail(&self, caller: &CallerId, day: &str) -> Result<bool, BackendError> {
+        self.wait().await;
+        self.inner.resume_caller_mail(caller, day).await
+    }
+
+    async fn clear_undeliverable(&self, email: &EmailAddress) -> Result<bool, BackendError> {
+        self.wait().await;
+        self.inner.clear_undeliverable(email).await
     }
 }
 

@@ -92,6 +92,7 @@ pub async fn handle<S: Store + ReplayGuard, M: Mailer>(
                     request_id: request_id.clone(),
                     method: event.method().as_str().to_string(),
                     path: event.uri().path().to_string(),
+                    route_key: None,
                     params: a.params,
                     caller: Ok(Some(a.caller)),
                     origin: crate::lambda::Origin::of(&event),
@@ -360,8 +361,12 @@ async fn admit<S: Store + ReplayGuard, M: Mailer>(
         action: claim.action.clone(),
     };
     let now = door.app.now();
-    let (secret, caller) = match door.keys.lookup(&claim.key_id, now).await {
-        Lookup::Active { secret, caller } => (secret, caller),
+    let (secret, caller, allowed) = match door.keys.lookup(&claim.key_id, now).await {
+        Lookup::Active {
+            secret,
+            caller,
+            actions,
+        } => (secret, caller, actions),
         Lookup::Disabled => return Err(refuse(Refusal::DisabledKey.into(), None)),
         Lookup::Unknown => return Err(refuse(Refusal::UnknownKey.into(), None)),
         Lookup::Stale => return Err(refuse(Refusal::Unavailable.into(), None)),
@@ -383,6 +388,16 @@ async fn admit<S: Store + ReplayGuard, M: Mailer>(
             Some(&caller),
         )
     })?;
+    // A pair limited to some actions (its `Actions`) calls only those.
+    if allowed
+        .as_ref()
+        .is_some_and(|list| !list.contains(&claim.action))
+    {
+        return Err(refuse(
+            Refusal::ActionNotAllowed(claim.action.clone()).into(),
+            Some(&caller),
+        ));
+    }
     // The caller's rate, before anything is written for this request.
     if let Err(wait) =
         shared::rate::admit(&door.app.config.caller_rate, &door.app.store, &caller, now).await

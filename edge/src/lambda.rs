@@ -111,7 +111,12 @@ async fn respond<S: Store + shared::store::ReplayGuard, M: Mailer>(
     incoming: Incoming,
 ) -> Response<HttpBody> {
     // A request that takes none of the action's routes is refused as a deployed API does, before anything runs.
-    let routed = api::routes::route(entry.info.routes, &incoming.method, &incoming.path);
+    let routed = api::routes::route(
+        entry.info.routes,
+        &incoming.method,
+        &incoming.path,
+        incoming.route_key.as_deref(),
+    );
     let Some(routed) = routed else {
         let lang = incoming
             .params
@@ -192,6 +197,8 @@ pub struct Incoming {
     pub request_id: String,
     pub method: String,
     pub path: String,
+    /// The route API Gateway matched (`GET /verify-email`); `None` or `$default` for a function URL.
+    pub route_key: Option<String>,
     pub params: Result<Params, ApiError>,
     /// The IAM identity (or, on the local stack, `X-User-Id`); the front door puts its key's caller here.
     pub caller: Result<Option<CallerId>, ApiError>,
@@ -207,6 +214,10 @@ impl Incoming {
             request_id: request_id_of(event),
             method: event.method().as_str().to_string(),
             path: event.uri().path().to_string(),
+            route_key: match event.request_context_ref() {
+                Some(RequestContext::ApiGatewayV2(ctx)) => ctx.route_key.clone(),
+                _ => None,
+            },
             // An oversized body is never parsed (refused in `respond`).
             params: if too_large {
                 Ok(Params::default())

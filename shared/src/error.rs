@@ -16,6 +16,10 @@ pub enum BackendError {
     /// The provider (SES, End User Messaging) throttled the send; it may pass if tried again later.
     #[error("throttled: {0}")]
     Throttled(String),
+    /// The provider may have taken the message (the call timed out, or failed after it was sent): it counts
+    /// as sent (spent, and what it carries works), and it is not sent again.
+    #[error("uncertain: {0}")]
+    Uncertain(String),
     #[error("random source: {0}")]
     Random(#[from] crate::model::RandomSourceFailed),
 }

@@ -11,11 +11,13 @@
 //! - [`words`]: what a person reads, in English and Chinese;
 //! - [`paging`]: pages and cursors;
 //! - [`delivery`]: what SES said of the mails, recorded;
+//! - [`callers`]: what is kept of a caller as a whole: the bounce circuit breaker that stops its mail;
 //! - [`metrics`]: the counters (CloudWatch's embedded metric format, one line on standard output);
 //! - [`workflows`]: links and codes sent, followed and checked, through one send protocol;
 //! - [`error`]: what fails below the workflows.
 
 pub mod app;
+pub mod callers;
 pub mod code;
 pub mod config;
 pub mod delivery;

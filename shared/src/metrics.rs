@@ -16,6 +16,8 @@ pub enum Metric {
     QuotaRefusals,
     Bounces,
     Complaints,
+    /// A caller's mail was stopped by the bounce circuit breaker (once per stop).
+    CallerMailStopped,
 }
 
 impl Metric {
@@ -28,6 +30,7 @@ impl Metric {
             Self::QuotaRefusals => "QuotaRefusals",
             Self::Bounces => "Bounces",
             Self::Complaints => "Complaints",
+            Self::CallerMailStopped => "CallerMailStopped",
         }
     }
 }

@@ -421,6 +421,7 @@ mod failing {
     use std::sync::Arc;
 
     use chrono::{DateTime, Utc};
+    use shared::callers::{CallerState, MailOutcomes, MailStop};
     use shared::code::{Contact, ContactType};
     use shared::error::BackendError;
     use shared::model::{CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord};
@@ -545,6 +546,37 @@ mod failing {
             e: &EmailAddress,
         ) -> Result<bool, BackendError> {
             step!(self, self.inner.delete_record(c, e), Self::injected())
+        }
+    }
+
+    impl CallerStore for FailingStore {
+        async fn caller_state(&self, c: &CallerId) -> Result<CallerState, BackendError> {
+            step!(self, self.inner.caller_state(c), Self::injected())
+        }
+        async fn count_mail_outcomes(
+            &self,
+            c: &CallerId,
+            day: &str,
+            add: MailOutcomes,
+        ) -> Result<MailOutcomes, BackendError> {
+            step!(
+                self,
+                self.inner.count_mail_outcomes(c, day, add),
+                Self::injected()
+            )
+        }
+        async fn stop_caller_mail(&self, c: &CallerId, s: &MailStop) -> Result<bool, BackendError> {
+            step!(self, self.inner.stop_caller_mail(c, s), Self::injected())
+        }
+        async fn resume_caller_mail(&self, c: &CallerId, day: &str) -> Result<bool, BackendError> {
+            step!(
+                self,
+                self.inner.resume_caller_mail(c, day),
+                Self::injected()
+            )
+        }
+        async fn clear_undeliverable(&self, e: &EmailAddress) -> Result<bool, BackendError> {
+            step!(self, self.inner.clear_undeliverable(e), Self::injected())
         }
     }
 

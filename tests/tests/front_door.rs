@@ -26,6 +26,7 @@ fn keys(caller: &str) -> Keys {
     let doc = json!([
         {"AccessKeyId": format!("{caller}-key"), "AccessKeySecret": format!("{caller}-secret-value"), "Caller": caller},
         {"AccessKeyId": format!("{caller}-old"), "AccessKeySecret": format!("{caller}-old-secret"), "Caller": caller, "Status": "Disabled"},
+        {"AccessKeyId": format!("{caller}-reader"), "AccessKeySecret": format!("{caller}-reader-secret"), "Caller": caller, "Actions": ["QueryEmailVerification"]},
     ]);
     Keys::fixed(KeyRing::parse(&doc.to_string()).expect("key pairs"))
 }
@@ -1194,4 +1195,99 @@ async fn acs3_must_sign_the_host_and_the_content_type() {
         "{}",
         a.body
     );
+}
+
+/// Issue 20: a key pair may be limited to a list of actions; any other action is refused in the vendor's
+/// code before anything is counted or written.
+#[tokio::test]
+async fn a_key_limited_to_some_actions_calls_only_those() {
+    let clock = TestClock::default();
+    let caller = unique("reader");
+    let (door, counter) = counted_door(&clock, &caller, Some(1000)).await;
+    let (key, secret) = (
+        format!("{caller}-reader"),
+        format!("{caller}-reader-secret"),
+    );
+    let address = fresh_address();
+    let params = vec![("Email", address.clone())];
+    counter.take();
+    let a = call(
+        &door,
+        acs3_request(
+            "SubmitEmailVerification",
+            &params,
+            &key,
+            &secret,
+            clock.now(),
+            "n-1",
+        ),
+    )
+    .await;
+    assert_eq!(
+        (a.status, code(&a).as_str()),
+        (403, "Forbidden.RAM"),
+        "{}",
+        a.body
+    );
+    assert!(
+        a.body.contains("may not call SubmitEmailVerification"),
+        "{}",
+        a.body
+    );
+    let t = call(
+        &door,
+        tc3_request(
+            "DeleteIntlPhoneEmail",
+            &json!({"Type": 2, "Code": address}),
+            &key,
+            &secret,
+            clock.now(),
+        ),
+    )
+    .await;
+    assert_eq!(code(&t), "UnauthorizedOperation", "{}", t.body);
+    assert_eq!(
+        counter.take().total(DYNAMODB),
+        0,
+        "refused before any DynamoDB request"
+    );
+    assert!(
+        items_of(&caller).await.is_empty(),
+        "a refused request wrote something"
+    );
+    assert!(mails_to(&address).is_empty(), "a refused request sent mail");
+    // The action it may call goes through (no record yet: EmailVerificationNotExist, from the action).
+    let q = call(
+        &door,
+        rpc_request(
+            "QueryEmailVerification",
+            &params,
+            &key,
+            &secret,
+            clock.now(),
+            "n-2",
+        ),
+    )
+    .await;
+    assert_eq!(
+        (q.status, code(&q).as_str()),
+        (404, "EmailVerificationNotExist"),
+        "{}",
+        q.body
+    );
+    // The caller's unlimited key still calls everything.
+    let (full, full_secret) = (format!("{caller}-key"), format!("{caller}-secret-value"));
+    let s = call(
+        &door,
+        acs3_request(
+            "SubmitEmailVerification",
+            &params,
+            &full,
+            &full_secret,
+            clock.now(),
+            "n-3",
+        ),
+    )
+    .await;
+    assert_eq!(s.status, 200, "{}", s.body);
 }

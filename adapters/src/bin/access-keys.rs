@@ -2,7 +2,9 @@
 //! (output `AccessKeysSecretArn`) or, for trying it out, in a local JSON file.
 //!
 //! ```text
-//! access-keys --secret-id <arn> create <caller>       a new pair for <caller>; its secret is printed once
+//! access-keys --secret-id <arn> create <caller> [--actions A,B]
+//!                                                     a new pair for <caller>; its secret is printed once;
+//!                                                     with --actions it may call only those actions
 //! access-keys --secret-id <arn> list                  every pair: id, caller, status, created (no secrets)
 //! access-keys --secret-id <arn> revoke <AccessKeyId>  disables the pair (it stays listed)
 //! ```
@@ -16,7 +18,7 @@ use std::process::ExitCode;
 
 use adapters::keys::{read_secret, KeyRing};
 
-const USAGE: &str = "usage: access-keys (--secret-id <arn> | --file <path>) (create <caller> | list | revoke <AccessKeyId>)";
+const USAGE: &str = "usage: access-keys (--secret-id <arn> | --file <path>) (create <caller> [--actions Action1,Action2] | list | revoke <AccessKeyId>)";
 
 enum Place {
     Secret(String),
@@ -39,11 +41,16 @@ async fn run(args: Vec<String>) -> Result<(), String> {
         .ok()
         .map(Place::Secret);
     let mut rest = Vec::new();
+    let mut actions: Option<Vec<String>> = None;
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--secret-id" => place = Some(Place::Secret(it.next().ok_or(USAGE)?)),
             "--file" => place = Some(Place::File(it.next().ok_or(USAGE)?)),
+            "--actions" => {
+                let list = it.next().ok_or(USAGE)?;
+                actions = Some(list.split(',').map(|a| a.trim().to_string()).collect());
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -75,26 +82,30 @@ async fn run(args: Vec<String>) -> Result<(), String> {
     {
         ["list"] => {
             println!(
-                "{:<24} {:<10} {:<21} CALLER",
-                "ACCESS KEY ID", "STATUS", "CREATED (UTC)"
+                "{:<24} {:<10} {:<21} {:<40} ACTIONS",
+                "ACCESS KEY ID", "STATUS", "CREATED (UTC)", "CALLER"
             );
             for k in ring.keys() {
                 println!(
-                    "{:<24} {:<10} {:<21} {}",
+                    "{:<24} {:<10} {:<21} {:<40} {}",
                     k.access_key_id,
                     format!("{:?}", k.status),
                     k.created,
-                    k.caller
+                    k.caller,
+                    k.actions.as_ref().map_or("*".to_string(), |a| a.join(","))
                 );
             }
             Ok(())
         }
         ["create", caller] => {
-            let key = ring.create(caller, chrono::Utc::now())?;
+            let key = ring.create(caller, actions, chrono::Utc::now())?;
             save(&place, client.as_ref(), &ring).await?;
             println!("AccessKeyId:     {}", key.access_key_id);
             println!("AccessKeySecret: {}", key.access_key_secret);
             println!("Caller:          {}", key.caller);
+            if let Some(list) = &key.actions {
+                println!("Actions:         {}", list.join(","));
+            }
             eprintln!("The secret is shown only now. Alibaba SDKs: access_key_id / access_key_secret; Tencent SDKs: SecretId / SecretKey.");
             Ok(())
         }

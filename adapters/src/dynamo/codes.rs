@@ -92,14 +92,28 @@ impl CodeStore for DynamoStore {
         caller: &CallerId,
         contact: &Contact,
     ) -> Result<CodeSendState, BackendError> {
+        // The caller's state matters to mail only (its mail may be stopped).
+        let email = match contact {
+            Contact::Email(address) => Some(address),
+            Contact::Phone(_) => None,
+        };
+        let cached = email.and_then(|_| self.callers.get(caller));
         let mut keys = vec![contact_pk(caller, contact), code_quota_pk(caller, contact)];
-        if let Contact::Email(address) = contact {
+        if let Some(address) = email {
             keys.push(super::delivery_pk(address.as_str()));
+            if cached.is_none() {
+                keys.push(super::caller_pk(caller));
+            }
         }
         let found = self
             .get_many(&keys.iter().map(String::as_str).collect::<Vec<_>>())
             .await?;
+        let caller_state = match email {
+            Some(_) => self.caller_state_from(caller, cached, found.get(3))?,
+            None => Default::default(),
+        };
         Ok(CodeSendState {
+            caller: caller_state,
             verified: found[0].is_some(),
             quota: found[1]
                 .as_ref()

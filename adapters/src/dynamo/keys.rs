@@ -14,6 +14,8 @@
 //! | nonce     | `NONCE#<sha256 of key id and nonce, or of the signature>` |                               | end of its window      |
 //! | rate      | `RATE#<caller>#<epoch second>` (requests counted that second) |                          | a minute past the second |
 //! | count     | `COUNT#<caller>#<count shard>` (`records`, `verified`, `contacts_1`, `contacts_2`) |     | none                   |
+//! | caller    | `CALLER#<caller>` (its mail stop: `mail_stopped_at`, `mail_stop_reason`) |                   | none                   |
+//! | outcomes  | `OUTCOMES#<caller>#<YYYY-MM-DD>` (`mails`, `bounces`, `complaints` of its SES events that UTC day) | | two days past the day |
 //! | layout    | `CONFIG#layout` (`index_shards`)            |                                             | none                   |
 //!
 //! A caller id never holds `#`, so the keys cannot collide. The index `gsi1` serves List and Describe; how
@@ -45,6 +47,18 @@ pub(crate) fn day_pk(
         Daily::Texts => (format!("SMSDAY#{caller}#{day}#{shard}"), "texts"),
         Daily::Mails => (format!("MAILDAY#{caller}#{day}#{shard}"), "mails"),
     }
+}
+
+/// What is kept of a caller as a whole.
+pub(crate) fn caller_pk(caller: &CallerId) -> String {
+    format!("CALLER#{caller}")
+}
+
+/// One caller's mail outcomes (from its SES events) in one UTC day. One key per caller and day: its write
+/// rate is the caller's SES events per second, which the account's SES sending rate bounds far below
+/// DynamoDB's 1,000 writes per second per key.
+pub(crate) fn outcomes_pk(caller: &CallerId, day: &str) -> String {
+    format!("OUTCOMES#{caller}#{day}")
 }
 
 /// One caller's requests in one UTC second (the shared rate).

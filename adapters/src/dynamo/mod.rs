@@ -1,6 +1,7 @@
 //! The DynamoDB store: the store port (`shared::store`) on one table. Its key formats are in [`keys`].
 
 mod bulk;
+mod callers;
 mod codes;
 pub mod keys;
 pub mod layout;
@@ -186,14 +187,22 @@ impl Store for DynamoStore {
         caller: &CallerId,
         email: &EmailAddress,
     ) -> Result<SendState, BackendError> {
+        let cached = self.callers.get(caller);
+        let caller_key = caller_pk(caller);
+        let mut keys = vec![
+            record_pk(caller, email),
+            quota_pk(caller, email),
+            delivery_pk(email.as_str()),
+        ];
+        if cached.is_none() {
+            keys.push(caller_key);
+        }
         let found = self
-            .get_many(&[
-                &record_pk(caller, email),
-                &quota_pk(caller, email),
-                &delivery_pk(email.as_str()),
-            ])
+            .get_many(&keys.iter().map(String::as_str).collect::<Vec<_>>())
             .await?;
+        let caller_state = self.caller_state_from(caller, cached, found.get(3))?;
         Ok(SendState {
+            caller: caller_state,
             record: found[0].as_ref().map(item_to_record).transpose()?,
             quota: found[1]
                 .as_ref()
@@ -503,7 +512,7 @@ impl Store for DynamoStore {
     }
 
     /// Up to three conditional updates, each idempotent: the address becomes undeliverable (once, whatever
-    /// the order of its events); its last state moves on if this event is newer than the one recorded; and
+    /// the order of its events), or, for a delivery newer than that, deliverable again; its last state moves on if this event is newer than the one recorded; and
     /// so does the state on the caller's record, if the event names a caller whose record exists.
     #[tracing::instrument(skip_all, fields(email = %event.address.masked(), kind = event.kind.as_str()))]
     async fn record_delivery(&self, event: &DeliveryEvent) -> Result<bool, BackendError> {
@@ -522,6 +531,18 @@ impl Store for DynamoStore {
                 .expression_attribute_values(":at", at.clone())
                 .expression_attribute_values(":why", s(format!("{} {}", event.kind.as_str(), event.reason).trim().to_string()));
             changed |= applied(update.send().await)?;
+        }
+        // A delivery after the address became undeliverable shows that it works again.
+        if event.kind == DeliveryKind::Delivered {
+            let clear = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(delivery_pk(event.address.as_str())))
+                .update_expression("REMOVE undeliverable, undeliverable_at, undeliverable_reason")
+                .condition_expression("undeliverable_at < :at")
+                .expression_attribute_values(":at", at.clone());
+            changed |= applied(clear.send().await)?;
         }
         let newer = "attribute_not_exists(delivery_at) OR delivery_at < :at";
         let state = self

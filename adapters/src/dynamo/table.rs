@@ -41,6 +41,8 @@ pub struct DynamoStore {
     /// The table's layout, read once.
     layout: std::sync::Arc<tokio::sync::OnceCell<Layout>>,
     pub(crate) stats: std::sync::Arc<std::sync::Mutex<ReadStats>>,
+    /// What was read of each caller, kept at most `shared::callers::CALLER_CACHE_TTL`.
+    pub(crate) callers: std::sync::Arc<shared::callers::CallerCache>,
 }
 
 pub(crate) use super::keys::LAYOUT_PK;
@@ -72,6 +74,7 @@ impl DynamoStore {
             wanted,
             layout: Default::default(),
             stats: Default::default(),
+            callers: Default::default(),
         }
     }
 

@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 
 use super::port::{
-    CodeRecord, CodeSendState, CodeStore, ContactRecord, ListFilter, Page, PageQuery, ReplayGuard,
-    SendState, SendWrite, Store, VerifyOutcome, WriteError,
+    CallerStore, CodeRecord, CodeSendState, CodeStore, ContactRecord, ListFilter, Page, PageQuery,
+    ReplayGuard, SendState, SendWrite, Store, VerifyOutcome, WriteError,
 };
+use crate::callers::{CallerState, MailOutcomes, MailStop};
 use crate::code::{Contact, ContactType};
 use crate::error::BackendError;
 use crate::model::DeliveryEvent;
@@ -23,8 +24,9 @@ use crate::spend::Daily;
 
 type Key = (CallerId, EmailAddress);
 
-/// What is known of mail to one address: the last SES event (kind, time), and whether it is undeliverable.
-type DeliveryState = (Option<(DeliveryKind, DateTime<Utc>)>, bool);
+/// What is known of mail to one address: the last SES event (kind, time), and since when it is
+/// undeliverable (the event's time), if it is.
+type DeliveryState = (Option<(DeliveryKind, DateTime<Utc>)>, Option<DateTime<Utc>>);
 
 #[derive(Default)]
 struct Tables {
@@ -41,6 +43,9 @@ struct Tables {
     requests: HashMap<(CallerId, i64), u32>,
     /// Per address: the last event's kind and time, and whether it is undeliverable.
     deliveries: HashMap<EmailAddress, DeliveryState>,
+    callers: HashMap<CallerId, CallerState>,
+    /// Per caller and UTC day: its mails' outcomes.
+    outcomes: HashMap<(CallerId, String), MailOutcomes>,
 }
 
 #[derive(Clone, Default)]
@@ -80,7 +85,8 @@ impl Store for MemoryStore {
         Ok(SendState {
             record: t.records.get(&k).cloned(),
             quota: t.quotas.get(&k).cloned().unwrap_or_default(),
-            undeliverable: t.deliveries.get(email).is_some_and(|d| d.1),
+            undeliverable: t.deliveries.get(email).is_some_and(|d| d.1.is_some()),
+            caller: t.callers.get(caller).cloned().unwrap_or_default(),
         })
     }
 
@@ -212,8 +218,13 @@ impl Store for MemoryStore {
         let mut t = self.lock()?;
         let entry = t.deliveries.entry(e.address.clone()).or_default();
         let mut changed = false;
-        if e.kind.makes_undeliverable() && !entry.1 {
-            entry.1 = true;
+        if e.kind.makes_undeliverable() && entry.1.is_none() {
+            entry.1 = Some(e.at);
+            changed = true;
+        }
+        // A later delivery shows the address works again.
+        if e.kind == DeliveryKind::Delivered && entry.1.is_some_and(|since| since < e.at) {
+            entry.1 = None;
             changed = true;
         }
         if entry.0.is_none_or(|(_, at)| at < e.at) {
@@ -252,6 +263,65 @@ impl Store for MemoryStore {
     }
 }
 
+impl CallerStore for MemoryStore {
+    async fn caller_state(&self, caller: &CallerId) -> Result<CallerState, BackendError> {
+        Ok(self
+            .lock()?
+            .callers
+            .get(caller)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn count_mail_outcomes(
+        &self,
+        caller: &CallerId,
+        day: &str,
+        add: MailOutcomes,
+    ) -> Result<MailOutcomes, BackendError> {
+        let mut t = self.lock()?;
+        let day = t
+            .outcomes
+            .entry((caller.clone(), day.to_string()))
+            .or_default();
+        day.mails += add.mails;
+        day.bounces += add.bounces;
+        day.complaints += add.complaints;
+        Ok(*day)
+    }
+
+    async fn stop_caller_mail(
+        &self,
+        caller: &CallerId,
+        stop: &MailStop,
+    ) -> Result<bool, BackendError> {
+        let mut t = self.lock()?;
+        let state = t.callers.entry(caller.clone()).or_default();
+        if state.mail_stop.is_some() {
+            return Ok(false);
+        }
+        state.mail_stop = Some(stop.clone());
+        Ok(true)
+    }
+
+    async fn resume_caller_mail(&self, caller: &CallerId, day: &str) -> Result<bool, BackendError> {
+        let mut t = self.lock()?;
+        t.outcomes.remove(&(caller.clone(), day.to_string()));
+        Ok(t.callers
+            .get_mut(caller)
+            .and_then(|s| s.mail_stop.take())
+            .is_some())
+    }
+
+    async fn clear_undeliverable(&self, email: &EmailAddress) -> Result<bool, BackendError> {
+        let mut t = self.lock()?;
+        Ok(t.deliveries
+            .get_mut(email)
+            .and_then(|d| d.1.take())
+            .is_some())
+    }
+}
+
 fn ckey(caller: &CallerId, contact: &Contact) -> (CallerId, Contact) {
     (caller.clone(), contact.clone())
 }
@@ -265,13 +335,14 @@ impl CodeStore for MemoryStore {
         let t = self.lock()?;
         let k = ckey(caller, contact);
         let undeliverable = match contact {
-            Contact::Email(a) => t.deliveries.get(a).is_some_and(|d| d.1),
+            Contact::Email(a) => t.deliveries.get(a).is_some_and(|d| d.1.is_some()),
             Contact::Phone(_) => false,
         };
         Ok(CodeSendState {
             verified: t.contacts.contains_key(&k),
             quota: t.code_quotas.get(&k).cloned().unwrap_or_default(),
             undeliverable,
+            caller: t.callers.get(caller).cloned().unwrap_or_default(),
         })
     }
 

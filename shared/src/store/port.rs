@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 pub use crate::code::{CodeRecord, ContactRecord};
 pub use crate::paging::{Cursor, Page, PageQuery, PageStart};
 
+use crate::callers::{CallerState, MailOutcomes, MailStop};
 use crate::code::{Contact, ContactType};
 use crate::error::BackendError;
 use crate::model::DeliveryEvent;
@@ -23,6 +24,8 @@ pub struct SendState {
     pub quota: QuotaState,
     /// A hard bounce or a complaint (for any caller's mail) made the address undeliverable.
     pub undeliverable: bool,
+    /// The caller as a whole (its mail may be stopped), read at most [`crate::callers::CALLER_CACHE_TTL`] ago.
+    pub caller: CallerState,
 }
 
 /// One send of a link, in three steps so that a mail that cannot be handed over changes nothing:
@@ -81,8 +84,9 @@ impl ListFilter {
     }
 }
 
-/// Every store holds both families: links ([`Store`]) and codes ([`CodeStore`]).
-pub trait Store: CodeStore + Send + Sync + 'static {
+/// Every store holds both families, links ([`Store`]) and codes ([`CodeStore`]), and what is kept of each
+/// caller as a whole ([`CallerStore`]).
+pub trait Store: CodeStore + CallerStore + Send + Sync + 'static {
     fn load_send_state(
         &self,
         caller: &CallerId,
@@ -136,7 +140,8 @@ pub trait Store: CodeStore + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Page<VerificationRecord>, BackendError>> + Send;
 
     /// Records what SES said of a mail to an address: the address's own state (undeliverable after a hard
-    /// bounce or a complaint, whatever order events come in) and, when the event names its caller, that
+    /// bounce or a complaint, whatever order events come in; deliverable again after a delivery that
+    /// happened later than that) and, when the event names its caller, that
     /// caller's record. Idempotent: an event seen before, or older than what is recorded, changes nothing
     /// (`false`).
     fn record_delivery(
@@ -191,6 +196,49 @@ pub struct CodeSendState {
     pub quota: QuotaState,
     /// An email contact that hard-bounced or complained.
     pub undeliverable: bool,
+    /// The caller as a whole, as in [`SendState::caller`].
+    pub caller: CallerState,
+}
+
+/// What is kept of each caller as a whole, and of each address's deliverability, outside the send path:
+/// the bounce circuit breaker ([`crate::callers`]) and the operator's commands.
+pub trait CallerStore: Send + Sync + 'static {
+    /// What is kept of `caller`; a deployed store may answer from a copy read at most
+    /// [`crate::callers::CALLER_CACHE_TTL`] ago.
+    fn caller_state(
+        &self,
+        caller: &CallerId,
+    ) -> impl Future<Output = Result<CallerState, BackendError>> + Send;
+
+    /// Adds `add` to the caller's outcomes of the UTC day `day` (`YYYY-MM-DD`) and returns the day's totals.
+    fn count_mail_outcomes(
+        &self,
+        caller: &CallerId,
+        day: &str,
+        add: MailOutcomes,
+    ) -> impl Future<Output = Result<MailOutcomes, BackendError>> + Send;
+
+    /// Stops the caller's mail; `false` when it was already stopped (the first stop is kept).
+    fn stop_caller_mail(
+        &self,
+        caller: &CallerId,
+        stop: &MailStop,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
+    /// The operator's resume: the caller's mail flows again, and its outcomes of `day` start from zero (or
+    /// the next event would stop it again). `false` when it was not stopped.
+    fn resume_caller_mail(
+        &self,
+        caller: &CallerId,
+        day: &str,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
+    /// The operator's clear: the address is deliverable again (until its next hard bounce or complaint).
+    /// `false` when it was not undeliverable.
+    fn clear_undeliverable(
+        &self,
+        email: &EmailAddress,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
 }
 
 /// Storage of codes and verified contacts (the Tencent-style actions), beside [`Store`].

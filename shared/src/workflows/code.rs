@@ -27,6 +27,8 @@ pub enum CodeRefusal {
     ContactVerified,
     /// A mail to an address that hard-bounced or complained.
     Undeliverable,
+    /// A mail from a caller whose mail the bounce circuit breaker stopped (`shared::callers`).
+    MailSuspended,
     /// The quota refused it.
     Limited { retry_after_seconds: i64 },
     /// The caller sent its texts of the day (`SmsDailyLimitPerCaller`).
@@ -176,6 +178,9 @@ pub async fn send_code<S: Store, M: Mailer>(
         }
         if state.undeliverable {
             return Err(CodeError::Refused(CodeRefusal::Undeliverable));
+        }
+        if state.caller.mail_stop.is_some() && matches!(contact, Contact::Email(_)) {
+            return Err(CodeError::Refused(CodeRefusal::MailSuspended));
         }
         let now = app.now();
         let quota = state.quota.spend(now, &app.config.quota).map_err(|e| {

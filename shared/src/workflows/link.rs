@@ -52,6 +52,8 @@ pub enum LinkOutcome {
     NoRecord,
     /// A hard bounce or a complaint (or SES's suppression list): never mailed again, nothing spent.
     Undeliverable,
+    /// The caller's mail is stopped by the bounce circuit breaker (`shared::callers`): nothing spent.
+    MailSuspended,
     /// The quota refused it.
     QuotaExceeded { retry_after_seconds: i64 },
     /// The mailer did not take the mail (or was throttled past the time budget): nothing spent.
@@ -210,6 +212,9 @@ async fn try_send<S: Store, M: Mailer>(
         // A hard bounce or a complaint: never again, and nothing spent.
         if state.undeliverable {
             return Ok(LinkOutcome::Undeliverable);
+        }
+        if state.caller.mail_stop.is_some() {
+            return Ok(LinkOutcome::MailSuspended);
         }
         let now = app.now();
         let quota_before = state.quota.clone();

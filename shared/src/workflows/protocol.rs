@@ -77,11 +77,74 @@ where
         Err(NotReserved::Refused(r)) => return Err(NotSent::Refused(r)),
         Err(NotReserved::Backend(e)) => return Err(NotSent::Backend(e)),
     }
-    if let Err(e) = deliver(pacer, deadline, hand_over).await {
+    match deliver(pacer, deadline, hand_over).await {
+        Ok(()) => {}
+        // It may have gone out: it stays spent, and what it carries is made to work (a code that arrived
+        // must work), but the caller is told that it may not have gone.
+        Err(e @ BackendError::Uncertain(_)) => {
+            send.commit().await.map_err(NotSent::Backend)?;
+            return Err(NotSent::NotHandedOver(e));
+        }
         // Nothing of this send stays: what worked still does, and the quota is given back.
-        send.undo().await;
-        return Err(NotSent::NotHandedOver(e));
+        Err(e) => {
+            send.undo().await;
+            return Err(NotSent::NotHandedOver(e));
+        }
     }
     send.commit().await.map_err(NotSent::Backend)?;
     Ok(Pass::Sent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A send that records which of its writes ran.
+    #[derive(Default)]
+    struct Recorded(Mutex<Vec<&'static str>>);
+
+    impl Send3 for Recorded {
+        type Refusal = ();
+        async fn reserve(&self) -> Result<(), NotReserved<()>> {
+            self.0.lock().unwrap().push("reserve");
+            Ok(())
+        }
+        async fn undo(&self) {
+            self.0.lock().unwrap().push("undo");
+        }
+        async fn commit(&self) -> Result<(), BackendError> {
+            self.0.lock().unwrap().push("commit");
+            Ok(())
+        }
+    }
+
+    async fn run_with(outcome: Result<(), BackendError>) -> (Vec<&'static str>, bool) {
+        let send = Recorded::default();
+        let pacer = SendPacer::new(1000.0);
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        let outcome = std::sync::Mutex::new(Some(outcome));
+        let result = run(&send, &pacer, deadline, || {
+            let next = outcome.lock().unwrap().take().unwrap_or(Ok(()));
+            async move { next }
+        })
+        .await;
+        let calls = send.0.lock().unwrap().clone();
+        (calls, result.is_ok())
+    }
+
+    #[tokio::test]
+    async fn a_sent_message_commits_a_refused_one_undoes_and_an_uncertain_one_stays_spent() {
+        assert_eq!(run_with(Ok(())).await, (vec!["reserve", "commit"], true));
+        assert_eq!(
+            run_with(Err(BackendError::Mail("refused".into()))).await,
+            (vec!["reserve", "undo"], false)
+        );
+        // Issue 20: a text that timed out may have arrived: it is not given back (which would let it be
+        // sent again within the quota) and its code is kept, but the caller hears that it failed.
+        assert_eq!(
+            run_with(Err(BackendError::Uncertain("timed out".into()))).await,
+            (vec!["reserve", "commit"], false)
+        );
+    }
 }
