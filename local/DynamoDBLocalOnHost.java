@@ -3,6 +3,11 @@
 // libraries on the class path:
 //   java -cp DynamoDBLocal.jar:DynamoDBLocal_lib/* local/DynamoDBLocalOnHost.java <host> <DynamoDB Local options>
 // It builds the server as DynamoDB Local's own main does, sets the host of its Jetty connectors, starts it.
+// With DYNAMODB_REQUEST_LOG set to a file (make load sets it), every request it answered is appended there
+// as one line, "<epoch ms at the answer> <operation> <HTTP status>" (the operation from X-Amz-Target, e.g.
+// GetItem): nothing of the request's body, so no address or key is written.
+import java.io.FileWriter;
+import java.io.PrintWriter;
 import java.lang.reflect.Field;
 import java.util.Arrays;
 
@@ -28,6 +33,17 @@ public class DynamoDBLocalOnHost {
         if (bound == 0) {
             System.err.println("DynamoDBLocalOnHost: no connector to bind to " + host);
             System.exit(1);
+        }
+        String requestLog = System.getenv("DYNAMODB_REQUEST_LOG");
+        if (requestLog != null && !requestLog.isEmpty()) {
+            var out = new PrintWriter(new FileWriter(requestLog, true), true);
+            server.setRequestLog((request, response) -> {
+                String target = request.getHeaders().get("X-Amz-Target");
+                String operation = target == null ? "-" : target.substring(target.lastIndexOf('.') + 1).replaceAll("\\s", "_");
+                synchronized (out) {
+                    out.println(System.currentTimeMillis() + " " + operation + " " + response.getStatus());
+                }
+            });
         }
         proxy.start();
         System.out.println("DynamoDB Local listening on " + host);

@@ -2,8 +2,12 @@
 # make load: starts a local stack of its own (own ports), warms every function, drives it with Locust for
 # LOAD_SECONDS (headless), audits the table, the SES emulator and the SMS outbox against what Locust was told
 # (tests/load/audit.py), writes the marked section of BENCHMARKS.md, and always stops the stack.
-#   LOAD_SECONDS=240 LOAD_USERS=50 LOAD_CALLERS=50 LOAD_SPAWN_RATE=10 LOAD_MIN_REQUESTS=10000
+#   LOAD_SECONDS=240 LOAD_USERS=50 LOAD_CALLERS=50 LOAD_SPAWN_RATE=10
+#   LOAD_MIN_REQUESTS (default 25 a second of LOAD_SECONDS: 6000 for 240 s) requests of the per-action mix
 #   LOAD_MAX_REQUESTS=200000 (Locust also stops after that many requests)
+#   The front door, beside the per-action mix: LOAD_FLOOD_MAX=20000 unsigned requests at most from one client,
+#   LOAD_FLOOD_RATE=50 a second at most (0: no wait), the first LOAD_FLOOD_SOLO=300 of them alone (the
+#   flood-only window); LOAD_TENANTS=4 signed tenants (the key pairs of ACCESS_KEYS). 0 turns a part off.
 #   LAMBDA_PORT=29500 DYNAMODB_PORT=28500 SES_PORT=28505   (not the ports of `make run`)
 # Traffic goes only to BIND_HOST (127.0.0.1). Results and logs: .stack/<LAMBDA_PORT>/load/.
 set -euo pipefail
@@ -11,11 +15,17 @@ export LAMBDA_PORT="${LAMBDA_PORT:-29500}" DYNAMODB_PORT="${DYNAMODB_PORT:-28500
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT_DIR"
 
-LOAD_SECONDS="${LOAD_SECONDS:-240}"        # long enough for 10,000 requests on a busy 2-core machine
+LOAD_SECONDS="${LOAD_SECONDS:-240}"
 LOAD_USERS="${LOAD_USERS:-50}"
 LOAD_CALLERS="${LOAD_CALLERS:-50}"
 LOAD_SPAWN_RATE="${LOAD_SPAWN_RATE:-10}"
-LOAD_MIN_REQUESTS="${LOAD_MIN_REQUESTS:-10000}"
+# The per-action mix shares the 2 cores with the front door's flood and tenants (and with whatever else runs on
+# the machine): 25 requests a second of the run is the floor, for any LOAD_SECONDS.
+LOAD_MIN_REQUESTS="${LOAD_MIN_REQUESTS:-$((LOAD_SECONDS * 25))}"
+LOAD_FLOOD_MAX="${LOAD_FLOOD_MAX:-20000}"
+LOAD_FLOOD_RATE="${LOAD_FLOOD_RATE:-50}"
+LOAD_FLOOD_SOLO="${LOAD_FLOOD_SOLO:-300}"
+LOAD_TENANTS="${LOAD_TENANTS:-4}"
 LOAD_MAX_REQUESTS="${LOAD_MAX_REQUESTS:-200000}"
 LOAD_STACK_TIMEOUT="${LOAD_STACK_TIMEOUT:-1800}"   # seconds for the stack's build and start
 LOAD_WARM_TIMEOUT="${LOAD_WARM_TIMEOUT:-2400}"     # seconds for every function's first answer
@@ -49,6 +59,9 @@ mkdir -p "$OUT"
 # ignores edits to the tree (others may edit it during the run; a reload would restart the functions mid-load).
 export MAX_SEND_RATE=100000
 echo '*' >"$OUT/watch-ignore"
+# DynamoDB Local logs every request it answers (time, operation, status; local/DynamoDBLocalOnHost.java): the
+# audit counts the DynamoDB requests of the flood-only window with it.
+export DYNAMODB_REQUEST_LOG="$OUT/dynamodb-requests.log"
 export CARGO_LAMBDA_IGNORE_FILE="$OUT/watch-ignore"
 
 stack_pid=""
@@ -149,12 +162,16 @@ for w in "${warm[@]}"; do
 done
 wait "${warming[@]}" || true
 
-echo "==> load: Locust, $LOAD_USERS users over $LOAD_CALLERS callers for ${LOAD_SECONDS}s against http://$BIND_HOST:$LAMBDA_PORT"
+# The front door's users come on top of the mix's: one flooding client and the signed tenants (fixed counts).
+door_users=$(( (LOAD_FLOOD_MAX > 0 ? 1 : 0) + LOAD_TENANTS ))
+echo "==> load: Locust, $LOAD_USERS users over $LOAD_CALLERS callers for ${LOAD_SECONDS}s against http://$BIND_HOST:$LAMBDA_PORT; at the front door an unsigned flood (at most $LOAD_FLOOD_MAX requests, $LOAD_FLOOD_RATE/s) and $LOAD_TENANTS signed tenants"
 locust_version="$("$VENV_DIR/bin/python" -c 'from importlib.metadata import version; print(version("locust"))')"
 set +e
-LOAD_OUT="$OUT" LOAD_CALLERS="$LOAD_CALLERS" LOAD_MAX_REQUESTS="$LOAD_MAX_REQUESTS" PYTHONDONTWRITEBYTECODE=1 "$VENV_DIR/bin/locust" \
+LOAD_OUT="$OUT" LOAD_CALLERS="$LOAD_CALLERS" LOAD_MAX_REQUESTS="$LOAD_MAX_REQUESTS" LOAD_FLOOD_MAX="$LOAD_FLOOD_MAX" \
+  LOAD_FLOOD_RATE="$LOAD_FLOOD_RATE" LOAD_FLOOD_SOLO="$LOAD_FLOOD_SOLO" LOAD_TENANTS="$LOAD_TENANTS" \
+  PYTHONDONTWRITEBYTECODE=1 "$VENV_DIR/bin/locust" \
   -f tests/load/locustfile.py --headless --only-summary --loglevel WARNING \
-  --host "http://$BIND_HOST:$LAMBDA_PORT" -u "$LOAD_USERS" -r "$LOAD_SPAWN_RATE" -t "${LOAD_SECONDS}s" \
+  --host "http://$BIND_HOST:$LAMBDA_PORT" -u "$((LOAD_USERS + door_users))" -r "$LOAD_SPAWN_RATE" -t "${LOAD_SECONDS}s" \
   --stop-timeout 120 --csv "$OUT/locust" --exit-code-on-error 0 2>&1 | tee "$OUT/locust.out"
 locust_rc=${PIPESTATUS[0]}
 set -e
@@ -166,6 +183,7 @@ fi
 echo "==> load: audit"
 PYTHONDONTWRITEBYTECODE=1 "$VENV_DIR/bin/python" tests/load/audit.py --out "$OUT" \
   --benchmarks "$LOAD_BENCHMARKS" --min-requests "$LOAD_MIN_REQUESTS" --lambda-log "$STATE_DIR/lambda.log" \
-  --command "make load   # = bash local/load.sh; LOAD_SECONDS=$LOAD_SECONDS LOAD_USERS=$LOAD_USERS LOAD_CALLERS=$LOAD_CALLERS" \
+  --dynamodb-log "$DYNAMODB_REQUEST_LOG" \
+  --command "make load   # = bash local/load.sh; LOAD_SECONDS=$LOAD_SECONDS LOAD_USERS=$LOAD_USERS LOAD_CALLERS=$LOAD_CALLERS LOAD_MIN_REQUESTS=$LOAD_MIN_REQUESTS LOAD_FLOOD_MAX=$LOAD_FLOOD_MAX LOAD_FLOOD_RATE=$LOAD_FLOOD_RATE LOAD_FLOOD_SOLO=$LOAD_FLOOD_SOLO LOAD_TENANTS=$LOAD_TENANTS" \
   --commit "$commit" --seconds "$LOAD_SECONDS" --spawn-rate "$LOAD_SPAWN_RATE" \
   --ports "Lambda $LAMBDA_PORT, DynamoDB $DYNAMODB_PORT, SES $SES_PORT" --locust-version "$locust_version"

@@ -6,7 +6,9 @@
 #                         tests/stack/term_test.sh), stop everything (also when a test fails); TEST_ARGS goes to
 #                         cargo test, SDK_TEST_ARGS to pytest, NODE_SDK_TEST_ARGS to node --test
 #   local/stack.sh bench  build the release zips and binaries, start DynamoDB Local and the SES emulator,
-#                         run the benchmarks (BENCHMARKS.md), stop everything
+#                         run the benchmarks (BENCHMARKS.md), stop everything; further arguments go to the bench
+#                         (bench --door-only: only the bench binary is built, only the front door's defences are
+#                         measured and put into BENCHMARKS.md, no zips, no cold starts, no scale part)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 mode="${1:-run}"
@@ -102,6 +104,13 @@ wait_for() { # NAME SECONDS CHECK...
 # bench: the Lambda zips (arm64, or x86_64 where the arm64 target cannot be had) and, for the cold starts and
 # the in-process measurements, the same code built for this machine with the same profile.
 bench_build() {
+  if [ "$door_only" = 1 ]; then
+    zip_arch=none
+    host_build="cargo build --release -p bench"
+    echo "==> $host_build"
+    $host_build
+    return
+  fi
   zip_arch=arm64
   bash local/build.sh arm64 || {
     rc=$?
@@ -119,7 +128,9 @@ bench_build() {
   $host_build
 }
 
+door_only=0
 if [ "$mode" = bench ]; then
+  for arg in "${@:2}"; do [ "$arg" = --door-only ] && door_only=1; done
   bench_build
 else
   echo "==> building the functions"
@@ -199,6 +210,12 @@ case "$mode" in
     export MAX_SEND_RATE="${MAX_SEND_RATE:-100000}"
     # Nor the per-caller rate: the bench sends thousands of requests as one caller, back to back.
     export CALLER_RATE_LIMIT=1000000 CALLER_BURST_LIMIT=1000000
+    if [ "$door_only" = 1 ]; then
+      export BENCH_COMMANDS="make bench BENCH_ARGS=--door-only   # = bash local/stack.sh bench --door-only
+$host_build"
+      target/release/bench "$@"
+      exit 0
+    fi
     export BENCH_COMMANDS="make bench   # = bash local/stack.sh bench
 $(tail -n +2 target/lambda/BUILD)
 $host_build"

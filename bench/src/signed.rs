@@ -164,6 +164,21 @@ pub fn event(
     }
 }
 
+/// The event of `POST /` with no signature of any scheme, as a flood sends it: `body` with `content_type`,
+/// no `Authorization`, no `Signature` parameter.
+pub fn unsigned_event(content_type: &str, body: &str) -> String {
+    let headers: Map<String, Value> = [
+        ("host".to_string(), Value::String(HOST.into())),
+        (
+            "content-type".to_string(),
+            Value::String(content_type.into()),
+        ),
+    ]
+    .into_iter()
+    .collect();
+    api_event(&headers, &[], body, "curl/8.5.0")
+}
+
 fn acs3_event(key: &KeyPair, action: &str, params: &Value, now: DateTime<Utc>) -> String {
     let query = string_pairs(params);
     let body: &[u8] = b"";

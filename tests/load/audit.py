@@ -18,7 +18,12 @@ The checks:
   code send answered as a success has its mail or text message;
 - quotas: no QUOTA or CODEQUOTA item holds more than QUOTA_MAX_PER_DAY sends in 24 h or two sends less than
   QUOTA_MIN_INTERVAL_SECONDS apart; nor do the success answers the tool received;
-- answers: none outside the codes this mix expects, none that contradicts an earlier answer to the same user.
+- answers: none outside the codes this mix expects, none that contradicts an earlier answer to the same user;
+- the front door: every request of the unsigned flood refused in the answer its kind calls for, and shown refused in
+  the functions' log before the key lookup (a refusal line that names no key), as many as were sent; no DynamoDB
+  request in the flood-only window (DynamoDB Local's request log, --dynamodb-log); every signed tenant's call a
+  success, or refused by the caller's rate (Throttling / RequestLimitExceeded, the one documented refusal); every
+  tenant's successful send has its record and its mail.
 """
 
 from __future__ import annotations
@@ -83,9 +88,12 @@ def quota_violations(sends_ms: list[int], min_interval_ms: int, max_per_day: int
 class Audit:
     def __init__(self, journal: dict, items: list[dict], mails: list[dict], sms: list[dict],
                  min_interval_s: int, max_per_day: int, min_requests: int,
-                 answered: Counter | None = None) -> None:
+                 answered: Counter | None = None, door_lines: Counter | None = None,
+                 dynamodb_requests: list[tuple[int, str, int]] | None = None) -> None:
         self.j = journal
         self.answered = answered  # (action, status) -> answers the functions logged during the load
+        self.door_lines = door_lines  # the front door's log lines during the load (see front_door_lines)
+        self.dynamodb_requests = dynamodb_requests  # (epoch ms, operation, status): DynamoDB Local's request log
         self.min_interval_s = min_interval_s
         self.max_per_day = max_per_day
         self.min_requests = min_requests
@@ -153,6 +161,8 @@ class Audit:
         self.audit_links()
         self.audit_codes()
         self.audit_quotas()
+        self.audit_door()
+        self.audit_tenants()
 
         unexpected = sum(n for _a, _c, n in j["unexpected"])
         self.check("answers outside the codes this mix expects", unexpected, unexpected == 0)
@@ -385,6 +395,81 @@ class Audit:
         self.check("success answers within the interval, or over the daily cap", told_bad, told_bad == 0)
 
 
+    def audit_door(self) -> None:
+        """The front door's flood and tenants (locustfile.py, "The front door")."""
+        j = self.j
+        flood = [(k, c, v, n) for k, c, v, n in j.get("flood", [])]
+        sent = sum(n for *_x, n in flood)
+        relayed = sum(n for _k, _c, v, n in flood if v == "500 from cargo lambda watch")
+        wrong = sum(n for _k, _c, v, n in flood if v == "not refused as expected")
+        self.figures.update(flood_sent=sent, flood_relayed=relayed, flood_wrong=wrong)
+        if not sent:
+            return
+        for ex in j["examples"].get("flood", [])[:10]:
+            self.finding(f"flood request not refused as expected: {json.dumps(ex)[:400]}")
+        self.check("unsigned flood: requests not refused with the answer of their kind", f"{wrong} of {sent:,}",
+                   wrong == 0)
+        # The functions' log: one refusal naming no key per flood request, by code (the relayed ones included:
+        # the function answered them).
+        if self.door_lines is not None:
+            by_code = Counter()
+            for _k, c, _v, n in flood:
+                by_code[c] += n
+            keyless = Counter({c: n for (what, c, keyed), n in self.door_lines.items()
+                               if what == "refused" and not keyed})
+            off = {c: (by_code[c], keyless[c]) for c in set(by_code) | set(keyless) if by_code[c] != keyless[c]}
+            for c, (x, y) in sorted(off.items()):
+                self.finding(f"flood {c}: {x:,} sent, {y:,} refusals naming no key in the functions' log")
+            self.figures.update(flood_logged=sum(keyless.values()))
+            self.check("unsigned flood: requests the functions' log does not show refused before the key lookup",
+                       sum(abs(x - y) for x, y in off.values()), not off)
+        if relayed:
+            self.check("unsigned flood: 500s from the local emulator (cargo lambda watch) for requests the front "
+                       "door had refused (not counted above)", relayed, self.door_lines is not None and
+                       self.figures.get("flood_logged") == sent)
+        # The flood-only window: what DynamoDB Local served while only the flood ran.
+        solo = j.get("solo") or {}
+        if self.dynamodb_requests is not None and solo.get("start") and solo.get("end"):
+            gap = j.get("flood_settings", {}).get("solo_gap_s", 0)
+            lo, hi = solo["start"] * 1000, (solo["end"] + gap) * 1000
+            during = [r for r in self.dynamodb_requests if lo <= r[0] < hi]
+            self.figures.update(solo_dynamodb=len(during), solo_seconds=solo["end"] - solo["start"])
+            for ms, op, st in during[:10]:
+                self.finding(f"DynamoDB request in the flood-only window: {op} (HTTP {st}) at {ms / 1000:.3f}")
+            self.check(f"DynamoDB requests while only the flood ran ({solo['requests']:,} unsigned requests)",
+                       len(during), not during)
+        elif j.get("flood_settings", {}).get("solo"):
+            self.check("DynamoDB requests while only the flood ran", "not measured", False,
+                       "no DynamoDB request log or no flood-only window")
+
+    def audit_tenants(self) -> None:
+        j = self.j
+        rows = j.get("tenants", [])
+        if not rows:
+            return
+        verdicts = Counter()
+        for _a, _s, v, n in rows:
+            verdicts[v] += n
+        total = sum(verdicts.values())
+        self.figures.update(tenant_calls=total, tenant_verdicts=verdicts)
+        for ex in j["examples"].get("tenant_failures", [])[:10]:
+            self.finding(f"signed tenant call failed: {json.dumps(ex)[:400]}")
+        self.check("signed tenants: calls that failed (other than the documented throttle)",
+                   f"{verdicts['failed']} of {total:,}", verdicts["failed"] == 0)
+        relayed = verdicts["500 from cargo lambda watch"]
+        if relayed:
+            self.check("signed tenants: 500s from the local emulator (cargo lambda watch), not from the service",
+                       relayed, True)
+        missing = 0
+        for caller, kind, email in j.get("tenant_sent", []):
+            mailed = bool(self.link_mails.get(email)) if kind == "link" else bool(self.code_msgs.get(email))
+            recorded = kind != "link" or (caller, email) in self.records
+            if not (mailed and recorded):
+                missing += 1
+                self.finding(f"signed tenant's {kind} send without its {'mail' if recorded else 'record'}: {caller} {email}")
+        self.check("signed tenants: successful sends without their record or mail",
+                   f"{missing} of {len(j.get('tenant_sent', [])):,}", missing == 0)
+
 # ---------------------------------------------------------------------------------------------------------
 # The report.
 
@@ -399,7 +484,7 @@ def function_answers(path: str, since: float, until: float) -> Counter:
     out = Counter()
     with open(path, errors="replace") as f:
         for line in f:
-            if '"message":"answered"' not in line:
+            if '"message":"answered"' not in line or FRONT_DOOR in line:
                 continue
             m = ANSWERED_RE.search(line)
             if not m:
@@ -412,6 +497,57 @@ def function_answers(path: str, since: float, until: float) -> Counter:
                 continue
             if since <= at <= until:
                 out[(m.group(3), int(m.group(2)))] += 1
+    return out
+
+
+FRONT_DOOR = '"door":"front"'
+
+
+def log_time(entry: dict) -> float | None:
+    try:
+        return datetime.fromisoformat(entry["timestamp"].replace("Z", "+00:00")).timestamp()
+    except (KeyError, AttributeError, ValueError):
+        return None
+
+
+def front_door_lines(path: str, since: float, until: float) -> Counter:
+    """The front door's refusals between since and until (epoch s): ("refused", code, names a key) -> lines.
+
+    A refusal that names no key (no key_id in its span) was decided before the key lookup: by the body's size,
+    or because the request is signed in no scheme the door knows, before any parameter is read and before the
+    caller's rate count and the replay record, the door's only DynamoDB requests before the action. Also
+    ("answered", status, names a key) -> lines, and ("unreadable", "", False) for lines that do not parse."""
+    out = Counter()
+    with open(path, errors="replace") as f:
+        for line in f:
+            if FRONT_DOOR not in line or "{" not in line:
+                continue
+            try:  # cargo lambda watch may print its own words before a line of the function's
+                entry = json.loads(line[line.index("{"):])
+            except ValueError:
+                out[("unreadable", "", False)] += 1
+                continue
+            at = log_time(entry)
+            if at is None or not since <= at <= until:
+                continue
+            span = next((x for x in entry.get("spans", []) if x.get("door") == "front"), {})
+            fields = entry.get("fields", {})
+            keyed = bool(span.get("key_id"))
+            if fields.get("message") == "front door: refused":
+                out[("refused", fields.get("code", ""), keyed)] += 1
+            elif fields.get("message") == "answered":
+                out[("answered", fields.get("status", 0), keyed)] += 1
+    return out
+
+
+def dynamodb_requests(path: str) -> list[tuple[int, str, int]]:
+    """DynamoDB Local's request log (local/DynamoDBLocalOnHost.java): (epoch ms, operation, HTTP status)."""
+    out = []
+    with open(path, errors="replace") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[0].isdigit() and parts[2].isdigit():
+                out.append((int(parts[0]), parts[1], int(parts[2])))
     return out
 
 
@@ -456,7 +592,9 @@ def section(audit: Audit, journal: dict, passed: bool, args) -> str:
     lines = [BEGIN, "", "## Load and soak (`make load`)", ""]
     lines += [
         "Written by `make load` (`local/load.sh`, `tests/load/`): Locust drives the local stack for a set time, then "
-        "an audit checks the table, the SES emulator and the SMS outbox against what Locust was told. Every figure "
+        "an audit checks the table, the SES emulator and the SMS outbox against what Locust was told, and the "
+        "front door's answers to an unsigned flood and to signed tenants against the functions' log and DynamoDB "
+        "Local's request log. Every figure "
         "below comes from the run described here; run `make load` again to refresh this section (the rest of the "
         "file is written by other commands).",
         "",
@@ -467,11 +605,15 @@ def section(audit: Audit, journal: dict, passed: bool, args) -> str:
         f"| Machine | {m['cpu']}, {m['memory']}, {m['os']}; load average at the audit {m['load']} (the machine is shared) |",
         f"| Tool | Locust {args.locust_version} (headless, `FastHttpUser`, no wait between tasks), Python {platform.python_version()} |",
         f"| Duration | {duration:.0f} s of load (`LOAD_SECONDS`={args.seconds}, plus the last tasks' finish) |",
-        f"| Users | {j['users']} Locust users over {j['callers']} callers (`X-User-Id`), ramped up at {args.spawn_rate}/s |",
+        f"| Users | {j.get('mix_users', j['users'])} Locust users over {j['callers']} callers (`X-User-Id`), ramped up at {args.spawn_rate}/s"
+        + (f"; beside them, at the front door, one client flooding it unsigned and {j.get('tenant_users', 0)} signed tenants"
+           if j.get("flood") or j.get("tenants") else "") + " |",
         f"| Stack | `local/stack.sh run` on its own ports ({args.ports}): debug builds under `cargo lambda watch --concurrency 8`, DynamoDB Local (in memory), the SES v2 emulator |",
         f"| Sending rate | `MAX_SEND_RATE=100000` for this run: the service's pacing (14 mails or texts per second per function instance, SES's rate for a new account) is lifted, since the local SES emulator throttles nothing |",
         f"| Quota | {audit.min_interval_s} s between sends, {audit.max_per_day} per 24 h, per caller and address (the service's defaults) |",
-        f"| Result | **{'PASS' if passed else 'FAIL'}**: {total:,} requests ({total / duration:.0f}/s) |",
+        f"| Result | **{'PASS' if passed else 'FAIL'}**: {total:,} requests ({total / duration:.0f}/s)"
+        + (f"; at the front door {audit.figures.get('flood_sent', 0):,} unsigned and {audit.figures.get('tenant_calls', 0):,} signed"
+           if j.get("flood") or j.get("tenants") else "") + " |",
         "",
         "The mix, per Locust user (one caller each, with addresses and numbers of its own, so that every answer can "
         "be held to the ones before it), by weight: Submit of 1 to 5 addresses, mostly new ones, 30 % with "
@@ -521,6 +663,7 @@ def section(audit: Audit, journal: dict, passed: bool, args) -> str:
         e = ", ".join(f"{c}: {n:,}" for c, n in errors_by[action].most_common()) or "none"
         o = ", ".join(f"{c}: {n:,}" for c, n in outcomes_by[action].most_common()) or ""
         lines.append(f"| {action} | {e} | {o} |")
+    lines += door_section(audit, j)
     f = audit.figures
     lines += ["", "### Audit", "",
               f"After the load: {f['records']:,} records, {f['link_items']:,} link items, {f['verified_records']:,} "
@@ -544,6 +687,81 @@ def section(audit: Audit, journal: dict, passed: bool, args) -> str:
         lines += [f"- {x}" for x in audit.findings[:30]]
     lines += ["", END]
     return "\n".join(lines) + "\n"
+
+
+def door_section(audit: Audit, j: dict) -> list[str]:
+    """The front door's part of the report: the unsigned flood, the flood-only window, the signed tenants."""
+    flood, tenants = j.get("flood", []), j.get("tenants", [])
+    if not flood and not tenants:
+        return []
+    f, fs = audit.figures, j.get("flood_settings", {})
+    rate = f"at most {fs.get('rate', 0):g} a second" if fs.get("rate") else "with no wait"
+    lines = ["", "### The front door: an unsigned flood beside signed tenants", "",
+             f"One Locust user floods `/` with unsigned junk ({rate}, at most {fs.get('max', 0):,} requests, one "
+             f"connection), while {j.get('tenant_users', 0)} signed tenants call it with the key pairs of `ACCESS_KEYS` "
+             "(`local/env.sh`: `alice`, `bob`), signed with the vendors' own helpers as the SDK tests sign "
+             "(`tests/sdk/stack.py`): Submit and Query with ACS3-HMAC-SHA256 and RPC HMAC-SHA1, SendIntlPhoneEmailCode "
+             "(Type 2) and DescribeIntlPhoneEmailList with TC3-HMAC-SHA256 and Tencent's older HmacSHA256, no wait "
+             "between calls; the per-action mix above runs all the while. The flood's first "
+             f"{fs.get('solo', 0):,} requests run alone (every other user waits for them, and {fs.get('solo_gap_s', 0):g} s "
+             "more): in that flood-only window, DynamoDB Local's own request log (`DYNAMODB_REQUEST_LOG`, one line per "
+             "request it answered) counts the DynamoDB requests the flood caused.", ""]
+    if flood:
+        lines += ["| flood request | expected answer | sent | refused as expected | other |", "|---|---|---:|---:|---:|"]
+        by_kind = defaultdict(Counter)
+        expected = {}
+        for kind, code, verdict, n in flood:
+            by_kind[kind][verdict] += n
+            expected[kind] = code
+        shape = {"AuthFailure.InvalidAuthorization": "Tencent's envelope, HTTP 200",
+                 "RequestEntityTooLarge": "Alibaba's envelope, HTTP 413"}
+        alibaba_400 = "Alibaba's envelope, HTTP 400"
+        for kind in sorted(by_kind, key=lambda k: -sum(by_kind[k].values())):
+            c = by_kind[kind]
+            other = ", ".join(f"{v}: {n:,}" for v, n in c.items() if v != "refused as expected") or "0"
+            lines.append(f"| {kind} | {expected[kind]} ({shape.get(expected[kind], alibaba_400)}) | "
+                         f"{sum(c.values()):,} | {c['refused as expected']:,} | {other} |")
+        values = sorted(v for name, vs in j.get("door_latency_ms", {}).items() if name.endswith("unsigned flood") for v in vs)
+        total = sum(n for *_x, n in flood)
+        lines.append(f"| **all** | | **{total:,}** | **{total - f.get('flood_wrong', 0) - f.get('flood_relayed', 0):,}** | "
+                     f"{f.get('flood_wrong', 0) + f.get('flood_relayed', 0):,} |")
+        if values:
+            lines += ["", f"The flood's answers took {fmt_ms(percentile(values, 50))} ms at p50 and "
+                      f"{fmt_ms(percentile(values, 99))} ms at p99 (Locust's time, on the loaded machine)."]
+        solo = j.get("solo") or {}
+        if "solo_dynamodb" in f:
+            ops = Counter(op for ms, op, _st in (audit.dynamodb_requests or [])
+                          if j["started"] * 1000 <= ms <= j["stopped"] * 1000)
+            lines += ["", f"**DynamoDB requests caused by the flood: {f['solo_dynamodb']}.** In the flood-only window "
+                      f"({solo.get('requests', 0):,} unsigned requests in {f['solo_seconds']:.1f} s, plus "
+                      f"{fs.get('solo_gap_s', 0):g} s of quiet) DynamoDB Local answered {f['solo_dynamodb']} requests; over "
+                      f"the whole load it answered {sum(ops.values()):,} ("
+                      + ", ".join(f"{op} {n:,}" for op, n in ops.most_common()) + ")."]
+        if "flood_logged" in f:
+            lines += ["", f"The functions' log shows {f['flood_logged']:,} front-door refusals that name no key, for "
+                      f"{total:,} flood requests sent: each was refused by the checks before the key lookup (the body's "
+                      "size, then whether the request is signed in any scheme at all), which read no parameter and ask "
+                      "no service; the caller's rate count and the replay record, the door's DynamoDB requests before "
+                      "an action, come after the key."]
+    if tenants:
+        lines += ["", "| signed tenant call | scheme | calls | succeeded | throttled | failed | p50 ms | p99 ms |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|"]
+        rows = defaultdict(Counter)
+        for action, scheme, verdict, n in tenants:
+            rows[(action, scheme)][verdict] += n
+        for (action, scheme), c in sorted(rows.items()):
+            values = sorted(j.get("door_latency_ms", {}).get(f"front door: {action} ({scheme})", []))
+            failed = c["failed"] + c["500 from cargo lambda watch"]
+            lines.append(f"| {action} | {scheme} | {sum(c.values()):,} | {c['succeeded']:,} | {c['throttled']:,} | "
+                         f"{failed:,} | {fmt_ms(percentile(values, 50)) if values else ''} | "
+                         f"{fmt_ms(percentile(values, 99)) if values else ''} |")
+        v = f.get("tenant_verdicts", Counter())
+        lines += ["", f"Signed tenants: {v['succeeded']:,} calls succeeded, {v['throttled']:,} were throttled by the "
+                  f"caller's rate (`Throttling` / `RequestLimitExceeded`, the documented refusal; `CALLER_RATE_LIMIT` is "
+                  f"{os.environ.get('CALLER_RATE_LIMIT', '?')}/s on the local stack), {v['failed']:,} failed otherwise"
+                  + (f", {v['500 from cargo lambda watch']:,} got a 500 from cargo lambda watch" if v['500 from cargo lambda watch'] else "")
+                  + "."]
+    return lines
 
 
 def put_section(path: str, text: str) -> None:
@@ -571,6 +789,7 @@ def main() -> int:
     p.add_argument("--benchmarks", help="the file to put the report section into (BENCHMARKS.md)")
     p.add_argument("--min-requests", type=int, default=10_000)
     p.add_argument("--lambda-log", help="the functions' log (.stack/<LAMBDA_PORT>/lambda.log), to tell who answered a 5xx")
+    p.add_argument("--dynamodb-log", help="DynamoDB Local's request log (DYNAMODB_REQUEST_LOG), for the flood-only window")
     p.add_argument("--command", default="make load")
     p.add_argument("--commit", default="")
     p.add_argument("--seconds", default="")
@@ -596,10 +815,13 @@ def main() -> int:
         pass
     print(f"audit: {len(items):,} items, {len(mails):,} mails, {len(sms):,} text messages read in {time.time() - t0:.1f} s")
 
-    answered = None
+    answered = door_lines = ddb = None
     if args.lambda_log:
         answered = function_answers(args.lambda_log, journal["started"], journal["stopped"] + 5)
-    audit = Audit(journal, items, mails, sms, min_interval, max_per_day, args.min_requests, answered)
+        door_lines = front_door_lines(args.lambda_log, journal["started"], journal["stopped"] + 5)
+    if args.dynamodb_log:
+        ddb = dynamodb_requests(args.dynamodb_log)
+    audit = Audit(journal, items, mails, sms, min_interval, max_per_day, args.min_requests, answered, door_lines, ddb)
     passed = audit.run()
     for name, measured, ok, _ in audit.checks:
         print(f"  {'ok  ' if ok else 'FAIL'} {name}: {measured}")

@@ -9,6 +9,11 @@ What the tool was told is kept in a journal (LOAD_OUT/journal.json), written whe
 then checks the table, the SES emulator and the SMS outbox against it. Traffic goes only to the local stack
 (--host, 127.0.0.1) and to the SES emulator's /store (SES_URL), which a background greenlet polls once a second
 with ?since=, so that the users can verify links and confirm codes with what was really mailed or texted.
+
+Beside that mix, the signed front door (`/`) gets two more kinds of traffic (see "The front door" below): one
+client floods it with unsigned junk (FloodUser), and signed tenants call it with the vendors' signatures
+(TenantUser), signed by tests/sdk/stack.py with the vendors' own helpers. The flood runs alone first (the
+flood-only window, whose DynamoDB requests the audit counts), then alongside everything else.
 """
 
 from __future__ import annotations
@@ -18,13 +23,19 @@ import json
 import os
 import random
 import re
+import sys
 import time
 from collections import Counter, defaultdict
 from urllib.parse import quote
 
 import gevent
+import gevent.event
 import requests
-from locust import FastHttpUser, constant, events, task
+from locust import FastHttpUser, constant, constant_throughput, events, task
+
+# The front door's signed requests and the vendors' envelopes, as the SDK tests build and check them.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sdk"))
+import stack as vendors  # noqa: E402 - tests/sdk/stack.py, found through the path above
 
 OUT = os.environ.get("LOAD_OUT", ".")
 CALLERS = int(os.environ.get("LOAD_CALLERS", "50"))
@@ -38,6 +49,14 @@ HOT_ADDRESSES = 8      # shared addresses (each with one caller), sent to by eve
 HOT_CONTACTS = 4       # shared numbers (each with one caller), sent codes by every user
 DOMAIN = "load.example.com"
 BASE = "/lambda-url"
+# The front door's traffic (local/load.sh sets these; 0 turns a part off).
+FLOOD_MAX = int(os.environ.get("LOAD_FLOOD_MAX", "20000"))      # unsigned requests at most, in all
+FLOOD_RATE = float(os.environ.get("LOAD_FLOOD_RATE", "50"))     # per second at most; 0: no wait at all
+FLOOD_SOLO = min(int(os.environ.get("LOAD_FLOOD_SOLO", "300")), FLOOD_MAX)  # sent before anyone else starts
+FLOOD_SOLO_GAP_S = 2.0     # after the flood-only window, nobody sends for this long (see FloodUser)
+TENANTS = int(os.environ.get("LOAD_TENANTS", "4"))
+TENANT_DOMAIN = "tenant.load.example.com"  # not under @load.example.com: the link and code audits leave it out
+DOOR = "front door"        # the names of the front door's requests in the journal start with it
 
 # Per-address codes that are a normal outcome under this mix; anything else is an unexpected answer.
 LINK_EXPECTED = {"Success", "EmailVerificationExist", "EmailVerified", "EmailVerificationNotExist",
@@ -124,6 +143,11 @@ class Journal:
         self.examples: dict[str, list] = defaultdict(list)            # kind -> first examples
         self.contradictions = 0
         self.count = 0
+        self.door_latency: dict[str, list[float]] = defaultdict(list)  # front-door request name -> ms
+        self.flood: Counter = Counter()                               # (kind, expected code, verdict)
+        self.solo = {"start": None, "end": None, "requests": 0}       # the flood-only window
+        self.tenants: Counter = Counter()                             # (action, scheme, verdict)
+        self.tenant_sent: list = []                                   # [caller, kind, address]: successes
         self.links: dict[tuple[str, str], dict] = {}                  # (caller, address) -> what was told
         self.contacts: dict[tuple[str, int, str], dict] = {}          # (caller, type, contact) -> what was told
         self.started = time.time()
@@ -154,11 +178,14 @@ class Journal:
         self.stopped = time.time()
         for user in USERS:
             user.tell_final()
-        total = sum(len(v) for v in self.latency.values())
+        total = sum(len(v) for v in self.latency.values())  # the per-action mix (the front door's apart)
         doc = {
             "started": self.started,
             "stopped": self.stopped,
             "users": getattr(environment.parsed_options, "num_users", None),
+            # The per-action mix's users: the flooding client and the signed tenants are the fixed-count ones.
+            "mix_users": (getattr(environment.parsed_options, "num_users", 0) or 0)
+            - sum(0 if cls.abstract else cls.fixed_count for cls in (FloodUser, TenantUser)),
             "run_time": getattr(environment.parsed_options, "run_time", None),
             "callers": CALLERS,
             "requests": total,
@@ -173,6 +200,13 @@ class Journal:
             "links": [{"caller": c, "email": e, **v} for (c, e), v in self.links.items()],
             "contacts": [{"caller": c, "type": t, "contact": k, **v} for (c, t, k), v in self.contacts.items()],
             "inbox": {"polls": INBOX.polls, "poll_errors": INBOX.poll_errors, "mails": len(INBOX.seen)},
+            "door_latency_ms": self.door_latency,
+            "flood": [[k, c, v, n] for (k, c, v), n in sorted(self.flood.items())],
+            "flood_settings": {"max": FLOOD_MAX, "rate": FLOOD_RATE, "solo": FLOOD_SOLO, "solo_gap_s": FLOOD_SOLO_GAP_S},
+            "solo": self.solo,
+            "tenants": [[a, sc, v, n] for (a, sc, v), n in sorted(self.tenants.items())],
+            "tenant_users": 0 if TenantUser.abstract else TenantUser.fixed_count,
+            "tenant_sent": self.tenant_sent,
         }
         path = os.path.join(OUT, "journal.json")
         with open(path + ".tmp", "w") as f:
@@ -195,8 +229,11 @@ def _on_init(environment, **_kw):
 @events.request.add_listener
 def _on_request(request_type, name, response_time, response=None, exception=None, **_kw):
     status = getattr(response, "status_code", 0) or 0
-    JOURNAL.latency[name].append(round(response_time, 3))
-    JOURNAL.status[(name, int(status))] += 1
+    if name.startswith(DOOR):
+        JOURNAL.door_latency[name].append(round(response_time, 3))
+    else:
+        JOURNAL.latency[name].append(round(response_time, 3))
+        JOURNAL.status[(name, int(status))] += 1
     JOURNAL.count += 1
     if JOURNAL.count == MAX_REQUESTS and ENVIRONMENT is not None and ENVIRONMENT.runner is not None:
         gevent.spawn(ENVIRONMENT.runner.quit)
@@ -273,6 +310,7 @@ class LoadUser(FastHttpUser):
     connection_timeout = 30.0
 
     def on_start(self) -> None:
+        SOLO_DONE.wait(timeout=SOLO_TIMEOUT_S)
         self.n = next(USER_NUMBERS)
         USERS.append(self)
         self.caller = f"load-{self.n % CALLERS:03d}"
@@ -663,3 +701,249 @@ class LoadUser(FastHttpUser):
         for key, s in self.contacts.items():
             if (self.caller, *key) in JOURNAL.contacts:
                 JOURNAL.contacts[(self.caller, *key)]["final"] = s["state"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The front door: an unsigned flood from one client, and signed tenants.
+#
+# The flood is one Locust user that sends junk to `/`, at most FLOOD_MAX requests and FLOOD_RATE a second: no
+# signature of any scheme, bodies that are not JSON or not even text, bodies over 64 KiB, headers that look like a
+# vendor's but sign nothing. The door must refuse each before it reads a parameter or asks DynamoDB anything, in
+# the answer its checks give (below, per kind). Its first FLOOD_SOLO requests are the flood-only window: every
+# other user waits until they are answered and FLOOD_SOLO_GAP_S more seconds have passed, so that the DynamoDB
+# requests that DynamoDB Local logs in that window (local/load.sh sets DYNAMODB_REQUEST_LOG) are the flood's.
+#
+# The tenants sign with the key pairs of ACCESS_KEYS (local/env.sh), with the vendors' own signing helpers
+# (tests/sdk/stack.py): Submit and Query with ACS3-HMAC-SHA256 and RPC HMAC-SHA1, SendIntlPhoneEmailCode and
+# DescribeIntlPhoneEmailList with TC3-HMAC-SHA256 and Tencent's older HmacSHA256. Every call must succeed; the one
+# documented refusal is the caller's rate (Alibaba Throttling, HTTP 429; Tencent RequestLimitExceeded).
+
+SOLO_DONE = gevent.event.Event()
+SOLO_TIMEOUT_S = 300.0  # the others start anyway if the flood-only window has not ended by then
+if FLOOD_MAX <= 0 or FLOOD_SOLO <= 0:
+    SOLO_DONE.set()
+
+JUNK_WORDS = ["Action", "SubmitEmailVerification", "Email", "AccessKeyId", "local-alice", "SignatureNonce",
+              "Timestamp", "{", "}", "[", "\"", "=", "&", "%", "\\u0000", "漢字", "null", "<xml>", "'"]
+
+
+def junk_text(n: int, ascii_only: bool = False) -> str:
+    """Junk for a body, or (ascii_only) for a header value, which must be printable ASCII to be sent at all."""
+    words = [w for w in JUNK_WORDS if w.isascii() and w != "\\u0000"] if ascii_only else JUNK_WORDS
+    return "".join(random.choice(words) for _ in range(n))
+
+
+def flood_request(i: int) -> tuple[str, str, str, dict, bytes, str, int]:
+    """The i-th junk request: (kind, method, target, headers, body, expected code, expected status).
+
+    Expected: no signature at all is Alibaba's MissingParameter (400); an Authorization header of no scheme the door
+    knows is IncompleteSignature (400); a body over 64 KiB is RequestEntityTooLarge (413), checked before anything
+    else; Tencent's headers without a signature are answered in Tencent's envelope, AuthFailure.InvalidAuthorization
+    (HTTP 200)."""
+    r = random.random()
+    lang = "?Lang=zh" if random.random() < 0.1 else ""
+    if r < 0.06:
+        size = random.choice([64 * 1024 + 1, 100 * 1024, 256 * 1024])
+        ct = random.choice(["application/json", "application/x-www-form-urlencoded", "text/plain"])
+        body = {"application/json": b'{"Email":"' + b"a" * size + b'"}',
+                "application/x-www-form-urlencoded": b"Email=" + b"a" * size}.get(ct, b"a" * size)
+        return "body over 64 KiB", "POST", "/" + lang, {"Content-Type": ct}, body, "RequestEntityTooLarge", 413
+    if r < 0.36:
+        return ("junk JSON", "POST", "/" + lang, {"Content-Type": "application/json"},
+                junk_text(random.randint(1, 400)).encode(), "MissingParameter", 400)
+    if r < 0.50:
+        body = f"Action=SubmitEmailVerification&Email=flood-{i}%40{DOMAIN}&AccessKeyId=local-alice&SignatureNonce={i}"
+        return ("form without Signature", "POST", "/" + lang, {"Content-Type": "application/x-www-form-urlencoded"},
+                body.encode(), "MissingParameter", 400)
+    if r < 0.64:
+        target = (f"/?Action=QueryEmailVerification&Email=flood-{i}%40{DOMAIN}&AccessKeyId=local-bob"
+                  f"&SignatureMethod=HMAC-SHA1&SignatureNonce={i}{'&Lang=zh' if lang else ''}")
+        return "query without Signature", "GET", target, {}, b"", "MissingParameter", 400
+    if r < 0.74:
+        return ("binary body", "POST", "/" + lang, {"Content-Type": "application/octet-stream"},
+                os.urandom(random.randint(1, 4096)), "MissingParameter", 400)
+    if r < 0.84:
+        headers = {"Content-Type": "application/json", "X-Acs-Action": "DeleteEmailVerification",
+                   "X-Acs-Version": vendors.ALIBABA_VERSION, "X-Acs-Signature-Nonce": f"flood-{i}",
+                   "X-Acs-Date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "X-User-Id": "alice",
+                   "X-Forwarded-For": "203.0.113.7", "Cookie": f"session={junk_text(3, ascii_only=True)}"}
+        return ("vendor headers without a signature", "POST", "/" + lang, headers,
+                json.dumps({"Email": f"flood-{i}@{DOMAIN}"}).encode(), "MissingParameter", 400)
+    if r < 0.95:
+        auth = random.choice([f"Bearer {os.urandom(16).hex()}", "Basic bG9jYWwtYWxpY2U6eA==",
+                              "AWS4-HMAC-SHA256 Credential=local-alice/20260101/us-east-1/domain/aws4_request",
+                              junk_text(5, ascii_only=True)])
+        return ("Authorization of no scheme", "POST", "/" + lang, {"Content-Type": "application/json",
+                                                                   "Authorization": auth},
+                junk_text(20).encode(), "IncompleteSignature", 400)
+    headers = {"Content-Type": "application/json", "X-TC-Action": "DeleteIntlPhoneEmail",
+               "X-TC-Timestamp": str(int(time.time())), "X-TC-Version": vendors.TENCENT_VERSION}
+    return ("Tencent headers without a signature", "POST", "/", headers, b'{"Type":2,"Code":"x"}',
+            "AuthFailure.InvalidAuthorization", 200)
+
+
+def door_answer(r) -> "vendors.Answer":
+    """A Locust response as the SDK tests' Answer (status, lower-case headers, body)."""
+    return vendors.Answer(int(r.status_code or 0), {k.lower(): v for k, v in (r.headers or {}).items()}, r.content or b"")
+
+
+def refusal_holds(answer, code: str, status: int) -> bool:
+    """Whether `answer` is the door's refusal `code` in its vendor's envelope (tests/sdk/stack.py's checks)."""
+    try:
+        if status == 200:
+            vendors.assert_tencent_error(answer, code)
+        else:
+            vendors.assert_alibaba_error(answer, code, status)
+        return True
+    except (AssertionError, ValueError, KeyError, TypeError):
+        return False
+
+
+def relayed_500(answer) -> bool:
+    """`cargo lambda watch`'s own 500 (its problem document), not an answer of the service: see audit.py."""
+    return answer.status == 500 and b'"type":"https://httpstatuses.com/' in answer.body
+
+
+class FloodUser(FastHttpUser):
+    """One client that floods `/` with unsigned junk (see above)."""
+
+    abstract = FLOOD_MAX <= 0  # LOAD_FLOOD_MAX=0: no flood
+    fixed_count = 1
+    wait_time = constant_throughput(FLOOD_RATE) if FLOOD_RATE > 0 else constant(0)
+    network_timeout = 90.0
+    connection_timeout = 30.0
+
+    def on_start(self) -> None:
+        self.sent = 0
+
+    @task
+    def flood(self) -> None:
+        if self.sent >= FLOOD_MAX:
+            gevent.sleep(1.0)  # bounded: the count is reached, the user idles until the run ends
+            return
+        if self.sent == 0:
+            JOURNAL.solo["start"] = time.time()
+        kind, method, target, headers, body, code, status = flood_request(self.sent)
+        with self.client.request(method, target, name=f"{DOOR}: unsigned flood", headers=headers, data=body or None,
+                                 catch_response=True) as r:
+            answer = door_answer(r)
+            if refusal_holds(answer, code, status):
+                verdict = "refused as expected"
+                r.success()
+            elif relayed_500(answer):
+                verdict = "500 from cargo lambda watch"
+                r.failure("HTTP 500 from the emulator")
+            else:
+                verdict = "not refused as expected"
+                r.failure(f"expected {code} ({status})")
+                JOURNAL.example("flood", {"kind": kind, "method": method, "target": target[:200], "expected": code,
+                                          "status": answer.status, "answer": answer.body[:400].decode("utf-8", "replace")})
+        JOURNAL.flood[(kind, code, verdict)] += 1
+        self.sent += 1
+        if self.sent == FLOOD_SOLO and not SOLO_DONE.is_set():
+            JOURNAL.solo.update(end=time.time(), requests=self.sent)
+            gevent.sleep(FLOOD_SOLO_GAP_S)
+            SOLO_DONE.set()
+
+
+def tenant_keys() -> list[tuple[str, str, str]]:
+    """The key pairs of the local stack (ACCESS_KEYS, from local/env.sh): (AccessKeyId, secret, caller)."""
+    pairs = json.loads(os.environ.get("ACCESS_KEYS") or "[]")
+    return [(p["AccessKeyId"], p["AccessKeySecret"], p["Caller"]) for p in pairs if p.get("Status", "Active") == "Active"]
+
+
+TENANT_KEYS = tenant_keys()
+TENANT_NUMBERS = itertools.count()
+
+
+class TenantUser(FastHttpUser):
+    """A signed tenant: the vendors' signatures, through the front door, next to the flood."""
+
+    abstract = TENANTS <= 0 or not TENANT_KEYS  # LOAD_TENANTS=0: no tenants
+    fixed_count = max(TENANTS, 1)
+    wait_time = constant(0)
+    network_timeout = 90.0
+    connection_timeout = 30.0
+
+    def on_start(self) -> None:
+        SOLO_DONE.wait(timeout=SOLO_TIMEOUT_S)
+        self.n = next(TENANT_NUMBERS)
+        key_id, secret, self.caller = TENANT_KEYS[self.n % len(TENANT_KEYS)]
+        self.key = (key_id, secret)
+        self.fresh = itertools.count()
+        self.submitted: list[str] = []
+
+    def address(self) -> str:
+        return f"t{self.n:02d}-{next(self.fresh)}@{TENANT_DOMAIN}"
+
+    def call(self, action: str, scheme: str, params: dict, vendor: str, check=lambda body: "") -> dict | None:
+        """One signed call, counted by its verdict; the answer's body when it succeeded. A success must also pass
+        `check` (what this tenant's own calls before it imply; it returns the problem, or "")."""
+        if scheme == "ACS3-HMAC-SHA256":
+            signed = vendors.acs3(action, params, self.key)
+        elif scheme == "RPC-HMAC-SHA1":
+            signed = vendors.rpc(action, params, self.key)
+        elif scheme == "TC3-HMAC-SHA256":
+            signed = vendors.tc3(action, params, self.key)
+        else:
+            signed = vendors.tencent_v1(action, params, self.key)
+        with self.client.request(signed.method, signed.target(), name=f"{DOOR}: {action} ({scheme})",
+                                 headers=signed.headers, data=signed.body or None, catch_response=True) as r:
+            answer = door_answer(r)
+            body, problem = None, ""
+            try:
+                body = vendors.assert_alibaba_ok(answer) if vendor == "alibaba" else vendors.assert_tencent_ok(answer)
+                problem = check(body)
+                verdict = "failed" if problem else "succeeded"
+            except (AssertionError, ValueError, KeyError, TypeError):
+                if refusal_holds(answer, "Throttling", 429) or refusal_holds(answer, "RequestLimitExceeded", 200):
+                    verdict = "throttled"
+                elif relayed_500(answer):
+                    verdict = "500 from cargo lambda watch"
+                else:
+                    verdict = "failed"
+            if verdict == "failed":
+                r.failure(problem or f"HTTP {answer.status}")
+                JOURNAL.example("tenant_failures", {"action": action, "scheme": scheme, "caller": self.caller,
+                                                    "status": answer.status, "problem": problem,
+                                                    "answer": answer.body[:400].decode("utf-8", "replace")})
+            else:
+                r.success()
+        JOURNAL.tenants[(action, scheme, verdict)] += 1
+        return body if verdict == "succeeded" else None
+
+    @task(3)
+    def submit(self) -> None:
+        email, scheme = self.address(), random.choice(["ACS3-HMAC-SHA256", "RPC-HMAC-SHA1"])
+
+        def check(body: dict) -> str:
+            codes = [i.get("Code") for i in body.get("SuccessList") or [] if str(i.get("Email", "")).lower() == email]
+            return "" if codes == ["Success"] else f"{email}: not Success in SuccessList"
+
+        if self.call("SubmitEmailVerification", scheme, {"Email": email}, "alibaba", check) is not None:
+            self.submitted.append(email)
+            JOURNAL.tenant_sent.append([self.caller, "link", email])
+
+    @task(3)
+    def query(self) -> None:
+        if not self.submitted:
+            return self.submit()
+        email, scheme = random.choice(self.submitted), random.choice(["ACS3-HMAC-SHA256", "RPC-HMAC-SHA1"])
+
+        def check(body: dict) -> str:
+            ok = str(body.get("Email", "")).lower() == email and body.get("VerificationStatus") == 0
+            return "" if ok else f"{email}: not the pending record it submitted"
+
+        self.call("QueryEmailVerification", scheme, {"Email": email}, "alibaba", check)
+
+    @task(2)
+    def send_code(self) -> None:
+        email, scheme = self.address(), random.choice(["TC3-HMAC-SHA256", "TencentCloud-v1 HmacSHA256"])
+        if self.call("SendIntlPhoneEmailCode", scheme, {"Type": 2, "Code": email}, "tencent") is not None:
+            JOURNAL.tenant_sent.append([self.caller, "code", email])
+
+    @task(2)
+    def describe(self) -> None:
+        scheme = random.choice(["TC3-HMAC-SHA256", "TencentCloud-v1 HmacSHA256"])
+        self.call("DescribeIntlPhoneEmailList", scheme, {"Type": 0, "Limit": 20}, "tencent",
+                  lambda body: "" if "TotalCount" in body else "no TotalCount")

@@ -5,8 +5,9 @@
 //! moment of the machine falls on all of them alike.
 //!
 //! Here: the handler's CPU time against the in-memory store, and the CPU time of the signature check
-//! alone. `stack.rs` measures the same paths against DynamoDB Local, and counts each action's DynamoDB
-//! requests through the front door.
+//! alone; and what an unsigned request costs the front door that refuses it ([`Unsigned`]). `stack.rs`
+//! measures the same paths against DynamoDB Local, counts each action's DynamoDB requests through the
+//! front door, and counts what refused requests and the caller's shared rate count send to DynamoDB.
 
 use api::params::Params;
 use api::signing::{acs3, rpc, tc3};
@@ -107,25 +108,128 @@ pub async fn invoke_path<S: Store + ReplayGuard, M: Mailer>(
 ) -> Answer {
     match path {
         Path::Function => invoke(act, &door.app, event).await,
-        Path::Door(_) => {
-            let request = match lambda_http::request::from_str(event) {
-                Ok(r) => r,
-                Err(e) => {
-                    return Answer {
-                        status: 0,
-                        body: format!("not an event: {e}"),
-                    }
-                }
-            };
-            let response = edge::front_door::handle(door, request).await;
-            let status = response.status().as_u16();
-            let body = match response.into_body() {
-                lambda_http::Body::Text(t) => t,
-                lambda_http::Body::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
-                _ => String::new(),
-            };
-            Answer { status, body }
+        Path::Door(_) => invoke_door(door, event).await,
+    }
+}
+
+/// One invocation of the front door, parsing the event included (as in the runtime), whatever the
+/// request is (signed or not).
+pub async fn invoke_door<S: Store + ReplayGuard, M: Mailer>(
+    door: &FrontDoor<S, M>,
+    event: &str,
+) -> Answer {
+    let request = match lambda_http::request::from_str(event) {
+        Ok(r) => r,
+        Err(e) => {
+            return Answer {
+                status: 0,
+                body: format!("not an event: {e}"),
+            }
         }
+    };
+    let response = edge::front_door::handle(door, request).await;
+    let status = response.status().as_u16();
+    let body = match response.into_body() {
+        lambda_http::Body::Text(t) => t,
+        lambda_http::Body::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
+        _ => String::new(),
+    };
+    Answer { status, body }
+}
+
+/// Unsigned requests, as a flood sends them to `POST /`: the front door refuses each with its first
+/// checks (the body's size, then whether the request is signed in any scheme), before it reads a
+/// parameter and before it asks any service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unsigned {
+    /// An action's parameters as a small JSON body, and no signature.
+    Small,
+    /// A form body of exactly 64 KiB, the largest the front door reads: it looks through it for a
+    /// `Signature` name before refusing it.
+    FormAtLimit,
+    /// One byte over 64 KiB: refused for its size before anything else.
+    OverLimit,
+    /// 1 MiB: refused for its size too (API Gateway passes bodies of up to 10 MB).
+    Mebibyte,
+}
+
+impl Unsigned {
+    pub const ALL: [Unsigned; 4] = [
+        Unsigned::Small,
+        Unsigned::FormAtLimit,
+        Unsigned::OverLimit,
+        Unsigned::Mebibyte,
+    ];
+
+    /// The content type and the body.
+    fn body(self) -> (&'static str, String) {
+        let limit = api::params::MAX_BODY_BYTES;
+        let form = |len: usize| {
+            let head = "Action=QueryEmailVerification&Email=";
+            format!("{head}{}", "a".repeat(len.saturating_sub(head.len())))
+        };
+        let json = |len: usize| format!("{{\"Email\":\"{}\"}}", "a".repeat(len.saturating_sub(12)));
+        match self {
+            Unsigned::Small => (
+                "application/json",
+                serde_json::json!({"Action": COMPARED.name(), "Email": "flood@example.com"})
+                    .to_string(),
+            ),
+            Unsigned::FormAtLimit => ("application/x-www-form-urlencoded", form(limit)),
+            Unsigned::OverLimit => ("application/json", json(limit + 1)),
+            Unsigned::Mebibyte => ("application/json", json(1 << 20)),
+        }
+    }
+
+    pub fn label(self) -> String {
+        let (content_type, body) = self.body();
+        let kind = match content_type {
+            "application/json" => "JSON",
+            _ => "form",
+        };
+        let limit = api::params::MAX_BODY_BYTES;
+        let bytes = |n: usize| crate::report::thousands(n as u64);
+        let size = match body.len() {
+            n if n == limit => format!("{} B (64 KiB, the most the door reads)", bytes(n)),
+            n if n == limit + 1 => format!("{} B (64 KiB + 1)", bytes(n)),
+            n if n >= 1 << 20 && n.is_multiple_of(1 << 20) => format!("{} MiB", n >> 20),
+            n => format!("{} B", bytes(n)),
+        };
+        format!("unsigned, {kind} body of {size}")
+    }
+
+    /// The API Gateway event of the request.
+    pub fn event(self) -> String {
+        let (content_type, body) = self.body();
+        signed::unsigned_event(content_type, &body)
+    }
+
+    /// The answer the front door must give: HTTP status and Alibaba's code (no scheme was named, so the
+    /// refusal comes in Alibaba's envelope).
+    pub fn expected(self) -> (u16, &'static str) {
+        match self {
+            Unsigned::Small | Unsigned::FormAtLimit => (400, "MissingParameter"),
+            Unsigned::OverLimit | Unsigned::Mebibyte => (413, "RequestEntityTooLarge"),
+        }
+    }
+
+    /// `Err(what came instead)` unless `answer` is the refusal this request calls for.
+    pub fn refused(self, answer: &Answer) -> Result<(), String> {
+        let (status, code) = self.expected();
+        let got = serde_json::from_str::<Value>(&answer.body)
+            .ok()
+            .and_then(|v| v["Code"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        if answer.status == status && got == code {
+            return Ok(());
+        }
+        let mut text = answer.body.clone();
+        text.truncate(300);
+        Err(format!(
+            "{}: expected {status} {code}, got {}: {text}",
+            self.label(),
+            answer.status
+        ))
     }
 }
 
@@ -232,6 +336,8 @@ pub struct DoorCpu {
     pub paths: Vec<(Path, Samples)>,
     /// Microseconds per check, per scheme.
     pub checks: Vec<(Scheme, Samples)>,
+    /// Microseconds per refused unsigned request, per kind.
+    pub unsigned: Vec<(Unsigned, Samples)>,
 }
 
 async fn cpu_run(opts: &Options) -> Result<DoorCpu, String> {
@@ -345,6 +451,23 @@ async fn cpu_run(opts: &Options) -> Result<DoorCpu, String> {
         }
         checks.push((scheme, Samples::new(s)));
     }
+    // Refused unsigned requests, the kinds in turns (parsing the event included, as for the paths).
+    let unsigned_events: Vec<String> = Unsigned::ALL.iter().map(|u| u.event()).collect();
+    let mut unsigned: Vec<Vec<f64>> = vec![Vec::with_capacity(n); Unsigned::ALL.len()];
+    for i in 0..total {
+        for k in 0..Unsigned::ALL.len() {
+            let u = (i + k) % Unsigned::ALL.len();
+            let start = thread_cpu_ns();
+            let answer = invoke_door(&door, &unsigned_events[u]).await;
+            let ns = thread_cpu_ns() - start;
+            Unsigned::ALL[u]
+                .refused(&answer)
+                .map_err(|e| format!("front door CPU: {e}"))?;
+            if i >= warmup {
+                unsigned[u].push(ns as f64 / 1000.0);
+            }
+        }
+    }
     Ok(DoorCpu {
         action: COMPARED.name(),
         paths: Path::ALL
@@ -353,6 +476,11 @@ async fn cpu_run(opts: &Options) -> Result<DoorCpu, String> {
             .zip(samples.into_iter().map(Samples::new))
             .collect(),
         checks,
+        unsigned: Unsigned::ALL
+            .iter()
+            .copied()
+            .zip(unsigned.into_iter().map(Samples::new))
+            .collect(),
     })
 }
 

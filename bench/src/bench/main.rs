@@ -10,7 +10,12 @@
 //! - wall time of a 100-address Submit against a store and a mailer that wait a fixed time per call;
 //! - the signed front door (`functions/front-door`): its zip and cold start with the others; its added CPU
 //!   time and latency per request against a per-action function on the same action and store, in each of
-//!   its three signature schemes; and each action's DynamoDB requests through it.
+//!   its three signature schemes; and each action's DynamoDB requests through it; what a refused unsigned
+//!   request costs it (CPU time, and no DynamoDB request), and what the caller's rate count shared across
+//!   instances adds to an admitted call and costs a throttled one.
+//!
+//! `--door-only` measures only that last part (needs DynamoDB Local and the SES emulator) and puts it into
+//! the front door's section of `BENCHMARKS.md`, leaving the rest of the file as it was.
 //!
 //! Run by `local/stack.sh bench`, which builds the zips and the host binaries and starts the stack first.
 
@@ -57,6 +62,9 @@ pub struct Options {
     pub first_runs: usize,
     /// Only the first-request measurement, printed (needs DynamoDB Local); writes nothing.
     pub first_only: bool,
+    /// Only the front door's defences (refused unsigned requests, the shared caller rate count): put into
+    /// the front door's section of `out` in place of the previous ones; the rest of the file is kept.
+    pub door_only: bool,
 }
 
 impl Options {
@@ -74,6 +82,7 @@ impl Options {
             no_stack: false,
             first_runs: 21,
             first_only: false,
+            door_only: false,
         };
         while let Some(arg) = args.next() {
             let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
@@ -101,6 +110,7 @@ impl Options {
                 "--out" => o.out = PathBuf::from(value("--out")?),
                 "--no-stack" => o.no_stack = true,
                 "--first-only" => o.first_only = true,
+                "--door-only" => o.door_only = true,
                 "--first-runs" => {
                     o.first_runs = number(value("--first-runs")?, "--first-runs")?.max(1)
                 }
@@ -119,7 +129,7 @@ impl Options {
 }
 
 const USAGE: &str = "usage: bench [--starts N] [--warmup-starts N] [--requests N] [--cpu-requests N] [--delay-ms N] \
-[--delay-repeats N] [--first-runs N] [--first-only] [--zip-arch arm64|x86_64] [--bin-dir DIR] [--out FILE] [--no-stack]
+[--delay-repeats N] [--first-runs N] [--first-only] [--door-only] [--zip-arch arm64|x86_64] [--bin-dir DIR] [--out FILE] [--no-stack]
 Run it through `make bench` (local/stack.sh bench): that builds the zips and binaries and starts the stack.";
 
 /// Logs go where the functions send theirs (JSON lines, the same fields), but into a sink: formatting them
@@ -186,10 +196,73 @@ fn main() -> ExitCode {
     }
 }
 
+/// `old` with the front door's defences (from [`report::DEFENCE_START`] to the end of the front door's
+/// section) replaced by `text`, or `text` put at the end of that section when it has none yet.
+fn splice_defence(old: &str, text: &str) -> Result<String, String> {
+    const HEADING: &str = "\n## Front door";
+    let start = old
+        .find(HEADING)
+        .ok_or("no front door section (\"## Front door\") to put the figures in: run the full `make bench` first")?;
+    let after = start + HEADING.len();
+    let end = old[after..]
+        .find("\n## ")
+        .map_or(old.len(), |i| after + i + 1);
+    let from = old[start..end]
+        .find(report::DEFENCE_START)
+        .map_or(end, |i| start + i);
+    Ok(format!(
+        "{}{}\n\n{}",
+        &old[..from],
+        text.trim_end(),
+        &old[end..]
+    ))
+}
+
+/// `--door-only`: the defences' figures, measured and put into the front door's section of `opts.out`.
+fn door_only(opts: &Options) -> Result<(), String> {
+    install_log_sink();
+    eprintln!(
+        "==> front door CPU time: {} requests per path and per unsigned kind",
+        opts.cpu_requests
+    );
+    let door_cpu = door::cpu(opts)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    eprintln!("==> front door against the local stack: unsigned requests and the shared caller rate count, {} requests each", opts.requests);
+    let defence = runtime.block_on(stack::defence(opts))?;
+    let machine = machine::describe();
+    let mut text = String::new();
+    report::defence(&mut text, opts, &door_cpu, Some(&defence));
+    text.push_str(&format!(
+        "\nThese two parts were measured on their own, {}, commit {}, {} ({} cores), by `{}`; the rest of the file \
+by the run described at the top.\n",
+        machine.date,
+        machine.commit,
+        machine.cpu,
+        machine.cores,
+        report::commands().join("` then `")
+    ));
+    println!("{text}");
+    let old = std::fs::read_to_string(&opts.out)
+        .map_err(|e| format!("reading {}: {e}", opts.out.display()))?;
+    std::fs::write(&opts.out, splice_defence(&old, &text)?)
+        .map_err(|e| format!("writing {}: {e}", opts.out.display()))?;
+    eprintln!(
+        "==> wrote the front door's defences into {}",
+        opts.out.display()
+    );
+    Ok(())
+}
+
 fn run(opts: &Options) -> Result<(), String> {
     if opts.first_only {
         println!("{:#?}", first::measure(opts));
         return Ok(());
+    }
+    if opts.door_only {
+        return door_only(opts);
     }
     let functions = sizes::functions()?;
     let machine = machine::describe();
@@ -245,6 +318,12 @@ fn run(opts: &Options) -> Result<(), String> {
         eprintln!("==> AWS requests per action and warm latency ({} requests per action) against the local stack", opts.requests);
         Some(runtime.block_on(stack::measure(opts))?)
     };
+    let defence = if opts.no_stack {
+        None
+    } else {
+        eprintln!("==> front door: unsigned requests and the shared caller rate count against the local stack");
+        Some(runtime.block_on(stack::defence(opts))?)
+    };
 
     let report = report::Report {
         opts,
@@ -256,6 +335,7 @@ fn run(opts: &Options) -> Result<(), String> {
         door_cpu,
         delay,
         stack,
+        defence,
     };
     let text = report.markdown();
     println!("{text}");
@@ -270,7 +350,25 @@ fn run(opts: &Options) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::others_sections;
+    use super::{others_sections, splice_defence};
+
+    #[test]
+    fn the_defences_replace_their_old_text_in_the_front_door_section_only() {
+        let start = crate::report::DEFENCE_START;
+        let old = format!(
+            "# B\n\n## Front door\n\nzip\n\n{start} old\n\nold rate\n\n## AWS requests\n\nrest\n"
+        );
+        assert_eq!(
+            splice_defence(&old, &format!("{start} new\n")).unwrap(),
+            format!("# B\n\n## Front door\n\nzip\n\n{start} new\n\n## AWS requests\n\nrest\n")
+        );
+        let first = "# B\n\n## Front door\n\nzip\n\n## AWS requests\n";
+        assert_eq!(
+            splice_defence(first, &format!("{start} new\n")).unwrap(),
+            format!("# B\n\n## Front door\n\nzip\n\n{start} new\n\n## AWS requests\n")
+        );
+        assert!(splice_defence("# B\n", "x").is_err());
+    }
 
     #[test]
     fn other_tools_sections_are_kept_and_the_old_report_is_not() {

@@ -9,7 +9,7 @@ use crate::door::{self, DoorCpu, Path};
 use crate::first::{FirstRequest, Way};
 use crate::machine::Machine;
 use crate::sizes::{rust_target, Size};
-use crate::stack::{CountRow, StackResult};
+use crate::stack::{CountRow, Defence, StackResult, SHARED_UNREACHED};
 use crate::Options;
 use bench::count::{Counts, DYNAMODB, SESV2};
 use bench::signed::Scheme;
@@ -37,6 +37,8 @@ pub struct Report<'a> {
     pub door_cpu: DoorCpu,
     pub delay: DelayResult,
     pub stack: Option<StackResult>,
+    /// Refused unsigned requests and the shared caller rate count against DynamoDB Local (with the stack).
+    pub defence: Option<Defence>,
 }
 
 /// What the front door sent beyond the per-action path for the same action: `Ok("PutItem 1")` when that
@@ -124,8 +126,193 @@ fn pass(ok: bool) -> &'static str {
     }
 }
 
+/// The first words of [`defence`]'s text: `bench --door-only` replaces the text from there to the end of the
+/// front door's section.
+pub const DEFENCE_START: &str = "**Refused unsigned requests.**";
+
+/// `1,000,000`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `Ok(())` when `counts` hold no AWS request at all, else what they hold.
+fn nothing_sent(counts: &Counts) -> Result<(), String> {
+    let n: u64 = counts.0.values().sum();
+    if n == 0 {
+        Ok(())
+    } else {
+        let sent: Vec<String> = counts
+            .0
+            .iter()
+            .map(|((svc, op), k)| format!("{svc} {op} {k}"))
+            .collect();
+        Err(sent.join(" + "))
+    }
+}
+
+/// The shared count's share: `Ok` when `on` sent exactly one UpdateItem per request more than `off`.
+fn one_update_more(off: &Counts, on: &Counts, n: u64) -> Result<(), String> {
+    let extra = difference(off, on);
+    let update = (DYNAMODB.to_string(), "UpdateItem".to_string());
+    if extra.len() == 1 && extra.get(&update) == Some(&(n as i64)) {
+        Ok(())
+    } else {
+        let text: Vec<String> = extra
+            .iter()
+            .map(|((svc, op), k)| format!("{svc} {op} {:+.2}", *k as f64 / n.max(1) as f64))
+            .collect();
+        Err(format!("per request: {}", text.join(", ")))
+    }
+}
+
+/// A throttled request's requests: `Ok` when each sent its count's UpdateItem and nothing else (no replay
+/// record, no action).
+fn count_only(counts: &Counts, throttled: u64) -> Result<(), String> {
+    if throttled == 0 {
+        return Err("no request was throttled".into());
+    }
+    let mut rest = counts.clone();
+    let updates = rest
+        .0
+        .remove(&(DYNAMODB.to_string(), "UpdateItem".to_string()))
+        .unwrap_or(0);
+    match (updates == throttled, nothing_sent(&rest)) {
+        (true, Ok(())) => Ok(()),
+        (_, Err(more)) => Err(format!("also sent {more}")),
+        (false, Ok(())) => Err(format!("{updates} UpdateItem for {throttled} requests")),
+    }
+}
+
+/// The front door's defences: what a refused unsigned request costs (CPU time; DynamoDB requests, none),
+/// and what the caller's rate count shared across instances adds to an admitted call and costs a
+/// throttled one. The last part of the front door's section, written by the full run and by
+/// `bench --door-only` alike.
+pub fn defence(s: &mut String, opts: &Options, cpu: &DoorCpu, d: Option<&Defence>) {
+    let _ = writeln!(
+        s,
+        "{DEFENCE_START} What a flood of unsigned requests costs the front door. Each is refused by its first two checks, the body's \
+size and then whether the request is signed in any scheme at all (an `Authorization` header, `X-TC-Action`, or a `Signature` \
+name in the query or the form body): before any parameter is read, and before the key, the caller's rate count and the replay \
+record, the door's DynamoDB requests. Handler CPU time per request (in-memory store, {} requests per kind in turns, the \
+event's JSON parsed included, as in the table above){}:\n",
+        opts.cpu_requests,
+        match d {
+            Some(d) => format!(
+                "; DynamoDB requests per request counted by the SDK interceptor against DynamoDB Local ({} requests per kind, through a \
+front door whose caller rate is counted across instances, as deployed)",
+                d.unsigned.first().map_or(0, |(_, n, _)| *n)
+            ),
+            None => String::new(),
+        }
+    );
+    let _ = writeln!(s, "| Request | answer | median µs | p99 µs | mean µs | DynamoDB requests / request | Result |\n|---|---|---:|---:|---:|---:|---|");
+    for (kind, x) in &cpu.unsigned {
+        let (status, code) = kind.expected();
+        let counted = d.and_then(|d| d.unsigned.iter().find(|(k, _, _)| k == kind));
+        let (requests, result) = match counted {
+            Some((_, n, c)) => match nothing_sent(c) {
+                Ok(()) => ("0.00".to_string(), "PASS".to_string()),
+                Err(sent) => (
+                    format!(
+                        "{:.2} ({sent})",
+                        c.0.values().sum::<u64>() as f64 / (*n).max(1) as f64
+                    ),
+                    "**FAIL**".to_string(),
+                ),
+            },
+            None => ("not counted (no stack)".into(), "-".into()),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {status} {code} | {:.1} | {:.1} | {:.1} | {requests} | {result} |",
+            kind.label(),
+            x.median(),
+            x.pct(99.0),
+            x.mean()
+        );
+    }
+    if let Some((_, admitted)) = cpu
+        .paths
+        .iter()
+        .find(|(p, _)| *p == Path::Door(Scheme::Acs3))
+    {
+        let _ = writeln!(
+            s,
+            "\nFor scale: an admitted `{}` signed with ACS3-HMAC-SHA256 took {:.1} µs at the median in the same run. A row passes \
+when its requests sent no DynamoDB request at all.",
+            cpu.action,
+            admitted.median()
+        );
+    }
+    let Some(d) = d else {
+        return;
+    };
+    let (off, on, n) = (&d.rate_off, &d.rate_on, d.rate_off.samples.len() as u64);
+    let _ = writeln!(
+        s,
+        "\n**The caller's rate, counted across instances.** With `CALLER_RATE_SHARED` set (by default it is `CALLER_RATE_LIMIT`, the \
+template's `CallerRateLimit`; `0` turns it off) every signed request of a known key first counts itself in the table, one \
+conditional UpdateItem on `RATE#<caller>#<second>`, before the replay record; a caller over the limit is refused \
+(`Throttling`, Tencent `RequestLimitExceeded`) with no replay record written. `{}` through the front door ({}), {n} \
+requests with the shared count off and on in turns (on: a limit of {} a second, which no request \
+reaches), against DynamoDB Local:\n",
+        cpu.action,
+        d.scheme.label(),
+        thousands(u64::from(SHARED_UNREACHED))
+    );
+    let _ = writeln!(s, "| Shared rate count | p50 ms | p99 ms | mean ms | DynamoDB requests / request |\n|---|---:|---:|---:|---|");
+    for (label, t) in [("off (per instance only)", off), ("on", on)] {
+        let _ = writeln!(
+            s,
+            "| {label} | {:.2} | {:.2} | {:.2} | {} |",
+            t.samples.pct(50.0),
+            t.samples.pct(99.0),
+            t.samples.mean(),
+            per_request(&t.counts, t.samples.len() as u64)
+        );
+    }
+    let verdict = one_update_more(&off.counts, &on.counts, n);
+    let _ = writeln!(
+        s,
+        "| added by the count | {:+.2} | {:+.2} | {:+.2} | {} |",
+        on.samples.pct(50.0) - off.samples.pct(50.0),
+        on.samples.pct(99.0) - off.samples.pct(99.0),
+        on.samples.mean() - off.samples.mean(),
+        match &verdict {
+            Ok(()) => "UpdateItem +1.00: PASS".to_string(),
+            Err(e) => format!("{e}: **FAIL**"),
+        }
+    );
+    let t = &d.throttled;
+    let thr = t.samples.len() as u64;
+    let verdict = count_only(&t.counts, thr);
+    let _ = writeln!(
+        s,
+        "\nA throttled request: with a shared limit of 1 a second, {} requests sent back to back: {} admitted, {thr} refused with \
+429 `Throttling`. Each refused one sent {} DynamoDB requests: the count's conditional UpdateItem, which failed its \
+condition, and no replay record (no PutItem): {}; {:.2} ms at p50, {:.2} ms at p99.",
+        thr as usize + d.throttle_admitted,
+        d.throttle_admitted,
+        per_request(&t.counts, thr),
+        match &verdict {
+            Ok(()) => "PASS".to_string(),
+            Err(e) => format!("**FAIL** ({e})"),
+        },
+        t.samples.pct(50.0),
+        t.samples.pct(99.0)
+    );
+}
+
 /// Lines the shell scripts ran before this program (`BENCH_COMMANDS`, one a line), then this program.
-fn commands() -> Vec<String> {
+pub fn commands() -> Vec<String> {
     let mut out: Vec<String> = std::env::var("BENCH_COMMANDS")
         .unwrap_or_default()
         .lines()
@@ -398,6 +585,39 @@ connector either way: see \"First request after a cold start\".",
                     why: misses.join("; "),
                 });
             }
+        }
+        if let Some(d) = &self.defence {
+            let sent: Vec<String> = d
+                .unsigned
+                .iter()
+                .filter_map(|(k, _, c)| {
+                    nothing_sent(c).err().map(|e| format!("{}: {e}", k.label()))
+                })
+                .collect();
+            t.push(Target {
+                what: "`front-door`: refused unsigned requests send no DynamoDB request".into(),
+                figure: format!(
+                    "{} of {} kinds: 0",
+                    d.unsigned.len() - sent.len(),
+                    d.unsigned.len()
+                ),
+                ok: sent.is_empty(),
+                why: sent.join("; "),
+            });
+            let n = d.rate_off.samples.len() as u64;
+            let rate = one_update_more(&d.rate_off.counts, &d.rate_on.counts, n).and(count_only(
+                &d.throttled.counts,
+                d.throttled.samples.len() as u64,
+            ));
+            t.push(Target {
+                what: "`front-door`: the shared caller rate count adds one UpdateItem; a throttled request writes no replay record".into(),
+                figure: format!(
+                    "{:+.2} ms at p50",
+                    d.rate_on.samples.pct(50.0) - d.rate_off.samples.pct(50.0)
+                ),
+                ok: rate.is_ok(),
+                why: rate.err().unwrap_or_default(),
+            });
         }
         let ratio = self.delay.ratio();
         t.push(Target {
@@ -724,6 +944,8 @@ their own):\n"
 PutItem (the replay record) and nothing else: SES requests are compared too."
             );
         }
+        let _ = writeln!(s);
+        defence(s, self.opts, &self.door_cpu, self.defence.as_ref());
     }
 
     pub fn markdown(&self) -> String {
@@ -1005,6 +1227,12 @@ answer, against `edge::lambda::handle` for the same action, store and records. E
 be the action's success, not a refusal; any other answer stops the bench. The signature check alone is the front \
 door's canonical request, string to sign and HMAC comparison, re-run with the same public helpers on the parsed \
 request. The DynamoDB counts run every action once along each path, one address, through the counted clients.
+- **Front door's defences.** Unsigned requests are API Gateway events of `POST /` with a body and a content type and \
+nothing else (`bench::signed::unsigned_event`), each checked to be answered with the refusal of its kind. Their \
+DynamoDB requests, and those of the shared rate count, are counted through front doors over the counted clients, one \
+per setting of `CALLER_RATE_SHARED` (off; a limit no request reaches; 1 a second), each warmed with five requests \
+first. The throttled requests are the ones refused, among requests sent back to back, by a limit of 1 a second; every \
+other answer must be the action's success.
 - **Size and start-up: what was tried (issue 16, part 6).** Figures from the same machine, before → after. Kept: \
 (1) the functions' SDK configuration built from the environment without aws-config's loader \
 (`adapters::sdk::lambda_sdk_config`): the default credential and region chains (profiles, SSO, STS, container and \

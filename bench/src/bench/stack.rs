@@ -2,7 +2,8 @@
 //! functions build plus a request counter: the AWS requests each action sends on its happy path, for one
 //! address and for 100, and each action's warm latency; then the same through the front door: each
 //! action's requests in each signature scheme, and the latency of one action along the per-action path
-//! and the front door's.
+//! and the front door's; and ([`defence`]) what refused unsigned requests send to DynamoDB (nothing), and
+//! what the caller's rate count shared across instances adds to an admitted call and costs a throttled one.
 
 use std::time::Instant;
 
@@ -13,7 +14,9 @@ use edge::front_door::FrontDoor;
 use shared::app::App;
 use shared::store::ReplayGuard;
 
-use crate::door::{self, invoke_path, path_event, refusal, Caller, Path, COMPARED};
+use crate::door::{
+    self, invoke_door, invoke_path, path_event, refusal, Caller, Path, Unsigned, COMPARED,
+};
 use crate::events::{body, caller_arn, event, fresh_address, invoke, unique, Act, Answer};
 use crate::stats::Samples;
 use crate::Options;
@@ -211,25 +214,51 @@ async fn compare_paths(
     caller: &Caller,
     n: usize,
 ) -> Result<Vec<PathLatency>, String> {
-    let addresses: Vec<String> = (0..n).map(|_| fresh_address()).collect();
-    for chunk in addresses.chunks(100) {
-        let answer = invoke(
-            Act::Submit,
-            &door.app,
-            &event(Act::Submit, &caller.arn, &body(Act::Submit, chunk, None)),
-        )
-        .await;
-        if !problem(Act::Submit, &answer, chunk.len()).is_empty() {
-            return Err(format!(
-                "front door latency: the set-up Submit failed: {}",
-                problem(Act::Submit, &answer, chunk.len())
-            ));
+    let ways: Vec<(&StackDoor, Path)> = Path::ALL.iter().map(|&p| (door, p)).collect();
+    let timed = in_turns(&ways, counter, caller, n).await?;
+    Ok(Path::ALL
+        .iter()
+        .zip(timed)
+        .map(|(&path, t)| PathLatency {
+            path,
+            samples: t.samples,
+            counts: t.counts,
+        })
+        .collect())
+}
+
+/// Requests of one kind: milliseconds each, and every AWS request they sent.
+#[derive(Clone, Debug)]
+pub struct Timed {
+    pub samples: Samples,
+    pub counts: Counts,
+}
+
+impl Timed {
+    fn of(samples: Vec<f64>, counts: Counts) -> Self {
+        Self {
+            samples: Samples::new(samples),
+            counts,
         }
     }
-    let now = door.app.now();
-    let events: Vec<Vec<String>> = Path::ALL
+}
+
+/// [`COMPARED`] along each way (a front door, or its app's per-action path, and a path), in turns, on `n`
+/// addresses the caller submitted (along the first way's per-action path). Any answer that is not a success
+/// fails the bench.
+async fn in_turns(
+    ways: &[(&StackDoor, Path)],
+    counter: &RequestCounter,
+    caller: &Caller,
+    n: usize,
+) -> Result<Vec<Timed>, String> {
+    let Some((first, _)) = ways.first() else {
+        return Ok(Vec::new());
+    };
+    let addresses = submitted(first, caller, n).await?;
+    let events: Vec<Vec<String>> = ways
         .iter()
-        .map(|&p| {
+        .map(|&(d, p)| {
             addresses
                 .iter()
                 .map(|a| {
@@ -238,26 +267,25 @@ async fn compare_paths(
                         COMPARED,
                         caller,
                         &body(COMPARED, std::slice::from_ref(a), None),
-                        now,
+                        d.app.now(),
                     )
                 })
                 .collect()
         })
         .collect();
-    let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(n); Path::ALL.len()];
-    let mut counts: Vec<Counts> = vec![Counts::default(); Path::ALL.len()];
-    // Request i of every path, in an order that turns with i.
+    let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(n); ways.len()];
+    let mut counts: Vec<Counts> = vec![Counts::default(); ways.len()];
+    // Request i of every way, in an order that turns with i.
     #[allow(clippy::needless_range_loop)]
     for i in 0..n {
-        for k in 0..Path::ALL.len() {
-            let p = (i + k) % Path::ALL.len();
+        for k in 0..ways.len() {
+            let w = (i + k) % ways.len();
+            let (d, p) = ways[w];
             counter.take();
             let start = Instant::now();
-            let answer = invoke_path(door, Path::ALL[p], COMPARED, &events[p][i]).await;
-            samples[p].push(start.elapsed().as_secs_f64() * 1000.0);
-            for (key, c) in counter.take().0 {
-                *counts[p].0.entry(key).or_default() += c;
-            }
+            let answer = invoke_path(d, p, COMPARED, &events[w][i]).await;
+            samples[w].push(start.elapsed().as_secs_f64() * 1000.0);
+            add(&mut counts[w], counter.take());
             let why = match problem(COMPARED, &answer, 1) {
                 w if w.is_empty() => refusal(&answer).unwrap_or_default(),
                 w => w,
@@ -266,21 +294,40 @@ async fn compare_paths(
                 return Err(format!(
                     "front door latency: {} along {} was not answered with success: {why}",
                     COMPARED.name(),
-                    Path::ALL[p].label()
+                    p.label()
                 ));
             }
         }
     }
-    Ok(Path::ALL
-        .iter()
-        .zip(samples)
+    Ok(samples
+        .into_iter()
         .zip(counts)
-        .map(|((&path, s), counts)| PathLatency {
-            path,
-            samples: Samples::new(s),
-            counts,
-        })
+        .map(|(s, c)| Timed::of(s, c))
         .collect())
+}
+
+fn add(to: &mut Counts, more: Counts) {
+    for (key, c) in more.0 {
+        *to.0.entry(key).or_default() += c;
+    }
+}
+
+/// `n` fresh addresses that `caller` submitted along `door`'s per-action path (100 a call).
+async fn submitted(door: &StackDoor, caller: &Caller, n: usize) -> Result<Vec<String>, String> {
+    let addresses: Vec<String> = (0..n).map(|_| fresh_address()).collect();
+    for chunk in addresses.chunks(100) {
+        let answer = invoke(
+            Act::Submit,
+            &door.app,
+            &event(Act::Submit, &caller.arn, &body(Act::Submit, chunk, None)),
+        )
+        .await;
+        let why = problem(Act::Submit, &answer, chunk.len());
+        if !why.is_empty() {
+            return Err(format!("the set-up Submit failed: {why}"));
+        }
+    }
+    Ok(addresses)
 }
 
 async fn latency_of(
@@ -319,20 +366,31 @@ async fn latency_of(
     }
 }
 
-pub async fn measure(opts: &Options) -> Result<StackResult, String> {
-    let config = crate::events::config()?;
-    let aws = aws_config::load_from_env().await;
-    let counter = RequestCounter::new();
-    let clock = MovableClock::default();
-    let base = count::counted_app(config, &aws, &counter, clock.clock());
-    let app: StackApp = App {
+/// The application as the functions build it, its DynamoDB and SES requests counted by `counter`, keeping
+/// the links it mails.
+fn stack_app(
+    config: shared::app::Config,
+    aws: &aws_config::SdkConfig,
+    counter: &RequestCounter,
+    clock: &MovableClock,
+) -> StackApp {
+    let base = count::counted_app(config, aws, counter, clock.clock());
+    App {
         store: base.store,
         mailer: LinkKeeper::new(base.mailer),
         sms: base.sms,
         code_secret: base.code_secret,
         config: base.config,
         clock: base.clock,
-    };
+    }
+}
+
+pub async fn measure(opts: &Options) -> Result<StackResult, String> {
+    let config = crate::events::config()?;
+    let aws = aws_config::load_from_env().await;
+    let counter = RequestCounter::new();
+    let clock = MovableClock::default();
+    let app = stack_app(config, &aws, &counter, &clock);
     // The per-action paths call `door.app`, the front door `door`: one store, one mailer, one counter.
     let (one, hundred) = (Caller::new("bench-count"), Caller::new("bench-count"));
     let by_scheme: Vec<(Scheme, Caller)> = Scheme::ALL
@@ -504,5 +562,123 @@ pub async fn measure(opts: &Options) -> Result<StackResult, String> {
         door_latency,
         replay_record: Samples::new(put),
         replay_counts,
+    })
+}
+
+/// A shared limit no measurement reaches: every request is counted, none is refused.
+pub const SHARED_UNREACHED: u32 = 1_000_000;
+
+/// What the front door's defences cost against DynamoDB Local.
+#[derive(Clone, Debug)]
+pub struct Defence {
+    /// Per kind of unsigned request: how many were sent, and the AWS requests they caused.
+    pub unsigned: Vec<(Unsigned, usize, Counts)>,
+    /// The scheme the rate measurements sign with.
+    pub scheme: Scheme,
+    /// [`COMPARED`] through the front door with the caller's rate counted per instance only, and also
+    /// across instances (`CALLER_RATE_SHARED`, one conditional UpdateItem per request), in turns.
+    pub rate_off: Timed,
+    pub rate_on: Timed,
+    /// With a shared limit of 1 a second: the requests it throttled, and the ones it admitted.
+    pub throttled: Timed,
+    pub throttle_admitted: usize,
+}
+
+/// Unsigned requests and the caller's shared rate count, against the local stack's DynamoDB Local: each
+/// front door here has the configuration of `make bench` (`crate::events::config`) with the shared count
+/// set as said.
+pub async fn defence(opts: &Options) -> Result<Defence, String> {
+    let aws = aws_config::load_from_env().await;
+    let counter = RequestCounter::new();
+    let clock = MovableClock::default();
+    let door_with = |limit: Option<u32>, callers: &[&Caller]| -> Result<StackDoor, String> {
+        let mut config = crate::events::config()?;
+        config.caller_rate = config.caller_rate.shared(limit);
+        door::door(stack_app(config, &aws, &counter, &clock), callers)
+    };
+    let (rated, throttled) = (Caller::new("bench-rate"), Caller::new("bench-throttled"));
+    let off = door_with(None, &[&rated, &throttled])?;
+    let on = door_with(Some(SHARED_UNREACHED), &[&rated])?;
+    let one_a_second = door_with(Some(1), &[&throttled])?;
+    let n = opts.requests;
+    let scheme = Scheme::Acs3;
+    let query = |d: &StackDoor, caller: &Caller, address: &str| {
+        path_event(
+            Path::Door(scheme),
+            COMPARED,
+            caller,
+            &body(COMPARED, &[address.to_string()], None),
+            d.app.now(),
+        )
+    };
+    // Each door's first requests open its connections (and do what a process does once): not measured.
+    for (d, c) in [(&off, &rated), (&on, &rated), (&one_a_second, &throttled)] {
+        for _ in 0..5 {
+            invoke_door(d, &query(d, c, &fresh_address())).await;
+        }
+    }
+
+    // Unsigned: through the door whose caller rate is shared (as deployed), each refused, nothing sent.
+    let mut unsigned = Vec::new();
+    for kind in Unsigned::ALL {
+        let e = kind.event();
+        counter.take();
+        for _ in 0..n {
+            kind.refused(&invoke_door(&on, &e).await)?;
+        }
+        unsigned.push((kind, n, counter.take()));
+    }
+
+    // Admitted calls with the shared count off and on, in turns (the addresses submitted once, along
+    // the per-action path of the door without the count).
+    eprintln!(
+        "==> front door: the shared caller rate count off and on, {n} requests each, in turns, {}",
+        scheme.label()
+    );
+    let mut timed = in_turns(
+        &[(&off, Path::Door(scheme)), (&on, Path::Door(scheme))],
+        &counter,
+        &rated,
+        n,
+    )
+    .await?;
+    let rate_on = timed.pop().ok_or("no figures with the shared count on")?;
+    let rate_off = timed.pop().ok_or("no figures with the shared count off")?;
+
+    // Throttled: a shared limit of 1 a second; the addresses submitted along the door without the count.
+    let addresses = submitted(&off, &throttled, n).await?;
+    let (mut thr, mut thr_counts, mut admitted) = (Vec::new(), Counts::default(), 0);
+    for a in &addresses {
+        let e = query(&one_a_second, &throttled, a);
+        counter.take();
+        let start = Instant::now();
+        let answer = invoke_door(&one_a_second, &e).await;
+        let ms = start.elapsed().as_secs_f64() * 1000.0;
+        let counts = counter.take();
+        let code = serde_json::from_str::<serde_json::Value>(&answer.body)
+            .ok()
+            .and_then(|v| v["Code"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        match (answer.status, code.as_str()) {
+            (429, "Throttling") => {
+                thr.push(ms);
+                add(&mut thr_counts, counts);
+            }
+            _ if refusal(&answer).is_none() => admitted += 1,
+            _ => {
+                return Err(format!(
+                    "a shared limit of 1 a second: neither admitted nor throttled: {}",
+                    refusal(&answer).unwrap_or_default()
+                ))
+            }
+        }
+    }
+    Ok(Defence {
+        unsigned,
+        scheme,
+        rate_off,
+        rate_on,
+        throttled: Timed::of(thr, thr_counts),
+        throttle_admitted: admitted,
     })
 }
