@@ -369,6 +369,14 @@ pub async fn read_secret(
     client: &aws_sdk_secretsmanager::Client,
     id: &str,
 ) -> Result<KeyRing, String> {
+    read_secret_version(client, id).await.map(|(ring, _)| ring)
+}
+
+/// The pairs of the secret's current version, and that version's id (for a conditional write).
+pub async fn read_secret_version(
+    client: &aws_sdk_secretsmanager::Client,
+    id: &str,
+) -> Result<(KeyRing, Option<String>), String> {
     let out = client
         .get_secret_value()
         .secret_id(id)
@@ -380,7 +388,8 @@ pub async fn read_secret(
                 aws_sdk_secretsmanager::error::DisplayErrorContext(e)
             )
         })?;
-    KeyRing::parse(out.secret_string().unwrap_or("[]"))
+    let ring = KeyRing::parse(out.secret_string().unwrap_or("[]"))?;
+    Ok((ring, out.version_id().map(str::to_string)))
 }
 
 #[cfg(test)]

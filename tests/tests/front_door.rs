@@ -672,12 +672,8 @@ async fn the_replay_record_in_dynamodb_is_written_once_within_its_window() {
     assert_eq!(results.iter().filter(|won| **won).count(), 1);
 }
 
-#[test]
-fn the_access_keys_command_creates_lists_and_revokes_pairs_in_a_file() {
-    let dir = std::env::temp_dir().join(unique("access-keys"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("keys.json");
-    // `make test` builds every binary of the workspace first; the command is shared's, beside this test's.
+/// The access-keys command: `make test` builds every binary of the workspace first, beside this test's.
+fn access_keys_exe() -> std::path::PathBuf {
     let exe = std::env::current_exe()
         .unwrap()
         .parent()
@@ -689,6 +685,60 @@ fn the_access_keys_command_creates_lists_and_revokes_pairs_in_a_file() {
         "{} is not built: run `cargo build --workspace --bins` (make test does)",
         exe.display()
     );
+    exe
+}
+
+/// Issue 20: commands at once never undo each other's writes (a revoke lost to a concurrent create would
+/// re-enable the key): each holds the file's lock from its read to its write.
+#[test]
+fn access_keys_commands_at_once_keep_every_change() {
+    let dir = std::env::temp_dir().join(unique("access-keys-race"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("keys.json");
+    let exe = access_keys_exe();
+    let command = |args: &[&str]| {
+        let mut c = std::process::Command::new(&exe);
+        c.arg("--file").arg(&file).args(args);
+        c.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c
+    };
+    let first = command(&["create", "alice"]).output().unwrap();
+    assert!(first.status.success());
+    let id = String::from_utf8_lossy(&first.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("AccessKeyId:").map(|v| v.trim().to_string()))
+        .unwrap();
+    for round in 0..3 {
+        let mut running = vec![command(&["revoke", &id]).spawn().unwrap()];
+        for _ in 0..6 {
+            running.push(command(&["create", "bob"]).spawn().unwrap());
+        }
+        for child in running {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let ring = KeyRing::parse(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(ring.keys().len(), 1 + 6 * (round + 1), "a create was lost");
+        assert_eq!(
+            ring.lookup(&id),
+            edge::front_door::Lookup::Disabled,
+            "the revoke was lost (round {round})"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_access_keys_command_creates_lists_and_revokes_pairs_in_a_file() {
+    let dir = std::env::temp_dir().join(unique("access-keys"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("keys.json");
+    let exe = access_keys_exe();
     let run = |args: &[&str]| {
         let out = std::process::Command::new(&exe)
             .arg("--file")

@@ -11,12 +11,20 @@
 //!
 //! `--file <path>` works on a JSON file instead of the secret; `ACCESS_KEYS_SECRET_ID` can stand for
 //! `--secret-id`. A running front door sees a change within `AccessKeysRefreshSeconds` (300 s), and an
-//! unknown key id makes it look again after 30 s. Run one command at a time: each reads, changes and
-//! writes the whole list.
+//! unknown key id makes it look again after 30 s.
+//!
+//! Each command reads the whole list, changes it and writes it back, on the condition that nobody wrote it
+//! in between, so that two commands at once can never undo each other (a revoke lost to a create would
+//! re-enable the key):
+//! - the secret: the new list is stored as a version labelled `ACCESSKEYS_NEXT`, then made the current one
+//!   with `UpdateSecretVersionStage`, which fails if the current version is no longer the one read; the
+//!   command then says so and changes nothing (run it again);
+//! - the file: the command holds an exclusive lock on `<path>.lock` from its read to its write, so a second
+//!   command waits for the first and reads its result.
 
 use std::process::ExitCode;
 
-use adapters::keys::{read_secret, KeyRing};
+use adapters::keys::{read_secret_version, KeyRing};
 
 const USAGE: &str = "usage: access-keys (--secret-id <arn> | --file <path>) (create <caller> [--actions Action1,Action2] | list | revoke <AccessKeyId>)";
 
@@ -65,8 +73,18 @@ async fn run(args: Vec<String>) -> Result<(), String> {
         )),
         Place::File(_) => None,
     };
+    // The file's lock, held until this command has written (released when dropped).
+    let _lock = match &place {
+        Place::File(path) => Some(lock(path)?),
+        Place::Secret(_) => None,
+    };
+    let mut read_version = None;
     let mut ring = match (&place, &client) {
-        (Place::Secret(id), Some(c)) => read_secret(c, id).await?,
+        (Place::Secret(id), Some(c)) => {
+            let (ring, version) = read_secret_version(c, id).await?;
+            read_version = version;
+            ring
+        }
         (Place::File(path), _) => match std::fs::read_to_string(path) {
             Ok(text) => KeyRing::parse(&text)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => KeyRing::default(),
@@ -99,7 +117,7 @@ async fn run(args: Vec<String>) -> Result<(), String> {
         }
         ["create", caller] => {
             let key = ring.create(caller, actions, chrono::Utc::now())?;
-            save(&place, client.as_ref(), &ring).await?;
+            save(&place, client.as_ref(), read_version.as_deref(), &ring).await?;
             println!("AccessKeyId:     {}", key.access_key_id);
             println!("AccessKeySecret: {}", key.access_key_secret);
             println!("Caller:          {}", key.caller);
@@ -113,7 +131,7 @@ async fn run(args: Vec<String>) -> Result<(), String> {
             if !ring.revoke(id) {
                 return Err(format!("no key pair {id:?}"));
             }
-            save(&place, client.as_ref(), &ring).await?;
+            save(&place, client.as_ref(), read_version.as_deref(), &ring).await?;
             println!("revoked {id}");
             Ok(())
         }
@@ -121,28 +139,62 @@ async fn run(args: Vec<String>) -> Result<(), String> {
     }
 }
 
+/// The label of the version a command writes before it becomes the current one.
+const NEXT_STAGE: &str = "ACCESSKEYS_NEXT";
+
 async fn save(
     place: &Place,
     client: Option<&aws_sdk_secretsmanager::Client>,
+    read_version: Option<&str>,
     ring: &KeyRing,
 ) -> Result<(), String> {
+    use aws_sdk_secretsmanager::error::DisplayErrorContext;
     match (place, client) {
-        (Place::Secret(id), Some(c)) => c
-            .put_secret_value()
-            .secret_id(id)
-            .secret_string(ring.to_json())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| {
+        (Place::Secret(id), Some(c)) => {
+            let written = c
+                .put_secret_value()
+                .secret_id(id)
+                .client_request_token(uuid::Uuid::new_v4().to_string())
+                .secret_string(ring.to_json())
+                .version_stages(NEXT_STAGE)
+                .send()
+                .await
+                .map_err(|e| format!("PutSecretValue: {}", DisplayErrorContext(e)))?;
+            let new_version = written
+                .version_id()
+                .ok_or("PutSecretValue gave no version id")?;
+            // Current only if the current version is still the one this command read.
+            let mut stage = c
+                .update_secret_version_stage()
+                .secret_id(id)
+                .version_stage("AWSCURRENT")
+                .move_to_version_id(new_version);
+            if let Some(read) = read_version {
+                stage = stage.remove_from_version_id(read);
+            }
+            stage.send().await.map(|_| ()).map_err(|e| {
                 format!(
-                    "PutSecretValue: {}",
-                    aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                    "another command changed the key pairs since this one read them; nothing was changed, run it again ({})",
+                    DisplayErrorContext(e)
                 )
-            }),
+            })
+        }
         (Place::File(path), _) => write_private(path, &ring.to_json()),
         _ => Err(USAGE.into()),
     }
+}
+
+/// Takes the exclusive lock of the file's commands (`<path>.lock`), waiting for another command's.
+fn lock(path: &str) -> Result<std::fs::File, String> {
+    let name = format!("{path}.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&name)
+        .map_err(|e| format!("{name}: {e}"))?;
+    file.lock().map_err(|e| format!("{name}: {e}"))?;
+    Ok(file)
 }
 
 /// Writes the file readable by its owner only: it holds secrets.
