@@ -31,6 +31,10 @@ fuzz:     ## run each cargo-fuzz target of fuzz/ for FUZZ_SECONDS (default 60), 
 access-keys: ## the front door's key pairs: make access-keys ARGS='--secret-id <AccessKeysSecretArn> create <caller>' (or list, revoke <id>)
 	@cargo run --quiet -p adapters --bin access-keys -- $(ARGS)
 
+.PHONY: callers
+callers:  ## a caller's settings: make callers ARGS='put --caller C --file settings.json' (or get / delete --caller C; add --table <TableName> for a deployed stack)
+	@bash local/admin.sh callers $(ARGS)
+
 .PHONY: mail-stops
 mail-stops: ## what stops mail: make mail-stops ARGS='show|resume --caller C' or ARGS='clear --email E' (add --table <TableName> for a deployed stack)
 	@bash local/admin.sh mail-stops $(ARGS)

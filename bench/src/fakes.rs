@@ -110,6 +110,24 @@ impl<S: CallerStore> CallerStore for DelayStore<S> {
         self.inner.resume_caller_mail(caller, day).await
     }
 
+    async fn put_caller_settings(&self, caller: &CallerId, text: &str) -> Result<(), BackendError> {
+        self.wait().await;
+        self.inner.put_caller_settings(caller, text).await
+    }
+
+    async fn caller_settings_text(
+        &self,
+        caller: &CallerId,
+    ) -> Result<Option<String>, BackendError> {
+        self.wait().await;
+        self.inner.caller_settings_text(caller).await
+    }
+
+    async fn delete_caller_settings(&self, caller: &CallerId) -> Result<bool, BackendError> {
+        self.wait().await;
+        self.inner.delete_caller_settings(caller).await
+    }
+
     async fn clear_undeliverable(&self, email: &EmailAddress) -> Result<bool, BackendError> {
         self.wait().await;
         self.inner.clear_undeliverable(email).await

@@ -1,6 +1,7 @@
-//! What the service keeps of a caller as a whole (one item per caller, beside its records): for now, whether
-//! its mail is stopped by the bounce circuit breaker. The settings document of the contract's "Caller
-//! settings" joins it there.
+//! What the service keeps of a caller as a whole (one item per caller, beside its records): whether its mail
+//! is stopped by the bounce circuit breaker, and its settings document (the contract's "Caller settings",
+//! [`crate::settings`]). A function reads it along with a send's own items and keeps it for at most
+//! [`CALLER_CACHE_TTL`], so a change applies within 10 s and costs the send no request of its own.
 //!
 //! The breaker: SES events carry the caller (`caller` tag), so each caller's day of mail outcomes is counted
 //! (mails with an outcome, hard bounces, complaints; [`MailOutcomes`]). When a caller with at least
@@ -30,6 +31,18 @@ pub struct MailStop {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CallerState {
     pub mail_stop: Option<MailStop>,
+    /// Its settings document (`make callers`), checked; `None`: the stack's defaults, the vendors' behaviour.
+    pub settings: Option<std::sync::Arc<crate::settings::CallerSettings>>,
+}
+
+impl CallerState {
+    /// The most mails the caller may send in a UTC day: its `MailPerDay`, else the stack's default.
+    pub fn mail_per_day(&self, default: Option<u32>) -> Option<u32> {
+        self.settings
+            .as_ref()
+            .and_then(|s| s.mail_per_day)
+            .or(default)
+    }
 }
 
 /// One caller's mail outcomes in one UTC day, as counted from its SES events.
@@ -255,6 +268,7 @@ mod tests {
                 at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
                 reason: "r".into(),
             }),
+            settings: None,
         };
         cache.put(&alice, stopped.clone());
         assert_eq!(cache.get(&alice), Some(stopped));

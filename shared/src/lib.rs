@@ -12,6 +12,7 @@
 //! - [`paging`]: pages and cursors;
 //! - [`delivery`]: what SES said of the mails, recorded;
 //! - [`callers`]: what is kept of a caller as a whole: the bounce circuit breaker that stops its mail;
+//! - [`settings`]: a caller's settings document, checked whole;
 //! - [`metrics`]: the counters (CloudWatch's embedded metric format, one line on standard output);
 //! - [`workflows`]: links and codes sent, followed and checked, through one send protocol;
 //! - [`error`]: what fails below the workflows.
@@ -22,6 +23,7 @@ pub mod code;
 pub mod config;
 pub mod delivery;
 pub mod error;
+pub mod https;
 pub mod mail;
 pub mod metrics;
 pub mod model;
@@ -29,6 +31,7 @@ pub mod pace;
 pub mod paging;
 pub mod quota;
 pub mod rate;
+pub mod settings;
 pub mod spend;
 pub mod store;
 pub mod text;

@@ -236,7 +236,7 @@ impl FromStr for VerificationStatus {
 }
 
 /// Language of messages, mails and pages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum Lang {
     #[default]
     En,

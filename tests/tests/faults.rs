@@ -575,6 +575,15 @@ mod failing {
                 Self::injected()
             )
         }
+        async fn put_caller_settings(&self, c: &CallerId, t: &str) -> Result<(), BackendError> {
+            step!(self, self.inner.put_caller_settings(c, t), Self::injected())
+        }
+        async fn caller_settings_text(&self, c: &CallerId) -> Result<Option<String>, BackendError> {
+            step!(self, self.inner.caller_settings_text(c), Self::injected())
+        }
+        async fn delete_caller_settings(&self, c: &CallerId) -> Result<bool, BackendError> {
+            step!(self, self.inner.delete_caller_settings(c), Self::injected())
+        }
         async fn clear_undeliverable(&self, e: &EmailAddress) -> Result<bool, BackendError> {
             step!(self, self.inner.clear_undeliverable(e), Self::injected())
         }

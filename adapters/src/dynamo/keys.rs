@@ -14,7 +14,7 @@
 //! | nonce     | `NONCE#<sha256 of key id and nonce, or of the signature>` |                               | end of its window      |
 //! | rate      | `RATE#<caller>#<epoch second>` (requests counted that second) |                          | a minute past the second |
 //! | count     | `COUNT#<caller>#<count shard>` (`records`, `verified`, `contacts_1`, `contacts_2`) |     | none                   |
-//! | caller    | `CALLER#<caller>` (its mail stop: `mail_stopped_at`, `mail_stop_reason`) |                   | none                   |
+//! | caller    | `CALLER#<caller>` (its settings document `settings`; its mail stop: `mail_stopped_at`, `mail_stop_reason`) | | none |
 //! | outcomes  | `OUTCOMES#<caller>#<YYYY-MM-DD>` (`mails`, `bounces`, `complaints` of its SES events that UTC day) | | two days past the day |
 //! | layout    | `CONFIG#layout` (`index_shards`)            |                                             | none                   |
 //!

@@ -44,6 +44,8 @@ struct Tables {
     /// Per address: the last event's kind and time, and whether it is undeliverable.
     deliveries: HashMap<EmailAddress, DeliveryState>,
     callers: HashMap<CallerId, CallerState>,
+    /// Each caller's settings document as stored.
+    settings_text: HashMap<CallerId, String>,
     /// Per caller and UTC day: its mails' outcomes.
     outcomes: HashMap<(CallerId, String), MailOutcomes>,
 }
@@ -311,6 +313,30 @@ impl CallerStore for MemoryStore {
             .get_mut(caller)
             .and_then(|s| s.mail_stop.take())
             .is_some())
+    }
+
+    async fn put_caller_settings(&self, caller: &CallerId, text: &str) -> Result<(), BackendError> {
+        let settings = crate::settings::CallerSettings::parse(text)
+            .map_err(|p| BackendError::Store(format!("settings not checked: {}", p[0])))?;
+        let mut t = self.lock()?;
+        t.settings_text.insert(caller.clone(), text.to_string());
+        t.callers.entry(caller.clone()).or_default().settings = Some(Arc::new(settings));
+        Ok(())
+    }
+
+    async fn caller_settings_text(
+        &self,
+        caller: &CallerId,
+    ) -> Result<Option<String>, BackendError> {
+        Ok(self.lock()?.settings_text.get(caller).cloned())
+    }
+
+    async fn delete_caller_settings(&self, caller: &CallerId) -> Result<bool, BackendError> {
+        let mut t = self.lock()?;
+        if let Some(state) = t.callers.get_mut(caller) {
+            state.settings = None;
+        }
+        Ok(t.settings_text.remove(caller).is_some())
     }
 
     async fn clear_undeliverable(&self, email: &EmailAddress) -> Result<bool, BackendError> {

@@ -233,6 +233,26 @@ pub trait CallerStore: Send + Sync + 'static {
         day: &str,
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
 
+    /// Stores the caller's settings document (checked by [`crate::settings::CallerSettings::parse`]; its
+    /// JSON text as given), replacing any; nothing else of the caller changes.
+    fn put_caller_settings(
+        &self,
+        caller: &CallerId,
+        text: &str,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// The caller's settings document as stored, read now (not from a copy).
+    fn caller_settings_text(
+        &self,
+        caller: &CallerId,
+    ) -> impl Future<Output = Result<Option<String>, BackendError>> + Send;
+
+    /// Removes the caller's settings (back to the stack's defaults); `false` when it had none.
+    fn delete_caller_settings(
+        &self,
+        caller: &CallerId,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
     /// The operator's clear: the address is deliverable again (until its next hard bounce or complaint).
     /// `false` when it was not undeliverable.
     fn clear_undeliverable(

@@ -203,7 +203,7 @@ pub async fn send_code<S: Store, M: Mailer>(
             day: match (
                 contact,
                 app.config.sms.daily_cap_per_caller,
-                app.config.mail_per_day,
+                state.caller.mail_per_day(app.config.mail_per_day),
             ) {
                 (Contact::Phone(_), Some(cap), _) => Some((Daily::Texts, cap)),
                 (Contact::Email(_), _, Some(cap)) => Some((Daily::Mails, cap)),

@@ -237,7 +237,10 @@ async fn try_send<S: Store, M: Mailer>(
         let send = LinkSend {
             store: &app.store,
             caller,
-            mail_day: app.config.mail_per_day.map(|cap| (cap, now)),
+            mail_day: state
+                .caller
+                .mail_per_day(app.config.mail_per_day)
+                .map(|cap| (cap, now)),
             counted: DayTaken::default(),
             write: SendWrite {
                 expected_record_version: existing.as_ref().map(|r| r.version),
