@@ -63,6 +63,10 @@ export CODE_HMAC_SECRET="${CODE_HMAC_SECRET:-local-only-code-secret-0123456789ab
 local_access_keys='[{"AccessKeyId":"local-alice","AccessKeySecret":"local-alice-secret","Caller":"alice"},{"AccessKeyId":"local-bob","AccessKeySecret":"local-bob-secret","Caller":"bob"}]'
 export ACCESS_KEYS="${ACCESS_KEYS:-$local_access_keys}"
 export SMS_OUTBOX="${SMS_OUTBOX:-$STATE_DIR/sms-outbox.jsonl}"
+# Local stack only: the functions add the whole seconds in this file (absent = 0) to their clock, read at each
+# reading, so that a test can move time: echo 432000 > .stack/9000/clock-offset is five days later (the
+# contract's "The local clock"; adapters::clock). A deployed stack never has the variable.
+export LOCAL_CLOCK_FILE="${LOCAL_CLOCK_FILE:-$STATE_DIR/clock-offset}"
 # Local stack only: the bounce circuit breaker judges a caller's day from 10 mails' outcomes (deployed: 200,
 # CallerStopMinMails), so that a test can stop a caller with a handful of SES events.
 export CALLER_STOP_MIN_MAILS="${CALLER_STOP_MIN_MAILS:-10}"

@@ -100,6 +100,8 @@ wait_for() { # NAME SECONDS CHECK...
 
 # The SMS outbox starts empty with every stack, as DynamoDB Local (in memory) and the SES emulator do.
 : >"$SMS_OUTBOX"
+# A new stack starts at the real time: no clock offset left by an earlier run (adapters::clock).
+rm -f "$LOCAL_CLOCK_FILE"
 
 # bench: the Lambda zips (arm64, or x86_64 where the arm64 target cannot be had) and, for the cold starts and
 # the in-process measurements, the same code built for this machine with the same profile.
@@ -168,6 +170,7 @@ cat <<MSG
   Link page      $PUBLIC_BASE_URL/verify-email?Token=...
   Mails (web)    $SES_URL/          (JSON: $SES_URL/store)
   SMS outbox     $SMS_OUTBOX   (one JSON line per text message)
+  Clock offset   $LOCAL_CLOCK_FILE   (whole seconds added to the functions' clock; absent = 0)
   DynamoDB       $AWS_ENDPOINT_URL_DYNAMODB   (table $TABLE_NAME)
   Logs           $STATE_DIR/*.log
 

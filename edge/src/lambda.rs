@@ -18,7 +18,7 @@ use api::actions::{Entry, Info};
 use api::error::ApiError;
 use api::params::Params;
 use api::render::{self, Answer, Format, Style};
-use shared::app::{system_clock, App, Config};
+use shared::app::{App, Config};
 use shared::mail::Mailer;
 use shared::model::{CallerId, Lang};
 use shared::store::Store;
@@ -66,7 +66,7 @@ pub async fn build_app_with(
             None
         },
         config,
-        clock: system_clock(),
+        clock: adapters::clock::from_env(),
     })
 }
 

@@ -183,6 +183,35 @@ fn every_function_has_a_template_entry_and_a_sample_event() {
     }
 }
 
+/// Issue 17: the local clock (`.stack/<port>/clock-offset`) is read only where `LOCAL_CLOCK_FILE` is set:
+/// no function of a deployed stack may have it, in any form the template could give it.
+#[test]
+fn the_local_clock_switch_is_not_in_the_template() {
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    assert!(
+        !text.contains(adapters::clock::LOCAL_CLOCK_FILE) && !text.contains("clock-offset"),
+        "a deployed stack must never read a clock offset"
+    );
+    let t = template();
+    let mut functions = 0;
+    for (_, r) in t["Resources"].as_mapping().unwrap() {
+        if r["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        functions += 1;
+        for vars in [
+            &r["Properties"]["Environment"]["Variables"],
+            &t["Globals"]["Function"]["Environment"]["Variables"],
+        ] {
+            assert!(vars.get(adapters::clock::LOCAL_CLOCK_FILE).is_none());
+        }
+    }
+    assert!(
+        functions >= 12,
+        "every function was looked at ({functions})"
+    );
+}
+
 #[test]
 fn the_local_caller_switch_is_not_in_the_template() {
     let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
