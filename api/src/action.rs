@@ -79,6 +79,7 @@ impl Request {
             client_ip: self.client_ip.clone(),
             link_base: self.link_base.clone(),
             deadline: self.deadline,
+            domains: None,
         }
     }
 

@@ -7,12 +7,14 @@ use crate::error::ApiError;
 use crate::messages::ParamProblem;
 use crate::phrases::Phrase;
 use shared::code::{Contact, ContactType, VerifyCode};
-use shared::model::{EmailAddress, Lang, Token};
+use shared::model::{DomainName, EmailAddress, Lang, Token};
 
 pub use crate::error::MAX_BODY_BYTES;
 
 /// The most addresses one call may name.
 pub const MAX_EMAILS: usize = 100;
+/// The most domain names one `Domains` may hold.
+pub const MAX_DOMAINS: usize = 100;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Params(HashMap<String, String>, Shadowed);
@@ -140,6 +142,34 @@ impl Params {
 
     /// A comma-separated list of 1 to 100 addresses. Malformed ones are kept apart so that the good ones of
     /// the same call can still be served; duplicates (after normalisation) are served once.
+    /// `Domains` (Submit, Resend): the domain names the contact covers, separated by commas (or a JSON
+    /// array), at most [`MAX_DOMAINS`], each IDNA-checked; repeats are kept once. `None` when absent.
+    pub fn domains(&self) -> Result<Option<Vec<DomainName>>, ApiError> {
+        let Some(raw) = self.get("Domains") else {
+            return Ok(None);
+        };
+        let items: Vec<&str> = raw
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        if items.len() > MAX_DOMAINS {
+            return Err(ApiError::invalid(
+                "Domains",
+                crate::phrases::AT_MOST_100_DOMAINS,
+            ));
+        }
+        let mut list: Vec<DomainName> = Vec::new();
+        for item in items {
+            let name = DomainName::parse(item)
+                .map_err(|_| ApiError::invalid("Domains", crate::phrases::DOMAIN_NAMES))?;
+            if !list.contains(&name) {
+                list.push(name);
+            }
+        }
+        Ok(Some(list))
+    }
+
     pub fn email_list(&self) -> Result<EmailList, ApiError> {
         let raw = self.get("Email").ok_or(ApiError::missing("Email"))?;
         let items: Vec<&str> = raw

@@ -52,6 +52,14 @@ pub const A_CONTACT_TYPE_OR_ALL: Phrase = Phrase::new(
     "0 (all), 1 (mobile number) or 2 (email address)",
     " 0（全部）、1（手机号码）或 2（邮箱地址）",
 );
+pub const DOMAIN_NAMES: Phrase = Phrase::new(
+    "domain names such as example.com or 例子.中国, separated by commas",
+    "以逗号分隔的域名，例如 example.com 或 例子.中国",
+);
+pub const AT_MOST_100_DOMAINS: Phrase = Phrase::new(
+    "at most 100 domain names, separated by commas",
+    "最多 100 个以逗号分隔的域名",
+);
 pub const AN_IP_ADDRESS: Phrase = Phrase::new("an IPv4 or IPv6 address", "一个 IPv4 或 IPv6 地址");
 pub const A_NEXT_TOKEN: Phrase = Phrase::new(
     "a NextToken from an earlier answer",

@@ -157,6 +157,7 @@ fn render(root: &str, body: &Body, format: Format) -> String {
 fn item_name(list: &str) -> &'static str {
     match list {
         "Data" => "EmailVerification",
+        "Domains" => "Domain",
         _ => "SendResult",
     }
 }

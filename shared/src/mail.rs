@@ -40,6 +40,7 @@ pub trait Mailer: Send + Sync + 'static {
 struct MailText<'a> {
     w: &'a Words,
     link: &'a str,
+    domains: &'a [String],
 }
 
 #[derive(Template)]
@@ -48,6 +49,7 @@ struct MailHtml<'a> {
     w: &'a Words,
     link: &'a str,
     lang: &'a str,
+    domains: &'a [String],
 }
 
 #[derive(Template)]
@@ -110,17 +112,22 @@ pub fn verification_mail(
     to: &EmailAddress,
     lang: Lang,
     link: &str,
+    domains: &[crate::model::DomainName],
 ) -> Result<OutgoingMail, BackendError> {
     let w = words(lang);
     let render = |e: askama::Error| BackendError::Mail(format!("template: {e}"));
+    // As a person reads them (Unicode), in the order given.
+    let domains: Vec<String> = domains.iter().map(|d| d.unicode()).collect();
+    let domains = domains.as_slice();
     Ok(OutgoingMail {
         to: to.clone(),
         subject: w.mail_subject.to_string(),
-        text: MailText { w, link }.render().map_err(render)?,
+        text: MailText { w, link, domains }.render().map_err(render)?,
         html: MailHtml {
             w,
             link,
             lang: lang.as_str(),
+            domains,
         }
         .render()
         .map_err(render)?,
@@ -144,8 +151,31 @@ mod tests {
             )
         );
         let to = EmailAddress::parse("a+b@example.com").unwrap();
-        let en = verification_mail(&to, Lang::En, &link).unwrap();
-        let zh = verification_mail(&to, Lang::Zh, &link).unwrap();
+        let domains = [
+            crate::model::DomainName::parse("example.com").unwrap(),
+            crate::model::DomainName::parse("bücher.example").unwrap(),
+        ];
+        let listed = verification_mail(&to, Lang::En, &link, &domains).unwrap();
+        for part in [&listed.text, &listed.html] {
+            assert!(part.contains("contact of these domain names"), "{part}");
+            assert!(
+                part.contains("example.com") && part.contains("bücher.example"),
+                "{part}"
+            );
+        }
+        assert!(
+            listed.text.contains("- bücher.example\n"),
+            "{}",
+            listed.text
+        );
+        assert!(
+            listed.html.contains("<li>bücher.example</li>"),
+            "{}",
+            listed.html
+        );
+        let en = verification_mail(&to, Lang::En, &link, &[]).unwrap();
+        assert!(!en.text.contains("domain names"), "no list without domains");
+        let zh = verification_mail(&to, Lang::Zh, &link, &[]).unwrap();
         for m in [&en, &zh] {
             assert!(m.text.contains(&link));
             assert!(m

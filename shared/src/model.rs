@@ -64,6 +64,60 @@ impl fmt::Display for EmailAddress {
     }
 }
 
+/// A domain name a contact covers (the registrar's `Domains`): IDNA-encoded (UTS #46, strict), lower-case,
+/// without a final dot, of at least two labels and at most 253 characters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DomainName(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("not a valid domain name")]
+pub struct InvalidDomain;
+
+impl DomainName {
+    pub const MAX_LEN: usize = 253;
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidDomain> {
+        let trimmed = raw.trim();
+        let bare = trimmed.strip_suffix('.').unwrap_or(trimmed);
+        if bare.is_empty() || bare.contains(['/', '@', ':', ' ']) {
+            return Err(InvalidDomain);
+        }
+        let ascii = idna::domain_to_ascii_strict(bare).map_err(|_| InvalidDomain)?;
+        let labels: Vec<&str> = ascii.split('.').collect();
+        if ascii.len() > Self::MAX_LEN
+            || labels.len() < 2
+            || labels.iter().any(|l| l.is_empty() || l.len() > 63)
+            || labels
+                .last()
+                .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(InvalidDomain);
+        }
+        Ok(Self(ascii.to_ascii_lowercase()))
+    }
+
+    /// The stored form: ASCII (`xn--bcher-kva.example`).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// As a person reads it (`bücher.example`), for mails.
+    pub fn unicode(&self) -> String {
+        let (text, result) = idna::domain_to_unicode(&self.0);
+        if result.is_ok() {
+            text
+        } else {
+            self.0.clone()
+        }
+    }
+}
+
+impl fmt::Display for DomainName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Masks any address-like string for logs: `j***@e***.com`.
 pub fn mask_email(raw: &str) -> String {
     let (local, domain) = raw.rsplit_once('@').unwrap_or((raw, ""));
@@ -288,6 +342,8 @@ pub struct VerificationRecord {
     pub version: u64,
     /// The last SES event about this caller's mail to the address (written by the events consumer).
     pub delivery: Option<Delivery>,
+    /// The domain names the contact covers (Submit's and Resend's `Domains`), in the order given.
+    pub domains: Vec<DomainName>,
 }
 
 /// A link token as stored: found by its hash, it names the record it verifies.
@@ -390,6 +446,36 @@ mod tests {
         let a = EmailAddress::parse("  Alice+Tag@Example.COM ").unwrap();
         assert_eq!(a.as_str(), "alice+tag@example.com");
         assert_eq!(a, EmailAddress::parse("alice+tag@example.com").unwrap());
+    }
+
+    #[test]
+    fn domain_names_are_idna_checked_and_kept_in_ascii() {
+        let d = DomainName::parse(" Bücher.Example. ").unwrap();
+        assert_eq!(d.as_str(), "xn--bcher-kva.example");
+        assert_eq!(d.unicode(), "bücher.example");
+        assert_eq!(
+            DomainName::parse("例子.中国").unwrap().as_str(),
+            "xn--fsqu00a.xn--fiqs8s"
+        );
+        assert_eq!(
+            DomainName::parse("EXAMPLE.com").unwrap().as_str(),
+            "example.com"
+        );
+        for bad in [
+            "",
+            "example",
+            "exa mple.com",
+            "-bad.example",
+            "under_score.example",
+            "a..b",
+            "http://example.com",
+            "a@example.com",
+            "192.168.0.1",
+            &format!("{}.example", "a".repeat(64)),
+            &format!("{}example", "a.".repeat(127)),
+        ] {
+            assert!(DomainName::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -18,7 +18,8 @@ use pages::{order_of, Listing, Stream};
 use shared::delivery::DeliveryEvent;
 use shared::error::BackendError;
 use shared::model::{
-    CallerId, EmailAddress, Lang, TokenHash, TokenRecord, VerificationRecord, VerificationStatus,
+    CallerId, DomainName, EmailAddress, Lang, TokenHash, TokenRecord, VerificationRecord,
+    VerificationStatus,
 };
 use shared::model::{Delivery, DeliveryKind};
 use shared::quota::QuotaState;
@@ -94,7 +95,26 @@ pub(super) fn record_to_item(r: &VerificationRecord, layout: Layout) -> Item {
     if let Some(t) = r.verified_at {
         item.insert("verified_at".into(), ms(t));
     }
+    if !r.domains.is_empty() {
+        item.insert("domains".into(), domains_value(&r.domains));
+    }
     item
+}
+
+/// The record's domain names: a list (their order kept), empty when there are none.
+fn domains_value(domains: &[DomainName]) -> AttributeValue {
+    AttributeValue::L(domains.iter().map(|d| s(d.as_str())).collect())
+}
+
+/// The record's domain names as stored; one that no longer parses is left out.
+fn item_domains(item: &Item) -> Vec<DomainName> {
+    item.get("domains")
+        .and_then(|v| v.as_l().ok())
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_s().ok())
+        .filter_map(|d| DomainName::parse(d).ok())
+        .collect()
 }
 
 fn item_to_record(item: &Item) -> Result<VerificationRecord, BackendError> {
@@ -127,6 +147,7 @@ fn item_to_record(item: &Item) -> Result<VerificationRecord, BackendError> {
             }
             _ => None,
         },
+        domains: item_domains(item),
     })
 }
 
@@ -263,7 +284,7 @@ impl Store for DynamoStore {
             let update = Update::builder()
                 .table_name(&self.table)
                 .key("pk", s(record_pk(caller, email)))
-                .update_expression("SET current_token = :new, token_sent = :sent, modified = :sent, send_ip = :ip, lang = :lang ADD version :one")
+                .update_expression("SET current_token = :new, token_sent = :sent, modified = :sent, send_ip = :ip, lang = :lang, domains = :domains ADD version :one")
                 .condition_expression("current_token = :old AND #s = :pending")
                 .expression_attribute_names("#s", "status")
                 .set_expression_attribute_values(Some(values([
@@ -272,6 +293,7 @@ impl Store for DynamoStore {
                     (":sent", ms(r.token_sent)),
                     (":ip", s(&r.send_ip)),
                     (":lang", s(r.lang.as_str())),
+                    (":domains", domains_value(&r.domains)),
                     (":pending", n(0)),
                     (":one", n(1)),
                 ])))

@@ -40,7 +40,14 @@ pub fn record_fields(r: &VerificationRecord) -> serde_json::Map<String, Value> {
         "DeliveryTime": r.delivery.as_ref().map(|d| format_time(d.at)).unwrap_or_default(),
     });
     match body {
-        Value::Object(map) => map,
+        Value::Object(mut map) => {
+            // Extension: the domain names the contact covers (`Domains` of Submit or Resend), when given.
+            if !r.domains.is_empty() {
+                let names: Vec<&str> = r.domains.iter().map(|d| d.as_str()).collect();
+                map.insert("Domains".into(), json!(names));
+            }
+            map
+        }
         _ => serde_json::Map::new(),
     }
 }

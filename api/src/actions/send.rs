@@ -25,7 +25,8 @@ pub async fn send_all<S: Store, M: Mailer>(
     mode: SendMode,
 ) -> Result<Body, ApiError> {
     let caller = req.caller()?;
-    let ctx = req.context();
+    let mut ctx = req.context();
+    ctx.domains = req.params.domains()?;
     let ctx = &ctx;
     let outcomes: Vec<(EmailAddress, LinkOutcome)> = stream::iter(list.valid)
         .map(|email| async move {

@@ -146,6 +146,7 @@ fn records_of(
                 lang: Lang::En,
                 version: 1,
                 delivery: None,
+                domains: Vec::new(),
             }
         })
         .collect()

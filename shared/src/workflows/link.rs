@@ -231,7 +231,13 @@ async fn try_send<S: Store, M: Mailer>(
         let hash = token.hash();
         // The mail is made before anything is spent: a mail that cannot be made spends nothing.
         let link = verification_link(&ctx.link_base, &token, ctx.lang);
-        let mail = verification_mail(email, ctx.lang, &link)
+        // The domain names the record will cover after this send: the request's, else the record's.
+        let domains = ctx
+            .domains
+            .clone()
+            .or_else(|| existing.as_ref().map(|r| r.domains.clone()))
+            .unwrap_or_default();
+        let mail = verification_mail(email, ctx.lang, &link, &domains)
             .map_err(NotSent::Backend)?
             .tagged(caller, "link");
         let send = LinkSend {
@@ -294,6 +300,7 @@ fn new_record(
             current_token: hash,
             lang: ctx.lang,
             version: old.version + 1,
+            domains: ctx.domains.clone().unwrap_or_else(|| old.domains.clone()),
             ..old.clone()
         },
         None => VerificationRecord {
@@ -311,6 +318,7 @@ fn new_record(
             lang: ctx.lang,
             version: 1,
             delivery: None,
+            domains: ctx.domains.clone().unwrap_or_default(),
         },
     }
 }

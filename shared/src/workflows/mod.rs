@@ -26,4 +26,7 @@ pub struct Context {
     pub link_base: String,
     /// Until when messages may be handed over (the request's time budget).
     pub deadline: tokio::time::Instant,
+    /// The domain names the contact covers (`Domains`), when the request gave them: they replace the
+    /// record's; `None` keeps them.
+    pub domains: Option<Vec<crate::model::DomainName>>,
 }
