@@ -344,6 +344,20 @@ pub struct VerificationRecord {
     pub delivery: Option<Delivery>,
     /// The domain names the contact covers (Submit's and Resend's `Domains`), in the order given.
     pub domains: Vec<DomainName>,
+    /// The registrar's deadline (the caller's `Deadline.Days` after the first send), when the caller had one
+    /// then. A verification after it still succeeds, and is late ([`Self::verified_late`]).
+    pub deadline: Option<DateTime<Utc>>,
+    /// When the deadline was found passed with the record still pending (marked once).
+    pub deadline_missed: Option<DateTime<Utc>>,
+    /// Reminders sent so far.
+    pub reminders_sent: u32,
+}
+
+impl VerificationRecord {
+    /// Verified after its deadline: the registrar lifts its hold, and the record says it came late.
+    pub fn verified_late(&self) -> bool {
+        matches!((self.verified_at, self.deadline), (Some(v), Some(d)) if v > d)
+    }
 }
 
 /// A link token as stored: found by its hash, it names the record it verifies.

@@ -98,6 +98,13 @@ pub(super) fn record_to_item(r: &VerificationRecord, layout: Layout) -> Item {
     if !r.domains.is_empty() {
         item.insert("domains".into(), domains_value(&r.domains));
     }
+    if let Some(d) = r.deadline {
+        item.insert("deadline".into(), ms(d));
+        item.insert("reminders_sent".into(), n(i64::from(r.reminders_sent)));
+    }
+    if let Some(m) = r.deadline_missed {
+        item.insert("deadline_missed".into(), ms(m));
+    }
     item
 }
 
@@ -148,6 +155,13 @@ fn item_to_record(item: &Item) -> Result<VerificationRecord, BackendError> {
             _ => None,
         },
         domains: item_domains(item),
+        deadline: get_opt_time(item, "deadline")?,
+        deadline_missed: get_opt_time(item, "deadline_missed")?,
+        reminders_sent: item
+            .get("reminders_sent")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
     })
 }
 

@@ -42,8 +42,15 @@ pub fn record_fields(r: &VerificationRecord) -> serde_json::Map<String, Value> {
     match body {
         Value::Object(mut map) => {
             // Extension: the domain names the contact covers (`Domains` of Submit or Resend), when given.
-            if !r.domains.is_empty() {
-                let names: Vec<&str> = r.domains.iter().map(|d| d.as_str()).collect();
+            let names: Vec<&str> = r.domains.iter().map(|d| d.as_str()).collect();
+            // Extensions for a record with a registrar's deadline (its caller had `Deadline` at its first send).
+            if let Some(deadline) = r.deadline {
+                map.insert("Deadline".into(), json!(format_time(deadline)));
+                map.insert("DeadlineMissed".into(), json!(r.deadline_missed.is_some()));
+                map.insert("RemindersSent".into(), json!(r.reminders_sent));
+                map.insert("VerifiedLate".into(), json!(r.verified_late()));
+                map.insert("Domains".into(), json!(names));
+            } else if !names.is_empty() {
                 map.insert("Domains".into(), json!(names));
             }
             map

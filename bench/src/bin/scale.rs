@@ -147,6 +147,9 @@ fn records_of(
                 version: 1,
                 delivery: None,
                 domains: Vec::new(),
+                deadline: None,
+                deadline_missed: None,
+                reminders_sent: 0,
             }
         })
         .collect()

@@ -261,7 +261,20 @@ async fn try_send<S: Store, M: Mailer>(
                     expires_at: now + app.config.link_lifetime,
                 },
                 replaced_token: existing.as_ref().map(|r| r.current_token.clone()),
-                record: new_record(existing.as_ref(), caller, email, hash.clone(), now, ctx),
+                record: new_record(
+                    existing.as_ref(),
+                    caller,
+                    email,
+                    hash.clone(),
+                    now,
+                    ctx,
+                    state
+                        .caller
+                        .settings
+                        .as_ref()
+                        .and_then(|s| s.deadline.as_ref())
+                        .map(|d| d.days),
+                ),
             },
         };
         let hand_over = || app.mailer.send(&mail);
@@ -284,6 +297,8 @@ async fn try_send<S: Store, M: Mailer>(
 }
 
 /// The record as this send leaves it: the old one with a new link, or a new pending one.
+/// The record after this send. A new record takes the caller's deadline (`deadline_days` after now); an
+/// existing one keeps its own.
 fn new_record(
     old: Option<&VerificationRecord>,
     caller: &CallerId,
@@ -291,6 +306,7 @@ fn new_record(
     hash: TokenHash,
     now: chrono::DateTime<chrono::Utc>,
     ctx: &Context,
+    deadline_days: Option<u32>,
 ) -> VerificationRecord {
     match old {
         Some(old) => VerificationRecord {
@@ -319,6 +335,9 @@ fn new_record(
             version: 1,
             delivery: None,
             domains: ctx.domains.clone().unwrap_or_default(),
+            deadline: deadline_days.map(|days| now + chrono::Duration::days(i64::from(days))),
+            deadline_missed: None,
+            reminders_sent: 0,
         },
     }
 }
