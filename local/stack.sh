@@ -171,6 +171,7 @@ cat <<MSG
   Mails (web)    $SES_URL/          (JSON: $SES_URL/store)
   SMS outbox     $SMS_OUTBOX   (one JSON line per text message)
   Clock offset   $LOCAL_CLOCK_FILE   (whole seconds added to the functions' clock; absent = 0)
+  Deadline sweep every 10 s (make run); on demand: curl -X POST -d '{}' http://$BIND_HOST:$LAMBDA_PORT/2015-03-31/functions/deadline-sweep/invocations
   DynamoDB       $AWS_ENDPOINT_URL_DYNAMODB   (table $TABLE_NAME)
   Logs           $STATE_DIR/*.log
 
@@ -180,6 +181,12 @@ case "$mode" in
   run)
     echo "Ready. Function logs follow; Ctrl-C stops everything."
     tail -n +1 -f "$LAMBDA_LOG" &
+    followers+=("$!")
+    # The deadline sweep every 10 s, as EventBridge runs it every 5 minutes deployed (make test calls it
+    # itself, when its tests want it). Loopback only; stopped with the rest.
+    ( while sleep 10; do
+        curl -s -o /dev/null -X POST -d '{}' "http://$BIND_HOST:$LAMBDA_PORT/2015-03-31/functions/deadline-sweep/invocations" || true
+      done ) &
     followers+=("$!")
     wait "${started[@]: -1}" || true
     ;;

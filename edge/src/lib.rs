@@ -11,4 +11,5 @@ pub mod front_door;
 pub mod lambda;
 pub mod sanitize;
 pub mod ses_events;
+pub mod sweep;
 pub mod telemetry;

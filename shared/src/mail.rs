@@ -41,6 +41,8 @@ struct MailText<'a> {
     w: &'a Words,
     link: &'a str,
     domains: &'a [String],
+    /// Lines above the greeting's instruction (a reminder's); none for the first mail.
+    notice: &'a [String],
 }
 
 #[derive(Template)]
@@ -50,6 +52,7 @@ struct MailHtml<'a> {
     link: &'a str,
     lang: &'a str,
     domains: &'a [String],
+    notice: &'a [String],
 }
 
 #[derive(Template)]
@@ -114,20 +117,66 @@ pub fn verification_mail(
     link: &str,
     domains: &[crate::model::DomainName],
 ) -> Result<OutgoingMail, BackendError> {
+    link_mail(to, lang, link, domains, None)
+}
+
+/// A reminder of a record with a deadline: the verification mail with its fresh `link`, a subject of its own,
+/// and first the days left and that no password is ever asked.
+pub fn reminder_mail(
+    to: &EmailAddress,
+    lang: Lang,
+    link: &str,
+    domains: &[crate::model::DomainName],
+    days_left: i64,
+) -> Result<OutgoingMail, BackendError> {
+    link_mail(to, lang, link, domains, Some(days_left))
+}
+
+fn link_mail(
+    to: &EmailAddress,
+    lang: Lang,
+    link: &str,
+    domains: &[crate::model::DomainName],
+    reminder_days_left: Option<i64>,
+) -> Result<OutgoingMail, BackendError> {
     let w = words(lang);
+    let notice: Vec<String> = match reminder_days_left {
+        Some(1) => vec![
+            w.reminder_one_day_left.to_string(),
+            w.reminder_no_password.to_string(),
+        ],
+        Some(n) => vec![
+            w.reminder_days_left.replace("{n}", &n.to_string()),
+            w.reminder_no_password.to_string(),
+        ],
+        None => Vec::new(),
+    };
+    let notice = notice.as_slice();
+    let subject = match reminder_days_left {
+        Some(_) => w.reminder_subject,
+        None => w.mail_subject,
+    };
     let render = |e: askama::Error| BackendError::Mail(format!("template: {e}"));
     // As a person reads them (Unicode), in the order given.
     let domains: Vec<String> = domains.iter().map(|d| d.unicode()).collect();
     let domains = domains.as_slice();
     Ok(OutgoingMail {
         to: to.clone(),
-        subject: w.mail_subject.to_string(),
-        text: MailText { w, link, domains }.render().map_err(render)?,
+        subject: subject.to_string(),
+        text: MailText {
+            w,
+            link,
+            domains,
+            notice,
+        }
+        .render()
+        .map_err(render)?,
         html: MailHtml {
             w,
             link,
             lang: lang.as_str(),
             domains,
+            notice,
         }
         .render()
         .map_err(render)?,

@@ -351,6 +351,11 @@ pub struct VerificationRecord {
     pub deadline_missed: Option<DateTime<Utc>>,
     /// Reminders sent so far.
     pub reminders_sent: u32,
+    /// Reminders passed over (the address was undeliverable, or the caller's mail stopped, on their day).
+    pub reminders_skipped: u32,
+    /// The days after the first send on which reminders go (the caller's `RemindAfterDays` when the record
+    /// was made: a later change of the settings does not move a record's schedule).
+    pub remind_after_days: Vec<u32>,
 }
 
 impl VerificationRecord {
@@ -358,6 +363,42 @@ impl VerificationRecord {
     pub fn verified_late(&self) -> bool {
         matches!((self.verified_at, self.deadline), (Some(v), Some(d)) if v > d)
     }
+
+    /// What the deadline sweep has to do next for this record, and when: a reminder on its day, then the
+    /// deadline. `None`: nothing (no deadline, verified, or the deadline already marked missed).
+    pub fn next_due(&self) -> Option<(Due, DateTime<Utc>)> {
+        let deadline = self.deadline?;
+        if self.status != VerificationStatus::Pending || self.deadline_missed.is_some() {
+            return None;
+        }
+        let index = (self.reminders_sent + self.reminders_skipped) as usize;
+        match self.remind_after_days.get(index) {
+            Some(days) => {
+                let at = self.created + chrono::Duration::days(i64::from(*days));
+                Some(if at < deadline {
+                    (Due::Reminder, at)
+                } else {
+                    (Due::Deadline, deadline)
+                })
+            }
+            None => Some((Due::Deadline, deadline)),
+        }
+    }
+
+    /// Whole days left until the deadline at `now` (rounded up; 0 once it passed).
+    pub fn days_left(&self, now: DateTime<Utc>) -> i64 {
+        self.deadline.map_or(0, |d| {
+            let secs = (d - now).num_seconds().max(0);
+            (secs + 86_399) / 86_400
+        })
+    }
+}
+
+/// What is due for a record with a deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Due {
+    Reminder,
+    Deadline,
 }
 
 /// A link token as stored: found by its hash, it names the record it verifies.

@@ -13,8 +13,11 @@ use api::actions::{Info, ALL};
 use api::routes::Route;
 
 /// Functions that serve no action of the table, written by hand in template.yaml: (logical name, function).
-pub const OTHER_FUNCTIONS: [(&str, &str); 2] =
-    [("FrontDoor", "front-door"), ("SesEvents", "ses-events")];
+pub const OTHER_FUNCTIONS: [(&str, &str); 3] = [
+    ("FrontDoor", "front-door"),
+    ("SesEvents", "ses-events"),
+    ("DeadlineSweep", "deadline-sweep"),
+];
 
 /// Every function: the table's, then the others.
 pub fn all_functions() -> Vec<(String, String)> {
@@ -277,7 +280,10 @@ pub fn alarms() -> String {
     let functions = ALL
         .iter()
         .map(|i| (i.name.to_string(), i.function_name()))
-        .chain([("FrontDoor".to_string(), "front-door".to_string())]);
+        .chain([
+            ("FrontDoor".to_string(), "front-door".to_string()),
+            ("DeadlineSweep".to_string(), "deadline-sweep".to_string()),
+        ]);
     for (name, function) in functions {
         for (metric, what) in [
             (

@@ -426,6 +426,18 @@ fn each_function_may_do_exactly_what_its_action_uses() {
             ..consumer
         },
     ));
+    // The deadline sweep serves no API action; it mails reminders.
+    all.push((
+        "deadline-sweep".to_string(),
+        Info {
+            name: "DeadlineSweep",
+            dynamodb: edge::sweep::DYNAMODB,
+            sends_mail: true,
+            sends_sms: false,
+            uses_code_secret: false,
+            ..ALL_NEEDS
+        },
+    ));
     assert_eq!(
         all.iter().map(|(f, _)| f.clone()).collect::<BTreeSet<_>>(),
         functions_on_disk()

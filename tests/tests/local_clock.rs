@@ -214,3 +214,225 @@ fn a_record_takes_its_callers_deadline_and_a_verification_after_it_is_late() {
         assert!(q.get(field).is_none(), "{field}: {q}");
     }
 }
+
+/// One run of the `deadline-sweep` function through the Lambda invoke API (as `make run` does every 10 s).
+fn sweep() -> serde_json::Value {
+    let url = format!(
+        "http://{}:{}/2015-03-31/functions/deadline-sweep/invocations",
+        env("BIND_HOST"),
+        env("LAMBDA_PORT")
+    );
+    let text = ureq::post(&url)
+        .send_string("{}")
+        .expect("the sweep answers")
+        .into_string()
+        .unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+fn query(caller: &str, address: &str) -> serde_json::Value {
+    post_json(
+        "query-email-verification",
+        caller,
+        &json!({"Email": address}),
+    )
+    .json()
+}
+
+/// Issue 17: reminders on their days, each with a fresh link and the days left; the deadline marked missed
+/// once; a late verification still succeeds.
+#[test]
+fn reminders_go_on_their_days_and_the_deadline_is_marked_once() {
+    let _one = CLOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let caller = unique("reminders");
+    put_settings(
+        &caller,
+        &json!({"Deadline": {"Days": 3, "RemindAfterDays": [1, 2]}}),
+    );
+    let (a, b) = (fresh_address(), fresh_address());
+    for address in [&a, &b] {
+        let sent = post_json(
+            "submit-email-verification",
+            &caller,
+            &json!({"Email": address, "Domains": "registrant.example, bücher.example"}),
+        )
+        .json();
+        assert_eq!(sent["SuccessList"].as_array().unwrap().len(), 1, "{sent}");
+    }
+    sweep();
+    assert_eq!(mails_to(&a).len(), 1, "nothing due yet");
+
+    // Day 1: one reminder each, with a fresh link that replaces the first one.
+    {
+        let _day1 = Offset::set(86_400 + 60);
+        sweep();
+        sweep();
+    }
+    let mails = mails_to(&a);
+    assert_eq!(mails.len(), 2, "one reminder, however many runs");
+    let reminder = &mails[1];
+    assert_eq!(reminder.subject, "Reminder: verify your email address");
+    assert!(
+        reminder.text.contains("2 days are left"),
+        "{}",
+        reminder.text
+    );
+    assert!(
+        reminder.text.contains("never ask you for a password"),
+        "{}",
+        reminder.text
+    );
+    assert!(
+        reminder.text.contains("bücher.example"),
+        "{}",
+        reminder.text
+    );
+    let (first, fresh) = (link_in(&mails[0]), link_in(reminder));
+    assert_ne!(first, fresh);
+    let q = query(&caller, &a);
+    assert_eq!(
+        (&q["RemindersSent"], &q["DeadlineMissed"]),
+        (&json!(1), &json!(false)),
+        "{q}"
+    );
+    let old = get_url(&first);
+    assert!(
+        old.body.contains("data-code=\"TokenInvalid\""),
+        "the first link was replaced: {}",
+        old.body
+    );
+
+    // Day 2: the second reminder ("1 day"); a opens it and is verified on time.
+    {
+        let _day2 = Offset::set(2 * 86_400 + 60);
+        sweep();
+    }
+    let mails = mails_to(&a);
+    assert_eq!(mails.len(), 3);
+    assert!(mails[2].text.contains("1 day is left"), "{}", mails[2].text);
+    let page = get_url(&link_in(&mails[2]));
+    assert!(page.body.contains("data-code=\"Success\""), "{}", page.body);
+
+    // Day 3 and after: b's deadline passed, marked once; a is verified, so nothing more for it.
+    {
+        let _day3 = Offset::set(3 * 86_400 + 60);
+        sweep();
+        sweep();
+        let q = query(&caller, &b);
+        assert_eq!(
+            (
+                &q["DeadlineMissed"],
+                &q["RemindersSent"],
+                &q["VerificationStatus"]
+            ),
+            (&json!(true), &json!(2), &json!(0)),
+            "{q}"
+        );
+        let page = get_url(&link_in(mails_to(&b).last().unwrap()));
+        assert!(
+            page.body.contains("data-code=\"Success\""),
+            "a late verification succeeds: {}",
+            page.body
+        );
+    }
+    let q = query(&caller, &b);
+    assert_eq!(
+        (
+            &q["VerificationStatus"],
+            &q["VerifiedLate"],
+            &q["DeadlineMissed"]
+        ),
+        (&json!(1), &json!(true), &json!(true)),
+        "{q}"
+    );
+    let q = query(&caller, &a);
+    assert_eq!(
+        (
+            &q["VerifiedLate"],
+            &q["DeadlineMissed"],
+            &q["RemindersSent"]
+        ),
+        (&json!(false), &json!(false), &json!(2)),
+        "{q}"
+    );
+    assert_eq!(mails_to(&a).len(), 3, "no mail after its verification");
+    assert_eq!(mails_to(&b).len(), 3, "no mail for a missed deadline");
+}
+
+/// A mailer that hands the mail over, then never returns: the sweep dies between the mail and the commit.
+struct SendsThenDies(adapters::ses::SesMailer);
+
+impl shared::mail::Mailer for SendsThenDies {
+    async fn send(
+        &self,
+        mail: &shared::mail::OutgoingMail,
+    ) -> Result<(), shared::error::BackendError> {
+        self.0.send(mail).await?;
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+}
+
+/// Issue 17: two sweeps at once send a reminder once; a sweep killed after the mail, before the commit,
+/// leaves the reminder claimed, so the next run does not send it again.
+#[tokio::test]
+// CLOCK only keeps the other tests of this binary (which move the stack's clock) from running beside this one.
+#[allow(clippy::await_holding_lock)]
+async fn a_reminder_goes_once_with_two_sweeps_at_once_or_one_killed_halfway() {
+    let _one = CLOCK.lock().unwrap_or_else(|e| e.into_inner());
+    use shared::workflows::sweep::sweep as run;
+    let caller = unique("sweeps");
+    put_settings(
+        &caller,
+        &json!({"Deadline": {"Days": 5, "RemindAfterDays": [1, 2]}}),
+    );
+    let clock = TestClock::default();
+    let app = local_app(&clock).await;
+    let base = env("PUBLIC_BASE_URL");
+    let (raced, killed) = (fresh_address(), fresh_address());
+    for address in [&raced, &killed] {
+        let sent = post_json(
+            "submit-email-verification",
+            &caller,
+            &json!({"Email": address}),
+        )
+        .json();
+        assert_eq!(sent["SuccessList"].as_array().unwrap().len(), 1, "{sent}");
+    }
+    clock.advance(chrono::Duration::days(1) + chrono::Duration::minutes(1));
+    // Two at once: each address gets its first reminder once.
+    let (one, two) = tokio::join!(run(&app, &base), run(&app, &base));
+    let (one, two) = (one.unwrap(), two.unwrap());
+    assert!(one.reminded + two.reminded >= 2, "{one:?} {two:?}");
+    for address in [&raced, &killed] {
+        assert_eq!(mails_to(address).len(), 2, "one reminder each");
+        assert_eq!(query(&caller, address)["RemindersSent"], 1);
+    }
+    // Day 2, and the sweep dies right after handing a mail over.
+    clock.advance(chrono::Duration::days(1));
+    let dying = shared::app::App {
+        store: app.store.clone(),
+        mailer: SendsThenDies(app.mailer.clone()),
+        sms: app.sms.clone(),
+        code_secret: None,
+        config: app.config.clone(),
+        clock: app.clock.clone(),
+    };
+    let died = tokio::time::timeout(std::time::Duration::from_secs(5), run(&dying, &base)).await;
+    assert!(died.is_err(), "killed halfway");
+    let sent_before_death = [&raced, &killed].map(|a| mails_to(a).len());
+    assert!(
+        sent_before_death.contains(&3),
+        "a mail went before the death: {sent_before_death:?}"
+    );
+    let again = run(&app, &base).await.unwrap();
+    for (address, before) in [&raced, &killed].into_iter().zip(sent_before_death) {
+        let q = query(&caller, address);
+        assert_eq!(q["RemindersSent"], 2, "{q}");
+        assert_eq!(
+            mails_to(address).len(),
+            3,
+            "{address}: one second reminder, not two ({before} before the death; {again:?})"
+        );
+    }
+}

@@ -18,6 +18,10 @@
 //! | outcomes  | `OUTCOMES#<caller>#<YYYY-MM-DD>` (`mails`, `bounces`, `complaints` of its SES events that UTC day) | | two days past the day |
 //! | layout    | `CONFIG#layout` (`index_shards`)            |                                             | none                   |
 //!
+//! A record with a deadline (its caller's settings) also carries `due_pk` = `DUE#<shard>` (of [`DUE_SHARDS`])
+//! and `due_sk` = `<due ms>#<record pk>` while the deadline sweep has work for it: the sparse index `due`
+//! (keys only) holds just those, so a sweep reads what is due and nothing else.
+//!
 //! A caller id never holds `#`, so the keys cannot collide. The index `gsi1` serves List and Describe; how
 //! its entries and the counts are spread is in [`super::layout`]. A record or contact with a `cs` attribute
 //! (its count shard) is counted; one without was written before the shards (see [`super::migrate`]).
@@ -59,6 +63,24 @@ pub(crate) fn caller_pk(caller: &CallerId) -> String {
 /// DynamoDB's 1,000 writes per second per key.
 pub(crate) fn outcomes_pk(caller: &CallerId, day: &str) -> String {
     format!("OUTCOMES#{caller}#{day}")
+}
+
+/// Shards of the due index (`due`): a burst of 5,000 new records a second with a deadline writes about 310
+/// a second to each, well under DynamoDB's 1,000 per partition key.
+pub const DUE_SHARDS: u32 = 16;
+
+/// The due index's partition of a record (by its key), `DUE#<shard>`.
+pub(crate) fn due_pk(record_pk: &str) -> String {
+    // FNV-1a: stable across versions and processes.
+    let hash = record_pk.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    format!("DUE#{}", hash % u64::from(DUE_SHARDS))
+}
+
+/// The due index's sort key: when the work is due (zero-padded ms: text order is time order), then the record.
+pub(crate) fn due_sk(at: DateTime<Utc>, record_pk: &str) -> String {
+    format!("{}#{record_pk}", pad(at.timestamp_millis()))
 }
 
 /// One caller's requests in one UTC second (the shared rate).

@@ -7,6 +7,7 @@ pub mod keys;
 pub mod layout;
 pub mod migrate;
 pub mod pages;
+mod sweep;
 mod table;
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
@@ -28,7 +29,7 @@ use shared::store::{
     VerifyOutcome, WriteError,
 };
 use table::*;
-pub use table::{DynamoStore, ReadStats, LIST_INDEX, TTL_ATTRIBUTE};
+pub use table::{DynamoStore, ReadStats, DUE_INDEX, LIST_INDEX, TTL_ATTRIBUTE};
 
 impl DynamoStore {
     /// The record goes from pending on `token` to verified; `counted`: it must be counted in that shard.
@@ -57,7 +58,7 @@ impl DynamoStore {
         let update = Update::builder()
             .table_name(&self.table)
             .key("pk", s(record_pk(&token.caller, &token.email)))
-            .update_expression("SET #s = :verified, verified_at = :at, modified = :at, confirm_ip = :ip ADD version :one")
+            .update_expression("SET #s = :verified, verified_at = :at, modified = :at, confirm_ip = :ip REMOVE due_pk, due_sk ADD version :one")
             .condition_expression(condition)
             .expression_attribute_names("#s", "status")
             .set_expression_attribute_values(Some(vals))
@@ -101,6 +102,25 @@ pub(super) fn record_to_item(r: &VerificationRecord, layout: Layout) -> Item {
     if let Some(d) = r.deadline {
         item.insert("deadline".into(), ms(d));
         item.insert("reminders_sent".into(), n(i64::from(r.reminders_sent)));
+        item.insert(
+            "reminders_skipped".into(),
+            n(i64::from(r.reminders_skipped)),
+        );
+        item.insert(
+            "remind_days".into(),
+            AttributeValue::L(
+                r.remind_after_days
+                    .iter()
+                    .map(|d| n(i64::from(*d)))
+                    .collect(),
+            ),
+        );
+    }
+    // In the due index while the deadline sweep has something to do for it.
+    if let Some((_, at)) = r.next_due() {
+        let pk = record_pk(&r.caller, &r.email);
+        item.insert("due_pk".into(), s(due_pk(&pk)));
+        item.insert("due_sk".into(), s(due_sk(at, &pk)));
     }
     if let Some(m) = r.deadline_missed {
         item.insert("deadline_missed".into(), ms(m));
@@ -111,6 +131,14 @@ pub(super) fn record_to_item(r: &VerificationRecord, layout: Layout) -> Item {
 /// The record's domain names: a list (their order kept), empty when there are none.
 fn domains_value(domains: &[DomainName]) -> AttributeValue {
     AttributeValue::L(domains.iter().map(|d| s(d.as_str())).collect())
+}
+
+/// A small count of the item (0 when absent).
+fn small_n(item: &Item, name: &str) -> u32 {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The record's domain names as stored; one that no longer parses is left out.
@@ -157,11 +185,15 @@ fn item_to_record(item: &Item) -> Result<VerificationRecord, BackendError> {
         domains: item_domains(item),
         deadline: get_opt_time(item, "deadline")?,
         deadline_missed: get_opt_time(item, "deadline_missed")?,
-        reminders_sent: item
-            .get("reminders_sent")
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0),
+        reminders_sent: small_n(item, "reminders_sent"),
+        reminders_skipped: small_n(item, "reminders_skipped"),
+        remind_after_days: item
+            .get("remind_days")
+            .and_then(|v| v.as_l().ok())
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_n().ok()?.parse().ok())
+            .collect(),
     })
 }
 

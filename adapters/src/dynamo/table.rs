@@ -28,6 +28,8 @@ pub(crate) type Item = HashMap<String, AttributeValue>;
 
 pub const TTL_ATTRIBUTE: &str = "ttl";
 pub const LIST_INDEX: &str = "gsi1";
+/// The sparse index of what the deadline sweep has to do (`due_pk`, `due_sk`; keys only).
+pub const DUE_INDEX: &str = "due";
 
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -174,6 +176,17 @@ impl DynamoStore {
             )
             .build()
             .map_err(store_err)?;
+        let due = GlobalSecondaryIndex::builder()
+            .index_name(DUE_INDEX)
+            .key_schema(key("due_pk", KeyType::Hash).map_err(store_err)?)
+            .key_schema(key("due_sk", KeyType::Range).map_err(store_err)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::KeysOnly)
+                    .build(),
+            )
+            .build()
+            .map_err(store_err)?;
         client
             .create_table()
             .table_name(table)
@@ -181,8 +194,11 @@ impl DynamoStore {
             .attribute_definitions(attr("pk").map_err(store_err)?)
             .attribute_definitions(attr("gsi1pk").map_err(store_err)?)
             .attribute_definitions(attr("gsi1sk").map_err(store_err)?)
+            .attribute_definitions(attr("due_pk").map_err(store_err)?)
+            .attribute_definitions(attr("due_sk").map_err(store_err)?)
             .key_schema(key("pk", KeyType::Hash).map_err(store_err)?)
             .global_secondary_indexes(index)
+            .global_secondary_indexes(due)
             .send()
             .await
             .map_err(store_err)?;

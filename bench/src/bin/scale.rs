@@ -150,6 +150,8 @@ fn records_of(
                 deadline: None,
                 deadline_missed: None,
                 reminders_sent: 0,
+                reminders_skipped: 0,
+                remind_after_days: Vec::new(),
             }
         })
         .collect()

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::port::{
     CallerStore, CodeRecord, CodeSendState, CodeStore, ContactRecord, ListFilter, Page, PageQuery,
-    ReplayGuard, SendState, SendWrite, Store, VerifyOutcome, WriteError,
+    ReplayGuard, SendState, SendWrite, Store, SweepStore, VerifyOutcome, WriteError,
 };
 use crate::callers::{CallerState, MailOutcomes, MailStop};
 use crate::code::{Contact, ContactType};
@@ -577,5 +577,103 @@ impl ReplayGuard for MemoryStore {
                 Ok(true)
             }
         }
+    }
+}
+
+impl SweepStore for MemoryStore {
+    async fn due_records(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(CallerId, EmailAddress)>, BackendError> {
+        let t = self.lock()?;
+        let mut due: Vec<(DateTime<Utc>, Key)> = t
+            .records
+            .iter()
+            .filter_map(|(k, r)| {
+                r.next_due()
+                    .filter(|(_, at)| *at <= now)
+                    .map(|(_, at)| (at, k.clone()))
+            })
+            .collect();
+        due.sort_by_key(|(at, _)| *at);
+        Ok(due.into_iter().take(limit).map(|(_, k)| k).collect())
+    }
+
+    async fn reserve_reminder(
+        &self,
+        read: &VerificationRecord,
+        next: &VerificationRecord,
+        token: &TokenRecord,
+    ) -> Result<(), WriteError> {
+        let mut t = self.lock()?;
+        let k = key(&read.caller, &read.email);
+        if t.records.get(&k).map(|r| r.version) != Some(read.version)
+            || t.tokens.contains_key(&token.hash)
+        {
+            return Err(WriteError::Conflict);
+        }
+        // Claimed; the link it replaces stays current until the commit.
+        let mut claimed = next.clone();
+        claimed.current_token = read.current_token.clone();
+        claimed.token_sent = read.token_sent;
+        t.records.insert(k, claimed);
+        t.tokens.insert(token.hash.clone(), token.clone());
+        Ok(())
+    }
+
+    async fn commit_reminder(
+        &self,
+        next: &VerificationRecord,
+        token: &TokenRecord,
+        replaced: &TokenHash,
+    ) -> Result<(), WriteError> {
+        let mut t = self.lock()?;
+        let k = key(&next.caller, &next.email);
+        match t.records.get_mut(&k) {
+            Some(r) if r.status == VerificationStatus::Pending && &r.current_token == replaced => {
+                r.current_token = token.hash.clone();
+                r.token_sent = next.token_sent;
+                r.modified = next.modified;
+                r.version += 1;
+                t.tokens.remove(replaced);
+                Ok(())
+            }
+            _ => {
+                t.tokens.remove(&token.hash);
+                Err(WriteError::Conflict)
+            }
+        }
+    }
+
+    async fn undo_reminder(
+        &self,
+        read: &VerificationRecord,
+        next: &VerificationRecord,
+        token: &TokenRecord,
+    ) -> Result<(), BackendError> {
+        let mut t = self.lock()?;
+        t.tokens.remove(&token.hash);
+        if let Some(r) = t.records.get_mut(&key(&read.caller, &read.email)) {
+            if r.reminders_sent == next.reminders_sent && r.current_token == read.current_token {
+                r.reminders_sent = read.reminders_sent;
+                r.version += 1;
+            }
+        }
+        Ok(())
+    }
+
+    async fn advance(
+        &self,
+        read: &VerificationRecord,
+        next: &VerificationRecord,
+    ) -> Result<bool, BackendError> {
+        let mut t = self.lock()?;
+        let k = key(&read.caller, &read.email);
+        if t.records.get(&k).map(|r| r.version) != Some(read.version) {
+            return Ok(false);
+        }
+        t.records.insert(k, next.clone());
+        Ok(true)
     }
 }

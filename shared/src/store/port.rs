@@ -357,3 +357,52 @@ pub trait CodeStore: Send + Sync + 'static {
         contact: &Contact,
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
 }
+
+/// What the deadline sweep ([`crate::workflows::sweep`]) asks of storage: the records that have work due,
+/// and the conditional writes that make each reminder go at most once, even with two sweeps at once or one
+/// that dies halfway.
+pub trait SweepStore: Send + Sync + 'static {
+    /// Records with work due at `now` (a reminder or the deadline), oldest due first, at most `limit`. Its
+    /// cost follows what is due, not how many records there are.
+    fn due_records(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<(CallerId, EmailAddress)>, BackendError>> + Send;
+
+    /// Claims a reminder before its mail goes: `next` (the record as read, with one more reminder sent and
+    /// its next due time) is written if the record is still at `read.version`, with the new link `token`.
+    /// Once claimed, the reminder is never claimed again: a sweep that dies after this sends it at most once.
+    fn reserve_reminder(
+        &self,
+        read: &VerificationRecord,
+        next: &VerificationRecord,
+        token: &TokenRecord,
+    ) -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    /// The reminder's mail went: its link becomes the record's current one, the replaced one is removed
+    /// (a conflict, and the new link removed, if the record was verified or deleted meanwhile).
+    fn commit_reminder(
+        &self,
+        next: &VerificationRecord,
+        token: &TokenRecord,
+        replaced: &TokenHash,
+    ) -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    /// The mail did not go: the claim is given back (if nothing changed the record since) and the new link
+    /// removed.
+    fn undo_reminder(
+        &self,
+        read: &VerificationRecord,
+        next: &VerificationRecord,
+        token: &TokenRecord,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// Writes `next` over `read` when the record is still at `read.version` (a reminder passed over, the
+    /// deadline marked missed, the due time moved): `false` when another write came first.
+    fn advance(
+        &self,
+        read: &VerificationRecord,
+        next: &VerificationRecord,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+}

@@ -272,8 +272,7 @@ async fn try_send<S: Store, M: Mailer>(
                         .caller
                         .settings
                         .as_ref()
-                        .and_then(|s| s.deadline.as_ref())
-                        .map(|d| d.days),
+                        .and_then(|s| s.deadline.as_ref()),
                 ),
             },
         };
@@ -297,8 +296,8 @@ async fn try_send<S: Store, M: Mailer>(
 }
 
 /// The record as this send leaves it: the old one with a new link, or a new pending one.
-/// The record after this send. A new record takes the caller's deadline (`deadline_days` after now); an
-/// existing one keeps its own.
+/// The record after this send. A new record takes the caller's deadline (its `Days` after now) and its
+/// reminder days; an existing one keeps its own.
 fn new_record(
     old: Option<&VerificationRecord>,
     caller: &CallerId,
@@ -306,7 +305,7 @@ fn new_record(
     hash: TokenHash,
     now: chrono::DateTime<chrono::Utc>,
     ctx: &Context,
-    deadline_days: Option<u32>,
+    deadline: Option<&crate::settings::Deadline>,
 ) -> VerificationRecord {
     match old {
         Some(old) => VerificationRecord {
@@ -335,9 +334,13 @@ fn new_record(
             version: 1,
             delivery: None,
             domains: ctx.domains.clone().unwrap_or_default(),
-            deadline: deadline_days.map(|days| now + chrono::Duration::days(i64::from(days))),
+            deadline: deadline.map(|d| now + chrono::Duration::days(i64::from(d.days))),
             deadline_missed: None,
             reminders_sent: 0,
+            reminders_skipped: 0,
+            remind_after_days: deadline
+                .map(|d| d.remind_after_days.clone())
+                .unwrap_or_default(),
         },
     }
 }

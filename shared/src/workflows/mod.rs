@@ -6,12 +6,14 @@
 //! - [`link`]: sending a link, and following one;
 //! - [`code`]: sending a code, and checking one;
 //! - [`day`]: a caller's day of texts or mails, counted per send and given back on undo;
+//! - [`sweep`]: the deadline sweep: reminders and missed deadlines;
 //! - delivery events are recorded by [`crate::delivery::record`].
 
 pub mod code;
 pub mod day;
 pub mod link;
 pub mod protocol;
+pub mod sweep;
 
 use crate::model::Lang;
 
