@@ -8,6 +8,7 @@
 //!   door's key pairs;
 //! - [`env`]: the service's settings from a function's environment.
 
+pub mod cli;
 pub mod clock;
 pub mod dynamo;
 pub mod env;

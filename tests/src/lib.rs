@@ -367,3 +367,20 @@ pub fn fresh_phone() -> String {
     let n = uuid::Uuid::new_v4().as_u128() % 10_000_000;
     format!("+44790{n:07}")
 }
+
+/// A command of the workspace (`access-keys`, `callers`, `mail-stops`), built beside the test binaries by
+/// `make test` (`cargo build --workspace --bins`).
+pub fn workspace_bin(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe()
+        .expect("the test binary")
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>")
+        .join(name);
+    assert!(
+        exe.exists(),
+        "{} is not built: run `cargo build --workspace --bins` (make test does)",
+        exe.display()
+    );
+    exe
+}

@@ -514,19 +514,9 @@ async fn each_caller_mails_at_most_its_day_exactly_under_concurrency() {
     assert_eq!(body["SuccessList"].as_array().unwrap().len(), 1, "{body:?}");
 }
 
-/// The operator's command, `make mail-stops` (built beside this test by `make test`).
+/// The operator's command, `make mail-stops`.
 fn mail_stops(args: &[&str]) -> (Option<i32>, String) {
-    let exe = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join("mail-stops");
-    assert!(
-        exe.exists(),
-        "{} is not built: run `cargo build --workspace --bins` (make test does)",
-        exe.display()
-    );
+    let exe = workspace_bin("mail-stops");
     let out = std::process::Command::new(&exe)
         .args(args)
         .output()

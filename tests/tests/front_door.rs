@@ -672,20 +672,8 @@ async fn the_replay_record_in_dynamodb_is_written_once_within_its_window() {
     assert_eq!(results.iter().filter(|won| **won).count(), 1);
 }
 
-/// The access-keys command: `make test` builds every binary of the workspace first, beside this test's.
 fn access_keys_exe() -> std::path::PathBuf {
-    let exe = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join("access-keys");
-    assert!(
-        exe.exists(),
-        "{} is not built: run `cargo build --workspace --bins` (make test does)",
-        exe.display()
-    );
-    exe
+    workspace_bin("access-keys")
 }
 
 /// Issue 20: commands at once never undo each other's writes (a revoke lost to a concurrent create would

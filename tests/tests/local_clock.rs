@@ -91,12 +91,7 @@ fn moving_the_local_clock_moves_every_function_and_back() {
 
 /// The `callers` command, as `make test` builds it beside this test.
 fn put_settings(caller: &str, settings: &serde_json::Value) {
-    let exe = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .and_then(|d| d.parent())
-        .unwrap()
-        .join("callers");
+    let exe = workspace_bin("callers");
     let file = std::env::temp_dir().join(format!("{}.json", unique("settings")));
     std::fs::write(&file, settings.to_string()).unwrap();
     let out = std::process::Command::new(exe)

@@ -12,17 +12,7 @@ const SUBMIT: &str = "submit-email-verification";
 
 /// The `callers` command with `args`: its exit code, standard output and standard error.
 fn callers(args: &[&str]) -> (Option<i32>, String, String) {
-    let exe = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join("callers");
-    assert!(
-        exe.exists(),
-        "{} is not built: run `cargo build --workspace --bins` (make test does)",
-        exe.display()
-    );
+    let exe = workspace_bin("callers");
     let out = std::process::Command::new(&exe)
         .args(args)
         .output()

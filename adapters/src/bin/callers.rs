@@ -55,68 +55,48 @@ fn parse(args: &[String]) -> Result<(Option<String>, Command), String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (table, command) = match parse(&args) {
-        Ok((Some(table), command)) => (table, command),
-        Ok((None, _)) => {
-            eprintln!("callers: give --table <TableName> (the stack's output TableName)");
-            return ExitCode::from(2);
-        }
-        Err(e) => {
-            eprintln!("callers: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    // The whole document is checked before anything is asked of AWS.
-    if let Command::Put(_, text) = &command {
-        if let Err(problems) = CallerSettings::parse(text) {
-            eprintln!(
-                "callers: the settings were not stored; {} problem(s):",
-                problems.len()
-            );
-            for p in problems {
-                eprintln!("  {p}");
-            }
-            return ExitCode::from(1);
-        }
-    }
-    let result = async {
-        let aws = adapters::sdk::sdk_config()
-            .await
-            .map_err(|e| e.to_string())?;
-        let store = adapters::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &table);
-        let e = |e: shared::error::BackendError| e.to_string();
-        match command {
-            Command::Put(caller, text) => {
-                store.put_caller_settings(&caller, &text).await.map_err(e)?;
-                Ok(format!(
-                    "{caller}: settings stored; the functions use them within 10 s"
-                ))
-            }
-            Command::Get(caller) => match store.caller_settings_text(&caller).await.map_err(e)? {
-                Some(text) => Ok(text),
-                None => Err(format!(
-                    "{caller} has no settings (the stack's defaults apply)"
-                )),
-            },
-            Command::Delete(caller) => {
-                if store.delete_caller_settings(&caller).await.map_err(e)? {
+    adapters::cli::run_on_table(
+        "callers",
+        USAGE,
+        parse(&args),
+        |store, command| async move {
+            let e = |e: shared::error::BackendError| e.to_string();
+            match command {
+                Command::Put(caller, text) => {
+                    // The whole document is checked before anything is written.
+                    if let Err(problems) = CallerSettings::parse(&text) {
+                        let lines: Vec<String> =
+                            problems.iter().map(|p| format!("  {p}")).collect();
+                        return Err(format!(
+                            "the settings were not stored; {} problem(s):\n{}",
+                            problems.len(),
+                            lines.join("\n")
+                        ));
+                    }
+                    store.put_caller_settings(&caller, &text).await.map_err(e)?;
                     Ok(format!(
-                        "{caller}: settings deleted; the stack's defaults apply within 10 s"
+                        "{caller}: settings stored; the functions use them within 10 s"
                     ))
-                } else {
-                    Ok(format!("{caller} had no settings"))
+                }
+                Command::Get(caller) => {
+                    match store.caller_settings_text(&caller).await.map_err(e)? {
+                        Some(text) => Ok(text),
+                        None => Err(format!(
+                            "{caller} has no settings (the stack's defaults apply)"
+                        )),
+                    }
+                }
+                Command::Delete(caller) => {
+                    if store.delete_caller_settings(&caller).await.map_err(e)? {
+                        Ok(format!(
+                            "{caller}: settings deleted; the stack's defaults apply within 10 s"
+                        ))
+                    } else {
+                        Ok(format!("{caller} had no settings"))
+                    }
                 }
             }
-        }
-    };
-    match result.await {
-        Ok(out) => {
-            println!("{out}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("callers: {e}");
-            ExitCode::from(1)
-        }
-    }
+        },
+    )
+    .await
 }

@@ -55,40 +55,21 @@ fn parse(args: &[String]) -> Result<(Option<String>, Command), String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (table, command) = match parse(&args) {
-        Ok((Some(table), command)) => (table, command),
-        Ok((None, _)) => {
-            eprintln!("mail-stops: give --table <TableName> (the stack's output TableName)");
-            return ExitCode::from(2);
-        }
-        Err(e) => {
-            eprintln!("mail-stops: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    let result = async {
-        let aws = adapters::sdk::sdk_config()
-            .await
-            .map_err(|e| e.to_string())?;
-        let store = adapters::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &table);
+    adapters::cli::run_on_table("mail-stops", USAGE, parse(&args), |store, command| async move {
         let e = |e: shared::error::BackendError| e.to_string();
-        Ok::<String, String>(match command {
-            Command::Show(caller) => {
-                match store.caller_state(&caller).await.map_err(e)?.mail_stop {
-                    Some(stop) => format!(
-                        "{caller}: mail stopped since {} ({})",
-                        shared::model::format_time(stop.at),
-                        stop.reason
-                    ),
-                    None => format!("{caller}: mail flows"),
-                }
-            }
+        Ok(match command {
+            Command::Show(caller) => match store.caller_state(&caller).await.map_err(e)?.mail_stop {
+                Some(stop) => format!(
+                    "{caller}: mail stopped since {} ({})",
+                    shared::model::format_time(stop.at),
+                    stop.reason
+                ),
+                None => format!("{caller}: mail flows"),
+            },
             Command::Resume(caller) => {
                 let today = shared::spend::sms_day(chrono::Utc::now());
                 if store.resume_caller_mail(&caller, &today).await.map_err(e)? {
-                    format!(
-                        "{caller}: mail resumed (within 10 s); today's outcomes start from zero"
-                    )
+                    format!("{caller}: mail resumed (within 10 s); today's outcomes start from zero")
                 } else {
                     format!("{caller}: mail was not stopped")
                 }
@@ -101,15 +82,6 @@ async fn main() -> ExitCode {
                 }
             }
         })
-    };
-    match result.await {
-        Ok(line) => {
-            println!("{line}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("mail-stops: {e}");
-            ExitCode::from(1)
-        }
-    }
+    })
+    .await
 }
