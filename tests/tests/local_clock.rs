@@ -431,3 +431,72 @@ async fn a_reminder_goes_once_with_two_sweeps_at_once_or_one_killed_halfway() {
         );
     }
 }
+
+/// Issue 17: a reminder spends no per-address quota (a Resend right after it goes), and an undeliverable
+/// address gets none.
+#[test]
+fn reminders_spend_no_quota_and_skip_undeliverable_addresses() {
+    let _one = CLOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let caller = unique("reminder-rules");
+    put_settings(
+        &caller,
+        &json!({"Deadline": {"Days": 4, "RemindAfterDays": [1]}}),
+    );
+    let (plain, bounced) = (
+        fresh_address().to_lowercase(),
+        fresh_address().to_lowercase(),
+    );
+    for address in [&plain, &bounced] {
+        let sent = post_json(
+            "submit-email-verification",
+            &caller,
+            &json!({"Email": address}),
+        )
+        .json();
+        assert_eq!(sent["SuccessList"].as_array().unwrap().len(), 1, "{sent}");
+    }
+    // SES reports a hard bounce for one of them (the ses-events function, through the invoke API).
+    let bounce = json!({
+        "source": "aws.ses", "detail-type": "Email Bounced",
+        "detail": {
+            "eventType": "Bounce",
+            "mail": {"timestamp": chrono::Utc::now().to_rfc3339(), "destination": [bounced]},
+            "bounce": {"bounceType": "Permanent", "bounceSubType": "General", "timestamp": chrono::Utc::now().to_rfc3339(),
+                       "bouncedRecipients": [{"emailAddress": bounced}]}
+        }
+    });
+    let url = format!(
+        "http://{}:{}/2015-03-31/functions/ses-events/invocations",
+        env("BIND_HOST"),
+        env("LAMBDA_PORT")
+    );
+    let done = ureq::post(&url)
+        .send_string(&bounce.to_string())
+        .expect("ses-events answers")
+        .into_string()
+        .unwrap();
+    assert!(done.contains("\"changed\":1"), "{done}");
+
+    let _day1 = Offset::set(86_400 + 60);
+    sweep();
+    assert_eq!(mails_to(&plain).len(), 2, "the reminder");
+    assert_eq!(
+        mails_to(&bounced).len(),
+        1,
+        "no reminder to an undeliverable address"
+    );
+    let q = query(&caller, &bounced);
+    assert_eq!(
+        (&q["RemindersSent"], &q["DeadlineMissed"]),
+        (&json!(0), &json!(false)),
+        "{q}"
+    );
+    // The reminder spent no quota: a Resend at once is not held by the 60 s interval.
+    let resent = post_json(
+        "resend-email-verification",
+        &caller,
+        &json!({"Email": plain}),
+    )
+    .json();
+    assert_eq!(resent["SuccessList"][0]["Email"], plain, "{resent}");
+}
