@@ -230,8 +230,9 @@ $host_build"
 $(tail -n +2 target/lambda/BUILD)
 $host_build"
     target/release/bench --zip-arch "$zip_arch" "$@"
-    # Registrar scale (issue 10) and the per-caller rate (issue 9): its own section of BENCHMARKS.md.
-    echo "==> scale: 100,000 records for one caller in DynamoDB Local, List and Describe by page; cost per verification"
+    # Registrar scale (issue 10) and the per-caller rate (issue 9), then the deadline sweep (issue 17): their own
+    # sections of BENCHMARKS.md (SCALE_ARGS=--sweep-only: only the sweep's).
+    echo "==> scale: 100,000 records for one caller in DynamoDB Local, List and Describe by page; cost per verification; one deadline sweep, 1 % due"
     target/release/scale ${SCALE_ARGS:-}
     ;;
   *) echo "usage: local/stack.sh run|test|bench" >&2; exit 2 ;;

@@ -350,14 +350,14 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    fn note_read(&self, items: u64, capacity: Option<f64>) {
+    pub(super) fn note_read(&self, items: u64, capacity: Option<f64>) {
         if let Ok(mut stats) = self.stats.lock() {
             stats.items_read += items;
             stats.capacity_units += capacity.unwrap_or(0.0);
         }
     }
 
-    /// What List and Describe read since the last call (the bench's figures).
+    /// What List and Describe, and the sweep's queries of `due`, read since the last call (the bench's figures).
     pub fn take_read_stats(&self) -> ReadStats {
         self.stats
             .lock()

@@ -1,7 +1,7 @@
 //! The deadline sweep's storage: the sparse index `due` (keys [`super::keys::due_pk`], `due_sk`) and the
 //! conditional writes of a reminder (claim, commit, give back) and of a record's next step.
 
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
 use super::keys::{due_pk, due_sk, pad, record_pk, token_pk, DUE_SHARDS};
@@ -83,9 +83,16 @@ impl SweepStore for DynamoStore {
                 .expression_attribute_values(":p", s(format!("DUE#{shard}")))
                 .expression_attribute_values(":upto", s(&upto))
                 .limit(limit as i32)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await
                 .map_err(store_err)?;
+            self.note_read(
+                out.scanned_count.max(0) as u64,
+                out.consumed_capacity
+                    .as_ref()
+                    .and_then(|c| c.capacity_units),
+            );
             for item in out.items.unwrap_or_default() {
                 if let (Some(sk), Some(pk)) = (
                     item.get("due_sk").and_then(|v| v.as_s().ok()),

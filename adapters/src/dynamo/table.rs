@@ -17,7 +17,8 @@ use shared::error::BackendError;
 use shared::quota::QuotaState;
 use shared::store::WriteError;
 
-/// What the reads of List and Describe cost, summed over a store's life (the bench reads and resets it).
+/// What the reads of List and Describe, and the deadline sweep's queries of the index `due`, cost, summed
+/// over a store's life (the bench reads and resets it).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ReadStats {
     pub items_read: u64,

@@ -5,9 +5,16 @@
 //! allocator). The same calls for a caller with 1,000 records show whether memory grows with the total.
 //! Then the cost of 1,000,000 verifications at list prices, from the requests of one verification.
 //!
-//! Writes its section of BENCHMARKS.md (between `<!-- make bench scale: begin -->` and its end line).
-//! Run by `local/stack.sh bench` with DynamoDB Local and the SES emulator up; alone:
-//! `cargo run --release -p bench --bin scale -- [--records N] [--out FILE]`.
+//! Then issue 17, the deadline sweep (module `sweep`): one sweep of 100,000 records with a deadline, 1 % due.
+//!
+//! Writes its sections of BENCHMARKS.md (between `<!-- make bench scale: begin -->` and its end line, and
+//! between `<!-- make bench sweep: begin -->` and its end line). Run by `local/stack.sh bench` with DynamoDB
+//! Local and the SES emulator up; alone:
+//! `cargo run --release -p bench --bin scale -- [--records N] [--out FILE] [--sweep-only]`
+//! (`--sweep-only`: only the sweep's section).
+
+#[path = "scale/sweep.rs"]
+mod sweep;
 
 use std::alloc::{GlobalAlloc, Layout as AllocLayout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -349,15 +356,19 @@ fn markdown_table(rows: &[Measured]) -> String {
     t
 }
 
+const USAGE: &str = "usage: scale [--records N] [--out FILE] [--sweep-only]";
+
 struct Options {
     records: usize,
     out: std::path::PathBuf,
+    sweep_only: bool,
 }
 
 fn options() -> Result<Options, String> {
     let mut o = Options {
         records: 100_000,
         out: "BENCHMARKS.md".into(),
+        sweep_only: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -369,11 +380,8 @@ fn options() -> Result<Options, String> {
                     .ok_or("--records needs a number")?
             }
             "--out" => o.out = args.next().ok_or("--out needs a file")?.into(),
-            other => {
-                return Err(format!(
-                    "unknown argument {other}; usage: scale [--records N] [--out FILE]"
-                ))
-            }
+            "--sweep-only" => o.sweep_only = true,
+            other => return Err(format!("unknown argument {other}; {USAGE}")),
         }
     }
     Ok(o)
@@ -385,32 +393,64 @@ async fn main() -> Result<(), String> {
     let aws = aws_config::load_from_env().await;
     let client = aws_sdk_dynamodb::Client::new(&aws);
     let table = format!("bench-scale-{}", std::process::id());
-    DynamoStore::create_table(&client, &table)
-        .await
-        .map_err(|e| e.to_string())?;
-    let result = run(&opts, &aws, &table).await;
-    let _ = client.delete_table().table_name(&table).send().await;
-    let section = result?;
-    println!("{section}");
-    let old = std::fs::read_to_string(&opts.out).unwrap_or_default();
-    std::fs::write(&opts.out, replace_section(&old, &section)).map_err(|e| e.to_string())?;
-    eprintln!("==> wrote its section of {}", opts.out.display());
+    let mut sections = Vec::new();
+    if !opts.sweep_only {
+        DynamoStore::create_table(&client, &table)
+            .await
+            .map_err(|e| e.to_string())?;
+        let result = run(&opts, &aws, &table).await;
+        let _ = client.delete_table().table_name(&table).send().await;
+        sections.push((SCALE, result?));
+    }
+    eprintln!(
+        "==> sweep: the deadline sweep at {} records, 1 % due",
+        opts.records
+    );
+    sections.push((
+        SWEEP,
+        sweep::section(opts.records, &aws, &table, &commit()).await?,
+    ));
+    let mut text = std::fs::read_to_string(&opts.out).unwrap_or_default();
+    for ((begin, end), section) in &sections {
+        println!("{section}");
+        text = replace_section(&text, begin, end, section);
+    }
+    std::fs::write(&opts.out, text).map_err(|e| e.to_string())?;
+    eprintln!("==> wrote its sections of {}", opts.out.display());
     Ok(())
 }
 
-const BEGIN: &str = "<!-- make bench scale: begin -->";
-const END: &str = "<!-- make bench scale: end -->";
+/// The markers of each section this binary writes.
+const SCALE: (&str, &str) = (
+    "<!-- make bench scale: begin -->",
+    "<!-- make bench scale: end -->",
+);
+const SWEEP: (&str, &str) = (
+    "<!-- make bench sweep: begin -->",
+    "<!-- make bench sweep: end -->",
+);
 
-fn replace_section(old: &str, section: &str) -> String {
-    let block = format!("{BEGIN}\n{section}\n{END}\n");
-    match (old.find(BEGIN), old.find(END)) {
+/// `old` with the lines from `begin` to `end` replaced by `section` between them (appended when absent).
+fn replace_section(old: &str, begin: &str, end: &str, section: &str) -> String {
+    let block = format!("{begin}\n{section}\n{end}\n");
+    match (old.find(begin), old.find(end)) {
         (Some(b), Some(e)) if e > b => format!(
             "{}{block}{}",
             &old[..b],
-            old[e + END.len()..].trim_start_matches('\n')
+            old[e + end.len()..].trim_start_matches('\n')
         ),
         _ => format!("{}\n{block}", old.trim_end()),
     }
+}
+
+/// The commit measured (its short hash; empty outside a git work tree).
+fn commit() -> String {
+    std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
 }
 
 async fn run(opts: &Options, aws: &aws_config::SdkConfig, table: &str) -> Result<String, String> {
@@ -514,15 +554,10 @@ async fn run(opts: &Options, aws: &aws_config::SdkConfig, table: &str) -> Result
     rows.extend(four);
     let mut s = String::new();
     s.push_str("## Registrar scale (issue 10)\n\n");
-    let commit = std::process::Command::new("git")
-        .args(["rev-parse", "--short=12", "HEAD"])
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
     s.push_str(&format!(
-        "Run {} UTC at commit {commit}.\n\n",
-        Utc::now().format("%Y-%m-%d %H:%M")
+        "Run {} UTC at commit {}.\n\n",
+        Utc::now().format("%Y-%m-%d %H:%M"),
+        commit()
     ));
     s.push_str(&format!(
         "`make bench` (scale part: `target/release/scale`), DynamoDB Local {} on this machine. One caller with {} records and {} verified contacts \
