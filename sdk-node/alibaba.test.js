@@ -77,6 +77,32 @@ for (const [style, make] of Object.entries(stack.ALIBABA_STYLES)) {
       await client.call('DeleteEmailVerification', { Email: email });
     });
 
+    test('DescribeVerificationEvidence: the send and the click, kept after a delete, gone with PurgeEvidence', async () => {
+      const client = make(stack.ALICE);
+      const email = stack.uniqueEmail('node-evidence');
+      await client.call('SubmitEmailVerification', { Email: email });
+      const page = await fetch(stack.linkUrl(await stack.waitForMail(email)), {
+        headers: { 'User-Agent': 'node-evidence-browser/1.0' },
+      });
+      assert.equal(page.status, 200);
+      const log = await client.call('DescribeVerificationEvidence', { Email: email });
+      assert.match(log.RequestId, stack.REQUEST_ID);
+      assert.deepEqual(log.Evidence.map((e) => [e.Kind, e.Outcome, e.Channel, e.Destination]), [
+        ['Sent', 'Sent', 'email', email],
+        ['LinkOpened', 'Verified', 'email', email],
+      ]);
+      assert.notEqual(log.Evidence[0].MessageId, '');
+      assert.equal(log.Evidence[1].UserAgent, 'node-evidence-browser/1.0');
+      // Bob reads none of it.
+      const bobs = await make(stack.BOB).call('DescribeVerificationEvidence', { Email: email });
+      assert.deepEqual([bobs.TotalCount, bobs.Evidence], [0, []]);
+      // Kept after a delete; purged with PurgeEvidence.
+      await client.call('DeleteEmailVerification', { Email: email });
+      assert.equal((await client.call('DescribeVerificationEvidence', { Email: email })).TotalCount, 2);
+      await client.call('DeleteEmailVerification', { Email: email, PurgeEvidence: true });
+      assert.equal((await client.call('DescribeVerificationEvidence', { Email: email })).TotalCount, 0);
+    });
+
     test('a second Submit without SendIfExist gives ExistList; SendIfExist=false as a boolean', async () => {
       const client = make(stack.ALICE);
       const email = stack.uniqueEmail('node-twice');

@@ -82,6 +82,21 @@ impl FromEnv for Config {
             tencent_reads: shared::config::TencentReads::parse(
                 &std::env::var("TENCENT_READ_REPLAY").unwrap_or_default(),
             )?,
+            evidence_retention: {
+                let days = num(
+                    "EVIDENCE_RETENTION_DAYS",
+                    i64::from(shared::evidence::DEFAULT_RETENTION_DAYS),
+                )?;
+                u32::try_from(days)
+                    .ok()
+                    .and_then(shared::evidence::Retention::days)
+                    .ok_or_else(|| {
+                        ConfigError::new(format!(
+                            "EVIDENCE_RETENTION_DAYS is a whole number from 1 to {}, not {days}",
+                            shared::evidence::MAX_RETENTION_DAYS
+                        ))
+                    })?
+            },
         })
     }
 }

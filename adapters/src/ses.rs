@@ -67,7 +67,7 @@ fn content(data: &str) -> Result<Content, BackendError> {
 
 impl Mailer for SesMailer {
     #[tracing::instrument(skip_all, fields(to = %mail.to.masked()))]
-    async fn send(&self, mail: &OutgoingMail) -> Result<(), BackendError> {
+    async fn send(&self, mail: &OutgoingMail) -> Result<Option<String>, BackendError> {
         let message = Message::builder()
             .subject(content(&mail.subject)?)
             .body(
@@ -88,7 +88,7 @@ impl Mailer for SesMailer {
             .map(|(name, value)| MessageTag::builder().name(name).value(value).build())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| BackendError::Mail(e.to_string()))?;
-        client
+        let sent = client
             .send_email()
             .from_email_address(&self.from)
             .destination(
@@ -116,6 +116,6 @@ impl Mailer for SesMailer {
                     BackendError::Mail(text)
                 }
             })?;
-        Ok(())
+        Ok(sent.message_id)
     }
 }

@@ -27,6 +27,8 @@ pub struct Request {
     pub link_base: String,
     /// Until when this request may hand messages over ([`shared::config::Config::send_budget`] from its start).
     pub deadline: tokio::time::Instant,
+    /// The request's `User-Agent` header (evidence keeps it).
+    pub user_agent: Option<String>,
 }
 
 impl Request {
@@ -58,6 +60,7 @@ impl Request {
             public_link,
             link_base: String::new(),
             deadline,
+            user_agent: None,
         })
     }
 
@@ -65,6 +68,16 @@ impl Request {
     pub fn with_send_budget(mut self, budget: std::time::Duration) -> Self {
         self.deadline = tokio::time::Instant::now() + budget;
         self
+    }
+
+    pub fn with_user_agent(mut self, user_agent: Option<String>) -> Self {
+        self.user_agent = user_agent;
+        self
+    }
+
+    /// Where the request came from, as the evidence log keeps it.
+    pub fn source(&self) -> shared::evidence::Source {
+        shared::evidence::Source::new(&self.client_ip, self.user_agent.as_deref())
     }
 
     pub fn with_link_base(mut self, base: impl Into<String>) -> Self {
@@ -80,6 +93,7 @@ impl Request {
             link_base: self.link_base.clone(),
             deadline: self.deadline,
             domains: None,
+            user_agent: self.user_agent.clone(),
         }
     }
 

@@ -356,6 +356,9 @@ mod tests {
                 "SignatureMethod",
                 "HmacSHA1",
                 "HmacSHA256",
+                "Email",
+                "Type",
+                "Code",
             ];
             // Longest first, so that `X` does not eat the X of `XML`.
             tokens.sort_by_key(|t| std::cmp::Reverse(t.len()));

@@ -60,6 +60,10 @@ pub const AT_MOST_100_DOMAINS: Phrase = Phrase::new(
     "at most 100 domain names, separated by commas",
     "最多 100 个以逗号分隔的域名",
 );
+pub const EMAIL_OR_CONTACT: Phrase = Phrase::new(
+    "given alone: Email, or Type and Code",
+    "单独给出：Email，或者 Type 和 Code",
+);
 pub const AN_IP_ADDRESS: Phrase = Phrase::new("an IPv4 or IPv6 address", "一个 IPv4 或 IPv6 地址");
 pub const A_NEXT_TOKEN: Phrase = Phrase::new(
     "a NextToken from an earlier answer",
@@ -115,6 +119,7 @@ pub const UNREADABLE_PARAMETERS: Phrase =
 
 /// All of them (the test that no Chinese message carries English reads them).
 pub const ALL: &[Phrase] = &[
+    EMAIL_OR_CONTACT,
     ZERO_OR_ONE,
     EN_OR_ZH,
     JSON_OR_XML,

@@ -178,9 +178,12 @@ impl<S: Store> Store for DelayStore<S> {
         token: &TokenRecord,
         at: DateTime<Utc>,
         confirm_ip: &str,
+        evidence: &shared::evidence::Evidence,
     ) -> Result<VerifyOutcome, BackendError> {
         self.wait().await;
-        self.inner.mark_verified(token, at, confirm_ip).await
+        self.inner
+            .mark_verified(token, at, confirm_ip, evidence)
+            .await
     }
 
     async fn list_records(
@@ -205,9 +208,21 @@ impl<S: Store> Store for DelayStore<S> {
         &self,
         caller: &CallerId,
         email: &EmailAddress,
+        purge: bool,
     ) -> Result<bool, BackendError> {
         self.wait().await;
-        self.inner.delete_record(caller, email).await
+        self.inner.delete_record(caller, email, purge).await
+    }
+
+    async fn evidence(
+        &self,
+        caller: &CallerId,
+        subject: &shared::evidence::Subject,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<shared::evidence::Entry>, BackendError> {
+        self.wait().await;
+        self.inner.evidence(caller, subject, from, to).await
     }
 }
 
@@ -274,9 +289,13 @@ impl<S: CodeStore> CodeStore for DelayStore<S> {
         self.inner.refund_day(caller, what, day, shard).await
     }
 
-    async fn put_code(&self, code: &CodeRecord) -> Result<(), BackendError> {
+    async fn put_code(
+        &self,
+        code: &CodeRecord,
+        evidence: &shared::evidence::Evidence,
+    ) -> Result<(), BackendError> {
         self.wait().await;
-        self.inner.put_code(code).await
+        self.inner.put_code(code, evidence).await
     }
 
     async fn get_code(
@@ -288,14 +307,23 @@ impl<S: CodeStore> CodeStore for DelayStore<S> {
         self.inner.get_code(caller, contact).await
     }
 
-    async fn record_wrong_try(&self, code: &CodeRecord) -> Result<(), WriteError> {
+    async fn record_wrong_try(
+        &self,
+        code: &CodeRecord,
+        evidence: &shared::evidence::Evidence,
+    ) -> Result<(), WriteError> {
         self.wait().await;
-        self.inner.record_wrong_try(code).await
+        self.inner.record_wrong_try(code, evidence).await
     }
 
-    async fn consume_code(&self, code: &CodeRecord, at: DateTime<Utc>) -> Result<(), WriteError> {
+    async fn consume_code(
+        &self,
+        code: &CodeRecord,
+        at: DateTime<Utc>,
+        evidence: &shared::evidence::Evidence,
+    ) -> Result<(), WriteError> {
         self.wait().await;
-        self.inner.consume_code(code, at).await
+        self.inner.consume_code(code, at, evidence).await
     }
 
     async fn list_contacts(
@@ -321,9 +349,10 @@ impl<S: CodeStore> CodeStore for DelayStore<S> {
         &self,
         caller: &CallerId,
         contact: &Contact,
+        purge: bool,
     ) -> Result<bool, BackendError> {
         self.wait().await;
-        self.inner.delete_contact(caller, contact).await
+        self.inner.delete_contact(caller, contact, purge).await
     }
 }
 
@@ -355,10 +384,10 @@ impl DelayMailer {
 }
 
 impl Mailer for DelayMailer {
-    async fn send(&self, _mail: &OutgoingMail) -> Result<(), BackendError> {
+    async fn send(&self, _mail: &OutgoingMail) -> Result<Option<String>, BackendError> {
         self.sent.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(self.delay).await;
-        Ok(())
+        Ok(None)
     }
 }
 
@@ -367,8 +396,8 @@ impl Mailer for DelayMailer {
 pub struct NoopMailer;
 
 impl Mailer for NoopMailer {
-    async fn send(&self, _mail: &OutgoingMail) -> Result<(), BackendError> {
-        Ok(())
+    async fn send(&self, _mail: &OutgoingMail) -> Result<Option<String>, BackendError> {
+        Ok(None)
     }
 }
 
@@ -416,8 +445,8 @@ pub fn token_in(text: &str) -> Option<String> {
 }
 
 impl<M: Mailer> Mailer for LinkKeeper<M> {
-    async fn send(&self, mail: &OutgoingMail) -> Result<(), BackendError> {
-        self.inner.send(mail).await?;
+    async fn send(&self, mail: &OutgoingMail) -> Result<Option<String>, BackendError> {
+        let id = self.inner.send(mail).await?;
         // A link mail carries a token, a code mail the code: either is what the next step needs.
         if let Some(token) = token_in(&mail.text).or_else(|| code_in(&mail.text)) {
             self.tokens
@@ -425,7 +454,7 @@ impl<M: Mailer> Mailer for LinkKeeper<M> {
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(mail.to.as_str().to_string(), token);
         }
-        Ok(())
+        Ok(id)
     }
 }
 

@@ -255,16 +255,27 @@ pub fn params_of(event: &lambda_http::Request) -> Result<Params, ApiError> {
 pub struct Origin {
     pub source_ip: String,
     pub domain: String,
+    /// The `User-Agent` header, for the evidence log.
+    pub user_agent: Option<String>,
 }
 
 impl Origin {
     pub fn of(event: &lambda_http::Request) -> Self {
+        let user_agent = event
+            .headers()
+            .get(lambda_http::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         match event.request_context_ref() {
             Some(RequestContext::ApiGatewayV2(ctx)) => Self {
                 source_ip: ctx.http.source_ip.clone().unwrap_or_default(),
                 domain: ctx.domain_name.clone().unwrap_or_default(),
+                user_agent: user_agent.or_else(|| ctx.http.user_agent.clone()),
             },
-            _ => Self::default(),
+            _ => Self {
+                user_agent,
+                ..Self::default()
+            },
         }
     }
 }
@@ -315,7 +326,8 @@ pub async fn answer<S: Store, M: Mailer>(
             (entry.handle)(
                 app,
                 &req.with_link_base(link_base)
-                    .with_send_budget(app.config.send_budget),
+                    .with_send_budget(app.config.send_budget)
+                    .with_user_agent(origin.user_agent.clone()),
             )
             .await
         }

@@ -42,6 +42,9 @@ pub struct Config {
     pub mail_per_day: Option<u32>,
     /// What the front door records for a Tencent-signed read (`TENCENT_READ_REPLAY`).
     pub tencent_reads: TencentReads,
+    /// How long evidence entries are kept (`EVIDENCE_RETENTION_DAYS`, the template's
+    /// `EvidenceRetentionDays`).
+    pub evidence_retention: crate::evidence::Retention,
 }
 
 pub use crate::https::link_base;

@@ -32,7 +32,11 @@ impl OutgoingMail {
 }
 
 pub trait Mailer: Send + Sync + 'static {
-    fn send(&self, mail: &OutgoingMail) -> impl Future<Output = Result<(), BackendError>> + Send;
+    /// Hands the mail over; the provider's message id when it gives one (SES does), for the evidence log.
+    fn send(
+        &self,
+        mail: &OutgoingMail,
+    ) -> impl Future<Output = Result<Option<String>, BackendError>> + Send;
 }
 
 #[derive(Template)]

@@ -409,6 +409,8 @@ pub struct TokenRecord {
     pub email: EmailAddress,
     pub lang: Lang,
     pub expires_at: DateTime<Utc>,
+    /// The record's deadline when the link was sent, if it has one: a verification after it is late.
+    pub deadline: Option<DateTime<Utc>>,
 }
 
 impl TokenRecord {

@@ -71,14 +71,14 @@ impl SendPacer {
 
 /// Hands one message over with `send`, in its turn; a throttled attempt is tried again after a growing
 /// pause while `deadline` allows. Any other failure, or the deadline, ends it.
-pub async fn deliver<F, Fut>(
+pub async fn deliver<F, Fut, T>(
     pacer: &SendPacer,
     deadline: Instant,
     mut send: F,
-) -> Result<(), BackendError>
+) -> Result<T, BackendError>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<(), BackendError>>,
+    Fut: Future<Output = Result<T, BackendError>>,
 {
     let mut backoff = FIRST_BACKOFF;
     loop {

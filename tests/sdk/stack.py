@@ -223,6 +223,13 @@ def link_token(mail: dict) -> str:
     return found[-1]
 
 
+def open_link(token: str, user_agent: str = "sdk-tests/1.0 (link page)") -> Answer:
+    """Opens a mail's link on the local link page, as a person's browser would."""
+    answer = http("GET", f"/lambda-url/verify-email/verify-email?Token={token}", {"User-Agent": user_agent})
+    assert answer.status == 200, answer
+    return answer
+
+
 def link_url(mail: dict) -> str:
     found = re.findall(r"https?://\S+/verify-email\?Token=[0-9A-Za-z]+", mail["body"]["text"])
     assert found, f"no link in the mail: {mail['body']['text']!r}"

@@ -1,4 +1,4 @@
-"""Every one of the ten actions through each of the three signature styles, with the vendors' generic calls:
+"""Every one of the eleven actions through each of the three signature styles, with the vendors' generic calls:
 Alibaba's Client.call_api (ACS3 and RPC) and Tencent's call_json (TC3). Each action answers in its own
 envelope whatever the signature: Alibaba-style actions flat, Tencent-style ones inside {"Response": ...}.
 
@@ -149,6 +149,22 @@ def delete_intl_phone_email(call):
     assert contact_count(email) == 0
 
 
+def describe_verification_evidence(call):
+    # An address: its first send, then the link opened on the page.
+    email = submitted()
+    stack.open_link(stack.link_token(stack.wait_for_mail(email)))
+    body = flat(call("DescribeVerificationEvidence", {"Email": email}))
+    assert [(e["Kind"], e["Outcome"]) for e in body["Evidence"]] == [("Sent", "Sent"), ("LinkOpened", "Verified")], body
+    assert body["Evidence"][0]["MessageId"], "SES's message id is kept"
+    assert {e["Destination"] for e in body["Evidence"]} == {email}
+    # A contact: the code sent by mail, then confirmed.
+    contact = verified_contact()
+    body = flat(call("DescribeVerificationEvidence", {"Type": 2, "Code": contact}))
+    assert [e["Kind"] for e in body["Evidence"]] == ["CodeSent", "CodeConfirmed"], body
+    assert body["TotalCount"] == 2
+    stack.route("delete-intl-phone-email", {"Type": 2, "Code": contact})
+
+
 ACTIONS = [
     submit_email_verification,
     resend_email_verification,
@@ -160,6 +176,7 @@ ACTIONS = [
     create_intl_phone_email,
     describe_intl_phone_email_list,
     delete_intl_phone_email,
+    describe_verification_evidence,
 ]
 
 

@@ -367,7 +367,7 @@ impl shared::mail::Mailer for Suppressed {
     async fn send(
         &self,
         _: &shared::mail::OutgoingMail,
-    ) -> Result<(), shared::error::BackendError> {
+    ) -> Result<Option<String>, shared::error::BackendError> {
         self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Err(shared::error::BackendError::Undeliverable(
             "MessageRejected: the address is on the account-level suppression list".into(),

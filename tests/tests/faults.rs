@@ -308,7 +308,7 @@ impl shared::mail::Mailer for ThrottlingMailer {
     async fn send(
         &self,
         mail: &shared::mail::OutgoingMail,
-    ) -> Result<(), shared::error::BackendError> {
+    ) -> Result<Option<String>, shared::error::BackendError> {
         let mut attempts = self.attempts.lock().unwrap();
         let first = !attempts.iter().any(|(to, _)| to == mail.to.as_str());
         attempts.push((mail.to.as_str().to_string(), tokio::time::Instant::now()));
@@ -317,7 +317,7 @@ impl shared::mail::Mailer for ThrottlingMailer {
                 "TooManyRequestsException: Maximum sending rate exceeded".into(),
             ));
         }
-        Ok(())
+        Ok(None)
     }
 }
 
@@ -523,8 +523,13 @@ mod failing {
             t: &TokenRecord,
             at: DateTime<Utc>,
             ip: &str,
+            ev: &shared::evidence::Evidence,
         ) -> Result<VerifyOutcome, BackendError> {
-            step!(self, self.inner.mark_verified(t, at, ip), Self::injected())
+            step!(
+                self,
+                self.inner.mark_verified(t, at, ip, ev),
+                Self::injected()
+            )
         }
         async fn list_records(
             &self,
@@ -544,8 +549,22 @@ mod failing {
             &self,
             c: &CallerId,
             e: &EmailAddress,
+            purge: bool,
         ) -> Result<bool, BackendError> {
-            step!(self, self.inner.delete_record(c, e), Self::injected())
+            step!(
+                self,
+                self.inner.delete_record(c, e, purge),
+                Self::injected()
+            )
+        }
+        async fn evidence(
+            &self,
+            c: &CallerId,
+            s: &shared::evidence::Subject,
+            from: DateTime<Utc>,
+            to: DateTime<Utc>,
+        ) -> Result<Vec<shared::evidence::Entry>, BackendError> {
+            step!(self, self.inner.evidence(c, s, from, to), Self::injected())
         }
     }
 
@@ -656,8 +675,12 @@ mod failing {
                 Self::injected()
             )
         }
-        async fn put_code(&self, code: &CodeRecord) -> Result<(), BackendError> {
-            step!(self, self.inner.put_code(code), Self::injected())
+        async fn put_code(
+            &self,
+            code: &CodeRecord,
+            ev: &shared::evidence::Evidence,
+        ) -> Result<(), BackendError> {
+            step!(self, self.inner.put_code(code, ev), Self::injected())
         }
         async fn get_code(
             &self,
@@ -666,10 +689,14 @@ mod failing {
         ) -> Result<Option<CodeRecord>, BackendError> {
             step!(self, self.inner.get_code(c, k), Self::injected())
         }
-        async fn record_wrong_try(&self, code: &CodeRecord) -> Result<(), WriteError> {
+        async fn record_wrong_try(
+            &self,
+            code: &CodeRecord,
+            ev: &shared::evidence::Evidence,
+        ) -> Result<(), WriteError> {
             step!(
                 self,
-                self.inner.record_wrong_try(code),
+                self.inner.record_wrong_try(code, ev),
                 WriteError::Backend(Self::injected())
             )
         }
@@ -677,10 +704,11 @@ mod failing {
             &self,
             code: &CodeRecord,
             at: DateTime<Utc>,
+            ev: &shared::evidence::Evidence,
         ) -> Result<(), WriteError> {
             step!(
                 self,
-                self.inner.consume_code(code, at),
+                self.inner.consume_code(code, at, ev),
                 WriteError::Backend(Self::injected())
             )
         }
@@ -699,8 +727,17 @@ mod failing {
         ) -> Result<Option<ContactRecord>, BackendError> {
             step!(self, self.inner.get_contact(c, k), Self::injected())
         }
-        async fn delete_contact(&self, c: &CallerId, k: &Contact) -> Result<bool, BackendError> {
-            step!(self, self.inner.delete_contact(c, k), Self::injected())
+        async fn delete_contact(
+            &self,
+            c: &CallerId,
+            k: &Contact,
+            purge: bool,
+        ) -> Result<bool, BackendError> {
+            step!(
+                self,
+                self.inner.delete_contact(c, k, purge),
+                Self::injected()
+            )
         }
     }
 }
@@ -715,9 +752,9 @@ impl shared::mail::Mailer for KeptMail {
     async fn send(
         &self,
         mail: &shared::mail::OutgoingMail,
-    ) -> Result<(), shared::error::BackendError> {
+    ) -> Result<Option<String>, shared::error::BackendError> {
         self.mails.lock().unwrap().push(mail.clone());
-        Ok(())
+        Ok(None)
     }
 }
 

@@ -117,8 +117,8 @@ fn the_documented_methods_are_the_routes_of_the_table() {
 struct Accept;
 
 impl Mailer for Accept {
-    async fn send(&self, _mail: &OutgoingMail) -> Result<(), BackendError> {
-        Ok(())
+    async fn send(&self, _mail: &OutgoingMail) -> Result<Option<String>, BackendError> {
+        Ok(None)
     }
 }
 

@@ -361,10 +361,10 @@ impl shared::mail::Mailer for SendsThenDies {
     async fn send(
         &self,
         mail: &shared::mail::OutgoingMail,
-    ) -> Result<(), shared::error::BackendError> {
+    ) -> Result<Option<String>, shared::error::BackendError> {
         self.0.send(mail).await?;
         std::future::pending::<()>().await;
-        Ok(())
+        Ok(None)
     }
 }
 

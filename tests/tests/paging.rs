@@ -215,7 +215,7 @@ async fn status_and_time_filters_count_exactly_and_page_in_order() {
             .unwrap()
             .expect("the live link");
         app.store
-            .mark_verified(&token, clock.now(), "192.0.2.9")
+            .mark_verified(&token, clock.now(), "192.0.2.9", &opened(&token))
             .await
             .unwrap();
         verified.insert(email.clone());
@@ -317,7 +317,7 @@ async fn counts_stay_exact_through_concurrent_creates_verifies_and_deletes() {
                 {
                     if let Some(t) = app.store.get_token(&r.current_token).await.unwrap() {
                         app.store
-                            .mark_verified(&t, Utc::now(), "192.0.2.9")
+                            .mark_verified(&t, Utc::now(), "192.0.2.9", &opened(&t))
                             .await
                             .unwrap();
                     }
@@ -325,7 +325,7 @@ async fn counts_stay_exact_through_concurrent_creates_verifies_and_deletes() {
             }
             if i % 2 == 1 {
                 app.store
-                    .delete_record(&caller_id(&caller), &email)
+                    .delete_record(&caller_id(&caller), &email, false)
                     .await
                     .unwrap();
             }
@@ -354,8 +354,37 @@ async fn verified_contact(store: &DynamoStore, caller: &str, contact: &Contact, 
         sent_at: at,
         expires_at: at + Duration::minutes(5),
     };
-    store.put_code(&code).await.unwrap();
-    store.consume_code(&code, at).await.unwrap();
+    let entry = |kind, outcome| {
+        shared::evidence::Evidence::new(
+            &code.caller,
+            shared::evidence::Subject::Contact(contact.clone()),
+            kind,
+            at,
+            &Default::default(),
+            outcome,
+        )
+    };
+    use shared::evidence::{Kind, Outcome};
+    store
+        .put_code(&code, &entry(Kind::CodeSent, Outcome::Sent))
+        .await
+        .unwrap();
+    store
+        .consume_code(&code, at, &entry(Kind::CodeConfirmed, Outcome::Verified))
+        .await
+        .unwrap();
+}
+
+/// The evidence of a link opened (the store writes it with the verification).
+fn opened(token: &shared::model::TokenRecord) -> shared::evidence::Evidence {
+    shared::evidence::Evidence::new(
+        &token.caller,
+        shared::evidence::Subject::Email(token.email.clone()),
+        shared::evidence::Kind::LinkOpened,
+        Utc::now(),
+        &Default::default(),
+        shared::evidence::Outcome::Verified,
+    )
 }
 
 fn describe(caller: &str, params: Value) -> Value {
@@ -450,12 +479,12 @@ async fn describe_pages_both_types_newest_first_with_exact_totals() {
     .unwrap();
     assert!(app
         .store
-        .delete_contact(&caller_id(&caller), &gone)
+        .delete_contact(&caller_id(&caller), &gone, false)
         .await
         .unwrap());
     assert!(!app
         .store
-        .delete_contact(&caller_id(&caller), &gone)
+        .delete_contact(&caller_id(&caller), &gone, false)
         .await
         .unwrap());
     assert_eq!(describe(&caller, json!({}))["TotalCount"], 22);
@@ -558,7 +587,7 @@ async fn records_and_contacts_written_before_the_shards_are_listed_after_the_mig
         .expect("the legacy link");
     assert_eq!(
         store
-            .mark_verified(&token, Utc::now(), "192.0.2.9")
+            .mark_verified(&token, Utc::now(), "192.0.2.9", &opened(&token))
             .await
             .unwrap(),
         shared::store::VerifyOutcome::Verified
@@ -596,7 +625,8 @@ async fn records_and_contacts_written_before_the_shards_are_listed_after_the_mig
     assert!(store
         .delete_record(
             &caller_id(&caller),
-            &shared::model::EmailAddress::parse(&legacy[0]).unwrap()
+            &shared::model::EmailAddress::parse(&legacy[0]).unwrap(),
+            false
         )
         .await
         .unwrap());

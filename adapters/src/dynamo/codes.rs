@@ -14,6 +14,7 @@ use super::{
 };
 use shared::code::{Contact, ContactType};
 use shared::error::BackendError;
+use shared::evidence::{Evidence, Subject};
 use shared::model::CallerId;
 use shared::quota::QuotaState;
 use shared::spend::Daily;
@@ -218,7 +219,7 @@ impl CodeStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all, fields(contact = %code.contact.masked()))]
-    async fn put_code(&self, code: &CodeRecord) -> Result<(), BackendError> {
+    async fn put_code(&self, code: &CodeRecord, evidence: &Evidence) -> Result<(), BackendError> {
         let item = values([
             ("pk", s(code_pk(&code.caller, &code.contact))),
             ("kind", s("code")),
@@ -231,15 +232,19 @@ impl CodeStore for DynamoStore {
             ("expires_at", ms(code.expires_at)),
             (TTL_ATTRIBUTE, n(code.expires_at.timestamp())),
         ]);
-        // The new code replaces any earlier one unconditionally: it was just handed over.
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(store_err)?;
-        Ok(())
+        // The new code replaces any earlier one unconditionally: it was just handed over. Its evidence in
+        // the same transaction.
+        let items = vec![
+            self.put(item, "", Item::new())?,
+            self.evidence_write(evidence)?,
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(WriteError::Conflict) => Err(BackendError::Store(
+                "a code's transaction was cancelled".into(),
+            )),
+            Err(WriteError::Backend(e)) => Err(e),
+        }
     }
 
     #[tracing::instrument(skip_all, fields(contact = %contact.masked()))]
@@ -256,33 +261,40 @@ impl CodeStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all, fields(contact = %code.contact.masked()))]
-    async fn record_wrong_try(&self, code: &CodeRecord) -> Result<(), WriteError> {
-        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-        let result = self
-            .client
-            .update_item()
+    async fn record_wrong_try(
+        &self,
+        code: &CodeRecord,
+        evidence: &Evidence,
+    ) -> Result<(), WriteError> {
+        let mut vals = same_code_values(code);
+        vals.insert(":one".into(), n(1));
+        let tried = aws_sdk_dynamodb::types::Update::builder()
             .table_name(&self.table)
             .key("pk", s(code_pk(&code.caller, &code.contact)))
             .update_expression("SET attempts = attempts + :one")
             .condition_expression(SAME_CODE)
             .set_expression_attribute_names(names_in(SAME_CODE))
-            .set_expression_attribute_values(Some(same_code_values(code)))
-            .expression_attribute_values(":one", n(1))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(_) => Err(WriteError::Conflict),
-                e => Err(WriteError::Backend(store_err(e))),
-            },
-        }
+            .set_expression_attribute_values(Some(vals))
+            .build()
+            .map_err(store_err)?;
+        self.transact(vec![
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .update(tried)
+                .build(),
+            self.evidence_write(evidence)?,
+        ])
+        .await
     }
 
     /// One transaction: the code is used up and a new contact written and counted; for a contact verified
     /// before, the code is used up and the contact kept as it is (its first CreatedOn stays).
     #[tracing::instrument(skip_all, fields(contact = %code.contact.masked()))]
-    async fn consume_code(&self, code: &CodeRecord, at: DateTime<Utc>) -> Result<(), WriteError> {
+    async fn consume_code(
+        &self,
+        code: &CodeRecord,
+        at: DateTime<Utc>,
+        evidence: &Evidence,
+    ) -> Result<(), WriteError> {
         let layout = self.layout_for_write().await?;
         let key = code.contact.key();
         let count_shard = layout.count_shard(&key);
@@ -309,6 +321,7 @@ impl CodeStore for DynamoStore {
                 count_shard,
                 &[(count_field(code.contact.kind()), 1)],
             )?,
+            self.evidence_write(evidence)?,
         ];
         match self.transact_detailed(new_contact).await {
             Ok(()) => Ok(()),
@@ -320,7 +333,8 @@ impl CodeStore for DynamoStore {
                     "attribute_exists(pk)",
                     Item::new(),
                 )?;
-                self.transact(vec![use_up()?, exists]).await
+                self.transact(vec![use_up()?, exists, self.evidence_write(evidence)?])
+                    .await
             }
             Err(Cancelled::Conflict(_)) => Err(WriteError::Conflict),
         }
@@ -400,6 +414,22 @@ impl CodeStore for DynamoStore {
     /// counts (no `cs`) is deleted alone.
     #[tracing::instrument(skip_all, fields(contact = %contact.masked()))]
     async fn delete_contact(
+        &self,
+        caller: &CallerId,
+        contact: &Contact,
+        purge: bool,
+    ) -> Result<bool, BackendError> {
+        let deleted = self.delete_contact_only(caller, contact).await?;
+        let purged = purge
+            && self
+                .purge_evidence(caller, &Subject::Contact(contact.clone()))
+                .await?;
+        Ok(deleted || purged)
+    }
+}
+
+impl DynamoStore {
+    async fn delete_contact_only(
         &self,
         caller: &CallerId,
         contact: &Contact,

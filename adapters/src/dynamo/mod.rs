@@ -3,6 +3,7 @@
 mod bulk;
 mod callers;
 mod codes;
+mod evidence;
 pub mod keys;
 pub mod layout;
 pub mod migrate;
@@ -18,6 +19,7 @@ pub use layout::{Layout, DEFAULT_INDEX_SHARDS};
 use pages::{order_of, Listing, Stream};
 use shared::delivery::DeliveryEvent;
 use shared::error::BackendError;
+use shared::evidence::{Entry, Evidence, Subject};
 use shared::model::{
     CallerId, DomainName, EmailAddress, Lang, TokenHash, TokenRecord, VerificationRecord,
     VerificationStatus,
@@ -206,7 +208,7 @@ pub(super) fn is_undeliverable(item: Option<&Item>) -> bool {
 }
 
 fn token_to_item(t: &TokenRecord) -> Item {
-    values([
+    let mut item = values([
         ("pk", s(token_pk(&t.hash))),
         ("kind", s("token")),
         ("caller", s(t.caller.as_str())),
@@ -214,7 +216,11 @@ fn token_to_item(t: &TokenRecord) -> Item {
         ("lang", s(t.lang.as_str())),
         ("expires_at", ms(t.expires_at)),
         (TTL_ATTRIBUTE, n(t.expires_at.timestamp())),
-    ])
+    ]);
+    if let Some(d) = t.deadline {
+        item.insert("deadline".into(), ms(d));
+    }
+    item
 }
 
 fn item_to_token(hash: &TokenHash, item: &Item) -> Result<TokenRecord, BackendError> {
@@ -224,6 +230,7 @@ fn item_to_token(hash: &TokenHash, item: &Item) -> Result<TokenRecord, BackendEr
         email: EmailAddress::parse(get_s(item, "email")?).map_err(|_| malformed("email"))?,
         lang: get_s(item, "lang")?.parse().unwrap_or(Lang::En),
         expires_at: get_time(item, "expires_at")?,
+        deadline: get_opt_time(item, "deadline")?,
     })
 }
 
@@ -310,6 +317,7 @@ impl Store for DynamoStore {
             "attribute_not_exists(pk)",
             Item::new(),
         )?);
+        items.push(self.evidence_write(&w.evidence)?);
         self.transact(items).await
     }
 
@@ -320,8 +328,9 @@ impl Store for DynamoStore {
     /// send's link removed.
     #[tracing::instrument(skip_all, fields(email = %w.record.email.masked(), token = w.token.hash.short()))]
     async fn commit_send(&self, w: &SendWrite) -> Result<(), WriteError> {
+        // A new record has nothing else to commit: its send's evidence is completed alone.
         if w.expected_record_version.is_none() {
-            return Ok(());
+            return Ok(self.put_evidence(&w.evidence).await?);
         }
         let (caller, email, r) = (&w.record.caller, &w.record.email, &w.record);
         let mut replaced = w.replaced_token.clone();
@@ -348,6 +357,7 @@ impl Store for DynamoStore {
             let items = vec![
                 TransactWriteItem::builder().update(update).build(),
                 self.delete(token_pk(&old), None, Item::new())?,
+                self.evidence_write(&w.evidence)?,
             ];
             match self.transact(items).await {
                 Ok(()) => return Ok(()),
@@ -371,7 +381,9 @@ impl Store for DynamoStore {
                 Err(e) => return Err(e),
             }
         }
-        // Verified or deleted meanwhile: this send's link can never work; remove it.
+        // Verified or deleted meanwhile: this send's link can never work; remove it. The mail went all the
+        // same: its evidence is completed.
+        self.put_evidence(&w.evidence).await?;
         self.client
             .delete_item()
             .table_name(&self.table)
@@ -407,7 +419,10 @@ impl Store for DynamoStore {
         };
         let mut all = link.clone();
         all.push(self.quota_put(quota_pk(caller, email), &refund, w.quota_expires_at)?);
-        match self.transact(all).await {
+        let undone = self.transact(all).await;
+        // The send's evidence goes with it (nothing was sent).
+        self.remove_evidence(&w.evidence).await?;
+        match undone {
             Ok(()) => Ok(()),
             // The quota or the record moved on meanwhile: remove the link alone, and keep what others wrote.
             Err(WriteError::Conflict) => {
@@ -454,6 +469,7 @@ impl Store for DynamoStore {
         token: &TokenRecord,
         at: DateTime<Utc>,
         confirm_ip: &str,
+        evidence: &Evidence,
     ) -> Result<VerifyOutcome, BackendError> {
         let layout = self.layout().await?;
         let shard = layout.count_shard(token.email.as_str());
@@ -473,6 +489,7 @@ impl Store for DynamoStore {
             if counted {
                 items.push(self.count_update(&token.caller, shard, &[("verified", 1)])?);
             }
+            items.push(self.evidence_write(evidence)?);
             let failed = match self.transact_detailed(items).await {
                 Ok(()) => return Ok(VerifyOutcome::Verified),
                 Err(Cancelled::Backend(e)) => return Err(e),
@@ -643,6 +660,32 @@ impl Store for DynamoStore {
     /// the record is still as read (a send in between replaces the link: read again).
     #[tracing::instrument(skip_all, fields(email = %email.masked()))]
     async fn delete_record(
+        &self,
+        caller: &CallerId,
+        email: &EmailAddress,
+        purge: bool,
+    ) -> Result<bool, BackendError> {
+        let deleted = self.delete_record_only(caller, email).await?;
+        let purged = purge
+            && self
+                .purge_evidence(caller, &Subject::Email(email.clone()))
+                .await?;
+        Ok(deleted || purged)
+    }
+
+    async fn evidence(
+        &self,
+        caller: &CallerId,
+        subject: &Subject,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Entry>, BackendError> {
+        Ok(self.evidence_items(caller, subject, from, to).await?.0)
+    }
+}
+
+impl DynamoStore {
+    async fn delete_record_only(
         &self,
         caller: &CallerId,
         email: &EmailAddress,

@@ -8,6 +8,7 @@ use super::keys::{due_pk, due_sk, pad, record_pk, token_pk, DUE_SHARDS};
 use super::table::*;
 use super::token_to_item;
 use shared::error::BackendError;
+use shared::evidence::Evidence;
 use shared::model::{CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord};
 use shared::store::{SweepStore, WriteError};
 
@@ -116,6 +117,7 @@ impl SweepStore for DynamoStore {
         read: &VerificationRecord,
         next: &VerificationRecord,
         token: &TokenRecord,
+        evidence: &Evidence,
     ) -> Result<(), WriteError> {
         let (expression, condition, vals) = step_parts(
             read,
@@ -142,6 +144,7 @@ impl SweepStore for DynamoStore {
                 "attribute_not_exists(pk)",
                 Item::new(),
             )?,
+            self.evidence_write(evidence)?,
         ];
         self.transact(items).await
     }
@@ -152,6 +155,7 @@ impl SweepStore for DynamoStore {
         next: &VerificationRecord,
         token: &TokenRecord,
         replaced: &TokenHash,
+        evidence: &Evidence,
     ) -> Result<(), WriteError> {
         let update = Update::builder()
             .table_name(&self.table)
@@ -173,10 +177,13 @@ impl SweepStore for DynamoStore {
         let items = vec![
             TransactWriteItem::builder().update(update).build(),
             self.delete(token_pk(replaced), None, Item::new())?,
+            self.evidence_write(evidence)?,
         ];
         match self.transact(items).await {
             Err(WriteError::Conflict) => {
-                // Verified or deleted meanwhile: this reminder's link is not needed.
+                // Verified or deleted meanwhile: this reminder's link is not needed. Its mail went all
+                // the same: the evidence is completed.
+                self.put_evidence(evidence).await?;
                 self.client
                     .delete_item()
                     .table_name(&self.table)
@@ -196,6 +203,7 @@ impl SweepStore for DynamoStore {
         read: &VerificationRecord,
         next: &VerificationRecord,
         token: &TokenRecord,
+        evidence: &Evidence,
     ) -> Result<(), BackendError> {
         let mut vals = values([
             (":n", n(i64::from(read.reminders_sent))),
@@ -225,7 +233,8 @@ impl SweepStore for DynamoStore {
             .send()
             .await
             .map_err(store_err)?;
-        Ok(())
+        // The mail was not sent: its evidence goes too.
+        self.remove_evidence(evidence).await
     }
 
     #[tracing::instrument(skip_all, fields(email = %read.email.masked()))]
@@ -233,8 +242,29 @@ impl SweepStore for DynamoStore {
         &self,
         read: &VerificationRecord,
         next: &VerificationRecord,
+        evidence: Option<&Evidence>,
     ) -> Result<bool, BackendError> {
         let (expression, condition, vals) = step_parts(read, next, "", Item::new());
+        if let Some(ev) = evidence {
+            // The step and its evidence in one transaction.
+            let step = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(record_pk(&read.caller, &read.email)))
+                .update_expression(expression)
+                .condition_expression(condition)
+                .set_expression_attribute_values(Some(vals))
+                .build()
+                .map_err(store_err)?;
+            let items = vec![
+                TransactWriteItem::builder().update(step).build(),
+                self.evidence_write(ev)?,
+            ];
+            return match self.transact(items).await {
+                Ok(()) => Ok(true),
+                Err(WriteError::Conflict) => Ok(false),
+                Err(WriteError::Backend(e)) => Err(e),
+            };
+        }
         let result = self
             .client
             .update_item()

@@ -15,7 +15,8 @@ pub struct DeleteEmailVerification;
 
 impl Action for DeleteEmailVerification {
     const NAME: &'static str = "DeleteEmailVerification";
-    const DYNAMODB: &'static [&'static str] = &["GetItem", "DeleteItem", "UpdateItem"];
+    const DYNAMODB: &'static [&'static str] =
+        &["GetItem", "BatchGetItem", "DeleteItem", "UpdateItem"];
 
     #[tracing::instrument(name = "delete", skip_all)]
     async fn handle<S: Store, M: Mailer>(
@@ -24,9 +25,11 @@ impl Action for DeleteEmailVerification {
     ) -> Result<Reply, ApiError> {
         let caller = req.caller()?;
         let list = req.params.email_list()?;
+        // Extension: `PurgeEvidence=true` also deletes the addresses' evidence (kept otherwise).
+        let purge = req.params.bool("PurgeEvidence", false)?;
         let results: Vec<_> = stream::iter(list.valid)
             .map(|email| async move {
-                let deleted = app.store.delete_record(caller, &email).await;
+                let deleted = app.store.delete_record(caller, &email, purge).await;
                 (email, deleted)
             })
             .buffered(app.config.send_concurrency)

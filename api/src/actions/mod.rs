@@ -1,9 +1,10 @@
 //! The actions. Each file holds one, as a unit type implementing [`crate::action::Action`]: the six
 //! Alibaba-style link actions here (`send` holds what Submit and Resend share), the four Tencent-style
-//! code actions in `codes`.
+//! code actions in `codes`, and the evidence log's reader (`evidence`, an extension in Alibaba's style).
 
 mod codes;
 mod delete;
+mod evidence;
 pub mod items;
 mod list;
 mod query;
@@ -16,6 +17,7 @@ pub use codes::{
     CreateIntlPhoneEmail, DeleteIntlPhoneEmail, DescribeIntlPhoneEmailList, SendIntlPhoneEmailCode,
 };
 pub use delete::DeleteEmailVerification;
+pub use evidence::DescribeVerificationEvidence;
 pub use list::ListEmailVerification;
 pub use query::QueryEmailVerification;
 pub use resend::ResendEmailVerification;
@@ -182,6 +184,7 @@ action_table![
     CreateIntlPhoneEmail,
     DescribeIntlPhoneEmailList,
     DeleteIntlPhoneEmail,
+    DescribeVerificationEvidence,
 ];
 
 /// What the actions of the table use together (the front door serves them all, so it builds all of it).
@@ -228,7 +231,8 @@ mod tests {
             [
                 "QueryEmailVerification",
                 "ListEmailVerification",
-                "DescribeIntlPhoneEmailList"
+                "DescribeIntlPhoneEmailList",
+                "DescribeVerificationEvidence"
             ]
         );
     }

@@ -65,7 +65,7 @@ async fn verify<S: Store, M: Mailer>(
     caller: Option<&shared::model::CallerId>,
 ) -> Result<TokenRecord, ApiError> {
     let token = req.params.token()?;
-    Ok(verify_link(app, &token, caller, &req.client_ip).await?)
+    Ok(verify_link(app, &token, caller, &req.source()).await?)
 }
 
 #[derive(Template)]

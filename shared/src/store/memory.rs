@@ -13,6 +13,7 @@ use super::port::{
 use crate::callers::{CallerState, MailOutcomes, MailStop};
 use crate::code::{Contact, ContactType};
 use crate::error::BackendError;
+use crate::evidence::{Entry, Evidence, Subject};
 use crate::model::DeliveryEvent;
 use crate::model::{
     CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord, VerificationStatus,
@@ -48,6 +49,33 @@ struct Tables {
     settings_text: HashMap<CallerId, String>,
     /// Per caller and UTC day: its mails' outcomes.
     outcomes: HashMap<(CallerId, String), MailOutcomes>,
+    /// Per caller and subject (its key): the evidence entries by id.
+    evidence: HashMap<(CallerId, String), std::collections::BTreeMap<String, Entry>>,
+}
+
+impl Tables {
+    fn put_evidence(&mut self, ev: &Evidence) {
+        self.evidence
+            .entry((ev.caller.clone(), ev.subject.key()))
+            .or_default()
+            .insert(ev.entry.id.clone(), ev.entry.clone());
+    }
+
+    fn remove_evidence(&mut self, ev: &Evidence) {
+        if let Some(log) = self
+            .evidence
+            .get_mut(&(ev.caller.clone(), ev.subject.key()))
+        {
+            log.remove(&ev.entry.id);
+        }
+    }
+
+    /// Removes a subject's evidence; whether there was any.
+    fn purge(&mut self, caller: &CallerId, subject: &Subject) -> bool {
+        self.evidence
+            .remove(&(caller.clone(), subject.key()))
+            .is_some_and(|log| !log.is_empty())
+    }
 }
 
 #[derive(Clone, Default)]
@@ -108,14 +136,17 @@ impl Store for MemoryStore {
         }
         t.quotas.insert(k, w.quota.clone());
         t.tokens.insert(w.token.hash.clone(), w.token.clone());
+        t.put_evidence(&w.evidence);
         Ok(())
     }
 
     async fn commit_send(&self, w: &SendWrite) -> Result<(), WriteError> {
+        let mut t = self.lock()?;
+        // The message went (or may have): its entry is completed even when the record moved on.
+        t.put_evidence(&w.evidence);
         if w.expected_record_version.is_none() {
             return Ok(());
         }
-        let mut t = self.lock()?;
         let k = key(&w.record.caller, &w.record.email);
         let current = match t.records.get(&k) {
             Some(r) if r.status == VerificationStatus::Pending => r.current_token.clone(),
@@ -141,6 +172,7 @@ impl Store for MemoryStore {
         let mut t = self.lock()?;
         let k = key(&w.record.caller, &w.record.email);
         t.tokens.remove(&w.token.hash);
+        t.remove_evidence(&w.evidence);
         if w.expected_record_version.is_none()
             && t.records.get(&k).is_some_and(|r| {
                 r.current_token == w.token.hash && r.status == VerificationStatus::Pending
@@ -180,6 +212,7 @@ impl Store for MemoryStore {
         token: &TokenRecord,
         at: DateTime<Utc>,
         confirm_ip: &str,
+        evidence: &Evidence,
     ) -> Result<VerifyOutcome, BackendError> {
         let mut t = self.lock()?;
         let Some(r) = t.records.get_mut(&key(&token.caller, &token.email)) else {
@@ -196,6 +229,7 @@ impl Store for MemoryStore {
         r.confirm_ip = Some(confirm_ip.to_string());
         r.modified = at;
         r.version += 1;
+        t.put_evidence(evidence);
         Ok(VerifyOutcome::Verified)
     }
 
@@ -253,15 +287,37 @@ impl Store for MemoryStore {
         &self,
         caller: &CallerId,
         email: &EmailAddress,
+        purge: bool,
     ) -> Result<bool, BackendError> {
         let mut t = self.lock()?;
+        let purged = purge && t.purge(caller, &Subject::Email(email.clone()));
         match t.records.remove(&key(caller, email)) {
             Some(r) => {
                 t.tokens.remove(&r.current_token);
                 Ok(true)
             }
-            None => Ok(false),
+            None => Ok(purged),
         }
+    }
+
+    async fn evidence(
+        &self,
+        caller: &CallerId,
+        subject: &Subject,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Entry>, BackendError> {
+        Ok(self
+            .lock()?
+            .evidence
+            .get(&(caller.clone(), subject.key()))
+            .map(|log| {
+                log.values()
+                    .filter(|e| e.at >= from && e.at <= to)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 }
 
@@ -411,10 +467,11 @@ impl CodeStore for MemoryStore {
         Ok(())
     }
 
-    async fn put_code(&self, code: &CodeRecord) -> Result<(), BackendError> {
-        self.lock()?
-            .codes
+    async fn put_code(&self, code: &CodeRecord, evidence: &Evidence) -> Result<(), BackendError> {
+        let mut t = self.lock()?;
+        t.codes
             .insert(ckey(&code.caller, &code.contact), code.clone());
+        t.put_evidence(evidence);
         Ok(())
     }
 
@@ -426,18 +483,28 @@ impl CodeStore for MemoryStore {
         Ok(self.lock()?.codes.get(&ckey(caller, contact)).cloned())
     }
 
-    async fn record_wrong_try(&self, code: &CodeRecord) -> Result<(), WriteError> {
+    async fn record_wrong_try(
+        &self,
+        code: &CodeRecord,
+        evidence: &Evidence,
+    ) -> Result<(), WriteError> {
         let mut t = self.lock()?;
         match t.codes.get_mut(&ckey(&code.caller, &code.contact)) {
             Some(c) if c.hash == code.hash && c.attempts == code.attempts => {
                 c.attempts += 1;
+                t.put_evidence(evidence);
                 Ok(())
             }
             _ => Err(WriteError::Conflict),
         }
     }
 
-    async fn consume_code(&self, code: &CodeRecord, at: DateTime<Utc>) -> Result<(), WriteError> {
+    async fn consume_code(
+        &self,
+        code: &CodeRecord,
+        at: DateTime<Utc>,
+        evidence: &Evidence,
+    ) -> Result<(), WriteError> {
         let mut t = self.lock()?;
         let k = ckey(&code.caller, &code.contact);
         match t.codes.get(&k) {
@@ -448,6 +515,7 @@ impl CodeStore for MemoryStore {
                     contact: code.contact.clone(),
                     created: at,
                 });
+                t.put_evidence(evidence);
                 Ok(())
             }
             _ => Err(WriteError::Conflict),
@@ -521,12 +589,11 @@ impl CodeStore for MemoryStore {
         &self,
         caller: &CallerId,
         contact: &Contact,
+        purge: bool,
     ) -> Result<bool, BackendError> {
-        Ok(self
-            .lock()?
-            .contacts
-            .remove(&ckey(caller, contact))
-            .is_some())
+        let mut t = self.lock()?;
+        let purged = purge && t.purge(caller, &Subject::Contact(contact.clone()));
+        Ok(t.contacts.remove(&ckey(caller, contact)).is_some() || purged)
     }
 }
 
@@ -605,6 +672,7 @@ impl SweepStore for MemoryStore {
         read: &VerificationRecord,
         next: &VerificationRecord,
         token: &TokenRecord,
+        evidence: &Evidence,
     ) -> Result<(), WriteError> {
         let mut t = self.lock()?;
         let k = key(&read.caller, &read.email);
@@ -613,6 +681,7 @@ impl SweepStore for MemoryStore {
         {
             return Err(WriteError::Conflict);
         }
+        t.put_evidence(evidence);
         // Claimed; the link it replaces stays current until the commit.
         let mut claimed = next.clone();
         claimed.current_token = read.current_token.clone();
@@ -627,8 +696,10 @@ impl SweepStore for MemoryStore {
         next: &VerificationRecord,
         token: &TokenRecord,
         replaced: &TokenHash,
+        evidence: &Evidence,
     ) -> Result<(), WriteError> {
         let mut t = self.lock()?;
+        t.put_evidence(evidence);
         let k = key(&next.caller, &next.email);
         match t.records.get_mut(&k) {
             Some(r) if r.status == VerificationStatus::Pending && &r.current_token == replaced => {
@@ -651,9 +722,11 @@ impl SweepStore for MemoryStore {
         read: &VerificationRecord,
         next: &VerificationRecord,
         token: &TokenRecord,
+        evidence: &Evidence,
     ) -> Result<(), BackendError> {
         let mut t = self.lock()?;
         t.tokens.remove(&token.hash);
+        t.remove_evidence(evidence);
         if let Some(r) = t.records.get_mut(&key(&read.caller, &read.email)) {
             if r.reminders_sent == next.reminders_sent && r.current_token == read.current_token {
                 r.reminders_sent = read.reminders_sent;
@@ -667,6 +740,7 @@ impl SweepStore for MemoryStore {
         &self,
         read: &VerificationRecord,
         next: &VerificationRecord,
+        evidence: Option<&Evidence>,
     ) -> Result<bool, BackendError> {
         let mut t = self.lock()?;
         let k = key(&read.caller, &read.email);
@@ -674,6 +748,9 @@ impl SweepStore for MemoryStore {
             return Ok(false);
         }
         t.records.insert(k, next.clone());
+        if let Some(ev) = evidence {
+            t.put_evidence(ev);
+        }
         Ok(true)
     }
 }

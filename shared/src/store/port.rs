@@ -10,6 +10,7 @@ pub use crate::paging::{Cursor, Page, PageQuery, PageStart};
 use crate::callers::{CallerState, MailOutcomes, MailStop};
 use crate::code::{Contact, ContactType};
 use crate::error::BackendError;
+use crate::evidence::{Entry, Evidence, Subject};
 use crate::model::DeliveryEvent;
 use crate::model::{
     CallerId, EmailAddress, TokenHash, TokenRecord, VerificationRecord, VerificationStatus,
@@ -46,6 +47,9 @@ pub struct SendWrite {
     pub quota_expires_at: DateTime<Utc>,
     pub token: TokenRecord,
     pub replaced_token: Option<TokenHash>,
+    /// The send's evidence: written `Pending` by the reservation, completed by the commit (which is given
+    /// it as handed over), removed by the undo.
+    pub evidence: Evidence,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +107,8 @@ pub trait Store: CodeStore + CallerStore + Send + Sync + 'static {
     /// The mail was handed over: for an existing record, the new link becomes its current one and the one
     /// it replaces is removed, if the record is still as read (a conflict otherwise: it was verified or
     /// deleted meanwhile). Nothing to do for a new record.
+    /// `write.evidence` is the send's entry as the hand-over ended; it replaces the reservation's (written
+    /// alone when there is nothing else to commit).
     fn commit_send(&self, write: &SendWrite)
         -> impl Future<Output = Result<(), WriteError>> + Send;
 
@@ -122,12 +128,14 @@ pub trait Store: CodeStore + CallerStore + Send + Sync + 'static {
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<TokenRecord>, BackendError>> + Send;
 
-    /// Marks the token's record verified if the token is still its current one.
+    /// Marks the token's record verified if the token is still its current one, with `evidence` in the
+    /// same write (nothing is written otherwise).
     fn mark_verified(
         &self,
         token: &TokenRecord,
         at: DateTime<Utc>,
         confirm_ip: &str,
+        evidence: &Evidence,
     ) -> impl Future<Output = Result<VerifyOutcome, BackendError>> + Send;
 
     /// One page of a caller's records that match, newest first (by creation time, then address), and how
@@ -149,12 +157,24 @@ pub trait Store: CodeStore + CallerStore + Send + Sync + 'static {
         event: &DeliveryEvent,
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
 
-    /// Deletes a record and its current token; `false` if there was none.
+    /// Deletes a record and its current token; `false` if there was none. With `purge`, also the address's
+    /// evidence, in the same transaction; `true` then also when only evidence was left to delete.
     fn delete_record(
         &self,
         caller: &CallerId,
         email: &EmailAddress,
+        purge: bool,
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
+    /// The subject's evidence entries of `from` to `to`, in no particular order (the workflow orders them
+    /// and drops what is past the retention).
+    fn evidence(
+        &self,
+        caller: &CallerId,
+        subject: &Subject,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<Entry>, BackendError>> + Send;
 }
 
 /// What the doors write before they admit a request: the signed requests the front door has seen (each
@@ -313,8 +333,12 @@ pub trait CodeStore: Send + Sync + 'static {
         shard: u32,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
-    /// Stores a code that was handed over; the previous one stops working.
-    fn put_code(&self, code: &CodeRecord) -> impl Future<Output = Result<(), BackendError>> + Send;
+    /// Stores a code that was handed over, with its evidence; the previous one stops working.
+    fn put_code(
+        &self,
+        code: &CodeRecord,
+        evidence: &Evidence,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     fn get_code(
         &self,
@@ -322,17 +346,20 @@ pub trait CodeStore: Send + Sync + 'static {
         contact: &Contact,
     ) -> impl Future<Output = Result<Option<CodeRecord>, BackendError>> + Send;
 
-    /// Counts one wrong try, if the code is still as read.
+    /// Counts one wrong try, if the code is still as read, with its evidence.
     fn record_wrong_try(
         &self,
         code: &CodeRecord,
+        evidence: &Evidence,
     ) -> impl Future<Output = Result<(), WriteError>> + Send;
 
-    /// Uses the code up and marks its contact verified, if the code is still as read (single use).
+    /// Uses the code up and marks its contact verified, if the code is still as read (single use), with
+    /// its evidence.
     fn consume_code(
         &self,
         code: &CodeRecord,
         at: DateTime<Utc>,
+        evidence: &Evidence,
     ) -> impl Future<Output = Result<(), WriteError>> + Send;
 
     /// One page of a caller's verified contacts of one type or all, newest first (by creation time, then
@@ -351,10 +378,12 @@ pub trait CodeStore: Send + Sync + 'static {
         contact: &Contact,
     ) -> impl Future<Output = Result<Option<ContactRecord>, BackendError>> + Send;
 
+    /// Deletes a verified contact (and, with `purge`, its evidence, as [`Store::delete_record`]).
     fn delete_contact(
         &self,
         caller: &CallerId,
         contact: &Contact,
+        purge: bool,
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
 }
 
@@ -378,6 +407,7 @@ pub trait SweepStore: Send + Sync + 'static {
         read: &VerificationRecord,
         next: &VerificationRecord,
         token: &TokenRecord,
+        evidence: &Evidence,
     ) -> impl Future<Output = Result<(), WriteError>> + Send;
 
     /// The reminder's mail went: its link becomes the record's current one, the replaced one is removed
@@ -387,6 +417,7 @@ pub trait SweepStore: Send + Sync + 'static {
         next: &VerificationRecord,
         token: &TokenRecord,
         replaced: &TokenHash,
+        evidence: &Evidence,
     ) -> impl Future<Output = Result<(), WriteError>> + Send;
 
     /// The mail did not go: the claim is given back (if nothing changed the record since) and the new link
@@ -396,6 +427,7 @@ pub trait SweepStore: Send + Sync + 'static {
         read: &VerificationRecord,
         next: &VerificationRecord,
         token: &TokenRecord,
+        evidence: &Evidence,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     /// Writes `next` over `read` when the record is still at `read.version` (a reminder passed over, the
@@ -404,5 +436,6 @@ pub trait SweepStore: Send + Sync + 'static {
         &self,
         read: &VerificationRecord,
         next: &VerificationRecord,
+        evidence: Option<&Evidence>,
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
 }

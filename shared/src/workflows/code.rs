@@ -8,6 +8,7 @@ use crate::app::App;
 use crate::code::{CodeSecret, Contact, VerifyCode};
 use crate::config::CODE_MAX_TRIES;
 use crate::error::BackendError;
+use crate::evidence::{Evidence, Kind, Outcome, Source, Subject};
 use crate::mail::{code_mail, code_sms, Mailer};
 use crate::metrics::{count, Metric};
 use crate::model::CallerId;
@@ -76,6 +77,8 @@ struct CodeSend<'a, S> {
     /// Where the day counted this send, to give it back on undo.
     counted: DayTaken,
     record: CodeRecord,
+    /// The send's evidence, written with the code once handed over.
+    evidence: Evidence,
 }
 
 impl<S: Store> CodeSend<'_, S> {
@@ -151,8 +154,10 @@ impl<S: Store> Send3 for CodeSend<'_, S> {
         }
     }
 
-    async fn commit(&self) -> Result<(), BackendError> {
-        self.store.put_code(&self.record).await
+    async fn commit(&self, handed: &protocol::Handed) -> Result<(), BackendError> {
+        self.store
+            .put_code(&self.record, &self.evidence.handed(handed))
+            .await
     }
 }
 
@@ -210,6 +215,22 @@ pub async fn send_code<S: Store, M: Mailer>(
                 _ => None,
             },
             counted: DayTaken::default(),
+            evidence: Evidence::new(
+                caller,
+                Subject::Contact(contact.clone()),
+                Kind::CodeSent,
+                now,
+                &ctx.source(),
+                Outcome::Pending,
+            )
+            .with_template(
+                match contact {
+                    Contact::Email(_) => "code",
+                    Contact::Phone(_) => "sms",
+                },
+                ctx.lang,
+            )
+            .kept_for(app.config.evidence_retention),
             record: CodeRecord {
                 caller: caller.clone(),
                 hash,
@@ -227,7 +248,10 @@ pub async fn send_code<S: Store, M: Mailer>(
             }
             Contact::Phone(to) => {
                 let text = code_sms(ctx.lang, &code);
-                protocol::run(&send, pacer, ctx.deadline, || app.sms.send(to, &text)).await
+                protocol::run(&send, pacer, ctx.deadline, || async {
+                    app.sms.send(to, &text).await.map(|()| None)
+                })
+                .await
             }
         };
         match pass {
@@ -272,6 +296,7 @@ pub async fn check_code<S: Store, M: Mailer>(
     contact: &Contact,
     given: &VerifyCode,
     action: &'static str,
+    source: &Source,
 ) -> Result<(), CodeError<CheckRefusal>> {
     for _ in 0..protocol::MAX_ATTEMPTS {
         let code = app.store.get_code(caller, contact).await?;
@@ -283,12 +308,32 @@ pub async fn check_code<S: Store, M: Mailer>(
         if code.attempts >= CODE_MAX_TRIES {
             return Err(CodeError::Refused(CheckRefusal::Locked));
         }
+        let evidence = |kind, outcome| {
+            Evidence::new(
+                caller,
+                Subject::Contact(contact.clone()),
+                kind,
+                now,
+                source,
+                outcome,
+            )
+            .kept_for(app.config.evidence_retention)
+        };
         let written = if secret.verify(caller.as_str(), contact, given, &code.hash) {
-            app.store.consume_code(&code, now).await.map(|()| Ok(()))
+            let ev = evidence(Kind::CodeConfirmed, Outcome::Verified);
+            app.store
+                .consume_code(&code, now, &ev)
+                .await
+                .map(|()| Ok(()))
         } else {
             let tries_left = CODE_MAX_TRIES - code.attempts - 1;
+            let outcome = if tries_left == 0 {
+                Outcome::Locked
+            } else {
+                Outcome::WrongCode
+            };
             app.store
-                .record_wrong_try(&code)
+                .record_wrong_try(&code, &evidence(Kind::CodeRefused, outcome))
                 .await
                 .map(|()| Err(CheckRefusal::Wrong { tries_left }))
         };

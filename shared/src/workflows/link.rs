@@ -10,6 +10,7 @@
 use super::day::{take_day, DayTaken};
 use crate::app::App;
 use crate::error::BackendError;
+use crate::evidence::{Evidence, Kind, Outcome, Source, Subject};
 use crate::mail::{verification_link, verification_mail, Mailer};
 use crate::metrics::{count, Metric};
 use crate::model::{
@@ -121,8 +122,10 @@ impl<S: Store> Send3 for LinkSend<'_, S> {
         self.refund_day().await;
     }
 
-    async fn commit(&self) -> Result<(), BackendError> {
-        match self.store.commit_send(&self.write).await {
+    async fn commit(&self, handed: &protocol::Handed) -> Result<(), BackendError> {
+        let mut write = self.write.clone();
+        write.evidence = write.evidence.handed(handed);
+        match self.store.commit_send(&write).await {
             Ok(()) => Ok(()),
             // Verified or deleted while the mail went: the new link cannot become current, the state stands.
             Err(WriteError::Conflict) => {
@@ -240,6 +243,33 @@ async fn try_send<S: Store, M: Mailer>(
         let mail = verification_mail(email, ctx.lang, &link, &domains)
             .map_err(NotSent::Backend)?
             .tagged(caller, "link");
+        let record = new_record(
+            existing.as_ref(),
+            caller,
+            email,
+            hash.clone(),
+            now,
+            ctx,
+            state
+                .caller
+                .settings
+                .as_ref()
+                .and_then(|s| s.deadline.as_ref()),
+        );
+        let kind = match existing {
+            None => Kind::Sent,
+            Some(_) => Kind::Resent,
+        };
+        let evidence = Evidence::new(
+            caller,
+            Subject::Email(email.clone()),
+            kind,
+            now,
+            &ctx.source(),
+            Outcome::Pending,
+        )
+        .with_template("link", ctx.lang)
+        .kept_for(app.config.evidence_retention);
         let send = LinkSend {
             store: &app.store,
             caller,
@@ -259,21 +289,11 @@ async fn try_send<S: Store, M: Mailer>(
                     email: email.clone(),
                     lang: ctx.lang,
                     expires_at: now + app.config.link_lifetime,
+                    deadline: record.deadline,
                 },
                 replaced_token: existing.as_ref().map(|r| r.current_token.clone()),
-                record: new_record(
-                    existing.as_ref(),
-                    caller,
-                    email,
-                    hash.clone(),
-                    now,
-                    ctx,
-                    state
-                        .caller
-                        .settings
-                        .as_ref()
-                        .and_then(|s| s.deadline.as_ref()),
-                ),
+                record,
+                evidence,
             },
         };
         let hand_over = || app.mailer.send(&mail);
@@ -367,14 +387,16 @@ impl From<BackendError> for VerifyError {
 }
 
 /// Checks the link's token and marks its record verified; returns the token's record. With `caller`
-/// (the API), only that caller's links count; without (the public page), any link does.
+/// (the API), only that caller's links count; without (the public page), any link does. The verification
+/// is kept as evidence (`LinkOpened` on the page, `Verified` by the API) from `source`.
 #[tracing::instrument(skip_all)]
 pub async fn verify_link<S: Store, M: Mailer>(
     app: &App<S, M>,
     token: &Token,
     caller: Option<&CallerId>,
-    client_ip: &str,
+    source: &Source,
 ) -> Result<TokenRecord, VerifyError> {
+    let client_ip = source.ip.as_deref().unwrap_or_default();
     let hash = token.hash();
     let found = app.store.get_token(&hash).await?;
     // Another caller's token is answered as unknown: its existence is not revealed.
@@ -398,7 +420,29 @@ pub async fn verify_link<S: Store, M: Mailer>(
         tracing::info!(token = hash.short(), "expired token");
         return Err(VerifyError::Refused(LinkRefusal::Expired));
     }
-    match app.store.mark_verified(&found, now, client_ip).await? {
+    let late = found.deadline.is_some_and(|d| now > d);
+    let evidence = Evidence::new(
+        &found.caller,
+        Subject::Email(found.email.clone()),
+        if caller.is_some() {
+            Kind::Verified
+        } else {
+            Kind::LinkOpened
+        },
+        now,
+        source,
+        if late {
+            Outcome::VerifiedLate
+        } else {
+            Outcome::Verified
+        },
+    )
+    .kept_for(app.config.evidence_retention);
+    match app
+        .store
+        .mark_verified(&found, now, client_ip, &evidence)
+        .await?
+    {
         VerifyOutcome::Verified => {
             count(Metric::LinksVerified, "VerifyEmail", "link");
             tracing::info!(token = hash.short(), email = %found.email.masked(), "address verified");

@@ -31,4 +31,13 @@ pub struct Context {
     /// The domain names the contact covers (`Domains`), when the request gave them: they replace the
     /// record's; `None` keeps them.
     pub domains: Option<Vec<crate::model::DomainName>>,
+    /// The request's `User-Agent`, for the evidence log.
+    pub user_agent: Option<String>,
+}
+
+impl Context {
+    /// Where the request came from, as evidence keeps it.
+    pub fn source(&self) -> crate::evidence::Source {
+        crate::evidence::Source::new(&self.client_ip, self.user_agent.as_deref())
+    }
 }

@@ -9,6 +9,7 @@ use std::future::Future;
 use tokio::time::Instant;
 
 use crate::error::BackendError;
+pub use crate::evidence::Handed;
 use crate::pace::{deliver, SendPacer};
 
 /// A send whose reservation keeps losing races is given up after this many reads.
@@ -47,7 +48,8 @@ pub trait Send3: Sync {
     /// Gives back what `reserve` took; a failure is logged here, since the send's answer is already
     /// decided.
     fn undo(&self) -> impl Future<Output = ()> + Send;
-    fn commit(&self) -> impl Future<Output = Result<(), BackendError>> + Send;
+    /// What was sent becomes what works; `handed` says how the hand-over ended (the evidence keeps it).
+    fn commit(&self, handed: &Handed) -> impl Future<Output = Result<(), BackendError>> + Send;
 }
 
 /// What one pass of the protocol came to.
@@ -69,7 +71,7 @@ pub async fn run<P, F, Fut>(
 where
     P: Send3,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<(), BackendError>>,
+    Fut: Future<Output = Result<Option<String>, BackendError>>,
 {
     match send.reserve().await {
         Ok(()) => {}
@@ -77,12 +79,14 @@ where
         Err(NotReserved::Refused(r)) => return Err(NotSent::Refused(r)),
         Err(NotReserved::Backend(e)) => return Err(NotSent::Backend(e)),
     }
-    match deliver(pacer, deadline, hand_over).await {
-        Ok(()) => {}
+    let handed = match deliver(pacer, deadline, hand_over).await {
+        Ok(id) => Handed::Sent(id),
         // It may have gone out: it stays spent, and what it carries is made to work (a code that arrived
         // must work), but the caller is told that it may not have gone.
         Err(e @ BackendError::Uncertain(_)) => {
-            send.commit().await.map_err(NotSent::Backend)?;
+            send.commit(&Handed::Uncertain)
+                .await
+                .map_err(NotSent::Backend)?;
             return Err(NotSent::NotHandedOver(e));
         }
         // Nothing of this send stays: what worked still does, and the quota is given back.
@@ -90,8 +94,8 @@ where
             send.undo().await;
             return Err(NotSent::NotHandedOver(e));
         }
-    }
-    send.commit().await.map_err(NotSent::Backend)?;
+    };
+    send.commit(&handed).await.map_err(NotSent::Backend)?;
     Ok(Pass::Sent)
 }
 
@@ -113,19 +117,19 @@ mod tests {
         async fn undo(&self) {
             self.0.lock().unwrap().push("undo");
         }
-        async fn commit(&self) -> Result<(), BackendError> {
+        async fn commit(&self, _: &Handed) -> Result<(), BackendError> {
             self.0.lock().unwrap().push("commit");
             Ok(())
         }
     }
 
-    async fn run_with(outcome: Result<(), BackendError>) -> (Vec<&'static str>, bool) {
+    async fn run_with(outcome: Result<Option<String>, BackendError>) -> (Vec<&'static str>, bool) {
         let send = Recorded::default();
         let pacer = SendPacer::new(1000.0);
         let deadline = Instant::now() + std::time::Duration::from_secs(5);
         let outcome = std::sync::Mutex::new(Some(outcome));
         let result = run(&send, &pacer, deadline, || {
-            let next = outcome.lock().unwrap().take().unwrap_or(Ok(()));
+            let next = outcome.lock().unwrap().take().unwrap_or(Ok(None));
             async move { next }
         })
         .await;
@@ -135,7 +139,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_sent_message_commits_a_refused_one_undoes_and_an_uncertain_one_stays_spent() {
-        assert_eq!(run_with(Ok(())).await, (vec!["reserve", "commit"], true));
+        assert_eq!(run_with(Ok(None)).await, (vec!["reserve", "commit"], true));
         assert_eq!(
             run_with(Err(BackendError::Mail("refused".into()))).await,
             (vec!["reserve", "undo"], false)

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use super::day::{take_day, DayTaken};
 use crate::app::App;
 use crate::error::BackendError;
+use crate::evidence::{self, Evidence, Handed, Kind, Source, Subject};
 use crate::mail::{reminder_mail, verification_link, Mailer};
 use crate::model::{CallerId, Due, EmailAddress, Token, TokenRecord, VerificationRecord};
 use crate::spend::Daily;
@@ -102,11 +103,23 @@ async fn one<S: Store + SweepStore, M: Mailer>(
     }
     let mut next = read.clone();
     next.version += 1;
+    let evidence = |kind, outcome| {
+        Evidence::new(
+            caller,
+            Subject::Email(email.clone()),
+            kind,
+            now,
+            &Source::default(),
+            outcome,
+        )
+        .kept_for(app.config.evidence_retention)
+    };
     match due {
         Due::Deadline => {
             next.deadline_missed = Some(now);
             next.modified = now;
-            if app.store.advance(&read, &next).await? {
+            let missed = evidence(Kind::DeadlineMissed, evidence::Outcome::Missed);
+            if app.store.advance(&read, &next, Some(&missed)).await? {
                 tracing::info!(email = %email.masked(), "deadline missed: marked");
                 Ok(Outcome::Missed)
             } else {
@@ -115,7 +128,13 @@ async fn one<S: Store + SweepStore, M: Mailer>(
         }
         Due::Reminder if state.undeliverable || state.caller.mail_stop.is_some() => {
             next.reminders_skipped += 1;
-            Ok(if app.store.advance(&read, &next).await? {
+            let why = if state.undeliverable {
+                evidence::Outcome::Undeliverable
+            } else {
+                evidence::Outcome::MailSuspended
+            };
+            let skipped = evidence(Kind::ReminderSkipped, why);
+            Ok(if app.store.advance(&read, &next, Some(&skipped)).await? {
                 Outcome::Skipped
             } else {
                 Outcome::Lost
@@ -158,7 +177,18 @@ async fn remind<S: Store + SweepStore, M: Mailer>(
         email: email.clone(),
         lang: read.lang,
         expires_at: now + app.config.link_lifetime,
+        deadline: read.deadline,
     };
+    let evidence = Evidence::new(
+        caller,
+        Subject::Email(email.clone()),
+        Kind::Reminded,
+        now,
+        &Source::default(),
+        evidence::Outcome::Pending,
+    )
+    .with_template("reminder", read.lang)
+    .kept_for(app.config.evidence_retention);
     next.reminders_sent += 1;
     next.current_token = token.hash.clone();
     next.token_sent = now;
@@ -171,7 +201,11 @@ async fn remind<S: Store + SweepStore, M: Mailer>(
             None => return Ok(Outcome::Deferred),
         }
     }
-    match app.store.reserve_reminder(&read, &next, &token).await {
+    match app
+        .store
+        .reserve_reminder(&read, &next, &token, &evidence)
+        .await
+    {
         Ok(()) => {}
         Err(WriteError::Conflict) => {
             counted.give_back(&app.store, caller, Daily::Mails).await;
@@ -185,10 +219,19 @@ async fn remind<S: Store + SweepStore, M: Mailer>(
     let deadline = tokio::time::Instant::now() + app.config.send_budget;
     match crate::pace::deliver(&app.config.send_pacer, deadline, || app.mailer.send(&mail)).await {
         // Sent, or maybe sent: its link must work.
-        Ok(()) | Err(BackendError::Uncertain(_)) => {
+        handed @ (Ok(_) | Err(BackendError::Uncertain(_))) => {
+            let handed = match handed {
+                Ok(id) => Handed::Sent(id),
+                Err(_) => Handed::Uncertain,
+            };
             match app
                 .store
-                .commit_reminder(&next, &token, &read.current_token)
+                .commit_reminder(
+                    &next,
+                    &token,
+                    &read.current_token,
+                    &evidence.handed(&handed),
+                )
                 .await
             {
                 Ok(()) | Err(WriteError::Conflict) => {}
@@ -200,7 +243,9 @@ async fn remind<S: Store + SweepStore, M: Mailer>(
         }
         Err(e) => {
             tracing::warn!(error = %crate::error::Chain(&e), email = %email.masked(), "reminder not sent; given back for the next run");
-            app.store.undo_reminder(&read, &next, &token).await?;
+            app.store
+                .undo_reminder(&read, &next, &token, &evidence)
+                .await?;
             counted.give_back(&app.store, caller, Daily::Mails).await;
             Ok(Outcome::NotSent)
         }

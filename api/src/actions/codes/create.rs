@@ -32,7 +32,16 @@ impl Action for CreateIntlPhoneEmail {
         let contact = req.params.contact(req.params.contact_type()?)?;
         let given = req.params.verify_code()?;
         let secret = secret(app)?;
-        check_code(app, secret, caller, &contact, &given, Self::NAME).await?;
+        check_code(
+            app,
+            secret,
+            caller,
+            &contact,
+            &given,
+            Self::NAME,
+            &req.source(),
+        )
+        .await?;
         Ok(Reply::Api(Body::new()))
     }
 }
