@@ -377,27 +377,6 @@ pub fn in_order(mut entries: Vec<Entry>) -> Vec<Entry> {
     entries
 }
 
-/// A subject's log as its caller reads it: what the retention keeps at `now`, oldest first.
-pub async fn log<S: crate::store::Store>(
-    store: &S,
-    caller: &CallerId,
-    subject: &Subject,
-    now: DateTime<Utc>,
-    retention: Retention,
-) -> Result<Vec<Entry>, crate::error::BackendError> {
-    let from = now - retention.duration();
-    // A day past now: entries a moved local clock wrote ahead of it are shown too.
-    let entries = store
-        .evidence(caller, subject, from, now + Duration::days(1))
-        .await?;
-    Ok(in_order(
-        entries
-            .into_iter()
-            .filter(|e| retention.keeps(e.at, now))
-            .collect(),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,7 +49,7 @@ impl Action for DescribeVerificationEvidence {
                 Some(DEFAULT_PAGE_SIZE),
             )?
             .unwrap_or(DEFAULT_PAGE_SIZE) as u64;
-        let log = shared::evidence::log(
+        let log = shared::workflows::evidence::log(
             &app.store,
             caller,
             &subject,

@@ -7,10 +7,12 @@
 //! - [`code`]: sending a code, and checking one;
 //! - [`day`]: a caller's day of texts or mails, counted per send and given back on undo;
 //! - [`sweep`]: the deadline sweep: reminders and missed deadlines;
+//! - [`evidence`]: the evidence log as a caller reads it;
 //! - delivery events are recorded by [`crate::delivery::record`].
 
 pub mod code;
 pub mod day;
+pub mod evidence;
 pub mod link;
 pub mod protocol;
 pub mod sweep;
