@@ -158,6 +158,7 @@ fn item_name(list: &str) -> &'static str {
     match list {
         "Data" => "EmailVerification",
         "Domains" => "Domain",
+        "Evidence" => "Entry",
         _ => "SendResult",
     }
 }

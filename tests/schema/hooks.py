@@ -27,11 +27,13 @@ import xml.etree.ElementTree as ElementTree
 
 import schemathesis
 
-# The fields whose XML element holds one element per item (<SendResult>, <EmailVerification>).
-LIST_FIELDS = {"SuccessList", "FailList", "ExistList", "Data"}
-INTEGER_FIELDS = {"VerificationStatus", "CurrentPageNum", "PageSize", "TotalPageNum", "TotalItemNum", "RetryAfterSeconds"}
+# The fields whose XML element holds one element per item (<SendResult>, <EmailVerification>, <Entry>).
+LIST_FIELDS = {"SuccessList", "FailList", "ExistList", "Data", "Evidence"}
+INTEGER_FIELDS = {"VerificationStatus", "CurrentPageNum", "PageSize", "TotalPageNum", "TotalItemNum", "RetryAfterSeconds",
+                  "PageNum", "TotalCount", "RetentionDays", "Timestamp"}
 BOOLEAN_FIELDS = {"NextPage", "PrePage"}
-ITEM_ELEMENTS = {"SuccessList": "SendResult", "FailList": "SendResult", "ExistList": "SendResult", "Data": "EmailVerification"}
+ITEM_ELEMENTS = {"SuccessList": "SendResult", "FailList": "SendResult", "ExistList": "SendResult", "Data": "EmailVerification",
+                 "Evidence": "Entry"}
 
 
 class XmlShapeError(ValueError):

@@ -301,12 +301,12 @@ fn reminders_go_on_their_days_and_the_deadline_is_marked_once() {
     {
         let _day2 = Offset::set(2 * 86_400 + 60);
         sweep();
+        let mails = mails_to(&a);
+        assert_eq!(mails.len(), 3);
+        assert!(mails[2].text.contains("1 day is left"), "{}", mails[2].text);
+        let page = get_url(&link_in(&mails[2]));
+        assert!(page.body.contains("data-code=\"Success\""), "{}", page.body);
     }
-    let mails = mails_to(&a);
-    assert_eq!(mails.len(), 3);
-    assert!(mails[2].text.contains("1 day is left"), "{}", mails[2].text);
-    let page = get_url(&link_in(&mails[2]));
-    assert!(page.body.contains("data-code=\"Success\""), "{}", page.body);
 
     // Day 3 and after: b's deadline passed, marked once; a is verified, so nothing more for it.
     {
@@ -328,6 +328,54 @@ fn reminders_go_on_their_days_and_the_deadline_is_marked_once() {
             page.body.contains("data-code=\"Success\""),
             "a late verification succeeds: {}",
             page.body
+        );
+        // The evidence of each, in order (read while the clock is moved, as the entries are).
+        let log_of = |address: &str| -> Vec<(String, String)> {
+            let log = post_json(
+                "describe-verification-evidence",
+                &caller,
+                &json!({"Email": address}),
+            )
+            .json();
+            log["Evidence"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{log}"))
+                .iter()
+                .map(|e| {
+                    (
+                        format!(
+                            "{} {}",
+                            e["Kind"].as_str().unwrap(),
+                            e["Template"].as_str().unwrap()
+                        ),
+                        e["Outcome"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        };
+        let expected = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(k, o)| (k.to_string(), o.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            log_of(&a),
+            expected(&[
+                ("Sent link.en", "Sent"),
+                ("Reminded reminder.en", "Sent"),
+                ("Reminded reminder.en", "Sent"),
+                ("LinkOpened ", "Verified"),
+            ])
+        );
+        assert_eq!(
+            log_of(&b),
+            expected(&[
+                ("Sent link.en", "Sent"),
+                ("Reminded reminder.en", "Sent"),
+                ("Reminded reminder.en", "Sent"),
+                ("DeadlineMissed ", "Missed"),
+                ("LinkOpened ", "VerifiedLate"),
+            ])
         );
     }
     let q = query(&caller, &b);
@@ -429,6 +477,26 @@ async fn a_reminder_goes_once_with_two_sweeps_at_once_or_one_killed_halfway() {
             3,
             "{address}: one second reminder, not two ({before} before the death; {again:?})"
         );
+        // Its evidence: the reminder that went before the death stays `Pending` (it may have arrived);
+        // none is written twice.
+        let log = shared::workflows::evidence::log(
+            &app.store,
+            &shared::model::CallerId::parse(&caller).unwrap(),
+            &shared::evidence::Subject::Email(shared::model::EmailAddress::parse(address).unwrap()),
+            clock.now(),
+            app.config.evidence_retention,
+        )
+        .await
+        .unwrap();
+        let reminders: Vec<_> = log
+            .iter()
+            .filter(|e| e.kind == shared::evidence::Kind::Reminded)
+            .map(|e| e.outcome)
+            .collect();
+        assert_eq!(reminders.len(), 2, "{log:?}");
+        if before == 3 {
+            assert_eq!(reminders[1], shared::evidence::Outcome::Pending, "{log:?}");
+        }
     }
 }
 
