@@ -485,10 +485,15 @@ async fn bad_input_is_refused_and_leaves_nothing_behind() {
         .filter(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("MAILDAY#")))
         .count();
     assert_eq!(days, 1, "one day count");
+    let evidence = items
+        .iter()
+        .filter(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("EVIDENCE#")))
+        .count();
+    assert_eq!(evidence, 1, "the one mail's evidence");
     assert_eq!(
         items.len(),
-        4,
-        "one record, one quota item, one link token, one day count"
+        5,
+        "one record, one quota item, one link token, one day count, one evidence item"
     );
     assert_eq!(mails_to(&good).len(), 1);
 }

@@ -20,8 +20,10 @@ use stack_tests::*;
 const QUERY_BUDGET: u64 = 1;
 const VERIFY_BUDGET: u64 = 2;
 /// BatchGetItem (state) + TransactWriteItems (reserve) + UpdateItem (the caller's mails of the day,
-/// `MailPerDay`: one conditional write keeps the cap exact under concurrency).
-const SUBMIT_ONE_NEW_BUDGET: u64 = 3;
+/// `MailPerDay`: one conditional write keeps the cap exact under concurrency) + UpdateItem (issue 17: the
+/// send's evidence completed with SES's message id, once SES took the mail; the reservation wrote it
+/// `Pending` in its own transaction).
+const SUBMIT_ONE_NEW_BUDGET: u64 = 4;
 
 fn request(caller: &str, pairs: &[(&str, &str)]) -> Request {
     let caller = shared::model::CallerId::parse(caller).ok();
@@ -171,8 +173,10 @@ async fn delete_is_one_write() {
     assert!(
         items_of(&caller).await.iter().all(|i| i["pk"]
             .as_s()
-            .is_ok_and(|pk| pk.starts_with("QUOTA#") || pk.starts_with("MAILDAY#"))),
-        "record and link are gone, the quota and the day's mail count stay"
+            .is_ok_and(|pk| pk.starts_with("QUOTA#")
+                || pk.starts_with("MAILDAY#")
+                || pk.starts_with("EVIDENCE#"))),
+        "record and link are gone; the quota, the day's mail count and the evidence stay"
     );
 }
 

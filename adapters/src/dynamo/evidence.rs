@@ -24,7 +24,8 @@ use shared::model::CallerId;
 /// The most deletes of one purge transaction (DynamoDB takes 100 items).
 const PURGE_IN_TRANSACTION: usize = 90;
 
-pub(crate) fn evidence_pk(caller: &CallerId, subject: &Subject, at: DateTime<Utc>) -> String {
+/// The evidence item of `caller`'s `subject` for the UTC month of `at`.
+pub fn evidence_pk(caller: &CallerId, subject: &Subject, at: DateTime<Utc>) -> String {
     format!(
         "EVIDENCE#{caller}#{}#{:04}-{:02}",
         subject.key(),

@@ -4,6 +4,7 @@ mod bulk;
 mod callers;
 mod codes;
 mod evidence;
+pub use evidence::evidence_pk;
 pub mod keys;
 pub mod layout;
 pub mod migrate;

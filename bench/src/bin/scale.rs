@@ -514,6 +514,8 @@ async fn run(opts: &Options, aws: &aws_config::SdkConfig, table: &str) -> Result
     eprintln!("==> scale: 200 verifications (Submit of one new address, then Verify)");
     let (mut submit_ms, mut verify_ms) = (Vec::new(), Vec::new());
     let (mut submit_req, mut verify_req) = (String::new(), String::new());
+    // The evidence item of the first address after its Submit (one entry) and after its Verify (two).
+    let mut evidence_sizes = (0usize, 0usize);
     let me = CallerId::parse("registrar-costs").map_err(|_| "caller")?;
     for i in 0..200 {
         let email = format!("cost{i}.{}@example.com", uuid::Uuid::new_v4().simple());
@@ -531,6 +533,9 @@ async fn run(opts: &Options, aws: &aws_config::SdkConfig, table: &str) -> Result
                 return Err(format!("Submit: {body:?}"));
             }
         }
+        if i == 0 {
+            evidence_sizes.0 = evidence_item_size(&app.store, &me, &email).await?;
+        }
         let token = app.mailer.token_for(&email).ok_or("the link of the mail")?;
         counter.take();
         let t = Instant::now();
@@ -540,6 +545,9 @@ async fn run(opts: &Options, aws: &aws_config::SdkConfig, table: &str) -> Result
         verify_ms.push(t.elapsed().as_secs_f64() * 1000.0);
         let c = counter.take();
         verify_req = format!("{} ({})", c.total(DYNAMODB), c.breakdown(DYNAMODB));
+        if i == 0 {
+            evidence_sizes.1 = evidence_item_size(&app.store, &me, &email).await?;
+        }
     }
     let median = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
@@ -580,6 +588,7 @@ async fn run(opts: &Options, aws: &aws_config::SdkConfig, table: &str) -> Result
         verify_med,
         &submit_req,
         &verify_req,
+        evidence_sizes,
     ));
     s.push_str(&caller_rate_section().await);
     Ok(s)
@@ -690,7 +699,71 @@ before any store or mail call (tests/tests/rules.rs checks that through the func
     )
 }
 
-fn cost_section(submit_ms: f64, verify_ms: f64, submit_req: &str, verify_req: &str) -> String {
+/// The size in bytes of `caller`'s evidence item of `email` this month, by DynamoDB's rules.
+async fn evidence_item_size(
+    store: &DynamoStore,
+    caller: &CallerId,
+    email: &str,
+) -> Result<usize, String> {
+    let subject =
+        shared::evidence::Subject::Email(EmailAddress::parse(email).map_err(|_| "email")?);
+    let item = store
+        .client()
+        .get_item()
+        .table_name(store.table())
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(adapters::dynamo::evidence_pk(
+                caller,
+                &subject,
+                Utc::now(),
+            )),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .item
+        .ok_or("no evidence item")?;
+    Ok(item.iter().map(|(k, v)| k.len() + value_size(v)).sum())
+}
+
+/// A value's size by DynamoDB's item-size rules: strings and binaries their bytes; numbers about one byte
+/// per two significant digits, plus one; maps and lists 3 bytes, plus 1 an element.
+fn value_size(v: &aws_sdk_dynamodb::types::AttributeValue) -> usize {
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    match v {
+        V::S(s) => s.len(),
+        V::N(n) => {
+            let digits = n
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect::<String>()
+                .trim_start_matches('0')
+                .len()
+                .max(1);
+            digits.div_ceil(2) + 1
+        }
+        V::B(b) => b.as_ref().len(),
+        V::Bool(_) | V::Null(_) => 1,
+        V::M(m) => {
+            3 + m
+                .iter()
+                .map(|(k, v)| k.len() + value_size(v) + 1)
+                .sum::<usize>()
+        }
+        V::L(l) => 3 + l.iter().map(|v| value_size(v) + 1).sum::<usize>(),
+        _ => 0,
+    }
+}
+
+fn cost_section(
+    submit_ms: f64,
+    verify_ms: f64,
+    submit_req: &str,
+    verify_req: &str,
+    evidence_sizes: (usize, usize),
+) -> String {
     // List prices, us-east-1 (on-demand DynamoDB since November 2024; Lambda arm64; HTTP API first 300 M).
     const WRU: f64 = 0.625 / 1e6;
     const RRU: f64 = 0.125 / 1e6;
@@ -701,9 +774,17 @@ fn cost_section(submit_ms: f64, verify_ms: f64, submit_req: &str, verify_req: &s
     // Write and read units of one verification, from the items the two actions write and read (each under
     // 1 KB, under 4 KB read): transactional writes cost 2 units an item, index entries 1, strongly
     // consistent reads 1 an item.
-    let submit_wru = 4.0 * 2.0 + 1.0; // record, count, quota, link in one transaction; the index entry
+    // The evidence (docs/API.md, "Evidence"): its item is written in the Submit's reservation (2 units a KB
+    // or part), completed by one UpdateItem once SES took the mail (1 a KB), and written again in the
+    // Verify's transaction (2 a KB); its sizes were read back from the table.
+    let kb = |bytes: usize| bytes.div_ceil(1024).max(1) as f64;
+    let (after_submit, after_verify) = evidence_sizes;
+    let evidence_submit_wru = 2.0 * kb(after_submit) + kb(after_submit);
+    let evidence_verify_wru = 2.0 * kb(after_verify);
+    let evidence_wru = evidence_submit_wru + evidence_verify_wru;
+    let submit_wru = 4.0 * 2.0 + 1.0 + evidence_submit_wru; // record, count, quota, link in one transaction; the index entry
     let submit_rru = 2.0; // record and quota, one consistent BatchGetItem
-    let verify_wru = 3.0 * 2.0 + 1.0; // record, link, count in one transaction; the index entry (status)
+    let verify_wru = 3.0 * 2.0 + 1.0 + evidence_verify_wru; // record, link, count in one transaction; the index entry (status)
     let verify_rru = 1.0; // the link
     let per = 1e6;
     let dynamo = ((submit_wru + verify_wru) * WRU + (submit_rru + verify_rru) * RRU) * per;
@@ -714,12 +795,34 @@ fn cost_section(submit_ms: f64, verify_ms: f64, submit_req: &str, verify_req: &s
     let ses = SES_PER_MAIL * per;
     let floor_dynamo = 2.0 * WRU * per;
     let floor = api + lambda + floor_dynamo;
-    format!(
+    let evidence_dollars = evidence_wru * WRU * per;
+    let evidence_section = format!(
+        "\n### What the evidence adds to the cost of 1,000,000 verifications\n\n\
+One address's evidence item (`EVIDENCE#<caller>#L#<address>#<month>`), read back from the table after its Submit: \
+{after_submit} bytes (one entry, with SES's message id); after the click: {after_verify} bytes (two entries). \
+Each write of it costs what the item weighs, 1 write unit per KB or part, twice in a transaction:\n\n\
+| write | units |\n|---|---:|\n\
+| Submit: the entry, `Pending`, in the reservation's transaction | {:.0} |\n\
+| Submit: the entry completed (`Sent`, message id), one UpdateItem after SES took the mail | {:.0} |\n\
+| Verify: the `LinkOpened` entry, in the verification's transaction | {:.0} |\n\
+| **per verification** | **{evidence_wru:.0}** |\n\n\
+It adds **{evidence_wru:.0} write units and 1 request** (the Submit's UpdateItem, counted above) to a \
+verification: **${evidence_dollars:.2} per 1,000,000 verifications** ({:.1} % of SES), included in the \
+DynamoDB row above. Why this layout: an index of entries would add 1 unit an entry (3 a verification) and double \
+the storage; an item per entry could not be read in order without one; a list in the record would grow every \
+write of the record and go with a delete. Reading a log (DescribeVerificationEvidence) is one BatchGetItem of \
+the months within the retention (36 or 37 keys for three years, absent ones at the least a read costs).\n",
+        2.0 * kb(after_submit),
+        kb(after_submit),
+        evidence_verify_wru,
+        evidence_dollars / ses * 100.0,
+    );
+    let section = format!(
         "\n### Cost of 1,000,000 verifications (on paper, list prices, us-east-1)\n\n\
 One verification = one Submit of a new address (DynamoDB: {submit_req}) and one click on its link (DynamoDB: {verify_req}), \
 measured above 200 times against DynamoDB Local and the SES emulator: median {submit_ms:.1} ms and {verify_ms:.1} ms.\n\n\
 | part | per verification | per 1,000,000 |\n|---|---|---|\n\
-| DynamoDB on demand: {:.0} write units ($0.625/M) and {:.0} read units ($0.125/M) | Submit: 4 transactional items × 2 + 1 index entry; Verify: 3 × 2 + 1; reads 2 + 1 | ${dynamo:.2} |\n\
+| DynamoDB on demand: {:.0} write units ($0.625/M) and {:.0} read units ($0.125/M) | Submit: 4 transactional items × 2 + 1 index entry + the evidence; Verify: 3 × 2 + 1 + the evidence; reads 2 + 1 | ${dynamo:.2} |\n\
 | Lambda arm64 128 MB: 2 requests ($0.20/M) and {billed_ms:.0} ms billed ($0.0000133334/GB-s) | local durations; AWS's own are of the same order | ${lambda:.2} |\n\
 | API Gateway HTTP API: 2 requests ($1.00/M) | | ${api:.2} |\n\
 | **this service** | | **${total:.2}** |\n\
@@ -740,5 +843,6 @@ already come to ${floor:.2}, {:.1} % of SES.\n",
         submit_wru + verify_wru,
         (submit_wru + verify_wru) * WRU * per,
         floor / ses * 100.0,
-    )
+    );
+    section + &evidence_section
 }

@@ -305,13 +305,6 @@ fn render(
         working.iter().map(|r| r.query_capacity).sum(),
         idle,
     ));
-    s.push_str(
-        "\n### What the evidence adds to the cost of 1,000,000 verifications\n\n\
-         Not measured: the evidence log (and `DescribeVerificationEvidence`) is not built yet (docs/API.md, \
-         \"Caller settings\"), so there is nothing to count and no figure is given here. When it is built, the \
-         verification's rows in \"Cost of 1,000,000 verifications\" above are measured with it, and what it adds \
-         goes here, from the counted requests as for the reminders.\n",
-    );
     s
 }
 
