@@ -128,6 +128,27 @@ impl Params {
         }
     }
 
+    /// `PageNum` (at least 1, default 1) and `PageSize` (1 to `max`, default `default`): Alibaba's paging.
+    pub fn page_num_and_size(&self, max: i64, default: i64) -> Result<(u64, u64), ApiError> {
+        let num = self
+            .int(
+                "PageNum",
+                1..=i64::from(u32::MAX),
+                crate::phrases::AT_LEAST_1,
+                Some(1),
+            )?
+            .unwrap_or(1);
+        let size = self
+            .int(
+                "PageSize",
+                1..=max,
+                crate::phrases::FROM_1_TO_500,
+                Some(default),
+            )?
+            .unwrap_or(default);
+        Ok((num as u64, size as u64))
+    }
+
     pub fn token(&self) -> Result<Token, ApiError> {
         let raw = self.get("Token").ok_or(ApiError::missing("Token"))?;
         Token::parse(raw).map_err(|_| ApiError::ParameterIllegal(ParamProblem::MalformedToken))

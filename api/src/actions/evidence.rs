@@ -33,22 +33,7 @@ impl Action for DescribeVerificationEvidence {
             (None, None, None) => return Err(ApiError::missing("Email")),
             _ => return Err(ApiError::invalid("Email", crate::phrases::EMAIL_OR_CONTACT)),
         };
-        let page_num = p
-            .int(
-                "PageNum",
-                1..=i64::from(u32::MAX),
-                crate::phrases::AT_LEAST_1,
-                Some(1),
-            )?
-            .unwrap_or(1) as u64;
-        let page_size = p
-            .int(
-                "PageSize",
-                1..=MAX_PAGE_SIZE,
-                crate::phrases::FROM_1_TO_500,
-                Some(DEFAULT_PAGE_SIZE),
-            )?
-            .unwrap_or(DEFAULT_PAGE_SIZE) as u64;
+        let (page_num, page_size) = p.page_num_and_size(MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)?;
         let log = shared::workflows::evidence::log(
             &app.store,
             caller,

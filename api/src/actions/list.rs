@@ -49,22 +49,7 @@ impl Action for ListEmailVerification {
             created_from: time("BeginCreateTime")?,
             created_to: time("EndCreateTime")?,
         };
-        let page_num = p
-            .int(
-                "PageNum",
-                1..=i64::from(u32::MAX),
-                crate::phrases::AT_LEAST_1,
-                Some(1),
-            )?
-            .unwrap_or(1);
-        let page_size = p
-            .int(
-                "PageSize",
-                1..=MAX_PAGE_SIZE,
-                crate::phrases::FROM_1_TO_500,
-                Some(DEFAULT_PAGE_SIZE),
-            )?
-            .unwrap_or(DEFAULT_PAGE_SIZE);
+        let (page_num, page_size) = p.page_num_and_size(MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)?;
 
         let token = p
             .get("NextToken")
@@ -76,11 +61,8 @@ impl Action for ListEmailVerification {
         let (page_num, query) = match token {
             Some(t) => (t.page, PageQuery::after(t.cursor, page_size as u32)),
             None => (
-                page_num as u64,
-                PageQuery::offset(
-                    (page_num as u64 - 1).saturating_mul(page_size as u64),
-                    page_size as u32,
-                ),
+                page_num,
+                PageQuery::offset((page_num - 1).saturating_mul(page_size), page_size as u32),
             ),
         };
         let page = match &email {
@@ -98,7 +80,7 @@ impl Action for ListEmailVerification {
             None => app.store.list_records(caller, &filter, &query).await?,
         };
         let total = page.total;
-        let total_pages = total.div_ceil(page_size as u64);
+        let total_pages = total.div_ceil(page_size);
         let data: Vec<Value> = page
             .items
             .iter()
