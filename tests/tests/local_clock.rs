@@ -559,6 +559,24 @@ fn reminders_spend_no_quota_and_skip_undeliverable_addresses() {
         (&json!(0), &json!(false)),
         "{q}"
     );
+    // Its evidence says why no reminder went.
+    let log = post_json(
+        "describe-verification-evidence",
+        &caller,
+        &json!({"Email": bounced}),
+    )
+    .json();
+    let steps: Vec<(&str, &str)> = log["Evidence"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{log}"))
+        .iter()
+        .map(|e| (e["Kind"].as_str().unwrap(), e["Outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        steps,
+        [("Sent", "Sent"), ("ReminderSkipped", "Undeliverable")],
+        "{log}"
+    );
     // The reminder spent no quota: a Resend at once is not held by the 60 s interval.
     let resent = post_json(
         "resend-email-verification",

@@ -233,18 +233,24 @@ impl CodeStore for DynamoStore {
             (TTL_ATTRIBUTE, n(code.expires_at.timestamp())),
         ]);
         // The new code replaces any earlier one unconditionally: it was just handed over. Its evidence in
-        // the same transaction.
-        let items = vec![
-            self.put(item, "", Item::new())?,
-            self.evidence_write(evidence)?,
-        ];
-        match self.transact(items).await {
-            Ok(()) => Ok(()),
-            Err(WriteError::Conflict) => Err(BackendError::Store(
-                "a code's transaction was cancelled".into(),
-            )),
-            Err(WriteError::Backend(e)) => Err(e),
+        // the same transaction. Nothing is conditional, so a cancellation can only be another transaction on
+        // the code at that moment (a wrong try of the old code): written again, a few times.
+        for attempt in 0..4 {
+            let items = vec![
+                self.put(item.clone(), "", Item::new())?,
+                self.evidence_write(evidence)?,
+            ];
+            match self.transact(items).await {
+                Ok(()) => return Ok(()),
+                Err(WriteError::Conflict) => {
+                    shared::workflows::protocol::pause_before_retry(attempt).await
+                }
+                Err(WriteError::Backend(e)) => return Err(e),
+            }
         }
+        Err(BackendError::Store(
+            "the code kept conflicting with other writes".into(),
+        ))
     }
 
     #[tracing::instrument(skip_all, fields(contact = %contact.masked()))]
