@@ -90,7 +90,9 @@ impl Mailer for SesMailer {
             .map_err(|e| BackendError::Mail(e.to_string()))?;
         let sent = client
             .send_email()
-            .from_email_address(&self.from)
+            // The caller's own sender (its settings' `Sender`), else the stack's.
+            .from_email_address(mail.from.as_deref().unwrap_or(&self.from))
+            .set_reply_to_addresses(mail.reply_to.clone().map(|r| vec![r]))
             .destination(
                 Destination::builder()
                     .to_addresses(mail.to.as_str())

@@ -20,6 +20,8 @@ pub enum ParamProblem {
     },
     MalformedJson,
     MalformedToken,
+    /// A `Lang` that is neither language: the request's language is unknown, so the message says it in both.
+    UnknownLang,
     /// The same name twice in the query string, or twice in the body: which one counts would be a guess
     /// (and a signature covers both).
     Duplicate(String),
@@ -94,6 +96,7 @@ impl Msg {
                 ParamProblem::MalformedToken => {
                     "The parameter Token is invalid: expected 64 hexadecimal characters.".into()
                 }
+                ParamProblem::UnknownLang => format!("{} {}", "The parameter Lang is invalid: expected en or zh, or a tag of either such as en-US, zh-CN or zh-Hans.", "参数 Lang 的取值无效，应为 en 或 zh，或其语言标签，例如 en-US、zh-CN、zh-Hans。"),
             },
             Msg::InvalidEmail => "The email address is not valid.".into(),
             Msg::QuotaExceeded { retry_after_seconds } => format!(
@@ -166,6 +169,7 @@ impl Msg {
                 ParamProblem::MalformedJson => "请求体不是合法的 JSON。".into(),
                 ParamProblem::Duplicate(name) => format!("参数 {name} 重复出现。"),
                 ParamProblem::MalformedToken => "参数 Token 无效，应为 64 位十六进制字符。".into(),
+                ParamProblem::UnknownLang => format!("{} {}", "参数 Lang 的取值无效，应为 en 或 zh，或其语言标签，例如 en-US、zh-CN、zh-Hans。", "The parameter Lang is invalid: expected en or zh, or a tag of either such as en-US, zh-CN or zh-Hans."),
             },
             Msg::InvalidEmail => "邮箱地址格式不正确。".into(),
             Msg::QuotaExceeded {
@@ -384,6 +388,7 @@ mod tests {
             Msg::Param(ParamProblem::TooManyEmails { max: 100 }),
             Msg::Param(ParamProblem::MalformedJson),
             Msg::Param(ParamProblem::MalformedToken),
+            Msg::Param(ParamProblem::UnknownLang),
             Msg::Param(ParamProblem::Duplicate("Email".into())),
             Msg::InvalidEmail,
             Msg::QuotaExceeded {

@@ -98,7 +98,7 @@ impl Params {
     pub fn lang(&self) -> Result<Lang, ApiError> {
         self.get("Lang").map_or(Ok(Lang::En), |v| {
             v.parse()
-                .map_err(|_| ApiError::invalid("Lang", crate::phrases::EN_OR_ZH))
+                .map_err(|_| ApiError::ParameterIllegal(ParamProblem::UnknownLang))
         })
     }
 
@@ -478,5 +478,36 @@ mod tests {
                 .code(),
             "ParameterIllegal"
         );
+        for tag in ["zh-CN", "zh-Hans", "ZH-HANS-CN", "zh_cn"] {
+            assert_eq!(
+                Params::from_pairs([("Lang", tag)]).lang().unwrap(),
+                Lang::Zh,
+                "{tag}"
+            );
+        }
+        for tag in ["en-US", "EN-gb", "en"] {
+            assert_eq!(
+                Params::from_pairs([("Lang", tag)]).lang().unwrap(),
+                Lang::En,
+                "{tag}"
+            );
+        }
+        for bad in [
+            "fr",
+            "english",
+            "zh-",
+            "en-US-",
+            "zh--CN",
+            "en-toolongsubtag",
+        ] {
+            let e = Params::from_pairs([("Lang", bad)]).lang().unwrap_err();
+            let (en, zh) = (e.msg().text(Lang::En), e.msg().text(Lang::Zh));
+            for m in [&en, &zh] {
+                assert!(
+                    m.contains("expected en or zh") && m.contains("应为 en 或 zh"),
+                    "{bad}: {m}"
+                );
+            }
+        }
     }
 }

@@ -434,11 +434,17 @@ proptest! {
             Some(_) => prop_assert_eq!(flag, Err(ApiError::invalid("Flag", "true or false"))),
         }
 
-        // Lang: en or zh, any case; absent is en.
+        // Lang: en or zh, or a language tag of either (en-US, zh-Hans-CN, zh_CN), any case; absent is en.
         let lang = p.lang();
-        match given("Lang").map(|v| v.to_ascii_lowercase()).as_deref() {
-            None | Some("en") => prop_assert_eq!(lang, Ok(Lang::En)),
-            Some("zh") => prop_assert_eq!(lang, Ok(Lang::Zh)),
+        let tag = given("Lang").map(|v| v.to_ascii_lowercase().replace('_', "-"));
+        let well_formed = |t: &str| {
+            t.len() <= 35
+                && t.split('-').skip(1).all(|s| (1..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()))
+        };
+        match tag.as_deref() {
+            None => prop_assert_eq!(lang, Ok(Lang::En)),
+            Some(t) if t.split('-').next() == Some("en") && well_formed(t) => prop_assert_eq!(lang, Ok(Lang::En)),
+            Some(t) if t.split('-').next() == Some("zh") && well_formed(t) => prop_assert_eq!(lang, Ok(Lang::Zh)),
             Some(_) => prop_assert_eq!(lang.unwrap_err().code(), "ParameterIllegal"),
         }
 

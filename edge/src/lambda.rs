@@ -400,7 +400,7 @@ fn failure(
         );
     }
     if public_link {
-        if let Reply::Page { status, html } = api::actions::page(lang, Err(err.clone())) {
+        if let Reply::Page { status, html } = api::actions::page(lang, None, Err(err.clone())) {
             return page_response(status, html);
         }
     }

@@ -11,7 +11,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::code::Contact;
-use crate::model::{CallerId, EmailAddress, Lang};
+use crate::model::{CallerId, EmailAddress};
 
 /// The template parameter's default (`EvidenceRetentionDays`): three years.
 pub const DEFAULT_RETENTION_DAYS: u32 = 1095;
@@ -197,10 +197,6 @@ impl Outcome {
     }
 }
 
-/// The version of the built-in templates: it changes when their words do, so that an entry says which
-/// words the person read.
-pub const BUILTIN_TEMPLATE_VERSION: &str = "builtin-1";
-
 /// One entry of the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
@@ -305,10 +301,11 @@ impl Evidence {
         self
     }
 
-    /// A message's entry names its built-in template (`link`, `reminder`, `code`, `sms`) in `lang`.
-    pub fn with_template(mut self, name: &str, lang: Lang) -> Self {
-        self.entry.template = format!("{name}.{}", lang.as_str());
-        self.entry.template_version = BUILTIN_TEMPLATE_VERSION.into();
+    /// A message's entry names its template (`link.en`, `reminder.zh`, `code.en`, `sms.en`) and version
+    /// (`builtin-2`, or `caller-` and a hash of the caller's template).
+    pub fn with_template(mut self, used: &crate::templates::TemplateUsed) -> Self {
+        self.entry.template = used.name.clone();
+        self.entry.template_version = used.version.clone();
         self
     }
 
@@ -404,7 +401,10 @@ mod tests {
             &source,
             Outcome::Pending,
         )
-        .with_template("link", Lang::Zh);
+        .with_template(&crate::templates::TemplateUsed {
+            name: "link.zh".into(),
+            version: crate::templates::BUILTIN_VERSION.into(),
+        });
         let b = Evidence::new(
             &caller(),
             subject,

@@ -303,11 +303,22 @@ pub struct InvalidLang;
 
 impl FromStr for Lang {
     type Err = InvalidLang;
+    /// `en` or `zh`, or a language tag of either (BCP 47, any case, `-` or `_`): `en-US`, `zh-CN`, `zh-Hans`,
+    /// `zh_Hans_CN`. Every Chinese tag gets the one Chinese this service writes (simplified).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "en" => Ok(Self::En),
-            "zh" => Ok(Self::Zh),
-            _ => Err(InvalidLang),
+        let tag = s.trim().to_ascii_lowercase().replace('_', "-");
+        let mut subtags = tag.split('-');
+        let lang = match subtags.next() {
+            Some("en") => Self::En,
+            Some("zh") => Self::Zh,
+            _ => return Err(InvalidLang),
+        };
+        let well_formed = subtags
+            .all(|t| (1..=8).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if well_formed && tag.len() <= 35 {
+            Ok(lang)
+        } else {
+            Err(InvalidLang)
         }
     }
 }
@@ -411,6 +422,8 @@ pub struct TokenRecord {
     pub expires_at: DateTime<Utc>,
     /// The record's deadline when the link was sent, if it has one: a verification after it is late.
     pub deadline: Option<DateTime<Utc>>,
+    /// The caller's `Sender.Name` when the link was sent: the link page's heading names it.
+    pub sender_name: Option<String>,
 }
 
 impl TokenRecord {

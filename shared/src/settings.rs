@@ -16,6 +16,9 @@ use base64::Engine;
 use serde_json::{Map, Value};
 
 use crate::model::{EmailAddress, Lang};
+pub use crate::problem::Problem;
+use crate::templates::TemplateSet;
+pub use crate::templates::{TemplateKind, TemplateParts};
 
 /// The event types a webhook may ask for (the contract's "Events"), `*` for all.
 pub const EVENT_TYPES: &[&str] = &[
@@ -53,39 +56,6 @@ pub struct Sender {
     pub reply_to: Option<EmailAddress>,
 }
 
-/// Which mail or text a template is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum TemplateKind {
-    Link,
-    Reminder,
-    Code,
-    Sms,
-}
-
-impl TemplateKind {
-    pub const ALL: [TemplateKind; 4] = [Self::Link, Self::Reminder, Self::Code, Self::Sms];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Link => "Link",
-            Self::Reminder => "Reminder",
-            Self::Code => "Code",
-            Self::Sms => "Sms",
-        }
-    }
-
-    /// The parts a template of this kind has: a text message has only `Text`.
-    pub fn parts(self) -> &'static [&'static str] {
-        match self {
-            Self::Sms => &["Text"],
-            _ => &["Subject", "Text", "Html"],
-        }
-    }
-}
-
-/// One template's parts, by name (`Subject`, `Text`, `Html`).
-pub type TemplateParts = BTreeMap<String, String>;
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Webhook {
     pub url: String,
@@ -103,18 +73,36 @@ pub struct CallerSettings {
     pub templates: BTreeMap<Lang, BTreeMap<TemplateKind, TemplateParts>>,
     pub webhooks: Vec<Webhook>,
     pub mail_per_day: Option<u32>,
+    /// `templates`, compiled and checked (once, as the document is read).
+    pub compiled: Compiled,
 }
 
-/// One thing wrong in a document: where (`Deadline.RemindAfterDays[2]`) and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
-    pub field: String,
-    pub reason: String,
-}
+/// A caller's templates, compiled. Two settings are equal when their `templates` are: this follows them.
+#[derive(Clone, Default)]
+pub struct Compiled(Option<std::sync::Arc<TemplateSet>>);
 
-impl std::fmt::Display for Problem {
+impl std::fmt::Debug for Compiled {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.field, self.reason)
+        f.write_str(if self.0.is_some() {
+            "Compiled(Some)"
+        } else {
+            "Compiled(None)"
+        })
+    }
+}
+
+impl PartialEq for Compiled {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Compiled {}
+
+impl CallerSettings {
+    /// The caller's own templates, when it set any.
+    pub fn template_set(&self) -> Option<&TemplateSet> {
+        self.compiled.0.as_deref()
     }
 }
 
@@ -239,6 +227,13 @@ impl CallerSettings {
             settings.mail_per_day = check
                 .integer("MailPerDay", v, 1, MAX_MAIL_PER_DAY)
                 .map(|n| n as u32);
+        }
+        if !settings.templates.is_empty() {
+            let name = settings.sender.as_ref().and_then(|s| s.name.as_deref());
+            match TemplateSet::compile(&settings.templates, name) {
+                Ok(set) => settings.compiled = Compiled(Some(std::sync::Arc::new(set))),
+                Err(problems) => check.0.extend(problems),
+            }
         }
         if check.0.is_empty() {
             Ok(settings)

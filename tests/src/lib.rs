@@ -128,6 +128,9 @@ pub fn get_url(url: &str) -> Answer {
 #[derive(Debug, Clone)]
 pub struct Mail {
     pub to: Vec<String>,
+    /// The From header as SES got it (`"Name" <address>`, or the bare address).
+    pub from: String,
+    pub reply_to: Vec<String>,
     pub subject: String,
     pub text: String,
     pub html: String,
@@ -155,6 +158,15 @@ pub fn mails_to(address: &str) -> Vec<Mail> {
                 .flatten()
                 .filter_map(|t| t.as_str().map(String::from))
                 .collect(),
+            from: m["from"].as_str().unwrap_or_default().to_string(),
+            reply_to: match &m["replyTo"] {
+                Value::Array(all) => all
+                    .iter()
+                    .filter_map(|t| t.as_str().map(String::from))
+                    .collect(),
+                Value::String(one) => vec![one.clone()],
+                _ => Vec::new(),
+            },
             subject: m["subject"].as_str().unwrap_or_default().to_string(),
             text: m["body"]["text"].as_str().unwrap_or_default().to_string(),
             html: m["body"]["html"].as_str().unwrap_or_default().to_string(),

@@ -86,7 +86,8 @@ const NOTIFY: &str = "      AlarmActions:
 
 /// `ses:SendEmail` on the sender's identities only: SenderAddress's address identity and its domain identity
 /// (SES authorises the send on whichever of them is verified), and the configuration set every mail is sent
-/// with. Also the front door's (written by hand; tests/tests/deployment.rs holds it to this text).
+/// with; and, when CallerSenderAddresses lists any, the account's identities for those From addresses only
+/// (`ses:FromAddress`), for the callers' own `Sender`. Also the front door's (written by hand; tests/tests/deployment.rs holds it to this text).
 pub const SEND_EMAIL_STATEMENT: &str = "            - Effect: Allow
               Action: ses:SendEmail
               Resource:
@@ -95,6 +96,17 @@ pub const SEND_EMAIL_STATEMENT: &str = "            - Effect: Allow
                   - arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderDomain}
                   - SenderDomain: !Select [1, !Split [\"@\", !Ref SenderAddress]]
                 - !Sub arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${MailConfigurationSet}
+            # The callers' own senders (Sender in their settings): only the From addresses that
+            # CallerSenderAddresses lists (such as *@registrar.example), on this account's identities.
+            - !If
+              - HasCallerSenders
+              - Effect: Allow
+                Action: ses:SendEmail
+                Resource: !Sub arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*
+                Condition:
+                  StringLike:
+                    ses:FromAddress: !Ref CallerSenderAddresses
+              - !Ref AWS::NoValue
 ";
 
 /// `sms-voice:SendTextMessage` on SmsOriginationIdentity when its ARN is known: given as an ARN, or as a phone

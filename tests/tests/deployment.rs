@@ -959,15 +959,32 @@ fn the_front_is_optional_keeps_the_signed_host_and_limits_each_ip() {
 }
 
 /// Issue 20, item 4: a function may send mail from the sender's identities only (its address identity and
-/// its domain identity, and the configuration set), never `identity/*`; and text from the origination
+/// its domain identity, and the configuration set), `identity/*` only for the callers' listed From addresses
+/// (issue 19); and text from the origination
 /// identity when its ARN is known. The front door's hand-written policy holds the generator's statements.
 #[test]
 fn ses_and_sms_permissions_are_narrowed_to_the_senders_identities() {
     use stack_tests::template::{SEND_EMAIL_STATEMENT, SEND_TEXT_STATEMENT};
     let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
-    assert!(
-        !text.contains("identity/*"),
-        "ses:SendEmail is allowed on every identity"
+    // Every identity only for the callers' own From addresses (ses:FromAddress), and only when the stack
+    // lists some (CallerSenderAddresses); never plainly.
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.contains("identity/*"))
+    {
+        assert!(
+            lines[i - 3].trim() == "- HasCallerSenders"
+                && lines[i + 3].trim() == "ses:FromAddress: !Ref CallerSenderAddresses",
+            "ses:SendEmail is allowed on every identity (line {}): {line}",
+            i + 1
+        );
+    }
+    assert_eq!(
+        text.matches("ses:FromAddress: !Ref CallerSenderAddresses")
+            .count(),
+        text.matches("identity/*").count()
     );
     let statement = |s: &str| -> Yaml {
         let list: Yaml = serde_yaml::from_str(s).unwrap();

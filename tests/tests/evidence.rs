@@ -88,7 +88,7 @@ fn a_link_flow_is_kept_in_order_with_its_sources_for_its_caller_only() {
             &json!("email"),
             &json!(address),
             &json!("link.zh"),
-            &json!("builtin-1"),
+            &json!("builtin-2"),
             &json!("198.51.100.7"),
         ),
         "{first}"

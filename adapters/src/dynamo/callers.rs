@@ -27,18 +27,41 @@ fn item_to_caller(item: Option<&Item>) -> Result<CallerState, BackendError> {
     // since) is not used, and says so, rather than failing every send of the caller.
     let settings = match item.get("settings").and_then(|v| v.as_s().ok()) {
         None => None,
-        Some(text) => match CallerSettings::parse(text) {
-            Ok(s) => Some(std::sync::Arc::new(s)),
-            Err(problems) => {
-                tracing::error!(problem = %problems[0], "the caller's stored settings do not pass the checks: the stack's defaults apply; put them again");
-                None
-            }
-        },
+        Some(text) => parsed(text),
     };
     Ok(CallerState {
         mail_stop,
         settings,
     })
+}
+
+/// A stored document, checked and its templates compiled once per text: the caller cache's refresh (every
+/// 10 s) of an unchanged document reuses them.
+fn parsed(text: &str) -> Option<std::sync::Arc<CallerSettings>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static SEEN: OnceLock<Mutex<HashMap<String, Arc<CallerSettings>>>> = OnceLock::new();
+    let seen = SEEN.get_or_init(Default::default);
+    if let Some(s) = seen.lock().ok().and_then(|m| m.get(text).cloned()) {
+        return Some(s);
+    }
+    match CallerSettings::parse(text) {
+        Ok(s) => {
+            let s = Arc::new(s);
+            if let Ok(mut m) = seen.lock() {
+                // A warm function sees few documents; one that sees many starts over.
+                if m.len() >= 256 {
+                    m.clear();
+                }
+                m.insert(text.to_string(), s.clone());
+            }
+            Some(s)
+        }
+        Err(problems) => {
+            tracing::error!(problem = %problems[0], "the caller's stored settings do not pass the checks: the stack's defaults apply; put them again");
+            None
+        }
+    }
 }
 
 fn count(item: &Item, name: &str) -> u64 {

@@ -93,26 +93,25 @@ impl CodeStore for DynamoStore {
         caller: &CallerId,
         contact: &Contact,
     ) -> Result<CodeSendState, BackendError> {
-        // The caller's state matters to mail only (its mail may be stopped).
+        // The caller's state: its mail may be stopped, and its settings hold its sender and templates (of
+        // texts too). Read along with the contact's items unless it is cached.
         let email = match contact {
             Contact::Email(address) => Some(address),
             Contact::Phone(_) => None,
         };
-        let cached = email.and_then(|_| self.callers.get(caller));
+        let cached = self.callers.get(caller);
         let mut keys = vec![contact_pk(caller, contact), code_quota_pk(caller, contact)];
         if let Some(address) = email {
             keys.push(super::delivery_pk(address.as_str()));
-            if cached.is_none() {
-                keys.push(super::caller_pk(caller));
-            }
+        }
+        let caller_at = keys.len();
+        if cached.is_none() {
+            keys.push(super::caller_pk(caller));
         }
         let found = self
             .get_many(&keys.iter().map(String::as_str).collect::<Vec<_>>())
             .await?;
-        let caller_state = match email {
-            Some(_) => self.caller_state_from(caller, cached, found.get(3))?,
-            None => Default::default(),
-        };
+        let caller_state = self.caller_state_from(caller, cached, found.get(caller_at))?;
         Ok(CodeSendState {
             caller: caller_state,
             verified: found[0].is_some(),
@@ -121,7 +120,8 @@ impl CodeStore for DynamoStore {
                 .map(item_to_quota)
                 .transpose()?
                 .unwrap_or_default(),
-            undeliverable: super::is_undeliverable(found.get(2).and_then(Option::as_ref)),
+            undeliverable: email.is_some()
+                && super::is_undeliverable(found.get(2).and_then(Option::as_ref)),
         })
     }
 

@@ -286,7 +286,10 @@ mod tests {
             &Source::new("198.51.100.7", Some("sdk/1")),
             Outcome::Sent,
         )
-        .with_template("link", shared::model::Lang::En);
+        .with_template(&shared::templates::TemplateUsed {
+            name: "link.en".into(),
+            version: shared::templates::BUILTIN_VERSION.into(),
+        });
         let item = values([
             ("pk", s("x")),
             (&attribute(&ev.entry), entry_value(&ev.entry)),

@@ -221,6 +221,9 @@ fn token_to_item(t: &TokenRecord) -> Item {
     if let Some(d) = t.deadline {
         item.insert("deadline".into(), ms(d));
     }
+    if let Some(name) = &t.sender_name {
+        item.insert("sender_name".into(), s(name));
+    }
     item
 }
 
@@ -232,6 +235,7 @@ fn item_to_token(hash: &TokenHash, item: &Item) -> Result<TokenRecord, BackendEr
         lang: get_s(item, "lang")?.parse().unwrap_or(Lang::En),
         expires_at: get_time(item, "expires_at")?,
         deadline: get_opt_time(item, "deadline")?,
+        sender_name: item.get("sender_name").and_then(|v| v.as_s().ok()).cloned(),
     })
 }
 

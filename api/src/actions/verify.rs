@@ -2,7 +2,6 @@ use askama::Template;
 
 use crate::action::{Action, Reply, Request};
 use crate::error::ApiError;
-use crate::messages::Msg;
 use crate::render::Body;
 use crate::routes::{Method, Public, Route};
 use shared::app::App;
@@ -51,8 +50,10 @@ impl Action for VerifyEmail {
             (Ok(token), None) => token.lang,
             (Err(_), None) => req.lang,
         };
+        let sender = result.as_ref().ok().and_then(|t| t.sender_name.as_deref());
         Ok(page(
             lang,
+            sender,
             result.as_ref().map(|_| ()).map_err(Clone::clone),
         ))
     }
@@ -73,25 +74,38 @@ async fn verify<S: Store, M: Mailer>(
 struct Page<'a> {
     w: &'a Words,
     lang: &'a str,
+    /// The caller's `Sender.Name`, as its mail gave it: the heading names it.
+    sender: Option<&'a str>,
     verified: bool,
     code: &'a str,
-    reason: String,
+    reason: &'a str,
+    next: &'a str,
 }
 
-/// The link page: 200 when verified; otherwise the reason and what to do, with a matching status.
-pub fn page(lang: Lang, result: Result<(), ApiError>) -> Reply {
-    let (status, code, reason) = match &result {
-        Ok(()) => (200, "Success", String::new()),
-        Err(ApiError::TokenExpired) => (410, "TokenExpired", Msg::TokenExpired.text(lang)),
-        Err(e @ ApiError::TokenInvalid) => (404, e.code(), e.msg().text(lang)),
-        Err(e) => (e.status(), e.code(), e.msg().text(lang)),
+/// The link page: 200 when verified; otherwise, in a person's words (never the API's), what went wrong and
+/// what to do, with a matching status. `data-code` on the outcome keeps the API's code for scripts.
+pub fn page(lang: Lang, sender: Option<&str>, result: Result<(), ApiError>) -> Reply {
+    let w = words(lang);
+    let (status, code, reason, next) = match &result {
+        Ok(()) => (200, "Success", "", ""),
+        Err(ApiError::TokenExpired) => (410, "TokenExpired", w.page_expired, w.page_what_next),
+        Err(e @ ApiError::TokenInvalid) => (404, e.code(), w.page_unknown, w.page_what_next),
+        Err(e @ ApiError::ParameterIllegal(_)) => (
+            e.status(),
+            e.code(),
+            w.page_incomplete,
+            w.page_incomplete_next,
+        ),
+        Err(e) => (e.status(), e.code(), w.page_busy, w.page_busy_next),
     };
     let html = Page {
-        w: words(lang),
+        w,
         lang: lang.as_str(),
+        sender,
         verified: result.is_ok(),
         code,
         reason,
+        next,
     }
     .render()
     .unwrap_or_else(|_| code.to_string());

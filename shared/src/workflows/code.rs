@@ -9,7 +9,7 @@ use crate::code::{CodeSecret, Contact, VerifyCode};
 use crate::config::CODE_MAX_TRIES;
 use crate::error::BackendError;
 use crate::evidence::{Evidence, Kind, Outcome, Source, Subject};
-use crate::mail::{code_mail, code_sms, Mailer};
+use crate::mail::{code_sms, Letter, Mailer};
 use crate::metrics::{count, Metric};
 use crate::model::CallerId;
 use crate::quota::QuotaState;
@@ -18,6 +18,12 @@ use crate::store::{CodeRecord, Store, WriteError};
 
 use super::protocol::{self, NotReserved, NotSent, Pass, Send3};
 use super::Context;
+
+/// A code's message: a mail, or a text to a phone.
+enum Outgoing<'a> {
+    Mail(crate::mail::OutgoingMail),
+    Text(&'a crate::code::PhoneNumber, String),
+}
 
 /// Why a code was not sent. Nothing was spent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,6 +204,29 @@ pub async fn send_code<S: Store, M: Mailer>(
         let hash = secret
             .hash(caller.as_str(), contact, &code)
             .map_err(|e| BackendError::Store(e.to_string()))?;
+        // The message is made before anything is spent: one that cannot be made spends nothing.
+        let settings = state.caller.settings.as_deref();
+        let (message, used) = match contact {
+            Contact::Email(to) => {
+                let letter = Letter {
+                    settings,
+                    to,
+                    lang: ctx.lang,
+                };
+                let (mail, used) = letter.code(&code, app.config.code_lifetime)?;
+                (Outgoing::Mail(mail.tagged(caller, "code")), used)
+            }
+            Contact::Phone(to) => {
+                let (text, used) = code_sms(
+                    settings,
+                    ctx.lang,
+                    to.as_str(),
+                    &code,
+                    app.config.code_lifetime,
+                )?;
+                (Outgoing::Text(to, text), used)
+            }
+        };
         let send = CodeSend {
             store: &app.store,
             caller,
@@ -223,13 +252,7 @@ pub async fn send_code<S: Store, M: Mailer>(
                 &ctx.source(),
                 Outcome::Pending,
             )
-            .with_template(
-                match contact {
-                    Contact::Email(_) => "code",
-                    Contact::Phone(_) => "sms",
-                },
-                ctx.lang,
-            )
+            .with_template(&used)
             .kept_for(app.config.evidence_retention),
             record: CodeRecord {
                 caller: caller.clone(),
@@ -241,15 +264,13 @@ pub async fn send_code<S: Store, M: Mailer>(
             },
         };
         let pacer = &app.config.send_pacer;
-        let pass = match contact {
-            Contact::Email(to) => {
-                let mail = code_mail(to, ctx.lang, &code)?.tagged(caller, "code");
-                protocol::run(&send, pacer, ctx.deadline, || app.mailer.send(&mail)).await
+        let pass = match &message {
+            Outgoing::Mail(mail) => {
+                protocol::run(&send, pacer, ctx.deadline, || app.mailer.send(mail)).await
             }
-            Contact::Phone(to) => {
-                let text = code_sms(ctx.lang, &code);
+            Outgoing::Text(to, text) => {
                 protocol::run(&send, pacer, ctx.deadline, || async {
-                    app.sms.send(to, &text).await.map(|()| None)
+                    app.sms.send(to, text).await.map(|()| None)
                 })
                 .await
             }

@@ -11,7 +11,7 @@ use super::day::{take_day, DayTaken};
 use crate::app::App;
 use crate::error::BackendError;
 use crate::evidence::{Evidence, Kind, Outcome, Source, Subject};
-use crate::mail::{verification_link, verification_mail, Mailer};
+use crate::mail::{verification_link, DeadlineNote, Letter, Mailer};
 use crate::metrics::{count, Metric};
 use crate::model::{
     new_verification_no, CallerId, DeliveryEvent, DeliveryKind, EmailAddress, Token, TokenHash,
@@ -240,9 +240,7 @@ async fn try_send<S: Store, M: Mailer>(
             .clone()
             .or_else(|| existing.as_ref().map(|r| r.domains.clone()))
             .unwrap_or_default();
-        let mail = verification_mail(email, ctx.lang, &link, &domains)
-            .map_err(NotSent::Backend)?
-            .tagged(caller, "link");
+        let settings = state.caller.settings.as_deref();
         let record = new_record(
             existing.as_ref(),
             caller,
@@ -256,6 +254,19 @@ async fn try_send<S: Store, M: Mailer>(
                 .as_ref()
                 .and_then(|s| s.deadline.as_ref()),
         );
+        let letter = Letter {
+            settings,
+            to: email,
+            lang: ctx.lang,
+        };
+        let deadline = record.deadline.map(|at| DeadlineNote {
+            at,
+            days_left: record.days_left(now),
+        });
+        let (mail, used) = letter
+            .link(&link, &domains, deadline, app.config.link_lifetime)
+            .map_err(NotSent::Backend)?;
+        let mail = mail.tagged(caller, "link");
         let kind = match existing {
             None => Kind::Sent,
             Some(_) => Kind::Resent,
@@ -268,7 +279,7 @@ async fn try_send<S: Store, M: Mailer>(
             &ctx.source(),
             Outcome::Pending,
         )
-        .with_template("link", ctx.lang)
+        .with_template(&used)
         .kept_for(app.config.evidence_retention);
         let send = LinkSend {
             store: &app.store,
@@ -290,6 +301,9 @@ async fn try_send<S: Store, M: Mailer>(
                     lang: ctx.lang,
                     expires_at: now + app.config.link_lifetime,
                     deadline: record.deadline,
+                    sender_name: settings
+                        .and_then(|s| s.sender.as_ref())
+                        .and_then(|s| s.name.clone()),
                 },
                 replaced_token: existing.as_ref().map(|r| r.current_token.clone()),
                 record,

@@ -17,7 +17,7 @@ use super::day::{take_day, DayTaken};
 use crate::app::App;
 use crate::error::BackendError;
 use crate::evidence::{self, Evidence, Handed, Kind, Source, Subject};
-use crate::mail::{reminder_mail, verification_link, Mailer};
+use crate::mail::{verification_link, DeadlineNote, Letter, Mailer};
 use crate::model::{CallerId, Due, EmailAddress, Token, TokenRecord, VerificationRecord};
 use crate::spend::Daily;
 use crate::store::{Store, SweepStore, WriteError};
@@ -169,8 +169,17 @@ async fn remind<S: Store + SweepStore, M: Mailer>(
 ) -> Result<Outcome, BackendError> {
     let token = Token::generate()?;
     let link = verification_link(link_base, &token, read.lang);
-    let mail = reminder_mail(email, read.lang, &link, &read.domains, read.days_left(now))?
-        .tagged(caller, "link");
+    let letter = Letter {
+        settings: caller_state.settings.as_deref(),
+        to: email,
+        lang: read.lang,
+    };
+    let note = DeadlineNote {
+        at: read.deadline.unwrap_or(now),
+        days_left: read.days_left(now),
+    };
+    let (mail, used) = letter.reminder(&link, &read.domains, note, app.config.link_lifetime)?;
+    let mail = mail.tagged(caller, "link");
     let token = TokenRecord {
         hash: token.hash(),
         caller: caller.clone(),
@@ -178,6 +187,11 @@ async fn remind<S: Store + SweepStore, M: Mailer>(
         lang: read.lang,
         expires_at: now + app.config.link_lifetime,
         deadline: read.deadline,
+        sender_name: caller_state
+            .settings
+            .as_ref()
+            .and_then(|s| s.sender.as_ref())
+            .and_then(|s| s.name.clone()),
     };
     let evidence = Evidence::new(
         caller,
@@ -187,7 +201,7 @@ async fn remind<S: Store + SweepStore, M: Mailer>(
         &Source::default(),
         evidence::Outcome::Pending,
     )
-    .with_template("reminder", read.lang)
+    .with_template(&used)
     .kept_for(app.config.evidence_retention);
     next.reminders_sent += 1;
     next.current_token = token.hash.clone();
