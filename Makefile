@@ -32,7 +32,7 @@ access-keys: ## the front door's key pairs: make access-keys ARGS='--secret-id <
 	@cargo run --quiet -p adapters --bin access-keys -- $(ARGS)
 
 .PHONY: callers
-callers:  ## a caller's settings: make callers ARGS='put --caller C --file settings.json' (or get / delete --caller C; add --table <TableName> for a deployed stack)
+callers:  ## a caller's settings: make callers ARGS='put --caller C --file settings.json' (or get / delete --caller C, or preview --caller C --kind Link --lang zh; add --table <TableName> for a deployed stack)
 	@bash local/admin.sh callers $(ARGS)
 
 .PHONY: mail-stops
