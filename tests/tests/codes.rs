@@ -218,7 +218,7 @@ async fn bad_input_is_refused_in_tencents_envelope_and_leaves_nothing_behind() {
         (SEND, json!({ "Type": 1, "Code": "18766554433" }), "InvalidParameterValue.InvalidParameterFormat", "The parameter Code is invalid: expected a mobile number in E.164 format, such as +8613800138000."),
         (SEND, json!({ "Type": 1, "Code": "+86123" }), "InvalidParameterValue.InvalidParameterFormat", "The parameter Code is invalid: expected a mobile number in E.164 format, such as +8613800138000."),
         (SEND, json!({ "Type": 2, "Code": "not-an-address", "Lang": "zh" }), "InvalidParameterValue.InvalidParameterFormat", "参数 Code 的取值无效，应为一个有效的邮箱地址。"),
-        (SEND, json!({ "Type": 2, "Code": address, "Lang": "fr" }), "InvalidParameterValue.InvalidParameterFormat", "The parameter Lang is invalid: expected en or zh."),
+        (SEND, json!({ "Type": 2, "Code": address, "Lang": "fr" }), "InvalidParameterValue.InvalidParameterFormat", "The parameter Lang is invalid: expected en or zh, or a tag of either such as en-US, zh-CN or zh-Hans. 参数 Lang 的取值无效，应为 en 或 zh，或其语言标签，例如 en-US、zh-CN、zh-Hans。"),
         (CREATE, json!({ "Type": 1, "Code": phone, "VerifyCode": "12345" }), "InvalidParameterValue.InvalidParameterFormat", "The parameter VerifyCode is invalid: expected 6 digits."),
         (CREATE, json!({ "Type": 1, "Code": phone, "VerifyCode": "1234567" }), "InvalidParameterValue.InvalidParameterFormat", "The parameter VerifyCode is invalid: expected 6 digits."),
         (CREATE, json!({ "Type": 1, "Code": phone }), "MissingParameter", "The parameter VerifyCode is required."),

@@ -329,7 +329,7 @@ async fn bad_input_is_refused_and_leaves_nothing_behind() {
             json!({ "Email": good, "Lang": "fr" }),
             400,
             "ParameterIllegal",
-            "The parameter Lang is invalid: expected en or zh.",
+            "The parameter Lang is invalid: expected en or zh, or a tag of either such as en-US, zh-CN or zh-Hans. 参数 Lang 的取值无效，应为 en 或 zh，或其语言标签，例如 en-US、zh-CN、zh-Hans。",
         ),
         (
             SUBMIT,
