@@ -380,6 +380,19 @@ pub fn fresh_phone() -> String {
     format!("+44790{n:07}")
 }
 
+/// The `callers` command (`make callers`) with `args`: its exit code, standard output and standard error.
+pub fn callers(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(workspace_bin("callers"))
+        .args(args)
+        .output()
+        .expect("callers runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// A command of the workspace (`access-keys`, `callers`, `mail-stops`), built beside the test binaries by
 /// `make test` (`cargo build --workspace --bins`).
 pub fn workspace_bin(name: &str) -> std::path::PathBuf {

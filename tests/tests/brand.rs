@@ -13,18 +13,6 @@ const SUBMIT: &str = "submit-email-verification";
 const SEND_CODE: &str = "send-intl-phone-email-code";
 const EVIDENCE: &str = "describe-verification-evidence";
 
-fn callers(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(workspace_bin("callers"))
-        .args(args)
-        .output()
-        .expect("callers runs");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn file_with(text: &str) -> PathBuf {
     let path = std::env::temp_dir().join(format!("{}.json", unique("brand")));
     std::fs::write(&path, text).unwrap();

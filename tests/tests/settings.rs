@@ -10,20 +10,6 @@ use stack_tests::*;
 
 const SUBMIT: &str = "submit-email-verification";
 
-/// The `callers` command with `args`: its exit code, standard output and standard error.
-fn callers(args: &[&str]) -> (Option<i32>, String, String) {
-    let exe = workspace_bin("callers");
-    let out = std::process::Command::new(&exe)
-        .args(args)
-        .output()
-        .expect("callers runs");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn file_with(text: &str) -> std::path::PathBuf {
     let path = std::env::temp_dir().join(format!("{}.json", unique("settings")));
     std::fs::write(&path, text).unwrap();
