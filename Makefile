@@ -39,6 +39,10 @@ callers:  ## a caller's settings: make callers ARGS='put --caller C --file setti
 mail-stops: ## what stops mail: make mail-stops ARGS='show|resume --caller C' or ARGS='clear --email E' (add --table <TableName> for a deployed stack)
 	@bash local/admin.sh mail-stops $(ARGS)
 
+.PHONY: webhooks
+webhooks: ## webhook deliveries that failed every attempt: make webhooks ARGS='count' or ARGS='replay [--max N]' (deployed: add --queue-url <WebhookDeadLetterQueueUrl> --target <WebhookQueueUrl>)
+	@bash local/admin.sh webhook-deliveries $(ARGS)
+
 .PHONY: migrate
 migrate:  ## once, after upgrading from a version without IndexShards: make migrate ARGS='--table <TableName>' (records and contacts written before it join List and Describe)
 	@cargo run --quiet -p adapters --bin migrate-index -- $(ARGS)

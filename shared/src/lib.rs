@@ -11,6 +11,7 @@
 //! - [`words`]: what a person reads, in English and Chinese;
 //! - [`paging`]: pages and cursors;
 //! - [`delivery`]: what SES said of the mails, recorded;
+//! - [`events`]: what a committed change means to a caller (webhooks, EventBridge), and its signature;
 //! - [`evidence`]: the evidence log: every message sent and every answer, for a registrar's audit;
 //! - [`callers`]: what is kept of a caller as a whole: the bounce circuit breaker that stops its mail;
 //! - [`settings`]: a caller's settings document, checked whole;
@@ -24,6 +25,7 @@ pub mod code;
 pub mod config;
 pub mod delivery;
 pub mod error;
+pub mod events;
 pub mod evidence;
 pub mod https;
 pub mod mail;

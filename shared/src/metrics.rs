@@ -18,6 +18,10 @@ pub enum Metric {
     Complaints,
     /// A caller's mail was stopped by the bounce circuit breaker (once per stop).
     CallerMailStopped,
+    /// A webhook attempt answered 2xx; one that did not; one that will be tried again.
+    WebhookDelivered,
+    WebhookFailed,
+    WebhookRetried,
 }
 
 impl Metric {
@@ -31,6 +35,9 @@ impl Metric {
             Self::Bounces => "Bounces",
             Self::Complaints => "Complaints",
             Self::CallerMailStopped => "CallerMailStopped",
+            Self::WebhookDelivered => "WebhookDelivered",
+            Self::WebhookFailed => "WebhookFailed",
+            Self::WebhookRetried => "WebhookRetried",
         }
     }
 }

@@ -21,18 +21,12 @@ use crate::templates::TemplateSet;
 pub use crate::templates::{TemplateKind, TemplateParts};
 
 /// The event types a webhook may ask for (the contract's "Events"), `*` for all.
-pub const EVENT_TYPES: &[&str] = &[
-    "email.verification.sent",
-    "email.verification.reminded",
-    "email.verification.verified",
-    "email.verification.deadline_missed",
-    "email.verification.deleted",
-    "email.delivery.bounced",
-    "email.delivery.complained",
-    "contact.code.sent",
-    "contact.verified",
-    "contact.deleted",
-];
+pub fn event_types() -> Vec<&'static str> {
+    crate::events::EventType::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .collect()
+}
 
 /// The largest settings document (its JSON text), and the largest template part.
 pub const MAX_DOCUMENT_BYTES: usize = 350 * 1024;
@@ -433,12 +427,12 @@ fn webhooks(check: &mut Check, v: &Value) -> Vec<Webhook> {
                 let mut kept = Vec::new();
                 for (j, e) in events.iter().enumerate() {
                     match e.as_str() {
-                        Some(name) if name == "*" || EVENT_TYPES.contains(&name) => {
+                        Some(name) if name == "*" || event_types().contains(&name) => {
                             kept.push(name.to_string())
                         }
                         _ => check.fail(
                             format!("{field}.Events[{j}]"),
-                            format!("must be * or one of {}", EVENT_TYPES.join(", ")),
+                            format!("must be * or one of {}", event_types().join(", ")),
                         ),
                     }
                 }

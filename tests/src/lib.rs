@@ -3,6 +3,7 @@
 //! its own, so tests run in parallel without seeing each other.
 
 pub mod template;
+pub mod webhook;
 
 use std::collections::HashMap;
 use std::sync::Arc;

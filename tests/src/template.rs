@@ -13,10 +13,12 @@ use api::actions::{Info, ALL};
 use api::routes::Route;
 
 /// Functions that serve no action of the table, written by hand in template.yaml: (logical name, function).
-pub const OTHER_FUNCTIONS: [(&str, &str); 3] = [
+pub const OTHER_FUNCTIONS: [(&str, &str); 5] = [
     ("FrontDoor", "front-door"),
     ("SesEvents", "ses-events"),
     ("DeadlineSweep", "deadline-sweep"),
+    ("Events", "events"),
+    ("Webhooks", "webhooks"),
 ];
 
 /// Every function: the table's, then the others.
@@ -295,6 +297,8 @@ pub fn alarms() -> String {
         .chain([
             ("FrontDoor".to_string(), "front-door".to_string()),
             ("DeadlineSweep".to_string(), "deadline-sweep".to_string()),
+            ("Events".to_string(), "events".to_string()),
+            ("Webhooks".to_string(), "webhooks".to_string()),
         ]);
     for (name, function) in functions {
         for (metric, what) in [

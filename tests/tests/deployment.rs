@@ -438,6 +438,23 @@ fn each_function_may_do_exactly_what_its_action_uses() {
             ..ALL_NEEDS
         },
     ));
+    // The events function and the webhooks function serve no API action: they read the caller's settings.
+    for (function, name, dynamodb) in [
+        ("events", "Events", adapters::events::DYNAMODB),
+        ("webhooks", "Webhooks", adapters::webhooks::DYNAMODB),
+    ] {
+        all.push((
+            function.to_string(),
+            Info {
+                name,
+                dynamodb,
+                sends_mail: false,
+                sends_sms: false,
+                uses_code_secret: false,
+                ..ALL_NEEDS
+            },
+        ));
+    }
     assert_eq!(
         all.iter().map(|(f, _)| f.clone()).collect::<BTreeSet<_>>(),
         functions_on_disk()
@@ -496,12 +513,29 @@ fn each_function_may_do_exactly_what_its_action_uses() {
             name == "front-door",
             "{name}: ACCESS_KEYS_SECRET_ARN"
         );
+        // The events' calls besides DynamoDB: only the two functions that make them.
+        let granted = |action: &str| policies.contains(action);
+        assert_eq!(
+            (granted("events:PutEvents"), granted("sqs:SendMessage")),
+            (name == "events", name == "events"),
+            "{name}: the bus and the webhook queue"
+        );
+        assert_eq!(
+            granted("sqs:ChangeMessageVisibility"),
+            name == "webhooks",
+            "{name}: the webhook queue's visibility"
+        );
         if name != "front-door" {
-            // The action's own calls, and its door's (the caller's shared request count).
-            let declared: BTreeSet<String> = api::actions::function_dynamodb(n)
-                .iter()
-                .map(|a| format!("dynamodb:{a}"))
-                .collect();
+            // The action's own calls, and its door's (the caller's shared request count); the events and
+            // webhooks functions have no door.
+            let declared: BTreeSet<String> = if ["events", "webhooks"].contains(&name.as_str()) {
+                n.dynamodb.to_vec()
+            } else {
+                api::actions::function_dynamodb(n)
+            }
+            .iter()
+            .map(|a| format!("dynamodb:{a}"))
+            .collect();
             assert_eq!(
                 dynamodb_actions(&f),
                 declared,

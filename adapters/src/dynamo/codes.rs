@@ -35,7 +35,7 @@ fn parse_contact(item: &Item) -> Result<Contact, BackendError> {
     Contact::parse(kind, get_s(item, "contact")?).ok_or_else(|| malformed("contact"))
 }
 
-fn item_to_code(item: &Item) -> Result<CodeRecord, BackendError> {
+pub(super) fn item_to_code(item: &Item) -> Result<CodeRecord, BackendError> {
     Ok(CodeRecord {
         caller: CallerId::parse(get_s(item, "caller")?).map_err(|_| malformed("caller"))?,
         contact: parse_contact(item)?,
@@ -71,7 +71,7 @@ pub(super) fn contact_count_field(kind: ContactType) -> &'static str {
     count_field(kind)
 }
 
-fn item_to_contact(item: &Item) -> Result<ContactRecord, BackendError> {
+pub(super) fn item_to_contact(item: &Item) -> Result<ContactRecord, BackendError> {
     Ok(ContactRecord {
         caller: CallerId::parse(get_s(item, "caller")?).map_err(|_| malformed("caller"))?,
         contact: parse_contact(item)?,

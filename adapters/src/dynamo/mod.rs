@@ -9,6 +9,7 @@ pub mod keys;
 pub mod layout;
 pub mod migrate;
 pub mod pages;
+pub mod stream;
 mod sweep;
 mod table;
 
@@ -70,6 +71,9 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 }
+
+/// A record whose first mail is not handed over yet (between the reservation and its commit or undo).
+pub(crate) const UNSENT: &str = "unsent";
 
 pub(super) fn record_to_item(r: &VerificationRecord, layout: Layout) -> Item {
     let mut item = values([
@@ -155,7 +159,7 @@ fn item_domains(item: &Item) -> Vec<DomainName> {
         .collect()
 }
 
-fn item_to_record(item: &Item) -> Result<VerificationRecord, BackendError> {
+pub(super) fn item_to_record(item: &Item) -> Result<VerificationRecord, BackendError> {
     let status = match get_n(item, "status")? {
         0 => VerificationStatus::Pending,
         1 => VerificationStatus::Verified,
@@ -299,11 +303,11 @@ impl Store for DynamoStore {
         let mut items = Vec::with_capacity(4);
         match w.expected_record_version {
             None => {
-                items.push(self.put(
-                    record_to_item(&w.record, layout),
-                    "attribute_not_exists(pk)",
-                    Item::new(),
-                )?);
+                // `unsent` until the commit: the stream's reader makes no event of a record whose first
+                // mail was not handed over (a failed send is written, then undone).
+                let mut record = record_to_item(&w.record, layout);
+                record.insert(UNSENT.into(), AttributeValue::Bool(true));
+                items.push(self.put(record, "attribute_not_exists(pk)", Item::new())?);
                 items.push(self.count_update(
                     caller,
                     layout.count_shard(email.as_str()),
@@ -333,9 +337,25 @@ impl Store for DynamoStore {
     /// send's link removed.
     #[tracing::instrument(skip_all, fields(email = %w.record.email.masked(), token = w.token.hash.short()))]
     async fn commit_send(&self, w: &SendWrite) -> Result<(), WriteError> {
-        // A new record has nothing else to commit: its send's evidence is completed alone.
+        // A new record: it is no longer `unsent` (its `email.verification.sent` event), and its send's
+        // evidence is completed, in one transaction. Deleted meanwhile: the evidence alone.
         if w.expected_record_version.is_none() {
-            return Ok(self.put_evidence(&w.evidence).await?);
+            let sent = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(record_pk(&w.record.caller, &w.record.email)))
+                .update_expression("REMOVE #u")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_names("#u", UNSENT)
+                .build()
+                .map_err(store_err)?;
+            let items = vec![
+                TransactWriteItem::builder().update(sent).build(),
+                self.evidence_write(&w.evidence)?,
+            ];
+            return match self.transact(items).await {
+                Err(WriteError::Conflict) => Ok(self.put_evidence(&w.evidence).await?),
+                other => other,
+            };
         }
         let (caller, email, r) = (&w.record.caller, &w.record.email, &w.record);
         let mut replaced = w.replaced_token.clone();
@@ -652,10 +672,12 @@ impl Store for DynamoStore {
                 .update_item()
                 .table_name(&self.table)
                 .key("pk", s(record_pk(caller, &event.address)))
-                .update_expression("SET delivery = :state, delivery_at = :at")
+                // A new version: the change is the record's, with its own `sequence` in the events.
+                .update_expression("SET delivery = :state, delivery_at = :at ADD version :one")
                 .condition_expression(format!("attribute_exists(pk) AND ({newer})"))
                 .expression_attribute_values(":state", s(event.kind.as_str()))
-                .expression_attribute_values(":at", at);
+                .expression_attribute_values(":at", at)
+                .expression_attribute_values(":one", n(1));
             changed |= applied(record.send().await)?;
         }
         Ok(changed)

@@ -200,6 +200,14 @@ impl DynamoStore {
             .key_schema(key("pk", KeyType::Hash).map_err(store_err)?)
             .global_secondary_indexes(index)
             .global_secondary_indexes(due)
+            // The events function's input (template.yaml's StreamSpecification; local/streams.py reads it).
+            .stream_specification(
+                aws_sdk_dynamodb::types::StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::NewAndOldImages)
+                    .build()
+                    .map_err(|e| BackendError::Store(e.to_string()))?,
+            )
             .send()
             .await
             .map_err(store_err)?;
