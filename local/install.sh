@@ -34,6 +34,21 @@ then
   "$SAM_VENV_DIR/bin/pip" install --quiet --disable-pip-version-check "${sam_pins[@]}"
 fi
 
+# moto in server mode, the local SQS and EventBridge of make run and make test, in a venv of its own (see
+# MOTO_VENV_DIR in env.sh), with boto3 pinned too: local/moto-setup.py and local/streams.py use it.
+moto_pins=("moto[server]==$MOTO_VERSION" "boto3==$BOTO3_VERSION")
+if ! "$MOTO_VENV_DIR/bin/python3" - "${moto_pins[@]}" 2>/dev/null <<'PY'
+import sys
+from importlib.metadata import version
+version("flask")  # moto_server's web framework, which only the [server] extra brings (absent: an error)
+sys.exit(any(version(name.split("[")[0]) != want for name, want in (pin.split("==") for pin in sys.argv[1:])))
+PY
+then
+  echo "==> installing ${moto_pins[*]} into $MOTO_VENV_DIR"
+  python3 -m venv "$MOTO_VENV_DIR"
+  "$MOTO_VENV_DIR/bin/pip" install --quiet --disable-pip-version-check "${moto_pins[@]}"
+fi
+
 # boto3, for the Python cold-start baseline of `make bench`, in the same venv.
 if [ "$("$VENV_DIR/bin/python3" -c 'import boto3; print(boto3.__version__)' 2>/dev/null)" != "$BOTO3_VERSION" ]; then
   echo "==> installing boto3 $BOTO3_VERSION into $VENV_DIR"

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The local stack: DynamoDB Local, the SES v2 emulator and `cargo lambda watch`.
+# The local stack: DynamoDB Local, the SES v2 emulator, moto (the local SQS and EventBridge), `cargo lambda watch`
+# and local/streams.py (what Lambda's event source mappings do: DynamoDB Streams -> events, SQS -> webhooks).
 #   local/stack.sh run    start everything and stay in the foreground; Ctrl-C stops all of it
 #   local/stack.sh test   start everything, run every test (cfn-lint and sam validate --lint on template.yaml,
 #                         cargo test, pytest tests/sdk, node --test sdk-node, the schema gate tests/schema, then
 #                         tests/stack/term_test.sh), stop everything (also when a test fails); TEST_ARGS goes to
 #                         cargo test, SDK_TEST_ARGS to pytest, NODE_SDK_TEST_ARGS to node --test
-#   local/stack.sh bench  build the release zips and binaries, start DynamoDB Local and the SES emulator,
+#   local/stack.sh bench  build the release zips and binaries, start DynamoDB Local and the SES emulator (no moto,
+#                         no watch, no streams.py),
 #                         run the benchmarks (BENCHMARKS.md), stop everything; further arguments go to the bench
 #                         (bench --door-only: only the bench binary is built, only the front door's defences are
 #                         measured and put into BENCHMARKS.md, no zips, no cold starts, no scale part)
@@ -13,8 +15,9 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 mode="${1:-run}"
 cd "$ROOT_DIR"
-# The bench measures what a deployed function does: no local clock (its file is looked for at every reading).
-if [ "$mode" = bench ]; then unset LOCAL_CLOCK_FILE; fi
+# The bench measures what a deployed function does: no local clock (its file is looked for at every reading), no
+# injected fault of the events function.
+if [ "$mode" = bench ]; then unset LOCAL_CLOCK_FILE LOCAL_EVENTS_FAULT_FILE; fi
 
 bash local/install.sh
 mkdir -p "$STATE_DIR"
@@ -28,8 +31,9 @@ if [ -f "$owner" ]; then
      && tr '\0' ' ' <"/proc/$other/cmdline" 2>/dev/null | grep -q "stack.sh"; then
     cat >&2 <<MSG
 stack.sh: a local stack is already running on these ports (process $other; LAMBDA_PORT=$LAMBDA_PORT,
-  DYNAMODB_PORT=$DYNAMODB_PORT, SES_PORT=$SES_PORT). Stop it first (Ctrl-C where it runs), or give this one
-  other ports, e.g.: LAMBDA_PORT=9100 DYNAMODB_PORT=8100 SES_PORT=8105 make run
+  DYNAMODB_PORT=$DYNAMODB_PORT, SES_PORT=$SES_PORT, MOTO_PORT=$MOTO_PORT). Stop it first (Ctrl-C where it runs),
+  or give this one other ports, e.g.: LAMBDA_PORT=9100 DYNAMODB_PORT=8100 SES_PORT=8105 make run (MOTO_PORT is
+  then 8110: DYNAMODB_PORT + 10 unless set)
 MSG
     exit 1
   fi
@@ -72,7 +76,9 @@ for pidfile in "$STATE_DIR"/*.pid; do
   kill -TERM -- "-$(cat "$pidfile")" 2>/dev/null || true
   rm -f "$pidfile"
 done
-for var in DYNAMODB_PORT SES_PORT LAMBDA_PORT; do
+port_vars=(DYNAMODB_PORT SES_PORT LAMBDA_PORT)
+if [ "$mode" != bench ]; then port_vars+=(MOTO_PORT); fi
+for var in "${port_vars[@]}"; do
   port="${!var}"
   for _ in $(seq 1 25); do listening "$port" || break; sleep 0.2; done
   if listening "$port"; then
@@ -104,6 +110,8 @@ wait_for() { # NAME SECONDS CHECK...
 : >"$SMS_OUTBOX"
 # A new stack starts at the real time: no clock offset left by an earlier run (adapters::clock).
 rm -f "${LOCAL_CLOCK_FILE:-/nonexistent}"
+# Nor a fault of the events function that an earlier run's test left armed.
+rm -f "${LOCAL_EVENTS_FAULT_FILE:-/nonexistent}"
 
 # bench: the Lambda zips (arm64, or x86_64 where the arm64 target cannot be had) and, for the cold starts and
 # the in-process measurements, the same code built for this machine with the same profile.
@@ -150,8 +158,20 @@ echo "==> starting DynamoDB Local on $BIND_HOST:$DYNAMODB_PORT"
 started+=("$(cat "$STATE_DIR/dynamodb.pid")")
 echo "==> starting the SES v2 emulator on $BIND_HOST:$SES_PORT"
 start ses node "$NODE_DIR/node_modules/aws-ses-v2-local/dist/cli.js" --port "$SES_PORT" --host "$BIND_HOST"
+# The bench calls no function through SQS or EventBridge: no moto.
+if [ "$mode" != bench ]; then
+  echo "==> starting moto (SQS, EventBridge) on $BIND_HOST:$MOTO_PORT"
+  # In memory, as DynamoDB Local: the queues and the bus are new with each stack. No CORS headers: no web page
+  # in a browser reads from it (DynamoDB Local allows only the functions' origin).
+  start moto env MOTO_DISABLE_GLOBAL_CORS=true "$MOTO_VENV_DIR/bin/moto_server" -H "$BIND_HOST" -p "$MOTO_PORT"
+fi
 wait_for dynamodb 60 listening "$DYNAMODB_PORT"
 wait_for ses 30 curl -sf -o /dev/null "$SES_URL/health-check"
+if [ "$mode" != bench ]; then
+  wait_for moto 30 curl -sf -o /dev/null "http://$BIND_HOST:$MOTO_PORT/moto-api/"
+  # The webhooks queue with its dead-letter queue, the event bus and the documentation's sample rule.
+  "$MOTO_VENV_DIR/bin/python" local/moto-setup.py
+fi
 cargo run --quiet -p stack-tests --bin create-local-table
 
 # bench calls the handlers in its own process: no watch, whose rebuilds would only add noise.
@@ -163,8 +183,22 @@ if [ "$mode" != bench ]; then
   if [ "$BIND_HOST" = 127.0.0.1 ] && python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
     start relay python3 local/relay.py ::1 "$LAMBDA_PORT" "$BIND_HOST" "$LAMBDA_PORT"
   fi
+  # What Lambda's event source mappings do deployed: the table's stream to the function events, the webhooks
+  # queue to the function webhooks (local/streams.py says how). Its log: .stack/<LAMBDA_PORT>/streams.log.
+  echo "==> starting local/streams.py (DynamoDB Streams -> events, SQS webhooks -> webhooks)"
+  start streams "$MOTO_VENV_DIR/bin/python" local/streams.py
 fi
 export LAMBDA_LOG="$STATE_DIR/lambda.log"
+
+events_lines=""
+if [ "$mode" != bench ]; then
+  events_lines="  SQS, events    $AWS_ENDPOINT_URL_SQS   (moto: the local SQS and EventBridge; web page /moto-api/)
+  Webhook queue  $WEBHOOK_QUEUE_URL   (dead letters after 8 receives: $WEBHOOK_DLQ_URL)
+  Event bus      $EVENT_BUS_NAME   (sample rule deadline-missed -> $DEADLINE_MISSED_QUEUE_URL)
+  Streams        $STATE_DIR/streams.log   (DynamoDB Streams -> events, SQS webhooks -> webhooks)
+  Events fault   $LOCAL_EVENTS_FAULT_FILE   (a number N: the events function fails its batch after N records, once)
+"
+fi
 
 cat <<MSG
 
@@ -175,7 +209,7 @@ cat <<MSG
   Clock offset   ${LOCAL_CLOCK_FILE:-(off)}   (whole seconds added to the functions' clock; absent = 0)
   Deadline sweep every 10 s (make run); on demand: curl -X POST -d '{}' http://$BIND_HOST:$LAMBDA_PORT/2015-03-31/functions/deadline-sweep/invocations
   DynamoDB       $AWS_ENDPOINT_URL_DYNAMODB   (table $TABLE_NAME)
-  Logs           $STATE_DIR/*.log
+${events_lines}  Logs           $STATE_DIR/*.log
 
 MSG
 

@@ -74,6 +74,9 @@ pub enum Change {
         /// (the record written, `unsent`), then committed (no longer `unsent`: the mail went) or undone
         /// (the record removed: it failed), so only the commit is an event.
         unsent: [bool; 2],
+        /// The change is a reminder's commit (its new link mailed), not a resend's. A reminder is claimed,
+        /// then committed or given back: only the commit is its event.
+        reminded: bool,
     },
     Code {
         old: Option<CodeRecord>,
@@ -192,6 +195,7 @@ pub fn derive(change: &Change) -> Vec<Event> {
             new,
             at,
             unsent,
+            reminded,
         } => match (old.as_deref(), new.as_deref(), unsent) {
             // A reservation, or its undo: nothing was sent.
             (None, Some(_), [_, true]) | (Some(_), None, [true, _]) => Vec::new(),
@@ -204,10 +208,10 @@ pub fn derive(change: &Change) -> Vec<Event> {
                     n.version as i64,
                     n.token_sent,
                 )];
-                out.extend(record_events(Some(o), Some(n), *at));
+                out.extend(record_events(Some(o), Some(n), *at, false));
                 out
             }
-            (o, n, _) => record_events(o, n, *at),
+            (o, n, _) => record_events(o, n, *at, *reminded),
         },
         Change::Code {
             old,
@@ -223,7 +227,7 @@ pub fn derive(change: &Change) -> Vec<Event> {
                     &o.caller,
                     &o.contact,
                     "deleted",
-                    *at,
+                    at_ms(sequence, *at),
                     sequence,
                 )]
             }
@@ -237,6 +241,7 @@ fn record_events(
     old: Option<&VerificationRecord>,
     new: Option<&VerificationRecord>,
     at: DateTime<Utc>,
+    reminded: bool,
 ) -> Vec<Event> {
     match (old, new) {
         (None, Some(n)) => vec![record_event(
@@ -271,7 +276,7 @@ fn record_events(
                     ));
                 }
             }
-            if n.reminders_sent > o.reminders_sent {
+            if reminded {
                 out.push(record_event(
                     EventType::Reminded,
                     n,
@@ -333,12 +338,18 @@ fn code_events(
                 &o.caller,
                 &o.contact,
                 "verified",
-                at,
+                at_ms(sequence, at),
                 sequence,
             )]
         }
         _ => Vec::new(),
     }
+}
+
+/// A contact's change time is its sequence (the stream's time, which may be coarse, kept after the
+/// contact's own last time).
+fn at_ms(sequence: i64, fallback: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(sequence).unwrap_or(fallback)
 }
 
 /// Whether an endpoint's `Events` take this type (`*`: all).
@@ -406,11 +417,20 @@ mod tests {
         old: Option<VerificationRecord>,
         new: Option<VerificationRecord>,
     ) -> Vec<&'static str> {
+        kinds_of(old, new, false)
+    }
+
+    fn kinds_of(
+        old: Option<VerificationRecord>,
+        new: Option<VerificationRecord>,
+        reminded: bool,
+    ) -> Vec<&'static str> {
         let change = Change::Record {
             old: old.map(Box::new),
             new: new.map(Box::new),
             at: DateTime::from_timestamp_millis(1_765_000_100_000).unwrap(),
             unsent: [false, false],
+            reminded,
         };
         derive(&change).iter().map(|e| e.kind.as_str()).collect()
     }
@@ -453,9 +473,11 @@ mod tests {
         );
         let mut reminded = record(2);
         reminded.reminders_sent = 1;
+        // The claim of a reminder (its count) is no event; its commit (the new link) is.
+        assert!(kinds(Some(sent.clone()), Some(reminded.clone())).is_empty());
         reminded.token_sent += chrono::Duration::days(5);
         assert_eq!(
-            kinds(Some(sent.clone()), Some(reminded)),
+            kinds_of(Some(sent.clone()), Some(reminded), true),
             ["email.verification.reminded"]
         );
         let mut missed = record(2);
@@ -495,6 +517,7 @@ mod tests {
             new: None,
             at: DateTime::from_timestamp_millis(1_765_000_100_000).unwrap(),
             unsent: [false, false],
+            reminded: false,
         });
         assert_eq!(gone.len(), 1);
         assert_eq!(gone[0].kind, EventType::Deleted);
@@ -511,6 +534,7 @@ mod tests {
             new: new.map(|v| Box::new(record(v))),
             at,
             unsent,
+            reminded: false,
         };
         assert!(derive(&change(None, Some(1), [false, true])).is_empty());
         assert!(derive(&change(Some(1), None, [true, false])).is_empty());
@@ -529,6 +553,7 @@ mod tests {
             new: Some(Box::new(r.clone())),
             at: r.created,
             unsent: [false, false],
+            reminded: false,
         })[0];
         let text = e.body_text();
         assert!(
@@ -547,6 +572,7 @@ mod tests {
             new: Some(Box::new(r.clone())),
             at: r.created,
             unsent: [false, false],
+            reminded: false,
         })[0];
         assert_eq!(again.id, e.id);
         r.version = 2;
@@ -555,6 +581,7 @@ mod tests {
             new: Some(Box::new(r)),
             at: r_created(),
             unsent: [false, false],
+            reminded: false,
         })[0];
         assert_ne!(other.id, e.id);
     }

@@ -17,7 +17,9 @@ BIND_HOST="${BIND_HOST:-127.0.0.1}"
 T_LAMBDA="${TERM_TEST_LAMBDA_PORT:-$((${LAMBDA_PORT:-9000} + 20000))}"
 T_DYNAMODB="${TERM_TEST_DYNAMODB_PORT:-$((${DYNAMODB_PORT:-8000} + 20000))}"
 T_SES="${TERM_TEST_SES_PORT:-$((${SES_PORT:-8005} + 20000))}"
-PORTS=("$T_LAMBDA" "$T_DYNAMODB" "$T_SES")
+# moto (local SQS and EventBridge) follows DynamoDB Local's port: local/env.sh.
+T_MOTO="$((T_DYNAMODB + 10))"
+PORTS=("$T_LAMBDA" "$T_DYNAMODB" "$T_SES" "$T_MOTO")
 STOP_SECONDS="${TERM_TEST_STOP_SECONDS:-15}"
 START_SECONDS="${TERM_TEST_START_SECONDS:-900}"  # install check, warm build, DynamoDB Local, the first answer
 STATE="$ROOT/.stack/$T_LAMBDA"                   # the test stack's STATE_DIR (local/env.sh)

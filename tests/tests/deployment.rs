@@ -571,7 +571,7 @@ fn each_function_may_do_exactly_what_its_action_uses() {
 #[test]
 fn the_local_stack_listens_on_bind_host_only() {
     let mut checked = 0;
-    for var in ["DYNAMODB_PORT", "SES_PORT", "LAMBDA_PORT"] {
+    for var in ["DYNAMODB_PORT", "SES_PORT", "LAMBDA_PORT", "MOTO_PORT"] {
         let port: u16 = env(var).parse().unwrap();
         let mut listening = Vec::new();
         for table in ["/proc/net/tcp", "/proc/net/tcp6"] {

@@ -136,7 +136,7 @@ fn a_links_life_is_its_events_signed_in_sequence() {
     let sent = hook.wait_until(SOON, |d| !of(d, "email.verification.sent").is_empty());
     let first = of(&sent, "email.verification.sent")[0].json();
     assert_eq!(first["data"]["caller"], caller.as_str(), "{first}");
-    assert_eq!(first["data"]["email"], address.as_str());
+    assert_eq!(first["data"]["email"], address.to_lowercase());
     assert_eq!(first["data"]["status"], "pending");
     assert_eq!(first["data"]["domains"], json!(["example.com"]));
     assert_eq!(first["data"]["id"].as_str().map(str::len), Some(32));
@@ -285,11 +285,14 @@ fn a_bounce_and_a_complaint_are_their_events() {
         })
         .collect();
     assert!(
-        by_type.contains(&("email.delivery.bounced".into(), bounced.clone())),
+        by_type.contains(&("email.delivery.bounced".into(), bounced.to_lowercase())),
         "{by_type:?}"
     );
     assert!(
-        by_type.contains(&("email.delivery.complained".into(), complained.clone())),
+        by_type.contains(&(
+            "email.delivery.complained".into(),
+            complained.to_lowercase()
+        )),
         "{by_type:?}"
     );
     assert_eq!(
@@ -415,7 +418,7 @@ async fn no_event_for_a_send_that_failed() {
     let got_after = hook.deliveries();
     assert_eq!(got.len(), 1);
     assert_eq!(got_after.len(), 1, "{:?}", types(&got_after));
-    assert_eq!(got_after[0].json()["data"]["email"], good.as_str());
+    assert_eq!(got_after[0].json()["data"]["email"], good.to_lowercase());
 }
 
 /// An endpoint that fails twice gets the same event a third time, with the same id, and it counts as
@@ -533,13 +536,15 @@ fn no_event_is_lost_when_the_events_function_dies_in_a_batch() {
         "{answer}"
     );
     let got = hook.wait_until(SOON, |d| {
-        addresses
-            .iter()
-            .all(|a| d.iter().any(|x| x.json()["data"]["email"] == a.as_str()))
+        addresses.iter().all(|a| {
+            d.iter()
+                .any(|x| x.json()["data"]["email"] == a.to_lowercase())
+        })
     });
     for a in &addresses {
         assert!(
-            got.iter().any(|x| x.json()["data"]["email"] == a.as_str()),
+            got.iter()
+                .any(|x| x.json()["data"]["email"] == a.to_lowercase()),
             "{a} lost: {:?}",
             types(&got)
         );
@@ -552,7 +557,7 @@ fn no_event_is_lost_when_the_events_function_dies_in_a_batch() {
     for a in &addresses {
         let ids: std::collections::BTreeSet<String> = got
             .iter()
-            .filter(|x| x.json()["data"]["email"] == a.as_str())
+            .filter(|x| x.json()["data"]["email"] == a.to_lowercase())
             .map(|x| x.header("webhook-id").to_string())
             .collect();
         assert_eq!(ids.len(), 1, "{a}");
@@ -614,4 +619,36 @@ fn a_delivery_that_fails_every_attempt_is_parked_and_replayed() {
         got[0].header("webhook-id")
     );
     assert!(after[attempts].signed_with(&key));
+}
+
+/// `put` refuses a webhook that is not https in a deployed stack (here: SES is not the local emulator),
+/// before it writes anything; the local stack takes http:// to a loopback receiver.
+#[test]
+fn a_deployed_put_refuses_a_plain_http_webhook() {
+    let caller = unique("events-http");
+    let (_, secret) = secret();
+    let doc = json!({"Webhooks": [{"Url": "http://127.0.0.1:9/hook", "Secret": secret, "Events": ["*"]}]});
+    let path = std::env::temp_dir().join(format!("{}.json", unique("hooks")));
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let out = std::process::Command::new(workspace_bin("callers"))
+        .args(["put", "--caller", &caller, "--file", path.to_str().unwrap()])
+        .env(
+            "AWS_ENDPOINT_URL_SESV2",
+            "https://email.us-east-1.amazonaws.com",
+        )
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("Webhooks[0].Url: must be an https:// URL in a deployed stack"),
+        "{err}"
+    );
+    let (rc, got, _) = callers(&["get", "--caller", &caller]);
+    assert!(
+        rc != Some(0) || !got.contains("Webhooks"),
+        "nothing stored: {got}"
+    );
+    let (rc, out, err) = callers(&["put", "--caller", &caller, "--file", path.to_str().unwrap()]);
+    assert_eq!(rc, Some(0), "locally it is taken: {out}{err}");
 }

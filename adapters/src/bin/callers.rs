@@ -121,6 +121,10 @@ async fn main() -> ExitCode {
                 Command::Put(caller, text) => {
                     // The whole document is checked before anything is written.
                     let settings = CallerSettings::parse(&text).map_err(|p| not_stored(&p))?;
+                    let plain = plain_http_webhooks(&settings);
+                    if !plain.is_empty() {
+                        return Err(not_stored(&plain));
+                    }
                     if let Some(sender) = &settings.sender {
                         if let Some(problem) = sender_identity_problem(sender).await {
                             return Err(not_stored(&[problem]));
@@ -176,6 +180,24 @@ fn local_ses() -> bool {
             .unwrap_or("");
         matches!(host, "127.0.0.1" | "localhost" | "[" | "::1") || url.contains("://[::1]")
     })
+}
+
+/// Deployed, every webhook is `https://` (the settings take `http://` to a loopback host, for the local
+/// stack's receivers, which a deployed function cannot reach anyway).
+fn plain_http_webhooks(settings: &CallerSettings) -> Vec<Problem> {
+    if local_ses() {
+        return Vec::new();
+    }
+    settings
+        .webhooks
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| !h.url.starts_with("https://"))
+        .map(|(i, _)| Problem {
+            field: format!("Webhooks[{i}].Url"),
+            reason: "must be an https:// URL in a deployed stack".into(),
+        })
+        .collect()
 }
 
 /// Deployed: `Sender.Address` must be a verified SES identity of the account, as an address or through its

@@ -87,6 +87,10 @@ fn change(record: &Value) -> Result<Option<Change>, BackendError> {
                 .transpose()?
                 .map(Box::new),
             at,
+            reminded: {
+                let at = |i: Option<&Item>| i.and_then(|i| i.get("reminded_at")).cloned();
+                at(new.as_ref()).is_some() && at(new.as_ref()) != at(old.as_ref())
+            },
             unsent: [old.as_ref(), new.as_ref()].map(|i| {
                 i.and_then(|i| i.get(super::UNSENT))
                     .is_some_and(|v| v.as_bool().is_ok_and(|b| *b))

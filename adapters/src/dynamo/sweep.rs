@@ -161,7 +161,8 @@ impl SweepStore for DynamoStore {
             .table_name(&self.table)
             .key("pk", s(record_pk(&next.caller, &next.email)))
             .update_expression(
-                "SET current_token = :new, token_sent = :sent, modified = :sent ADD version :one",
+                // `reminded_at`: this change is a reminder's (its event), not a resend's.
+                "SET current_token = :new, token_sent = :sent, modified = :sent, reminded_at = :sent ADD version :one",
             )
             .condition_expression("current_token = :old AND #s = :pending")
             .expression_attribute_names("#s", "status")
