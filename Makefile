@@ -21,8 +21,9 @@ build:    ## every function's bootstrap.zip for arm64 with cargo-lambda (target/
 deploy:   ## sam build, then sam deploy (--guided the first time, or with DEPLOY_GUIDED=1); docs/operations.md
 	@bash local/deploy.sh
 
-bench:    ## build, start the local stack, measure (sizes, cold start, latency, CPU, requests), write BENCHMARKS.md (BENCH_ARGS=--door-only: only the front door's defences)
+bench:    ## build, start the local stack, measure (sizes, cold start, latency, CPU, requests), write BENCHMARKS.md; then the events' commit-to-webhook time on a full local stack (BENCH_ARGS=--door-only: only the front door's defences)
 	@bash local/stack.sh bench $(BENCH_ARGS)
+	@case " $(BENCH_ARGS) " in *" --door-only "*) ;; *) bash local/stack.sh events-bench ;; esac
 
 .PHONY: fuzz
 fuzz:     ## run each cargo-fuzz target of fuzz/ for FUZZ_SECONDS (default 60), write executions and crashes into BENCHMARKS.md

@@ -271,5 +271,11 @@ $host_build"
     echo "==> scale: 100,000 records for one caller in DynamoDB Local, List and Describe by page; cost per verification; one deadline sweep, 1 % due"
     target/release/scale ${SCALE_ARGS:-}
     ;;
-  *) echo "usage: local/stack.sh run|test|bench" >&2; exit 2 ;;
+  events-bench)
+    # make bench's events section (issue 18): the time from a commit to its webhook on this stack, and what the
+    # events add per million verifications (tests/src/bin/events-bench.rs).
+    echo "==> events: commit to webhook on the local stack; added cost per million verifications"
+    cargo run --quiet -p stack-tests --bin events-bench -- ${EVENTS_BENCH_ARGS:-}
+    ;;
+  *) echo "usage: local/stack.sh run|test|bench|events-bench" >&2; exit 2 ;;
 esac

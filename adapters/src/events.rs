@@ -71,7 +71,14 @@ impl Publisher {
             let result = match record.change {
                 Ok(Some(change)) => self.publish(&derive(&change)).await,
                 Ok(None) => Ok(()),
-                Err(e) => Err(e),
+                // An item no reader of the table can read (written by hand, or by an older version) would
+                // hold every later change of its shard back for as long as the stream keeps it: it is
+                // logged and passed over. Only a failure to publish is handed again.
+                Err(e) => {
+                    tracing::error!(error = %shared::error::Chain(&e), sequence = %record.sequence_number,
+                        "a stream record that cannot be read: no event for it");
+                    Ok(())
+                }
             };
             if let Err(e) = result {
                 tracing::error!(error = %shared::error::Chain(&e), sequence = %record.sequence_number,

@@ -397,12 +397,15 @@ pub fn callers(args: &[&str]) -> (Option<i32>, String, String) {
 /// A command of the workspace (`access-keys`, `callers`, `mail-stops`), built beside the test binaries by
 /// `make test` (`cargo build --workspace --bins`).
 pub fn workspace_bin(name: &str) -> std::path::PathBuf {
-    let exe = std::env::current_exe()
-        .expect("the test binary")
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>")
-        .join(name);
+    // A test binary is in target/<profile>/deps, a binary of this crate (events-bench) in target/<profile>.
+    let here = std::env::current_exe().expect("the test binary");
+    let dir = here.parent().expect("its directory");
+    let profile = if dir.ends_with("deps") {
+        dir.parent().expect("target/<profile>")
+    } else {
+        dir
+    };
+    let exe = profile.join(name);
     assert!(
         exe.exists(),
         "{} is not built: run `cargo build --workspace --bins` (make test does)",

@@ -599,7 +599,7 @@ fn the_local_stack_listens_on_bind_host_only() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 3);
+    assert_eq!(checked, 4);
 }
 
 /// Issue 9, defect 8: a second `make run` on the ports of a running stack refuses and says so; it neither
