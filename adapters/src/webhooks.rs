@@ -39,7 +39,9 @@ pub struct Deliverer {
     pub queue_url: String,
     /// The local stack's `WEBHOOK_RETRY_SCALE` (1 deployed).
     pub retry_scale: u32,
-    http: Client<Https, Full<Bytes>>,
+    /// Made on the first delivery, not at cold start: reading the platform's root certificates is most of
+    /// a cold start (BENCHMARKS.md: the webhooks function went from 5.2 to about 2.4 ms with it lazy).
+    http: tokio::sync::OnceCell<Client<Https, Full<Bytes>>>,
 }
 
 #[derive(Deserialize)]
@@ -66,18 +68,27 @@ impl Deliverer {
         queue_url: String,
         retry_scale: u32,
     ) -> Result<Self, std::io::Error> {
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())?
-            .https_or_http()
-            .enable_http1()
-            .build();
         Ok(Self {
             store,
             sqs,
             queue_url,
             retry_scale,
-            http: Client::builder(TokioExecutor::new()).build(https),
+            http: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// The HTTPS client (the platform's roots; http:// too, for the local stack's receivers).
+    async fn http(&self) -> Result<&Client<Https, Full<Bytes>>, std::io::Error> {
+        self.http
+            .get_or_try_init(|| async {
+                let https = hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())?
+                    .https_or_http()
+                    .enable_http1()
+                    .build();
+                Ok(Client::builder(TokioExecutor::new()).build(https))
+            })
+            .await
     }
 
     /// Handles one batch of the queue; the answer names the messages to hand again.
@@ -188,7 +199,11 @@ impl Deliverer {
             Ok(r) => r,
             Err(e) => return Attempt::Failed(format!("request: {e}")),
         };
-        match tokio::time::timeout(TIMEOUT, self.http.request(request)).await {
+        let http = match self.http().await {
+            Ok(http) => http,
+            Err(e) => return Attempt::Failed(format!("TLS set-up: {e}")),
+        };
+        match tokio::time::timeout(TIMEOUT, http.request(request)).await {
             Err(_) => Attempt::Failed("no answer in 15 s".into()),
             Ok(Err(e)) => Attempt::Failed(format!("connection: {e}")),
             Ok(Ok(answer)) if answer.status().is_success() => Attempt::Delivered,
