@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds every function's Lambda zip with cargo-lambda and the workspace's release profile:
-# target/lambda/<function>/bootstrap.zip, plus target/lambda/hello/bootstrap.zip (the hello-world baseline
-# of `make bench`). target/lambda/BUILD records the architecture and the commands, for BENCHMARKS.md.
+# target/lambda/<function>/bootstrap.zip, plus the baselines of `make bench`: target/lambda/hello/bootstrap.zip
+# (hello-world) and target/lambda/hello-templates/bootstrap.zip (hello-world with the template engine).
+# target/lambda/BUILD records the architecture and the commands, for BENCHMARKS.md.
 #   local/build.sh [arm64]   for arm64 (Graviton, what template.yaml deploys): `make build`
 #   local/build.sh x86_64    for x86_64
 # arm64 needs the Rust target aarch64-unknown-linux-gnu; it is added with rustup when missing. If that
@@ -40,7 +41,7 @@ done
 
 commands=(
   "cargo lambda build --release $flag --output-format zip ${packages[*]}"
-  "cargo lambda build --release $flag --output-format zip -p bench --bin hello"
+  "cargo lambda build --release $flag --output-format zip -p bench --bin hello --bin hello-templates"
 )
 for c in "${commands[@]}"; do
   echo "==> $c"

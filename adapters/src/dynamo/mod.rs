@@ -33,7 +33,7 @@ use shared::store::{
     VerifyOutcome, WriteError,
 };
 use table::*;
-pub use table::{DynamoStore, ReadStats, DUE_INDEX, LIST_INDEX, TTL_ATTRIBUTE};
+pub use table::{DynamoStore, ReadStats, TableStream, DUE_INDEX, LIST_INDEX, TTL_ATTRIBUTE};
 
 impl DynamoStore {
     /// The record goes from pending on `token` to verified; `counted`: it must be counted in that shard.

@@ -29,6 +29,8 @@ pub enum Kind {
     NoCerts,
     /// hello + the SDK set-up the functions use (`adapters::sdk`): what the SDK still costs them.
     ServiceSetup,
+    /// hello + the template engine and the built-in templates (`hello-templates`): what the engine adds.
+    Templates,
 }
 
 #[derive(Clone, Debug)]
@@ -189,6 +191,11 @@ pub fn subjects(opts: &Options, functions: &[String]) -> Vec<Subject> {
     );
     service.args = vec!["--service-setup".into()];
     out.push(service);
+    out.push(Subject::new(
+        "hello + template engine",
+        Kind::Templates,
+        opts.bin_dir.join("hello-templates"),
+    ));
     out
 }
 

@@ -26,6 +26,7 @@ mod coldstart;
 mod cpu;
 mod delay;
 mod door;
+mod engine;
 mod events;
 mod first;
 mod machine;
@@ -301,6 +302,11 @@ fn run(opts: &Options) -> Result<(), String> {
     let cpu = cpu::measure(opts)?;
     eprintln!("==> front door CPU time: {} along the per-action path and the front door's three schemes, {} requests each", door::COMPARED.name(), opts.cpu_requests);
     let door_cpu = door::cpu(opts)?;
+    eprintln!(
+        "==> template engine: built-ins compiled, {} parsed, a Link mail rendered",
+        engine::EXAMPLE
+    );
+    let engine = engine::measure(opts.cpu_requests.min(500));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -333,6 +339,7 @@ fn run(opts: &Options) -> Result<(), String> {
         first,
         cpu,
         door_cpu,
+        engine,
         delay,
         stack,
         defence,

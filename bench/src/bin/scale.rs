@@ -20,7 +20,7 @@ use std::alloc::{GlobalAlloc, Layout as AllocLayout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use adapters::dynamo::DynamoStore;
+use adapters::dynamo::{DynamoStore, TableStream};
 use adapters::env::FromEnv;
 use adapters::ses::SesMailer;
 use api::action::{Action, Reply, Request};
@@ -395,7 +395,7 @@ async fn main() -> Result<(), String> {
     let table = format!("bench-scale-{}", std::process::id());
     let mut sections = Vec::new();
     if !opts.sweep_only {
-        DynamoStore::create_table(&client, &table)
+        DynamoStore::create_table_with(&client, &table, TableStream::Off)
             .await
             .map_err(|e| e.to_string())?;
         let result = run(&opts, &aws, &table).await;
@@ -607,7 +607,7 @@ async fn four_shards(
 ) -> Result<Vec<Measured>, String> {
     let table = format!("{table}-4");
     let client = bench::count::dynamodb_client(aws, counter);
-    DynamoStore::create_table(&client, &table)
+    DynamoStore::create_table_with(&client, &table, TableStream::Off)
         .await
         .map_err(|e| e.to_string())?;
     let layout = adapters::dynamo::Layout::new(4).ok_or("4 shards")?;

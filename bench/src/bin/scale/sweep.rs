@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use adapters::dynamo::DynamoStore;
+use adapters::dynamo::{DynamoStore, TableStream};
 use adapters::env::FromEnv;
 use bench::count::{counted_app, Counts, RequestCounter, DYNAMODB, SESV2};
 use chrono::{DateTime, Duration, Utc};
@@ -93,7 +93,7 @@ async fn sweep_table(
     let clock: shared::app::Clock = Arc::new(move || now);
     let app = counted_app(config, aws, counter, clock);
     let client = bench::count::dynamodb_client(aws, counter);
-    DynamoStore::create_table(&client, table)
+    DynamoStore::create_table_with(&client, table, TableStream::Off)
         .await
         .map_err(|e| e.to_string())?;
     let result = async {
