@@ -80,6 +80,11 @@ pub struct ColdStart {
     pub subject: Subject,
     /// Milliseconds from spawn to the first poll.
     pub samples: Samples,
+    /// The process's CPU time (user + system, milliseconds) to that poll: what it computed, without the
+    /// waits for a core or a page that make the wall clock of a shared machine noisy.
+    pub cpu: Samples,
+    /// Major page faults to that poll (pages read from disk: a binary the kernel has evicted from memory).
+    pub major_faults: Samples,
     pub error: Option<String>,
 }
 
@@ -235,8 +240,32 @@ pub(super) fn still_running(
     Ok(())
 }
 
-/// One start: spawn, wait for the first poll, kill. Milliseconds.
-fn one_start(stand_in: &StandIn, subject: &Subject) -> Result<f64, String> {
+/// Kills a started function that has polled and reaps it: its CPU time in milliseconds (user + system,
+/// from `wait4`; it used none after its poll, blocked on the answer), and the end of its standard error.
+fn stop_with_cpu(child: &mut Child) -> (Option<(f64, f64)>, String) {
+    let _ = child.kill();
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data that wait4 fills; the pid is our own child, not yet reaped.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } == pid;
+    let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
+    let cpu = reaped.then(|| {
+        (
+            ms(usage.ru_utime) + ms(usage.ru_stime),
+            usage.ru_majflt as f64,
+        )
+    });
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    let tail: Vec<&str> = err.lines().rev().take(5).collect();
+    (cpu, tail.into_iter().rev().collect::<Vec<_>>().join(" | "))
+}
+
+/// One start: spawn, wait for the first poll, kill. Milliseconds of wall clock and of CPU.
+fn one_start(stand_in: &StandIn, subject: &Subject) -> Result<(f64, Option<(f64, f64)>), String> {
     while stand_in.polls.try_recv().is_ok() {}
     let t0 = Instant::now();
     let mut child = Command::new(&subject.program)
@@ -272,14 +301,14 @@ fn one_start(stand_in: &StandIn, subject: &Subject) -> Result<f64, String> {
         match stand_in.polls.recv_timeout(Duration::from_millis(20)) {
             Ok(poll) => {
                 let ms = poll.at.saturating_duration_since(t0).as_secs_f64() * 1000.0;
-                let stderr = stop(&mut child);
+                let (cpu, stderr) = stop_with_cpu(&mut child);
                 if !poll.line.starts_with(NEXT) {
                     return Err(format!(
                         "its first request was `{}`, not a poll; stderr: {stderr}",
                         poll.line
                     ));
                 }
-                return Ok(ms);
+                return Ok((ms, cpu));
             }
             Err(RecvTimeoutError::Timeout) => {
                 still_running(&mut child, t0, START_TIMEOUT, "its first poll")?
@@ -296,6 +325,8 @@ pub fn measure(opts: &Options, functions: &[String]) -> Result<Vec<ColdStart>, S
     let stand_in = start_stand_in()?;
     let subjects = subjects(opts, functions);
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
+    let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
+    let mut faults: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
     let mut errors: Vec<Option<String>> = vec![None; subjects.len()];
     for round in 0..opts.warmup_starts + opts.starts {
         for (i, subject) in subjects.iter().enumerate() {
@@ -303,7 +334,13 @@ pub fn measure(opts: &Options, functions: &[String]) -> Result<Vec<ColdStart>, S
                 continue;
             }
             match one_start(&stand_in, subject) {
-                Ok(ms) if round >= opts.warmup_starts => samples[i].push(ms),
+                Ok((ms, c)) if round >= opts.warmup_starts => {
+                    samples[i].push(ms);
+                    if let Some((c, f)) = c {
+                        cpu[i].push(c);
+                        faults[i].push(f);
+                    }
+                }
                 Ok(_) => {}
                 Err(e) => {
                     eprintln!("    {}: {e}", subject.name);
@@ -315,10 +352,14 @@ pub fn measure(opts: &Options, functions: &[String]) -> Result<Vec<ColdStart>, S
     Ok(subjects
         .into_iter()
         .zip(samples)
+        .zip(cpu)
+        .zip(faults)
         .zip(errors)
-        .map(|((subject, s), error)| ColdStart {
+        .map(|((((subject, s), cpu), faults), error)| ColdStart {
             subject,
             samples: Samples::new(s),
+            cpu: Samples::new(cpu),
+            major_faults: Samples::new(faults),
             error,
         })
         .collect())

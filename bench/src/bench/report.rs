@@ -767,6 +767,20 @@ above and in Targets.\n"
                 let _ = writeln!(s, "| cold start | - | - | not measured |");
             }
         }
+        let cpu_of = |kind: Kind| {
+            self.cold
+                .iter()
+                .find(|c| c.subject.kind == kind && c.error.is_none())
+                .map(|c| c.cpu.median())
+        };
+        if let (Some(h), Some(t)) = (cpu_of(Kind::Hello), cpu_of(Kind::Templates)) {
+            let _ = writeln!(
+                s,
+                "| cold start, CPU time to the first poll (user + system), median | {h:.2} ms | {t:.2} ms | {:+.2} ms ({:.2} ×) |",
+                t - h,
+                t / h
+            );
+        }
         let _ = writeln!(
             s,
             "\nThe engine's work, in this process ({} runs each; µs):\n\n\
@@ -1130,9 +1144,10 @@ PutItem (the replay record) and nothing else: SES requests are compared too."
         let hello = self.hello().map(|h| h.samples.median());
         let python = self.python().map(|p| p.samples.median());
         let sdk = self.median_of(Kind::HelloSdk);
+        let hello_cpu = self.hello().map(|h| h.cpu.median());
         let _ = writeln!(
             s,
-            "| Binary | median ms | p10 ms | p90 ms | × hello-world | × hello + SDK | Python ÷ this |\n|---|---:|---:|---:|---:|---:|---:|"
+            "| Binary | median ms | p10 ms | p90 ms | × hello-world | × hello + SDK | Python ÷ this | CPU ms (median) | CPU × hello-world | major page faults (median) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for c in &self.cold {
             let name = match c.subject.kind {
@@ -1144,18 +1159,25 @@ PutItem (the replay record) and nothing else: SES requests are compared too."
             };
             match &c.error {
                 Some(e) => {
-                    let _ = writeln!(s, "| {name} | failed: {} | | | | | |", e.replace('|', "/"));
+                    let _ = writeln!(
+                        s,
+                        "| {name} | failed: {} | | | | | | | | |",
+                        e.replace('|', "/")
+                    );
                 }
                 None => {
                     let med = c.samples.median();
                     let _ = writeln!(
                         s,
-                        "| {name} | {med:.2} | {:.2} | {:.2} | {} | {} | {} |",
+                        "| {name} | {med:.2} | {:.2} | {:.2} | {} | {} | {} | {:.2} | {} | {} |",
                         c.samples.pct(10.0),
                         c.samples.pct(90.0),
                         hello.map_or("-".into(), |h| format!("{:.2}", med / h)),
                         sdk.map_or("-".into(), |h| format!("{:.2}", med / h)),
                         python.map_or("-".into(), |p| format!("{:.1}", p / med)),
+                        c.cpu.median(),
+                        hello_cpu.map_or("-".into(), |h| format!("{:.2}", c.cpu.median() / h)),
+                        c.major_faults.median(),
                     );
                 }
             }
@@ -1287,7 +1309,10 @@ built without their default features (no legacy hyper 0.14 / rustls 0.21 client,
 (`cargo build --release`, same profile). Each process is started with the Lambda environment \
 (`AWS_LAMBDA_RUNTIME_API` pointing at a local stand-in for the Runtime API, `AWS_LAMBDA_FUNCTION_*`) and the \
 app's environment from `local/env.sh`; the time is from just before `spawn` to the arrival of the request line of its \
-first `GET /2018-06-01/runtime/invocation/next`; then it is killed. Subjects are started in turn, round after round \
+first `GET /2018-06-01/runtime/invocation/next`; then it is killed, and reaped with `wait4`, whose user and system \
+time are the \"CPU ms\" column: what the process computed to its poll, without the waits for a core or a page that \
+make a shared machine's wall clock noisy (the targets are on the wall clock); and its major page faults, the pages \
+of its binary it had to read from disk again because the kernel had evicted them since its last start. Subjects are started in turn, round after round \
 (after unmeasured warm-up rounds), so the ratios hold on a noisy machine. It is the part of a Lambda cold start the \
 code decides: the sandbox and the download of the zip come on top and are the same for every function. Baselines: \
 `hello` (`bench/src/bin/hello.rs`, `lambda_runtime` and nothing else), `hello-sdk` (the same plus \
