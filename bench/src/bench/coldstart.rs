@@ -85,6 +85,10 @@ pub struct ColdStart {
     pub cpu: Samples,
     /// Major page faults to that poll (pages read from disk: a binary the kernel has evicted from memory).
     pub major_faults: Samples,
+    /// Minor page faults to that poll (pages mapped from memory: the binary's code and data it touched, the
+    /// pages the dynamic loader's relocations wrote, stacks and heap): on a virtual machine where a fault is
+    /// dear, a larger binary's cold start grows with them.
+    pub minor_faults: Samples,
     pub error: Option<String>,
 }
 
@@ -240,9 +244,12 @@ pub(super) fn still_running(
     Ok(())
 }
 
+/// What the kernel counted for one start: CPU milliseconds (user + system), major and minor page faults.
+type Usage = (f64, f64, f64);
+
 /// Kills a started function that has polled and reaps it: its CPU time in milliseconds (user + system,
 /// from `wait4`; it used none after its poll, blocked on the answer), and the end of its standard error.
-fn stop_with_cpu(child: &mut Child) -> (Option<(f64, f64)>, String) {
+fn stop_with_cpu(child: &mut Child) -> (Option<Usage>, String) {
     let _ = child.kill();
     let mut status = 0;
     // SAFETY: `rusage` is plain data that wait4 fills; the pid is our own child, not yet reaped.
@@ -254,6 +261,7 @@ fn stop_with_cpu(child: &mut Child) -> (Option<(f64, f64)>, String) {
         (
             ms(usage.ru_utime) + ms(usage.ru_stime),
             usage.ru_majflt as f64,
+            usage.ru_minflt as f64,
         )
     });
     let mut err = String::new();
@@ -265,7 +273,7 @@ fn stop_with_cpu(child: &mut Child) -> (Option<(f64, f64)>, String) {
 }
 
 /// One start: spawn, wait for the first poll, kill. Milliseconds of wall clock and of CPU.
-fn one_start(stand_in: &StandIn, subject: &Subject) -> Result<(f64, Option<(f64, f64)>), String> {
+fn one_start(stand_in: &StandIn, subject: &Subject) -> Result<(f64, Option<Usage>), String> {
     while stand_in.polls.try_recv().is_ok() {}
     let t0 = Instant::now();
     let mut child = Command::new(&subject.program)
@@ -327,6 +335,7 @@ pub fn measure(opts: &Options, functions: &[String]) -> Result<Vec<ColdStart>, S
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
     let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
     let mut faults: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
+    let mut minor: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
     let mut errors: Vec<Option<String>> = vec![None; subjects.len()];
     for round in 0..opts.warmup_starts + opts.starts {
         for (i, subject) in subjects.iter().enumerate() {
@@ -336,9 +345,10 @@ pub fn measure(opts: &Options, functions: &[String]) -> Result<Vec<ColdStart>, S
             match one_start(&stand_in, subject) {
                 Ok((ms, c)) if round >= opts.warmup_starts => {
                     samples[i].push(ms);
-                    if let Some((c, f)) = c {
+                    if let Some((c, f, m)) = c {
                         cpu[i].push(c);
                         faults[i].push(f);
+                        minor[i].push(m);
                     }
                 }
                 Ok(_) => {}
@@ -354,13 +364,17 @@ pub fn measure(opts: &Options, functions: &[String]) -> Result<Vec<ColdStart>, S
         .zip(samples)
         .zip(cpu)
         .zip(faults)
+        .zip(minor)
         .zip(errors)
-        .map(|((((subject, s), cpu), faults), error)| ColdStart {
-            subject,
-            samples: Samples::new(s),
-            cpu: Samples::new(cpu),
-            major_faults: Samples::new(faults),
-            error,
-        })
+        .map(
+            |(((((subject, s), cpu), faults), minor), error)| ColdStart {
+                subject,
+                samples: Samples::new(s),
+                cpu: Samples::new(cpu),
+                major_faults: Samples::new(faults),
+                minor_faults: Samples::new(minor),
+                error,
+            },
+        )
         .collect())
 }

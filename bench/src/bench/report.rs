@@ -737,11 +737,12 @@ above and in Targets.\n"
             (Some(h), Some(t)) => {
                 let _ = writeln!(
                     s,
-                    "| zip ({}) | {} B | {} B | {:+} B ({:+.1} %) |",
+                    "| zip ({}) | {} B | {} B | {}{} B ({:+.1} %) |",
                     self.opts.zip_arch,
                     thousands(h),
                     thousands(t),
-                    t as i64 - h as i64,
+                    if t >= h { "+" } else { "-" },
+                    thousands(t.abs_diff(h)),
                     100.0 * (t as f64 - h as f64) / h as f64
                 );
             }
@@ -1147,7 +1148,7 @@ PutItem (the replay record) and nothing else: SES requests are compared too."
         let hello_cpu = self.hello().map(|h| h.cpu.median());
         let _ = writeln!(
             s,
-            "| Binary | median ms | p10 ms | p90 ms | × hello-world | × hello + SDK | Python ÷ this | CPU ms (median) | CPU × hello-world | major page faults (median) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "| Binary | median ms | p10 ms | p90 ms | × hello-world | × hello + SDK | Python ÷ this | CPU ms (median) | CPU × hello-world | page faults, minor / major (median) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for c in &self.cold {
             let name = match c.subject.kind {
@@ -1169,7 +1170,7 @@ PutItem (the replay record) and nothing else: SES requests are compared too."
                     let med = c.samples.median();
                     let _ = writeln!(
                         s,
-                        "| {name} | {med:.2} | {:.2} | {:.2} | {} | {} | {} | {:.2} | {} | {} |",
+                        "| {name} | {med:.2} | {:.2} | {:.2} | {} | {} | {} | {:.2} | {} | {} / {} |",
                         c.samples.pct(10.0),
                         c.samples.pct(90.0),
                         hello.map_or("-".into(), |h| format!("{:.2}", med / h)),
@@ -1177,6 +1178,7 @@ PutItem (the replay record) and nothing else: SES requests are compared too."
                         python.map_or("-".into(), |p| format!("{:.1}", p / med)),
                         c.cpu.median(),
                         hello_cpu.map_or("-".into(), |h| format!("{:.2}", c.cpu.median() / h)),
+                        c.minor_faults.median(),
                         c.major_faults.median(),
                     );
                 }
@@ -1312,7 +1314,9 @@ app's environment from `local/env.sh`; the time is from just before `spawn` to t
 first `GET /2018-06-01/runtime/invocation/next`; then it is killed, and reaped with `wait4`, whose user and system \
 time are the \"CPU ms\" column: what the process computed to its poll, without the waits for a core or a page that \
 make a shared machine's wall clock noisy (the targets are on the wall clock); and its major page faults, the pages \
-of its binary it had to read from disk again because the kernel had evicted them since its last start. Subjects are started in turn, round after round \
+of its binary it had to read from disk again because the kernel had evicted them since its last start, beside its \
+minor ones (pages mapped from memory: code and data touched, pages the dynamic loader's relocations wrote, stacks, \
+heap). Subjects are started in turn, round after round \
 (after unmeasured warm-up rounds), so the ratios hold on a noisy machine. It is the part of a Lambda cold start the \
 code decides: the sandbox and the download of the zip come on top and are the same for every function. Baselines: \
 `hello` (`bench/src/bin/hello.rs`, `lambda_runtime` and nothing else), `hello-sdk` (the same plus \
