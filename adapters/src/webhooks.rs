@@ -39,8 +39,8 @@ pub struct Deliverer {
     pub queue_url: String,
     /// The local stack's `WEBHOOK_RETRY_SCALE` (1 deployed).
     pub retry_scale: u32,
-    /// Made on the first delivery, not at cold start: reading the platform's root certificates is most of
-    /// a cold start (BENCHMARKS.md: the webhooks function went from 5.2 to about 2.4 ms with it lazy).
+    /// Made on the first delivery, not at cold start: reading the platform's root certificates made the
+    /// webhooks function start in about twice the others' time (BENCHMARKS.md, cold start).
     http: tokio::sync::OnceCell<Client<Https, Full<Bytes>>>,
 }
 
@@ -67,14 +67,14 @@ impl Deliverer {
         sqs: LazyClient<aws_sdk_sqs::Client>,
         queue_url: String,
         retry_scale: u32,
-    ) -> Result<Self, std::io::Error> {
-        Ok(Self {
+    ) -> Self {
+        Self {
             store,
             sqs,
             queue_url,
             retry_scale,
             http: tokio::sync::OnceCell::new(),
-        })
+        }
     }
 
     /// The HTTPS client (the platform's roots; http:// too, for the local stack's receivers).

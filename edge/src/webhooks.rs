@@ -22,7 +22,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         adapters::sdk::LazyClient::new(move || aws_sdk_sqs::Client::new(&sq)),
         queue_url,
         scale,
-    )?);
+    ));
     lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<Value>| {
         let deliverer = std::sync::Arc::clone(&deliverer);
         async move { Ok::<Value, lambda_runtime::Error>(deliverer.consume(&event.payload).await) }
