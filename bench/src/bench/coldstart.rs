@@ -212,6 +212,11 @@ pub fn subjects(opts: &Options, functions: &[String]) -> Vec<Subject> {
 pub(super) fn stop(child: &mut Child) -> String {
     let _ = child.kill();
     let _ = child.wait();
+    stderr_tail(child)
+}
+
+/// The last lines of a stopped child's standard error.
+fn stderr_tail(child: &mut Child) -> String {
     let mut err = String::new();
     if let Some(mut e) = child.stderr.take() {
         let _ = e.read_to_string(&mut err);
@@ -244,8 +249,14 @@ pub(super) fn still_running(
     Ok(())
 }
 
-/// What the kernel counted for one start: CPU milliseconds (user + system), major and minor page faults.
-type Usage = (f64, f64, f64);
+/// What the kernel counted for one start.
+#[derive(Clone, Copy, Debug)]
+struct Usage {
+    /// User + system milliseconds.
+    cpu_ms: f64,
+    major_faults: f64,
+    minor_faults: f64,
+}
 
 /// Kills a started function that has polled and reaps it: its CPU time in milliseconds (user + system,
 /// from `wait4`; it used none after its poll, blocked on the answer), and the end of its standard error.
@@ -257,19 +268,12 @@ fn stop_with_cpu(child: &mut Child) -> (Option<Usage>, String) {
     let pid = child.id() as libc::pid_t;
     let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } == pid;
     let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
-    let cpu = reaped.then(|| {
-        (
-            ms(usage.ru_utime) + ms(usage.ru_stime),
-            usage.ru_majflt as f64,
-            usage.ru_minflt as f64,
-        )
+    let counted = reaped.then(|| Usage {
+        cpu_ms: ms(usage.ru_utime) + ms(usage.ru_stime),
+        major_faults: usage.ru_majflt as f64,
+        minor_faults: usage.ru_minflt as f64,
     });
-    let mut err = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_string(&mut err);
-    }
-    let tail: Vec<&str> = err.lines().rev().take(5).collect();
-    (cpu, tail.into_iter().rev().collect::<Vec<_>>().join(" | "))
+    (counted, stderr_tail(child))
 }
 
 /// One start: spawn, wait for the first poll, kill. Milliseconds of wall clock and of CPU.
@@ -333,9 +337,7 @@ pub fn measure(opts: &Options, functions: &[String]) -> Result<Vec<ColdStart>, S
     let stand_in = start_stand_in()?;
     let subjects = subjects(opts, functions);
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
-    let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
-    let mut faults: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
-    let mut minor: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
+    let mut usages: Vec<Vec<Usage>> = vec![Vec::new(); subjects.len()];
     let mut errors: Vec<Option<String>> = vec![None; subjects.len()];
     for round in 0..opts.warmup_starts + opts.starts {
         for (i, subject) in subjects.iter().enumerate() {
@@ -345,11 +347,7 @@ pub fn measure(opts: &Options, functions: &[String]) -> Result<Vec<ColdStart>, S
             match one_start(&stand_in, subject) {
                 Ok((ms, c)) if round >= opts.warmup_starts => {
                     samples[i].push(ms);
-                    if let Some((c, f, m)) = c {
-                        cpu[i].push(c);
-                        faults[i].push(f);
-                        minor[i].push(m);
-                    }
+                    usages[i].extend(c);
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -362,19 +360,18 @@ pub fn measure(opts: &Options, functions: &[String]) -> Result<Vec<ColdStart>, S
     Ok(subjects
         .into_iter()
         .zip(samples)
-        .zip(cpu)
-        .zip(faults)
-        .zip(minor)
+        .zip(usages)
         .zip(errors)
-        .map(
-            |(((((subject, s), cpu), faults), minor), error)| ColdStart {
+        .map(|(((subject, s), u), error)| {
+            let of = |f: fn(&Usage) -> f64| Samples::new(u.iter().map(f).collect());
+            ColdStart {
                 subject,
                 samples: Samples::new(s),
-                cpu: Samples::new(cpu),
-                major_faults: Samples::new(faults),
-                minor_faults: Samples::new(minor),
+                cpu: of(|u| u.cpu_ms),
+                major_faults: of(|u| u.major_faults),
+                minor_faults: of(|u| u.minor_faults),
                 error,
-            },
-        )
+            }
+        })
         .collect())
 }

@@ -17,8 +17,7 @@ use crate::stats::Samples;
 pub const EXAMPLE: &str = "examples/icann-registrant-verification.json";
 
 pub struct Engine {
-    /// `target/lambda/{hello,hello-templates}/bootstrap.zip`.
-    pub hello_zip: Option<u64>,
+    /// `target/lambda/hello-templates/bootstrap.zip` (hello's is among the sizes).
     pub templates_zip: Option<u64>,
     pub runs: usize,
     /// Microseconds per run.
@@ -26,12 +25,6 @@ pub struct Engine {
     pub parse_example: Result<Samples, String>,
     pub render_builtin: Samples,
     pub render_example: Result<Samples, String>,
-}
-
-fn zip(name: &str) -> Option<u64> {
-    std::fs::metadata(Path::new("target/lambda").join(name).join("bootstrap.zip"))
-        .ok()
-        .map(|m| m.len())
 }
 
 fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Samples {
@@ -55,8 +48,9 @@ pub fn measure(runs: usize) -> Engine {
                 .map_err(|p| format!("{EXAMPLE} is refused: {p:?}"))
         });
     Engine {
-        hello_zip: zip("hello"),
-        templates_zip: zip("hello-templates"),
+        templates_zip: std::fs::metadata(Path::new("target/lambda/hello-templates/bootstrap.zip"))
+            .ok()
+            .map(|m| m.len()),
         runs,
         compile_builtin: time(runs, TemplateSet::compile_builtin),
         parse_example: example

@@ -733,7 +733,7 @@ above and in Targets.\n"
             s,
             "| | `hello` | `hello-templates` | added by the engine |\n|---|---:|---:|---:|"
         );
-        match (e.hello_zip, e.templates_zip) {
+        match (self.hello_zip(), e.templates_zip) {
             (Some(h), Some(t)) => {
                 let _ = writeln!(
                     s,
